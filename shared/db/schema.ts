@@ -1,0 +1,169 @@
+// D1 schema (drizzle). D1 bills every row written, index entries included, so per-event tables
+// are WITHOUT ROWID with a composite primary key and no secondary index: one event costs one row.
+// Aggregates (groups, RUM pages, sessions, outcomes) are keyed so that a batch upserts each key once.
+
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const projects = sqliteTable("projects", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull(),
+  /** 32 lowercase hex characters; serves both Raygun (X-ApiKey) and Sentry (DSN public key). */
+  ingestKey: text("ingest_key").notNull().unique(),
+  /** JSON of `ProjectSettings` (shared/settings.ts). */
+  settings: text("settings").notNull().default("{}"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Error groups (issues). `id` is derived from project + fingerprint, so no look-up is needed to write. */
+export const errorGroups = sqliteTable(
+  "error_groups",
+  {
+    projectId: integer("project_id").notNull(),
+    id: text("id").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    groupingVersion: integer("grouping_version").notNull(),
+    type: text("type"),
+    message: text("message").notNull(),
+    culprit: text("culprit"),
+    level: text("level").notNull(),
+    platform: text("platform"),
+    /** active | resolved | ignored */
+    status: text("status").notNull().default("active"),
+    count: integer("count").notNull().default(0),
+    firstSeen: integer("first_seen").notNull(),
+    lastSeen: integer("last_seen").notNull(),
+    lastEventId: text("last_event_id"),
+    lastRelease: text("last_release"),
+    /** Set when a resolved group received a new event (a regression). */
+    regressedAt: integer("regressed_at"),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.id] })],
+);
+
+/**
+ * One row per stored item (error, transaction, RUM payload, session, ...): the idempotency ledger
+ * (a redelivered event hits the primary key) and the pointer to its raw bytes in an R2 segment.
+ */
+export const events = sqliteTable(
+  "events",
+  {
+    projectId: integer("project_id").notNull(),
+    eventId: text("event_id").notNull(),
+    category: text("category").notNull(),
+    groupId: text("group_id"),
+    occurredAt: integer("occurred_at").notNull(),
+    receivedAt: integer("received_at").notNull(),
+    type: text("type"),
+    message: text("message"),
+    level: text("level"),
+    release: text("release"),
+    environment: text("environment"),
+    userId: text("user_id"),
+    segmentKey: text("segment_key").notNull(),
+    segmentOffset: integer("segment_offset").notNull(),
+    segmentLength: integer("segment_length").notNull(),
+    /** The processor invocation that inserted the row; aggregates count only this batch's new rows. */
+    batchId: text("batch_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.eventId] })],
+);
+
+/** One row per R2 segment object: what it holds, for retention without scanning events. */
+export const segments = sqliteTable(
+  "segments",
+  {
+    key: text("key").primaryKey(),
+    createdAt: integer("created_at").notNull(),
+    bytes: integer("bytes").notNull(),
+    eventCount: integer("event_count").notNull(),
+    /** JSON: { "<projectId>": ["<eventId>", ...] } of events still referenced. */
+    contents: text("contents").notNull(),
+  },
+  (t) => [index("segments_created_at").on(t.createdAt)],
+);
+
+/** Attachments (Sentry) and claim-checked payloads stay separate R2 objects. */
+export const attachments = sqliteTable(
+  "attachments",
+  {
+    projectId: integer("project_id").notNull(),
+    eventId: text("event_id").notNull(),
+    name: text("name").notNull(),
+    blobKey: text("blob_key").notNull(),
+    contentType: text("content_type"),
+    attachmentType: text("attachment_type"),
+    size: integer("size").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.eventId, t.name] })],
+);
+
+/** Outcome counters per project, category, outcome, reason and minute (the stats API). */
+export const outcomes = sqliteTable(
+  "outcomes",
+  {
+    projectId: integer("project_id").notNull(),
+    minute: integer("minute").notNull(),
+    category: text("category").notNull(),
+    outcome: text("outcome").notNull(),
+    reason: text("reason").notNull().default(""),
+    quantity: integer("quantity").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.minute, t.category, t.outcome, t.reason] })],
+);
+
+/** RUM page views and load-time histogram per project, page and minute. */
+export const rumPageMinutes = sqliteTable(
+  "rum_page_minutes",
+  {
+    projectId: integer("project_id").notNull(),
+    page: text("page").notNull(),
+    minute: integer("minute").notNull(),
+    views: integer("views").notNull().default(0),
+    loadCount: integer("load_count").notNull().default(0),
+    loadSumMs: real("load_sum_ms").notNull().default(0),
+    /** JSON array of counts per load-time bucket (shared/rum/histogram.ts bounds). */
+    histogram: text("histogram").notNull().default("[]"),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.page, t.minute] })],
+);
+
+/** Release health: session counts per project, release, environment and minute. */
+export const sessionMinutes = sqliteTable(
+  "session_minutes",
+  {
+    projectId: integer("project_id").notNull(),
+    release: text("release").notNull(),
+    environment: text("environment").notNull().default(""),
+    minute: integer("minute").notNull(),
+    started: integer("started").notNull().default(0),
+    exited: integer("exited").notNull().default(0),
+    errored: integer("errored").notNull().default(0),
+    crashed: integer("crashed").notNull().default(0),
+    abnormal: integer("abnormal").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.release, t.environment, t.minute] })],
+);
+
+/** Messages that exhausted their retries or could not be parsed, kept for inspection and replay. */
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    id: text("id").primaryKey(),
+    queue: text("queue").notNull(),
+    reason: text("reason").notNull(),
+    body: text("body").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    replayedAt: integer("replayed_at"),
+  },
+  (t) => [index("dead_letters_created_at").on(t.createdAt)],
+);
+
+/** Ledger of applied outcome-only messages (edge drop counts), so redelivery never double-counts. */
+export const appliedMessages = sqliteTable("applied_messages", {
+  id: text("id").primaryKey(),
+  appliedAt: integer("applied_at").notNull().default(sql`0`),
+});

@@ -1,0 +1,24 @@
+// Tests that run inside workerd (the real Workers runtime) against miniflare's local D1, R2 and
+// Queues: unit tests of shared modules and integration tests of the whole pipeline.
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(async () => ({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./test/wrangler.test.toml" },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+          ELASTICSEARCH_URL: process.env.SLUICE_TEST_ES_URL ?? "",
+        },
+        compatibilityFlags: ["service_binding_extra_handlers"],
+      },
+    }),
+  ],
+  test: {
+    include: ["shared/**/*.test.ts", "workers/**/*.test.ts"],
+    setupFiles: ["./test/apply-migrations.ts"],
+    testTimeout: 30_000,
+  },
+}));

@@ -1,0 +1,4 @@
+export default {
+  async fetch() { return new Response("ok"); },
+  async queue() {},
+} satisfies ExportedHandler;
