@@ -2,7 +2,8 @@
 -- writes one b-tree (D1 bills index entries as extra rows written).
 CREATE TABLE `applied_messages` (
 	`id` text PRIMARY KEY NOT NULL,
-	`applied_at` integer DEFAULT 0 NOT NULL
+	`batch_id` text NOT NULL,
+	`applied_at` integer NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE `attachments` (

@@ -49,6 +49,8 @@ export interface OutcomeRecord {
 
 export interface IngestBatch {
   v: 1;
+  /** Unique per message; the ledger key that makes the edge's outcome counts idempotent. */
+  id: string;
   items: IngestItem[];
   outcomes?: OutcomeRecord[];
 }

@@ -1,6 +1,7 @@
-// The test worker: routes fetches like the deployed edge (ingestion → edge, the rest → console)
-// and queue batches to the consumer that owns each queue in production.
-import console from "../workers/console/index";
+// The test worker: one workerd worker holding every stage, routed as in production: fetches go
+// to the edge (whose CONSOLE binding reaches the console handler), queue batches go to the worker
+// that consumes that queue in production. Tests drive it through real local Queues, D1 and R2.
+import consoleWorker from "../workers/console/index";
 import edge from "../workers/edge/index";
 import indexer from "../workers/indexer/index";
 import processor from "../workers/processor/index";
@@ -8,12 +9,12 @@ import processor from "../workers/processor/index";
 type Env = Cloudflare.Env;
 
 export default {
-  async fetch(request, env, ctx) {
-    const res = await edge.fetch(request, { ...env, CONSOLE: { fetch: (r: Request) => console.fetch(r, env, ctx) } } as never, ctx);
-    return res;
+  fetch(request, env, ctx) {
+    const consoleBinding = { fetch: (r: Request) => consoleWorker.fetch(r, env as never, ctx) };
+    return edge.fetch(request, { ...env, CONSOLE: consoleBinding } as never, ctx);
   },
   async queue(batch, env, ctx) {
-    if (batch.queue === "sluice-index") return indexer.queue(batch as never, env as never, ctx);
-    return processor.queue(batch as never, env as never, ctx);
+    if (batch.queue === "sluice-index") return indexer.queue!(batch as never, env as never, ctx);
+    return processor.queue(batch as never, env as never);
   },
 } satisfies ExportedHandler<Env>;

@@ -2,7 +2,6 @@
 // are WITHOUT ROWID with a composite primary key and no secondary index: one event costs one row.
 // Aggregates (groups, RUM pages, sessions, outcomes) are keyed so that a batch upserts each key once.
 
-import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const projects = sqliteTable("projects", {
@@ -165,5 +164,6 @@ export const deadLetters = sqliteTable(
 /** Ledger of applied outcome-only messages (edge drop counts), so redelivery never double-counts. */
 export const appliedMessages = sqliteTable("applied_messages", {
   id: text("id").primaryKey(),
-  appliedAt: integer("applied_at").notNull().default(sql`0`),
+  batchId: text("batch_id").notNull(),
+  appliedAt: integer("applied_at").notNull(),
 });

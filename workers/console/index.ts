@@ -1,4 +1,6 @@
+// Console worker entry: the handler table.
+import { app } from "./app";
+
 export default {
-  async fetch() { return new Response("ok"); },
-  async queue() {},
-} satisfies ExportedHandler;
+  fetch: app.fetch,
+} satisfies ExportedHandler<ConsoleEnv>;

@@ -1,0 +1,154 @@
+// Grouping: which error group an event belongs to. Precedence (Sentry's): client fingerprint
+// (Sentry `fingerprint`, with `{{ default }}` extending; Raygun `groupingKey` replacing) → in-app
+// stack frames (module or normalized filename + function, never line/column) → exception type and
+// parameter-stripped value → parameter-stripped message. The version is stored on the group, so a
+// future hasher can be introduced without silently splitting existing groups.
+
+import type { CanonicalEvent, ExceptionInfo, StackFrame } from "../event";
+
+export const GROUPING_VERSION = 1;
+
+export interface GroupingResult {
+  /** 32 hex chars. */
+  fingerprint: string;
+  version: number;
+  /** The human-readable components that were hashed (kept for debugging / tests). */
+  components: string[];
+  /** "function (file)" of the most relevant frame, for the group list. */
+  culprit: string | null;
+}
+
+const DEFAULT_VAR = /^\{\{\s*default\s*\}\}$/i;
+const VAR = /\{\{\s*([a-z_.]+)\s*\}\}/gi;
+
+/** Strips URL host/query, directories, `.min`, and hash-like segments: `app.5AF331AD.min.js` → `app.js`. */
+export function normalizeFilename(filename: string): string {
+  let f = filename.replace(/[?#].*$/, "");
+  f = f.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
+  f = f.replace(/\\/g, "/");
+  const base = f.slice(f.lastIndexOf("/") + 1);
+  return base
+    .replace(/[.-][0-9a-f]{8,}(?=\.)/gi, "")
+    .replace(/\.min(?=\.)/i, "")
+    .toLowerCase();
+}
+
+/** `Object.method` → `method` for JavaScript; drops `async `/`new ` prefixes and anonymous markers. */
+export function normalizeFunction(fn: string | null, platform: string | null): string | null {
+  if (!fn) return null;
+  let f = fn.trim().replace(/^(async|new)\s+/, "");
+  if (f === "?" || f === "<anonymous>" || f === "[anonymous]" || f === "anonymous") return null;
+  if (platform === "javascript" || platform === "node") {
+    const dot = f.lastIndexOf(".");
+    if (dot >= 0 && dot < f.length - 1) f = f.slice(dot + 1);
+  }
+  return f;
+}
+
+/** Replaces volatile parameters (numbers, hex ids, uuids, quoted strings, emails, URLs) in messages. */
+export function stripParameters(message: string): string {
+  return message
+    .slice(0, 1000)
+    .replace(/[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}/gi, "<uuid>")
+    .replace(/\b[\w.+-]+@[\w-]+\.[\w.]+\b/g, "<email>")
+    .replace(/\bhttps?:\/\/\S+/g, "<url>")
+    .replace(/\b0x[0-9a-f]+\b/gi, "<hex>")
+    .replace(/\b[0-9a-f]{12,}\b/gi, "<hex>")
+    .replace(/'[^']*'|"[^"]*"/g, "<str>")
+    .replace(/\b\d+(\.\d+)?\b/g, "<num>");
+}
+
+function frameComponent(frame: StackFrame, platform: string | null): string | null {
+  const where = frame.module || (frame.filename ? normalizeFilename(frame.filename) : null);
+  const fn = normalizeFunction(frame.function, platform);
+  if (!where && !fn) return null;
+  return `${where ?? ""}:${fn ?? ""}`;
+}
+
+function relevantFrames(frames: StackFrame[]): StackFrame[] {
+  const inApp = frames.filter((f) => f.inApp === true);
+  return inApp.length > 0 ? inApp : frames;
+}
+
+function exceptionComponents(exc: ExceptionInfo, platform: string | null): string[] {
+  const out: string[] = [];
+  if (exc.type && !exc.mechanism?.synthetic) out.push(`type:${exc.type}`);
+  let previous: string | null = null;
+  for (const frame of relevantFrames(exc.frames)) {
+    const c = frameComponent(frame, platform);
+    if (c && c !== previous) out.push(`frame:${c}`); // recursion repeats contribute once
+    previous = c;
+  }
+  const hasStack = out.some((c) => c.startsWith("frame:"));
+  if (!hasStack && exc.value) out.push(`value:${stripParameters(exc.value)}`);
+  return out;
+}
+
+function defaultComponents(event: CanonicalEvent): string[] {
+  const out: string[] = [];
+  for (const exc of event.exceptions) out.push(...exceptionComponents(exc, event.platform));
+  if (out.length === 0) out.push(`message:${stripParameters(event.message || "")}`);
+  return out;
+}
+
+function culpritOf(event: CanonicalEvent): string | null {
+  const top = event.exceptions[event.exceptions.length - 1];
+  if (!top) return event.transaction;
+  const frames = relevantFrames(top.frames);
+  const f = frames[frames.length - 1];
+  if (!f) return null;
+  const fn = f.function ?? "?";
+  const where = f.module ?? f.filename;
+  return where ? `${fn} (${where})`.slice(0, 200) : fn.slice(0, 200);
+}
+
+function substitute(value: string, event: CanonicalEvent): string {
+  const top = event.exceptions[event.exceptions.length - 1];
+  const lastFrame = top?.frames[top.frames.length - 1];
+  return value.replace(VAR, (_m, name: string) => {
+    switch (name.toLowerCase()) {
+      case "transaction":
+        return event.transaction ?? "<no-transaction>";
+      case "type":
+      case "error.type":
+        return top?.type ?? "<no-type>";
+      case "function":
+        return lastFrame?.function ?? "<no-function>";
+      case "module":
+        return lastFrame?.module ?? "<no-module>";
+      case "level":
+        return event.level;
+      default:
+        return `<unknown:${name}>`;
+    }
+  });
+}
+
+export async function sha256Hex(input: string, chars = 32): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(input));
+  const bytes = new Uint8Array(digest);
+  let hex = "";
+  for (let i = 0; i < chars / 2; i++) hex += bytes[i]!.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** Computes the fingerprint of a canonical error event. */
+export async function computeFingerprint(event: CanonicalEvent): Promise<GroupingResult> {
+  let components: string[];
+  if (event.fingerprint && event.fingerprint.length > 0) {
+    components = [];
+    for (const part of event.fingerprint) {
+      if (DEFAULT_VAR.test(part.trim())) components.push(...defaultComponents(event));
+      else components.push(`custom:${substitute(part, event)}`);
+    }
+  } else {
+    components = defaultComponents(event);
+  }
+  const fingerprint = await sha256Hex(`v${GROUPING_VERSION}\n${components.join("\n")}`);
+  return { fingerprint, version: GROUPING_VERSION, components, culprit: culpritOf(event) };
+}
+
+/** The group id: stable per project and fingerprint, so writers need no look-up. */
+export function groupIdFor(projectId: string, fingerprint: string): Promise<string> {
+  return sha256Hex(`${projectId}:${fingerprint}`, 16);
+}

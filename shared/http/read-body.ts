@@ -1,0 +1,83 @@
+// Reads a request body with a byte limit enforced while streaming, after decoding any
+// Content-Encoding (gzip, x-gzip, deflate), so a decompression bomb ends in 413, never in an
+// out-of-memory. Workers never decompress request bodies themselves.
+
+import { badRequest, ClientError, tooLarge } from "./errors";
+
+export interface ReadBodyOptions {
+  /** Maximum decoded size in bytes. */
+  limit: number;
+  /** Label used in error messages ("report", "envelope"). */
+  what?: string;
+}
+
+const DECODERS: Record<string, "gzip" | "deflate"> = {
+  gzip: "gzip",
+  "x-gzip": "gzip",
+  deflate: "deflate",
+};
+
+/** Returns the decoded body bytes; throws ClientError (400/413/415) for bad or oversize input. */
+export async function readBody(request: Request, options: ReadBodyOptions): Promise<Uint8Array> {
+  const { limit, what = "body" } = options;
+  const encoding = (request.headers.get("content-encoding") ?? "").trim().toLowerCase();
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  // An uncompressed body's declared length is checked before reading a byte.
+  if ((encoding === "" || encoding === "identity") && Number.isFinite(declared) && declared > limit) {
+    throw tooLarge(`${what} of ${declared} bytes exceeds the limit of ${limit} bytes`);
+  }
+  if (!request.body) return new Uint8Array(0);
+  let stream: ReadableStream<Uint8Array> = request.body;
+  if (encoding !== "" && encoding !== "identity") {
+    const format = DECODERS[encoding];
+    if (!format) {
+      throw new ClientError(
+        415,
+        `unsupported Content-Encoding "${encoding}": send gzip, deflate or an uncompressed body`,
+        "unsupported_encoding",
+      );
+    }
+    stream = stream.pipeThrough(new DecompressionStream(format));
+  }
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(
+          `${what} exceeds the limit of ${limit} bytes${encoding ? " after decompression" : ""}`,
+        );
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof ClientError) throw err;
+    throw badRequest(`failed to read request body`, [
+      encoding ? `failed to decode ${encoding} payload` : String((err as Error)?.message ?? err),
+    ]);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** Decodes UTF-8, rejecting invalid sequences with a 400 instead of silently replacing them. */
+export function decodeUtf8(bytes: Uint8Array, what = "body"): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw badRequest(`${what} is not valid UTF-8`);
+  }
+}

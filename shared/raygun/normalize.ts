@@ -1,0 +1,197 @@
+// Raygun crash report → canonical event. Runs in the processor (never on the edge hot path).
+// Keys are looked up case-insensitively; wrong types are coerced or dropped, never fatal.
+
+import type { Breadcrumb, CanonicalEvent, ClientInfo, ExceptionInfo, StackFrame } from "../event";
+import { toLevel } from "../event";
+import {
+  getArrayCI,
+  getCI,
+  getNumberCI,
+  getObjectCI,
+  getStringCI,
+  isObject,
+  type JsonObject,
+} from "../json/case-insensitive";
+import { epochToIso, parseIsoTimestamp } from "./timestamps";
+
+export interface RaygunContext {
+  eventId: string;
+  projectId: string;
+  receivedAt: number;
+  client: ClientInfo;
+}
+
+const MAX_FRAMES = 250;
+const MAX_INNER = 10;
+const JS_LINE_COL = /^line \d+, column \d+$/;
+const NOT_IN_APP =
+  /node_modules|site-packages|dist-packages|^node:|^internal\/|\/usr\/lib\/|^<anonymous>|^\[native code\]/;
+
+function frameFromRaygun(raw: unknown, sdkName: string): StackFrame | null {
+  if (!isObject(raw)) return null;
+  const filename = getStringCI(raw, "fileName");
+  let fn = getStringCI(raw, "methodName");
+  let mod = getStringCI(raw, "className");
+  let contextLine: string | null = null;
+  if (sdkName.includes("raygun4py")) {
+    // raygun4py puts the function name in className and the source line in methodName.
+    contextLine = fn;
+    fn = mod;
+    mod = null;
+  }
+  // raygun4js fills className with "line L, column C"; raygun4node with "unknown".
+  if (mod && (JS_LINE_COL.test(mod) || mod === "unknown")) mod = null;
+  if (fn === "[anonymous]" || fn === "?" || fn === "") fn = null;
+  const inApp = filename ? !NOT_IN_APP.test(filename) : null;
+  return {
+    filename,
+    function: fn,
+    module: mod || null,
+    lineno: getNumberCI(raw, "lineNumber"),
+    colno: getNumberCI(raw, "columnNumber"),
+    inApp,
+    contextLine,
+  };
+}
+
+function exceptionFromRaygun(error: JsonObject, sdkName: string): ExceptionInfo {
+  const frames: StackFrame[] = [];
+  const trace = getArrayCI(error, "stackTrace");
+  // Raygun lists the throwing frame first; the canonical order is caller → callee.
+  for (let i = Math.min(trace.length, MAX_FRAMES) - 1; i >= 0; i--) {
+    const f = frameFromRaygun(trace[i], sdkName);
+    if (f) frames.push(f);
+  }
+  return {
+    type: getStringCI(error, "className"),
+    value: getStringCI(error, "message"),
+    frames,
+  };
+}
+
+/** Outermost error last, like Sentry's chained exceptions (innerError is the cause). */
+function collectExceptions(error: JsonObject | null, sdkName: string): ExceptionInfo[] {
+  const chain: ExceptionInfo[] = [];
+  let current: JsonObject | null = error;
+  while (current && chain.length < MAX_INNER) {
+    chain.unshift(exceptionFromRaygun(current, sdkName));
+    current = getObjectCI(current, "innerError");
+  }
+  return chain;
+}
+
+function stringMap(value: unknown): Record<string, string> | null {
+  if (!isObject(value)) return null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null || v === undefined) continue;
+    out[k] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return out;
+}
+
+function breadcrumbsFromRaygun(list: unknown[]): Breadcrumb[] {
+  const out: Breadcrumb[] = [];
+  for (const b of list.slice(-100)) {
+    if (!isObject(b)) continue;
+    const data = getCI(b, "customData");
+    out.push({
+      timestamp: epochToIso(getCI(b, "timestamp")),
+      type: getStringCI(b, "type"),
+      category: getStringCI(b, "category"),
+      message: getStringCI(b, "message"),
+      level: toLevel(getCI(b, "level"), "info"),
+      data: isObject(data) ? data : null,
+    });
+  }
+  return out;
+}
+
+/** Normalizes one Raygun report (already parsed JSON) into the canonical event. */
+export function normalizeRaygunReport(report: unknown, ctx: RaygunContext): CanonicalEvent {
+  const details = getObjectCI(report, "details") ?? {};
+  const error = getObjectCI(details, "error");
+  const clientObj = getObjectCI(details, "client");
+  const sdkName = getStringCI(clientObj, "name") ?? "";
+  const exceptions = collectExceptions(error, sdkName.toLowerCase());
+  const top = exceptions[exceptions.length - 1];
+  const occurred = parseIsoTimestamp(getCI(report, "occurredOn")) ?? ctx.receivedAt;
+
+  const userRaw = getCI(details, "user");
+  const userObj = typeof userRaw === "string" ? { identifier: userRaw } : getObjectCI(details, "user");
+  const requestObj = getObjectCI(details, "request");
+  const tagsRaw = getArrayCI(details, "tags");
+  const tags: Record<string, string> = {};
+  for (const t of tagsRaw) {
+    if (typeof t === "string" || typeof t === "number") tags[String(t).slice(0, 200)] = "true";
+  }
+  const envObj = getObjectCI(details, "environment");
+  const version = getStringCI(details, "version");
+  const groupingKey = getStringCI(details, "groupingKey");
+  const userCustomData = getCI(details, "userCustomData");
+  const response = getObjectCI(details, "response");
+  const machineName = getStringCI(details, "machineName");
+
+  const contexts: Record<string, unknown> = {};
+  if (envObj) contexts.environment = envObj;
+  if (response) contexts.response = response;
+  const correlationId = getStringCI(details, "correlationId");
+  if (correlationId) contexts.trace = { correlationId };
+
+  const ipFromPayload = getStringCI(requestObj, "iPAddress", "ipAddress");
+  return {
+    eventId: ctx.eventId,
+    projectId: ctx.projectId,
+    protocol: "raygun",
+    category: "error",
+    occurredAt: new Date(occurred).toISOString(),
+    receivedAt: new Date(ctx.receivedAt).toISOString(),
+    level: "error",
+    platform: platformFromSdk(sdkName),
+    type: top?.type ?? null,
+    message: (top?.value ?? top?.type ?? "").slice(0, 8192),
+    exceptions,
+    release: version && version !== "Not supplied" ? version.slice(0, 200) : null,
+    environment: null,
+    serverName: machineName,
+    transaction: null,
+    user: userObj
+      ? {
+          id: getStringCI(userObj, "identifier", "uuid"),
+          email: getStringCI(userObj, "email"),
+          username: getStringCI(userObj, "fullName", "firstName"),
+          isAnonymous: (getCI(userObj, "isAnonymous") as boolean | undefined) ?? null,
+          ipAddress: ipFromPayload ?? ctx.client.ip,
+        }
+      : null,
+    tags,
+    request: requestObj
+      ? {
+          url: getStringCI(requestObj, "url"),
+          method: getStringCI(requestObj, "httpMethod"),
+          headers: stringMap(getCI(requestObj, "headers")),
+          query: (getObjectCI(requestObj, "queryString") as Record<string, unknown> | null) ?? null,
+          data: getCI(requestObj, "form") ?? getCI(requestObj, "rawData") ?? null,
+        }
+      : null,
+    breadcrumbs: breadcrumbsFromRaygun(getArrayCI(details, "breadcrumbs")),
+    contexts,
+    extra: isObject(userCustomData) ? userCustomData : userCustomData === undefined ? {} : { userCustomData },
+    client: ctx.client,
+    sdk: { name: sdkName || null, version: getStringCI(clientObj, "version") },
+    fingerprint: groupingKey && groupingKey.length >= 1 && groupingKey.length <= 100 ? [groupingKey] : null,
+  };
+}
+
+function platformFromSdk(name: string): string | null {
+  const n = name.toLowerCase();
+  if (n.includes("raygun-js") || n.includes("raygun4js")) return "javascript";
+  if (n.includes("node")) return "node";
+  if (n.includes("py")) return "python";
+  if (n.includes("net")) return "csharp";
+  if (n.includes("java") || n.includes("android")) return "java";
+  if (n.includes("php")) return "php";
+  if (n.includes("ruby")) return "ruby";
+  if (n.includes("apple") || n.includes("cocoa")) return "cocoa";
+  return n || null;
+}

@@ -1,0 +1,47 @@
+// The console's route table: the management/read API under /api/v1 (admin token required) and
+// its OpenAPI document. Every route is declared with its zod schemas, so the document cannot drift.
+//
+//   /api/v1/projects[/{id}[/settings|/keys/rotate]]      projects, keys, settings
+//   /api/v1/projects/{id}/groups[/{groupId}[/events|/histogram]]   error groups
+//   /api/v1/projects/{id}/events/{eventId}[/raw]         event detail and raw payload
+//   /api/v1/projects/{id}/stats                           outcomes over time
+//   /api/v1/openapi.json                                  this API, described
+
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { ClientError } from "../../shared/http/errors";
+import { requireAdmin } from "./auth";
+import { eventRoutes } from "./routes/events";
+import { groupRoutes } from "./routes/groups";
+import { projectRoutes } from "./routes/projects";
+import { statsRoutes } from "./routes/stats";
+
+const app = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ strict: false });
+
+app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+app.doc31("/api/v1/openapi.json", {
+  openapi: "3.1.0",
+  info: { title: "Sluice management and read API", version: "1.0.0" },
+  security: [{ adminToken: [] }],
+});
+
+app.use("/api/v1/*", async (c, next) => {
+  if (c.req.path === "/api/v1/openapi.json") return next();
+  return requireAdmin()(c, next);
+});
+
+app.route("/", projectRoutes);
+app.route("/", groupRoutes);
+app.route("/", eventRoutes);
+app.route("/", statsRoutes);
+
+app.get("/", (c) => c.redirect("/ui/"));
+
+app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+app.onError((err, c) => {
+  if (err instanceof ClientError) return c.json({ error: err.message }, err.status);
+  console.error(JSON.stringify({ msg: "console error", error: String((err as Error)?.stack ?? err) }));
+  return c.json({ error: "internal error" }, 500);
+});
+
+export { app };

@@ -1,0 +1,73 @@
+// Project records in D1: creation with a fresh ingest key, look-ups, settings, and the public
+// view (DSN and Raygun endpoint) built from the console's public URL.
+
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { projects } from "../../shared/db/schema";
+import { type ProjectSettings, readSettings } from "../../shared/settings";
+
+export type ProjectRow = typeof projects.$inferSelect;
+
+export function newIngestKey(): string {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+export function publicBase(env: { PUBLIC_URL?: string }, requestUrl: string): URL {
+  return new URL(env.PUBLIC_URL && env.PUBLIC_URL.length > 0 ? env.PUBLIC_URL : new URL(requestUrl).origin);
+}
+
+export function projectView(row: ProjectRow, base: URL) {
+  const path = base.pathname.replace(/\/$/, "");
+  return {
+    id: String(row.id),
+    name: row.name,
+    key: row.ingestKey,
+    dsn: `${base.protocol}//${row.ingestKey}@${base.host}${path}/${row.id}`,
+    raygun: { apiKey: row.ingestKey, endpoint: `${base.origin}${path}` },
+    createdAt: new Date(row.createdAt).toISOString(),
+  };
+}
+
+export async function createProject(db: D1Database, name: string): Promise<ProjectRow> {
+  const now = Date.now();
+  const [row] = await drizzle(db)
+    .insert(projects)
+    .values({ name, ingestKey: newIngestKey(), settings: "{}", createdAt: now, updatedAt: now })
+    .returning();
+  return row!;
+}
+
+export async function getProject(db: D1Database, id: string): Promise<ProjectRow | null> {
+  const rows = await drizzle(db)
+    .select()
+    .from(projects)
+    .where(eq(projects.id, Number(id)))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function listProjects(db: D1Database): Promise<ProjectRow[]> {
+  return drizzle(db).select().from(projects).orderBy(projects.id);
+}
+
+export async function saveSettings(db: D1Database, id: string, settings: ProjectSettings): Promise<void> {
+  await drizzle(db)
+    .update(projects)
+    .set({ settings: JSON.stringify(settings), updatedAt: Date.now() })
+    .where(eq(projects.id, Number(id)));
+}
+
+export async function rotateKey(db: D1Database, id: string): Promise<ProjectRow | null> {
+  const [row] = await drizzle(db)
+    .update(projects)
+    .set({ ingestKey: newIngestKey(), updatedAt: Date.now() })
+    .where(eq(projects.id, Number(id)))
+    .returning();
+  return row ?? null;
+}
+
+export function settingsOf(row: ProjectRow): ProjectSettings {
+  return readSettings(row.settings);
+}

@@ -1,0 +1,257 @@
+// Error groups of a project: list (newest activity first, with status filter), one group, status
+// changes (active / resolved / ignored), a group's events, and its occurrence histogram.
+
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { errorGroups, events } from "../../../shared/db/schema";
+import {
+  EventSummarySchema,
+  errorResponses,
+  GroupParams,
+  GroupSchema,
+  GroupStatus,
+  PageQuery,
+  ProjectIdParam,
+} from "../schemas";
+import { validationHook } from "../validation";
+
+export const groupRoutes = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ defaultHook: validationHook });
+
+type GroupRow = typeof errorGroups.$inferSelect;
+type EventRow = typeof events.$inferSelect;
+
+const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
+
+export function groupView(g: GroupRow) {
+  return {
+    id: g.id,
+    type: g.type,
+    message: g.message,
+    culprit: g.culprit,
+    level: g.level,
+    platform: g.platform,
+    status: g.status as z.infer<typeof GroupStatus>,
+    count: g.count,
+    firstSeen: iso(g.firstSeen)!,
+    lastSeen: iso(g.lastSeen)!,
+    lastEventId: g.lastEventId,
+    lastRelease: g.lastRelease,
+    regressedAt: iso(g.regressedAt),
+    groupingVersion: g.groupingVersion,
+  };
+}
+
+export function eventSummary(e: EventRow) {
+  return {
+    id: e.eventId,
+    groupId: e.groupId,
+    category: e.category,
+    occurredAt: iso(e.occurredAt)!,
+    receivedAt: iso(e.receivedAt)!,
+    type: e.type,
+    message: e.message,
+    level: e.level,
+    release: e.release,
+    environment: e.environment,
+    user: e.userId,
+  };
+}
+
+/** Cursors are opaque: base64 of "<sortKey>:<id>". */
+const encodeCursor = (a: number, b: string) => btoa(`${a}:${b}`);
+function decodeCursor(cursor: string | undefined): { a: number; b: string } | null {
+  if (!cursor) return null;
+  try {
+    const [a, b] = atob(cursor).split(":");
+    if (!a || !b || !Number.isFinite(Number(a))) return null;
+    return { a: Number(a), b };
+  } catch {
+    return null;
+  }
+}
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+
+groupRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/projects/{id}/groups",
+    request: { params: ProjectIdParam, query: PageQuery.extend({ status: GroupStatus.optional() }) },
+    responses: {
+      200: json(
+        z.object({ groups: z.array(GroupSchema), next: z.string().nullable() }),
+        "Groups, most recently seen first",
+      ),
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const { limit = 50, cursor, status } = c.req.valid("query");
+    const cur = decodeCursor(cursor);
+    if (cursor && !cur) return c.json({ error: "cursor: invalid cursor" }, 400);
+    const pid = Number(id);
+    const rows = await drizzle(c.env.DB)
+      .select()
+      .from(errorGroups)
+      .where(
+        and(
+          eq(errorGroups.projectId, pid),
+          status ? eq(errorGroups.status, status) : undefined,
+          cur
+            ? or(
+                lt(errorGroups.lastSeen, cur.a),
+                and(eq(errorGroups.lastSeen, cur.a), lt(errorGroups.id, cur.b)),
+              )
+            : undefined,
+        ),
+      )
+      .orderBy(desc(errorGroups.lastSeen), desc(errorGroups.id))
+      .limit(limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return c.json(
+      {
+        groups: page.map(groupView),
+        next: rows.length > limit && last ? encodeCursor(last.lastSeen, last.id) : null,
+      },
+      200,
+    );
+  },
+);
+
+groupRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/projects/{id}/groups/{groupId}",
+    request: { params: GroupParams },
+    responses: { 200: json(GroupSchema, "One group"), ...errorResponses },
+  }),
+  async (c) => {
+    const { id, groupId } = c.req.valid("param");
+    const [g] = await drizzle(c.env.DB)
+      .select()
+      .from(errorGroups)
+      .where(and(eq(errorGroups.projectId, Number(id)), eq(errorGroups.id, groupId)))
+      .limit(1);
+    if (!g) return c.json({ error: "group not found" }, 404);
+    return c.json(groupView(g), 200);
+  },
+);
+
+groupRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/api/v1/projects/{id}/groups/{groupId}",
+    request: {
+      params: GroupParams,
+      body: {
+        content: { "application/json": { schema: z.object({ status: GroupStatus }).strict() } },
+        required: true,
+      },
+    },
+    responses: { 200: json(GroupSchema, "The group after the change"), ...errorResponses },
+  }),
+  async (c) => {
+    const { id, groupId } = c.req.valid("param");
+    const { status } = c.req.valid("json");
+    const [g] = await drizzle(c.env.DB)
+      .update(errorGroups)
+      .set({ status })
+      .where(and(eq(errorGroups.projectId, Number(id)), eq(errorGroups.id, groupId)))
+      .returning();
+    if (!g) return c.json({ error: "group not found" }, 404);
+    return c.json(groupView(g), 200);
+  },
+);
+
+groupRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/projects/{id}/groups/{groupId}/events",
+    request: { params: GroupParams, query: PageQuery },
+    responses: {
+      200: json(
+        z.object({ events: z.array(EventSummarySchema), next: z.string().nullable() }),
+        "The group's events, newest first",
+      ),
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const { id, groupId } = c.req.valid("param");
+    const { limit = 50, cursor } = c.req.valid("query");
+    const cur = decodeCursor(cursor);
+    if (cursor && !cur) return c.json({ error: "cursor: invalid cursor" }, 400);
+    // events has no group index (one row written per event is the budget): this scans the
+    // project's rows newest-first, bounded by retention.
+    const rows = await drizzle(c.env.DB)
+      .select()
+      .from(events)
+      .where(
+        and(
+          eq(events.projectId, Number(id)),
+          eq(events.groupId, groupId),
+          cur
+            ? or(lt(events.occurredAt, cur.a), and(eq(events.occurredAt, cur.a), lt(events.eventId, cur.b)))
+            : undefined,
+        ),
+      )
+      .orderBy(desc(events.occurredAt), desc(events.eventId))
+      .limit(limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return c.json(
+      {
+        events: page.map(eventSummary),
+        next: rows.length > limit && last ? encodeCursor(last.occurredAt, last.eventId) : null,
+      },
+      200,
+    );
+  },
+);
+
+groupRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/projects/{id}/groups/{groupId}/histogram",
+    request: {
+      params: GroupParams,
+      query: z.object({ days: z.coerce.number().int().min(1).max(90).optional() }),
+    },
+    responses: {
+      200: json(
+        z.object({ buckets: z.array(z.object({ t: z.string(), count: z.number() })) }),
+        "Occurrences per hour (≤ 2 days) or per day",
+      ),
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const { id, groupId } = c.req.valid("param");
+    const { days = 14 } = c.req.valid("query");
+    const step = days <= 2 ? 3600_000 : 86_400_000;
+    const to = Date.now();
+    const from = Math.floor((to - days * 86_400_000) / step) * step;
+    const rows = await drizzle(c.env.DB)
+      .select({ b: sql<number>`(${events.occurredAt} / ${step}) * ${step}`, n: sql<number>`count(*)` })
+      .from(events)
+      .where(
+        and(
+          eq(events.projectId, Number(id)),
+          eq(events.groupId, groupId),
+          sql`${events.occurredAt} >= ${from}`,
+        ),
+      )
+      .groupBy(sql`1`);
+    const counts = new Map(rows.map((r) => [Number(r.b), Number(r.n)]));
+    const buckets = [];
+    for (let t = from; t <= to; t += step)
+      buckets.push({ t: new Date(t).toISOString(), count: counts.get(t) ?? 0 });
+    return c.json({ buckets }, 200);
+  },
+);

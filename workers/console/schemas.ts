@@ -1,0 +1,101 @@
+// The console API's request and response schemas: validation at the boundary and the OpenAPI
+// document come from the same zod definitions.
+
+import { z } from "@hono/zod-openapi";
+import { settingsSchema } from "../../shared/settings";
+
+export const ErrorSchema = z.object({ error: z.string() }).openapi("Error");
+
+export const ProjectSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    key: z.string().openapi({ description: "Ingest key: Raygun X-ApiKey and Sentry DSN public key" }),
+    dsn: z.string().openapi({ description: "Sentry DSN to give any Sentry SDK" }),
+    raygun: z.object({ apiKey: z.string(), endpoint: z.string() }),
+    createdAt: z.string(),
+  })
+  .openapi("Project");
+
+export const CreateProjectSchema = z.object({ name: z.string().min(1).max(100) }).openapi("CreateProject");
+
+export const ProjectIdParam = z.object({ id: z.string().regex(/^\d+$/, "project id must be numeric") });
+export const GroupParams = ProjectIdParam.extend({
+  groupId: z.string().regex(/^[0-9a-f]{16}$/, "invalid group id"),
+});
+export const EventParams = ProjectIdParam.extend({
+  eventId: z.string().regex(/^[0-9a-f]{32}$/, "invalid event id"),
+});
+
+export const GroupStatus = z.enum(["active", "resolved", "ignored"]);
+
+export const GroupSchema = z
+  .object({
+    id: z.string(),
+    type: z.string().nullable(),
+    message: z.string(),
+    culprit: z.string().nullable(),
+    level: z.string(),
+    platform: z.string().nullable(),
+    status: GroupStatus,
+    count: z.number(),
+    firstSeen: z.string(),
+    lastSeen: z.string(),
+    lastEventId: z.string().nullable(),
+    lastRelease: z.string().nullable(),
+    regressedAt: z.string().nullable(),
+    groupingVersion: z.number(),
+  })
+  .openapi("Group");
+
+export const EventSummarySchema = z
+  .object({
+    id: z.string(),
+    groupId: z.string().nullable(),
+    category: z.string(),
+    occurredAt: z.string(),
+    receivedAt: z.string(),
+    type: z.string().nullable(),
+    message: z.string().nullable(),
+    level: z.string().nullable(),
+    release: z.string().nullable(),
+    environment: z.string().nullable(),
+    user: z.string().nullable(),
+  })
+  .openapi("EventSummary");
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  cursor: z.string().max(200).optional(),
+});
+
+export const SettingsSchema = settingsSchema.openapi("ProjectSettings");
+export const SettingsPatchSchema = z
+  .object({
+    sampleRates: settingsSchema.shape.sampleRates.unwrap().partial().optional(),
+    rateLimitPerMinute: z.number().int().positive().nullable().optional(),
+    spikeProtection: z.boolean().optional(),
+    filters: settingsSchema.shape.filters.unwrap().partial().optional(),
+    allowedOrigins: z.array(z.string().min(1).max(200)).max(100).optional(),
+    scrubbing: settingsSchema.shape.scrubbing.unwrap().partial().optional(),
+    retentionDays: z.number().int().min(1).max(3650).optional(),
+  })
+  .strict()
+  .openapi("ProjectSettingsPatch");
+
+export const TimeRangeQuery = z.object({
+  from: z.string().optional().openapi({ description: "ISO-8601 or epoch ms; default 24 h ago" }),
+  to: z.string().optional().openapi({ description: "ISO-8601 or epoch ms; default now" }),
+});
+
+const errorBody = (description: string) => ({
+  content: { "application/json": { schema: ErrorSchema } },
+  description,
+});
+
+export const errorResponses = {
+  400: errorBody("Invalid request (the message names the field)"),
+  401: errorBody("Missing or wrong admin token"),
+  404: errorBody("Not found"),
+  503: errorBody("Console not configured (no ADMIN_TOKEN secret)"),
+};

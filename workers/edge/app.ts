@@ -1,0 +1,40 @@
+// The edge's route table. Ingestion routes are served here; every other path (the API, the
+// dashboard) is forwarded to the console worker through the CONSOLE service binding.
+//
+//   GET  /healthz                       liveness
+//   POST /entries, /entries/bulk        Raygun crash reports          → 202
+//   POST /events                        Raygun RUM                    → 202
+//   POST /api/:projectId/envelope/      Sentry envelopes              → 200 {"id"}
+//   POST /api/:projectId/store/         Sentry legacy JSON events     → 200 {"id"}
+//   OPTIONS on all of them              CORS preflight
+
+import { Hono } from "hono";
+import { ClientError } from "../../shared/http/errors";
+import { ingestCors } from "./cors";
+import { raygunRoutes } from "./raygun/routes";
+
+const app = new Hono<{ Bindings: EdgeEnv }>({ strict: false });
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+
+app.use("/entries/*", ingestCors);
+app.use("/entries", ingestCors);
+app.use("/events", ingestCors);
+app.use("/events/*", ingestCors);
+app.route("/", raygunRoutes);
+
+app.onError((err, c) => {
+  const sentry = /^\/api\/\d+\//.test(new URL(c.req.url).pathname);
+  if (err instanceof ClientError) {
+    if (sentry) return c.json({ detail: err.message, causes: err.causes }, err.status);
+    return c.text(err.message, err.status);
+  }
+  // Only infrastructure failures (queue or storage unavailable) get here: transient, so 503.
+  console.error(JSON.stringify({ msg: "edge error", error: String((err as Error)?.stack ?? err) }));
+  return c.text("temporarily unavailable", 503, { "Retry-After": "60" });
+});
+
+// Everything that is not ingestion belongs to the console (API and dashboard).
+app.all("*", (c) => c.env.CONSOLE.fetch(c.req.raw));
+
+export { app };

@@ -1,0 +1,23 @@
+// Raygun authentication: the X-ApiKey header or the apikey query parameter (any case: raygun4js
+// sends ?apikey=, third-party code ?apiKey=). Unknown or missing keys get Raygun's 403.
+
+import type { Context } from "hono";
+import { ClientError } from "../../../shared/http/errors";
+import { lookupProject, type ProjectRecord } from "../project-cache";
+
+function apiKeyFrom(request: Request, url: URL): string | null {
+  const header = request.headers.get("x-apikey");
+  if (header) return header;
+  for (const [name, value] of url.searchParams) {
+    if (name.toLowerCase() === "apikey") return value;
+  }
+  return null;
+}
+
+export async function authenticateRaygun(c: Context<{ Bindings: EdgeEnv }>): Promise<ProjectRecord> {
+  const key = apiKeyFrom(c.req.raw, new URL(c.req.url));
+  if (!key) throw new ClientError(403, "missing API key: send X-ApiKey or ?apikey=", "forbidden");
+  const project = await lookupProject(c.env.DB, key, Number(c.env.PROJECT_CACHE_TTL_SECONDS) || 30);
+  if (!project) throw new ClientError(403, "invalid API key", "forbidden");
+  return project;
+}

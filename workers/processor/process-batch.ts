@@ -1,0 +1,214 @@
+// The processor's batch path (the DESIGN's "processor" box):
+//
+//   decode messages ──poison──▶ dead-letter queue
+//        │
+//   prepare items (load claim checks, scrub, normalize, group) ──poison item──▶ dead-letter queue
+//        │
+//   one R2 segment PUT ─▶ one D1 batch() ─▶ index queue (search docs) ─▶ ack
+//
+// Any R2, D1 or queue failure retries the affected messages with exponential backoff; nothing is
+// acked before it is stored. R2 is written before D1, so a crash in between leaves only an
+// unreferenced segment (collected by the retention sweep) and the retry stores everything again.
+
+import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
+import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
+import { backoffSeconds } from "./backoff";
+import { type StoredRef, writeBatch } from "./d1-writes";
+import { PoisonItemError, type Prepared, prepareItem } from "./prepare";
+import { toSearchDoc } from "./search-doc";
+
+export interface ProcessEnv {
+  DB: D1Database;
+  BLOBS: R2Bucket;
+  Q_INDEX: Queue;
+  Q_DLQ: Queue;
+}
+
+export interface BatchMetrics {
+  messages: number;
+  items: number;
+  stored: number;
+  deadLettered: number;
+  retried: number;
+  r2Writes: number;
+  d1RowsWritten: number;
+  indexMessages: number;
+}
+
+const INDEX_MESSAGE_BYTES = 100_000;
+
+function newBatchId(): string {
+  const b = new Uint8Array(10);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+function decodeBody(body: unknown): IngestBatch {
+  const parsed = typeof body === "string" ? JSON.parse(body) : body;
+  if (!parsed || typeof parsed !== "object" || !Array.isArray((parsed as IngestBatch).items)) {
+    throw new Error("message body is not an IngestBatch");
+  }
+  return parsed as IngestBatch;
+}
+
+export async function deadLetter(
+  env: ProcessEnv,
+  queue: string,
+  reason: string,
+  body: unknown,
+): Promise<void> {
+  await env.Q_DLQ.send(JSON.stringify({ v: 1, deadLetter: { queue, reason }, body }), {
+    contentType: "text",
+  });
+}
+
+async function sendIndexDocs(env: ProcessEnv, docs: SearchDoc[]): Promise<number> {
+  if (docs.length === 0) return 0;
+  const bodies: string[] = [];
+  let parts: string[] = [];
+  let size = 0;
+  for (const d of docs) {
+    const s = JSON.stringify(d);
+    if (parts.length > 0 && size + s.length > INDEX_MESSAGE_BYTES) {
+      bodies.push(`{"v":1,"docs":[${parts.join(",")}]}`);
+      parts = [];
+      size = 0;
+    }
+    parts.push(s);
+    size += s.length + 1;
+  }
+  if (parts.length > 0) bodies.push(`{"v":1,"docs":[${parts.join(",")}]}`);
+  for (let i = 0; i < bodies.length; i += 2) {
+    await env.Q_INDEX.sendBatch(
+      bodies.slice(i, i + 2).map((body) => ({ body, contentType: "text" as const })),
+    );
+  }
+  return bodies.length;
+}
+
+export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv): Promise<BatchMetrics> {
+  const metrics: BatchMetrics = {
+    messages: batch.messages.length,
+    items: 0,
+    stored: 0,
+    deadLettered: 0,
+    retried: 0,
+    r2Writes: 0,
+    d1RowsWritten: 0,
+    indexMessages: 0,
+  };
+  const now = Date.now();
+  const batchId = newBatchId();
+
+  // 1. Decode; poison messages go to the dead-letter queue with the reason.
+  const live: { msg: Message<unknown>; body: IngestBatch }[] = [];
+  for (const msg of batch.messages) {
+    try {
+      live.push({ msg, body: decodeBody(msg.body) });
+    } catch (err) {
+      await deadLetter(env, batch.queue, `undecodable message: ${(err as Error).message}`, msg.body);
+      metrics.deadLettered++;
+      msg.ack();
+    }
+  }
+
+  // 2. Prepare every item; a transient failure fails only its message.
+  const failed = new Set<Message<unknown>>();
+  const prepared: { msg: Message<unknown>; p: Prepared }[] = [];
+  const poisoned: { item: IngestItem; reason: string }[] = [];
+  await Promise.all(
+    live.flatMap(({ msg, body }) =>
+      body.items.map(async (item) => {
+        metrics.items++;
+        try {
+          prepared.push({ msg, p: await prepareItem(item, env) });
+        } catch (err) {
+          if (err instanceof PoisonItemError) poisoned.push({ item, reason: err.message });
+          else {
+            console.warn(
+              JSON.stringify({ msg: "item failed, will retry", eventId: item.eventId, error: String(err) }),
+            );
+            failed.add(msg);
+          }
+        }
+      }),
+    ),
+  );
+  const ok = prepared.filter(({ msg }) => !failed.has(msg));
+  const edgeOutcomes = live
+    .filter(({ msg, body }) => !failed.has(msg) && (body.outcomes?.length ?? 0) > 0)
+    .map(({ body }) => ({ messageId: body.id, outcomes: body.outcomes as OutcomeRecord[] }));
+
+  try {
+    // 3. One segment object for the whole batch.
+    let segment: { key: string; bytes: number; refs: StoredRef[] } | null = null;
+    if (ok.length > 0) {
+      const records = await Promise.all(
+        ok.map(({ p }) =>
+          encodeRecord(
+            {
+              eventId: p.item.eventId,
+              projectId: p.item.projectId,
+              protocol: p.item.protocol,
+              itemType: p.item.itemType,
+              category: p.item.category,
+              receivedAt: p.item.receivedAt,
+              client: p.item.client,
+              meta: p.item.meta,
+              event: p.event,
+            },
+            p.payload,
+          ),
+        ),
+      );
+      const { body, refs } = packSegment(records);
+      const key = segmentKey(now, batchId);
+      await env.BLOBS.put(key, body, { customMetadata: { batchId, events: String(ok.length) } });
+      metrics.r2Writes++;
+      segment = {
+        key,
+        bytes: body.byteLength,
+        refs: ok.map(({ p }, i) => ({ prepared: p, segmentKey: key, ...refs[i]! })),
+      };
+    }
+
+    // 4. One D1 batch.
+    const d1 = await writeBatch(env.DB, { batchId, now, segment, edgeOutcomes });
+    metrics.d1RowsWritten = d1.rowsWritten;
+
+    // 5. Search documents (idempotent by event id, so they are sent even for redelivered events).
+    const docs = ok
+      .filter(({ p }) => p.event)
+      .map(({ p }) => toSearchDoc(p.event!, p.grouping?.groupId ?? null, p.grouping?.fingerprint ?? null));
+    metrics.indexMessages = await sendIndexDocs(env, docs);
+
+    for (const { item, reason } of poisoned) {
+      await deadLetter(env, batch.queue, reason, { v: 1, id: `poison-${item.eventId}`, items: [item] });
+      metrics.deadLettered++;
+    }
+  } catch (err) {
+    console.error(
+      JSON.stringify({
+        msg: "batch write failed, retrying",
+        queue: batch.queue,
+        error: String((err as Error)?.stack ?? err),
+      }),
+    );
+    for (const { msg } of live) {
+      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+      metrics.retried++;
+    }
+    return metrics;
+  }
+
+  for (const { msg } of live) {
+    if (failed.has(msg)) {
+      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+      metrics.retried++;
+    } else {
+      msg.ack();
+    }
+  }
+  metrics.stored = ok.length;
+  return metrics;
+}
