@@ -1,0 +1,105 @@
+// `npm start`: the whole pipeline locally. Applies D1 migrations to local state, runs the edge,
+// processor, indexer and console in ONE `wrangler dev` (local D1, R2 and Queues; search on D1 FTS5
+// unless ELASTICSEARCH_URL is set), makes sure a demo project exists, and prints how to use it.
+//
+// Options (env): PORT (8787), SLUICE_STATE_DIR (.wrangler/state), ADMIN_TOKEN (dev-admin-token),
+// ELASTICSEARCH_URL / ELASTICSEARCH_API_KEY / ELASTICSEARCH_USERNAME / ELASTICSEARCH_PASSWORD,
+// SLUICE_LOG_LEVEL (wrangler's --log-level, default "info"; "warn" for benchmarks).
+
+import { execFileSync, spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const port = Number(process.env.PORT ?? 8787);
+const host = "127.0.0.1";
+const state = process.env.SLUICE_STATE_DIR ?? join(root, ".wrangler", "state");
+const adminToken = process.env.ADMIN_TOKEN || "dev-admin-token";
+const base = `http://${host}:${port}`;
+const wrangler = join(root, "node_modules", ".bin", "wrangler");
+const CONFIGS = ["wrangler.toml", "workers/processor/wrangler.toml", "workers/indexer/wrangler.toml", "workers/console/wrangler.toml"];
+
+const quietEnv = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+
+execFileSync(wrangler, ["d1", "migrations", "apply", "sluice", "--local", "--persist-to", state, "-c", "wrangler.toml"], {
+  cwd: root,
+  stdio: ["ignore", "ignore", "inherit"],
+  env: { ...process.env, ...quietEnv, CI: "true" },
+});
+
+// Auxiliary workers of a multi-config `wrangler dev` only see variables through the process
+// environment, so wrangler gets a curated one: only what the workers need, never the caller's
+// whole environment (which may hold unrelated secrets).
+const workerVars = { ADMIN_TOKEN: adminToken };
+for (const name of ["ELASTICSEARCH_URL", "ELASTICSEARCH_API_KEY", "ELASTICSEARCH_USERNAME", "ELASTICSEARCH_PASSWORD"]) {
+  if (process.env[name]) workerVars[name] = process.env[name];
+}
+const childEnv = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  TMPDIR: process.env.TMPDIR ?? "/tmp",
+  ...quietEnv,
+  CLOUDFLARE_INCLUDE_PROCESS_ENV: "true",
+  ...workerVars,
+};
+
+const args = ["dev", ...CONFIGS.flatMap((c) => ["-c", c]), "--persist-to", state, "--port", String(port), "--ip", host];
+args.push("--log-level", process.env.SLUICE_LOG_LEVEL ?? "info", "--show-interactive-dev-session=false");
+const dev = spawn(wrangler, args, { cwd: root, env: childEnv, stdio: ["ignore", "inherit", "inherit"] });
+const stop = () => dev.kill("SIGTERM");
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+dev.on("exit", (code) => process.exit(code ?? 0));
+
+async function waitForHealth() {
+  for (let i = 0; i < 600; i++) {
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("wrangler dev did not become healthy within 60 s");
+}
+
+async function adminApi(path, init = {}) {
+  const r = await fetch(`${base}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+  });
+  if (!r.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+try {
+  await waitForHealth();
+  const { projects } = await adminApi("/api/v1/projects");
+  const demo =
+    projects.find((p) => p.name === "demo") ??
+    (await adminApi("/api/v1/projects", { method: "POST", body: JSON.stringify({ name: "demo" }) }));
+  const sample = JSON.stringify({
+    occurredOn: new Date().toISOString(),
+    details: { error: { className: "Error", message: "Hello from curl", stackTrace: [{ lineNumber: 1, methodName: "main", fileName: "app.js" }] } },
+  });
+  console.log(`
+  Sluice is running at ${base}   (dashboard: ${base}/ui/)
+
+  Admin token:    ${adminToken}
+  Demo project:   id ${demo.id}
+  Ingest key:     ${demo.key}      (Raygun X-ApiKey)
+  Sentry DSN:     ${demo.dsn}
+  Search backend: ${workerVars.ELASTICSEARCH_URL ? `Elasticsearch at ${workerVars.ELASTICSEARCH_URL}` : "D1 full-text search (set ELASTICSEARCH_URL for Elasticsearch)"}
+
+  Send a crash report:
+    curl -i -X POST '${base}/entries' -H 'X-ApiKey: ${demo.key}' -d '${sample}'
+  See its group:
+    curl -s -H 'Authorization: Bearer ${adminToken}' ${base}/api/v1/projects/${demo.id}/groups
+`);
+  console.log(`SLUICE_READY ${JSON.stringify({ url: base, adminToken, project: demo })}`);
+} catch (err) {
+  console.error(`npm start failed: ${err.message}`);
+  stop();
+  process.exitCode = 1;
+}

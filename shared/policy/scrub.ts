@@ -1,0 +1,211 @@
+// PII scrubbing, applied by the processor BEFORE anything is stored: it scrubs the parsed raw
+// payload (Raygun or Sentry, any JSON), stores that scrubbed JSON as the raw blob, and normalizes
+// the scrubbed payload, so the canonical event is clean by construction. `scrubCanonicalEvent`
+// then only adds what normalization brings from outside the payload (the HTTP client IP).
+//
+// One pass, copy-on-write: untouched subtrees are returned by reference, only the path to a
+// change is shallow-copied. Never throws. Containers nested deeper than MAX_DEPTH are replaced by
+// TOO_DEEP rather than left as-is: unscanned data could hold PII, and no real SDK nests that deep.
+
+import type { CanonicalEvent } from "../event";
+import { isObject } from "../json/case-insensitive";
+import {
+  classifyKey,
+  FILTERED,
+  isTokenCount,
+  KEY_IP,
+  KEY_PLAIN,
+  KEY_SENSITIVE,
+  type KeyRules,
+  type KeyVerdict,
+  scrubString,
+} from "./scrub-rules";
+
+export { FILTERED } from "./scrub-rules";
+
+export interface ScrubOptions {
+  /** Relay's default rules: password-like keys, cards, bearer/basic, URL auth, PEM keys. */
+  defaults: boolean;
+  /** Remove known IP fields (user.ip_address, REMOTE_ADDR, Raygun iPAddress, X-Forwarded-For, …). */
+  scrubIpAddresses: boolean;
+  /** Extra key names, case-insensitive substring match (Sentry's "Additional Sensitive Fields"). */
+  sensitiveFields: string[];
+}
+
+export interface ScrubResult<T = unknown> {
+  value: T;
+  changed: boolean;
+}
+
+export const MAX_DEPTH = 64;
+export const TOO_DEEP = "[Filtered: too deep]";
+const SCRUB_FAILED = "[Filtered: scrub failed]";
+/** JSON-looking strings (request bodies, Raygun rawData) up to this size are parsed and scrubbed. */
+const MAX_EMBEDDED_JSON = 64 * 1024;
+const KEY_CACHE_LIMIT = 4096;
+
+const REMOVE: unique symbol = Symbol("remove");
+
+interface Ctx extends KeyRules {
+  keyCache: Map<string, KeyVerdict>;
+}
+
+/** Compiled per (sensitiveFields array, flags): the array comes from cached settings, so it is stable. */
+const compiled = new WeakMap<string[], Ctx[]>();
+
+function context(o: ScrubOptions): Ctx {
+  const flags = (o.defaults ? 1 : 0) | (o.scrubIpAddresses ? 2 : 0);
+  let slots = compiled.get(o.sensitiveFields);
+  if (!slots) {
+    slots = [];
+    compiled.set(o.sensitiveFields, slots);
+  }
+  let ctx = slots[flags];
+  if (!ctx) {
+    ctx = {
+      defaults: o.defaults,
+      scrubIp: o.scrubIpAddresses,
+      fields: o.sensitiveFields.map((f) => f.trim().toLowerCase()).filter((f) => f !== ""),
+      keyCache: new Map(),
+    };
+    slots[flags] = ctx;
+  }
+  return ctx;
+}
+
+/**
+ * Scrubs any parsed JSON value; `changed` is false (and `value` the same reference) when nothing
+ * needed scrubbing.
+ *
+ * @example
+ * const { value } = scrubJson(JSON.parse(raw), settings.scrubbing);
+ * await storeRaw(JSON.stringify(value));
+ */
+export function scrubJson(value: unknown, options: ScrubOptions): ScrubResult {
+  try {
+    const ctx = context(options);
+    if (!ctx.defaults && !ctx.scrubIp && ctx.fields.length === 0) return { value, changed: false };
+    const out = walk(value, 0, ctx);
+    return { value: out, changed: !Object.is(out, value) };
+  } catch {
+    // Unreachable for parsed JSON; for exotic input (getters, proxies) fail closed, never leak.
+    return { value: SCRUB_FAILED, changed: true };
+  }
+}
+
+/**
+ * Scrubs a canonical event. Normally already clean (built from the scrubbed payload), so this is
+ * a cheap no-copy pass; with IP scrubbing it also clears `client.ip`, which normalization takes
+ * from the HTTP request rather than the payload.
+ */
+export function scrubCanonicalEvent(
+  event: CanonicalEvent,
+  options: ScrubOptions,
+): ScrubResult<CanonicalEvent> {
+  const r = scrubJson(event, options);
+  let out = isObject(r.value) ? (r.value as unknown as CanonicalEvent) : event;
+  // The IP-key rule removed `client.ip`; the canonical shape wants it present and null.
+  if (options.scrubIpAddresses && out.client && out.client.ip !== null) {
+    out = { ...out, client: { ...out.client, ip: null } };
+  }
+  return { value: out, changed: out !== event };
+}
+
+function verdict(key: string, ctx: Ctx): KeyVerdict {
+  let v = ctx.keyCache.get(key);
+  if (v === undefined) {
+    v = classifyKey(key, ctx);
+    if (ctx.keyCache.size >= KEY_CACHE_LIMIT) ctx.keyCache.clear();
+    ctx.keyCache.set(key, v);
+  }
+  return v;
+}
+
+/** The replacement for a value under a sensitive key; nothing to hide in null, "" or booleans. */
+function redact(key: string, value: unknown): unknown {
+  if (value === null || value === "" || typeof value === "boolean" || value === FILTERED) return value;
+  if (isTokenCount(key, value)) return value;
+  return FILTERED;
+}
+
+function walk(v: unknown, depth: number, ctx: Ctx): unknown {
+  if (typeof v === "string") return walkString(v, depth, ctx);
+  if (typeof v !== "object" || v === null) return v;
+  if (depth >= MAX_DEPTH) return TOO_DEEP;
+  return Array.isArray(v) ? walkArray(v, depth, ctx) : walkObject(v as Record<string, unknown>, depth, ctx);
+}
+
+function walkString(s: string, depth: number, ctx: Ctx): string {
+  const c = s.charCodeAt(0);
+  // `{` or `[`: a JSON document inside a string (request bodies, rawData): scrub it structurally.
+  if ((c === 123 || c === 91) && s.length <= MAX_EMBEDDED_JSON && s.length > 1) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(s);
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed === "object" && parsed !== null) {
+      const out = walk(parsed, depth + 1, ctx);
+      return out === parsed ? s : JSON.stringify(out);
+    }
+  }
+  return scrubString(s, ctx);
+}
+
+function walkArray(arr: unknown[], depth: number, ctx: Ctx): unknown[] {
+  let out: unknown[] | null = null;
+  let removed = false;
+  for (let i = 0; i < arr.length; i++) {
+    const item = arr[i];
+    let next: unknown;
+    // [name, value] pairs: Sentry headers, cookies and query strings may come as pair lists.
+    if (Array.isArray(item) && item.length === 2 && typeof item[0] === "string") {
+      const kv = verdict(item[0], ctx);
+      if (kv === KEY_IP) next = item[1] == null ? item : REMOVE;
+      else if (kv === KEY_SENSITIVE) {
+        const r = redact(item[0], item[1]);
+        next = r === item[1] ? item : [item[0], r];
+      } else next = walk(item, depth + 1, ctx);
+    } else {
+      next = walk(item, depth + 1, ctx);
+    }
+    if (next !== item) {
+      out ??= arr.slice();
+      out[i] = next;
+      if (next === REMOVE) removed = true;
+    }
+  }
+  if (!out) return arr;
+  return removed ? out.filter((x) => x !== REMOVE) : out;
+}
+
+function walkObject(obj: Record<string, unknown>, depth: number, ctx: Ctx): Record<string, unknown> {
+  // {name, value} records (Raygun .NET cookies and form lists): the name decides for the value.
+  const pairName = obj.name ?? obj.Name ?? obj.key ?? obj.Key;
+  const pairVerdict = typeof pairName === "string" ? verdict(pairName, ctx) : KEY_PLAIN;
+
+  let out: Record<string, unknown> | null = null;
+  for (const key in obj) {
+    const value = obj[key];
+    let kv = verdict(key, ctx);
+    if (kv === KEY_PLAIN && pairVerdict !== KEY_PLAIN && (key === "value" || key === "Value")) {
+      kv = pairVerdict;
+    }
+    let next: unknown;
+    if (kv === KEY_IP) next = value == null ? value : REMOVE;
+    else if (kv === KEY_SENSITIVE) next = redact(key, value);
+    else next = walk(value, depth + 1, ctx);
+    if (next === value) continue;
+    out ??= { ...obj };
+    if (next === REMOVE) {
+      delete out[key];
+    } else if (key === "__proto__") {
+      // A plain assignment would set the copy's prototype instead of the JSON key.
+      Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true });
+    } else {
+      out[key] = next;
+    }
+  }
+  return out ?? obj;
+}
