@@ -17,21 +17,35 @@ const state = process.env.SLUICE_STATE_DIR ?? join(root, ".wrangler", "state");
 const adminToken = process.env.ADMIN_TOKEN || "dev-admin-token";
 const base = `http://${host}:${port}`;
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
-const CONFIGS = ["wrangler.toml", "workers/processor/wrangler.toml", "workers/indexer/wrangler.toml", "workers/console/wrangler.toml"];
+const CONFIGS = [
+  "wrangler.toml",
+  "workers/processor/wrangler.toml",
+  "workers/indexer/wrangler.toml",
+  "workers/console/wrangler.toml",
+];
 
 const quietEnv = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
-execFileSync(wrangler, ["d1", "migrations", "apply", "sluice", "--local", "--persist-to", state, "-c", "wrangler.toml"], {
-  cwd: root,
-  stdio: ["ignore", "ignore", "inherit"],
-  env: { ...process.env, ...quietEnv, CI: "true" },
-});
+execFileSync(
+  wrangler,
+  ["d1", "migrations", "apply", "sluice", "--local", "--persist-to", state, "-c", "wrangler.toml"],
+  {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, ...quietEnv, CI: "true" },
+  },
+);
 
 // Auxiliary workers of a multi-config `wrangler dev` only see variables through the process
 // environment, so wrangler gets a curated one: only what the workers need, never the caller's
 // whole environment (which may hold unrelated secrets).
 const workerVars = { ADMIN_TOKEN: adminToken };
-for (const name of ["ELASTICSEARCH_URL", "ELASTICSEARCH_API_KEY", "ELASTICSEARCH_USERNAME", "ELASTICSEARCH_PASSWORD"]) {
+for (const name of [
+  "ELASTICSEARCH_URL",
+  "ELASTICSEARCH_API_KEY",
+  "ELASTICSEARCH_USERNAME",
+  "ELASTICSEARCH_PASSWORD",
+]) {
   if (process.env[name]) workerVars[name] = process.env[name];
 }
 const childEnv = {
@@ -43,7 +57,16 @@ const childEnv = {
   ...workerVars,
 };
 
-const args = ["dev", ...CONFIGS.flatMap((c) => ["-c", c]), "--persist-to", state, "--port", String(port), "--ip", host];
+const args = [
+  "dev",
+  ...CONFIGS.flatMap((c) => ["-c", c]),
+  "--persist-to",
+  state,
+  "--port",
+  String(port),
+  "--ip",
+  host,
+];
 args.push("--log-level", process.env.SLUICE_LOG_LEVEL ?? "info", "--show-interactive-dev-session=false");
 const dev = spawn(wrangler, args, { cwd: root, env: childEnv, stdio: ["ignore", "inherit", "inherit"] });
 const stop = () => dev.kill("SIGTERM");
@@ -81,7 +104,13 @@ try {
     (await adminApi("/api/v1/projects", { method: "POST", body: JSON.stringify({ name: "demo" }) }));
   const sample = JSON.stringify({
     occurredOn: new Date().toISOString(),
-    details: { error: { className: "Error", message: "Hello from curl", stackTrace: [{ lineNumber: 1, methodName: "main", fileName: "app.js" }] } },
+    details: {
+      error: {
+        className: "Error",
+        message: "Hello from curl",
+        stackTrace: [{ lineNumber: 1, methodName: "main", fileName: "app.js" }],
+      },
+    },
   });
   console.log(`
   Sluice is running at ${base}   (dashboard: ${base}/ui/)

@@ -1,0 +1,54 @@
+// Small helpers for end-to-end tests: the admin API of the running stack and polling.
+import { inject } from "vitest";
+
+export const stack = () => inject("stack");
+
+export async function adminApi<T = unknown>(
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T }> {
+  const s = stack();
+  const res = await fetch(`${s.url}${path}`, {
+    ...init,
+    headers: {
+      authorization: `Bearer ${s.adminToken}`,
+      "content-type": "application/json",
+      ...(init.headers ?? {}),
+    },
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: body as T };
+}
+
+export async function createProject(name: string) {
+  const r = await adminApi<{ id: string; key: string; dsn: string }>("/api/v1/projects", {
+    method: "POST",
+    body: JSON.stringify({ name }),
+  });
+  if (r.status !== 201) throw new Error(`create project: ${r.status}`);
+  return r.body;
+}
+
+export async function eventually<T>(
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const start = Date.now();
+  let last: unknown;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+}
