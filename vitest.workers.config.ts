@@ -11,6 +11,8 @@ export default defineConfig(async () => ({
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           ELASTICSEARCH_URL: process.env.SLUICE_TEST_ES_URL ?? "",
+          // Elasticsearch tests may only be skipped outside CI (CI must prove both search backends).
+          SLUICE_ALLOW_NO_ES: process.env.CI ? "0" : "1",
         },
         compatibilityFlags: ["service_binding_extra_handlers"],
       },

@@ -1,4 +1,11 @@
+// Indexer worker: consumes sluice-index (IndexBatch bodies from the processor) and writes search
+// documents to Elasticsearch, or to the D1 FTS5 fallback when ELASTICSEARCH_URL is not set.
+import { createSearchBackend } from "../../shared/search/index";
+import { deadLetterSender } from "./dead-letter";
+import { handleIndexBatch } from "./handle-index-batch";
+
 export default {
-  async fetch() { return new Response("ok"); },
-  async queue() {},
-} satisfies ExportedHandler;
+  async queue(batch, env, _ctx) {
+    await handleIndexBatch(batch, { backend: createSearchBackend(env), deadLetter: deadLetterSender(env) });
+  },
+} satisfies ExportedHandler<IndexerEnv>;

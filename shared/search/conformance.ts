@@ -1,0 +1,182 @@
+// The contract both search backends must meet, run by fts.test.ts and elasticsearch.test.ts over
+// one fixed corpus: the same queries must return the same hits, totals, groups and pages.
+// Expected ids are written out by hand (not computed) so a shared bug cannot pass on both.
+
+import { beforeAll, describe, expect, it } from "vitest";
+import type { SearchDoc } from "../queue-message";
+import type { SearchBackend, SearchParams, SearchResult } from "./backend";
+import { at, CORPUS, corpusDoc, ids, newest, range } from "./conformance-corpus";
+
+export { CORPUS, corpusDoc } from "./conformance-corpus";
+
+/** `makeBackend` must return a backend over empty storage; `refresh` makes writes searchable (ES). */
+export function runSearchConformance(
+  name: string,
+  makeBackend: () => Promise<SearchBackend> | SearchBackend,
+) {
+  describe(`search conformance: ${name}`, () => {
+    let backend: SearchBackend;
+    const search = (p: Partial<SearchParams>) => backend.search({ projectId: "p1", ...p });
+    const hitIds = async (p: Partial<SearchParams>) =>
+      (await search({ limit: 100, ...p })).hits.map((h) => h.eventId);
+
+    beforeAll(async () => {
+      backend = await makeBackend();
+      const results = await backend.index(CORPUS);
+      expect(results).toEqual(CORPUS.map(() => "ok"));
+    });
+
+    it("returns everything newest first, with total and group counts", async () => {
+      const r = await search({ q: "" });
+      expect(r.hits.map((h) => h.eventId)).toEqual(newest(range(1, 20)));
+      expect(r.total).toBe(20);
+      expect(r.next).toBeNull();
+      expect(r.groups).toEqual([
+        { groupId: "g1", count: 8 },
+        { groupId: "g2", count: 6 },
+        { groupId: "g3", count: 4 },
+      ]);
+      expect(r.hits[0]).toEqual({
+        eventId: "ev20",
+        groupId: null,
+        occurredAt: new Date(at(20)).toISOString(),
+        type: "Error",
+        message: 'Weird "quoted" * NEAR - : input',
+        release: "2.0.0",
+        environment: "production",
+        level: "info",
+      });
+    });
+
+    it.each<[string, number[]]>([
+      ["cannot read", range(1, 8)],
+      ["CANNOT", range(1, 8)],
+      ['"properties of undefined"', range(1, 8)],
+      ['"undefined of properties"', []],
+      ["foo", range(1, 8)],
+      ["readFoo", range(1, 8)],
+      ["util.readFoo", range(1, 8)],
+      ["src/checkout.ts", range(9, 14)],
+      ["fetch", range(15, 18)],
+      ["fetch -orders", []],
+      ["-fetch", [...range(1, 14), 19, 20]],
+      ["cafe apres", [19]],
+      ['"quoted" NEAR', [20]],
+      ['* - : NEAR("x") OR AND', []],
+      ["* -", range(1, 20)],
+      ["referenceerror", range(9, 14)],
+      ['"browser:chrome"', range(1, 20).filter((n) => n % 2)],
+      ['"os.name:linux"', range(1, 20)],
+      ["chrome", range(1, 20).filter((n) => n % 2)],
+      ["nothingmatches", []],
+    ])("free text %j", async (q, expected) => {
+      expect(await hitIds({ q })).toEqual(newest(expected));
+    });
+
+    it.each<[string, number[]]>([
+      ["type:TypeError", range(1, 8)],
+      ["type:typeerror", []],
+      ["level:fatal", [7]],
+      ["-level:error", [7, 19, 20]],
+      ["release:2.0.0", range(15, 20)],
+      ["environment:staging level:error", [3, 6, 9, 12, 15, 18]],
+      ["user:alice", range(1, 4)],
+      ["-user:bob", [1, 2, 3, 4, 10]],
+      ["groupId:g2", range(9, 14)],
+      ["fingerprint:fp-g3", range(15, 18)],
+      ["platform:node", range(9, 14)],
+      ["category:error", range(1, 20)],
+      ["tags.browser:Chrome", range(1, 20).filter((n) => n % 2)],
+      ["-tags.browser:Chrome", range(1, 20).filter((n) => n % 2 === 0)],
+      ["tags.os.name:Linux", range(1, 20)],
+      ['type:"TypeError" cannot', range(1, 8)],
+      ["readfoo groupId:g2", []],
+    ])("field terms %j", async (q, expected) => {
+      expect(await hitIds({ q })).toEqual(newest(expected));
+    });
+
+    it("applies parameter filters and the time range (from inclusive, to exclusive)", async () => {
+      expect(await hitIds({ groupId: "g2" })).toEqual(newest(range(9, 14)));
+      expect(await hitIds({ release: "1.0.0", environment: "staging" })).toEqual(newest([3, 9]));
+      expect(await hitIds({ level: "warning" })).toEqual(ids(19));
+      expect(await hitIds({ from: at(10), to: at(13) })).toEqual(newest([10, 11, 12]));
+      expect(await hitIds({ from: new Date(at(10)).toISOString(), to: String(at(13)) })).toEqual(
+        newest([10, 11, 12]),
+      );
+      const r = await search({ q: "cannot", from: at(6), to: at(9) });
+      expect(r.hits.map((h) => h.eventId)).toEqual(newest([5, 6, 7, 8]));
+      expect(r.groups).toEqual([{ groupId: "g1", count: 4 }]);
+    });
+
+    it("isolates projects", async () => {
+      expect(await hitIds({ projectId: "p2", q: "cannot" })).toEqual(newest(range(21, 24)));
+      expect(await hitIds({ projectId: "p3" })).toEqual([]);
+      expect(await backend.get("p1", "ev03")).toMatchObject({ eventId: "ev03", groupId: "g1" });
+      expect(await backend.get("p2", "ev03")).toBeNull();
+    });
+
+    it("pages with an opaque cursor; total and groups cover the whole match", async () => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      const sizes: number[] = [];
+      let last: SearchResult | null = null;
+      do {
+        last = await search({ limit: 7, cursor });
+        sizes.push(last.hits.length);
+        seen.push(...last.hits.map((h) => h.eventId));
+        expect(last.total).toBe(20);
+        expect(last.groups[0]).toEqual({ groupId: "g1", count: 8 });
+        cursor = last.next;
+      } while (cursor);
+      expect(sizes).toEqual([7, 7, 6]);
+      expect(seen).toEqual(newest(range(1, 20)));
+      // A page boundary between the two docs sharing a timestamp (ev06 then ev05).
+      const p1 = await search({ q: "cannot", limit: 3 });
+      expect(p1.hits.map((h) => h.eventId)).toEqual(ids(8, 7, 6));
+      const p2 = await search({ q: "cannot", limit: 3, cursor: p1.next });
+      expect(p2.hits.map((h) => h.eventId)).toEqual(ids(5, 4, 3));
+    });
+
+    it("clamps limit to 1..100 and defaults to 50", async () => {
+      expect((await search({ limit: 0 })).hits).toHaveLength(1);
+      expect((await search({ limit: 1000 })).hits).toHaveLength(20);
+      expect((await search({})).hits).toHaveLength(20);
+    });
+
+    it("rejects bad input with a 400", async () => {
+      for (const p of [
+        { q: '"open' },
+        { q: "nosuch:x" },
+        { q: "level:" },
+        { cursor: "nope" },
+        { from: "x" },
+      ]) {
+        await expect(search(p)).rejects.toMatchObject({ status: 400 });
+      }
+    });
+
+    it("is idempotent: re-indexing (even a changed doc) changes nothing", async () => {
+      const changed = { ...corpusDoc(3), message: "something else entirely" };
+      expect(await backend.index([...CORPUS.slice(0, 5), changed])).toEqual(new Array(6).fill("ok"));
+      const r = await search({});
+      expect(r.total).toBe(20);
+      expect(await hitIds({ q: "entirely" })).toEqual([]);
+      expect(await hitIds({ q: "cannot" })).toEqual(newest(range(1, 8)));
+    });
+
+    it("dead-letters documents that can never be indexed", async () => {
+      const bad = { ...corpusDoc(1), eventId: "" } as SearchDoc;
+      const noTime = { ...corpusDoc(2), eventId: "evx", occurredAt: "not a date" } as SearchDoc;
+      const results = await backend.index([bad, noTime]);
+      expect(results).toEqual([{ dead: expect.any(String) }, { dead: expect.any(String) }]);
+    });
+
+    it("deletes a project's docs older than a cutoff", async () => {
+      expect(await backend.deleteOlderThan("p1", at(5))).toBe(4);
+      expect(await hitIds({})).toEqual(newest(range(5, 20)));
+      expect((await search({ q: "cannot" })).groups).toEqual([{ groupId: "g1", count: 4 }]);
+      expect(await hitIds({ projectId: "p2" })).toEqual(newest(range(21, 24)));
+      expect(await backend.deleteOlderThan("p1", at(5))).toBe(0);
+    });
+  });
+}

@@ -1,0 +1,117 @@
+// Validates and normalizes a SearchDoc before either backend writes it, so both store the same
+// values (times as epoch ms / ISO, keywords capped) and both dead-letter the same broken docs.
+
+import type { SearchDoc } from "../queue-message";
+import { searchText } from "./text";
+
+/** Longer keyword values are truncated: ES cannot index huge keywords and nobody filters on them. */
+export const MAX_KEYWORD = 512;
+/** Search docs are derived data (the raw report is in R2), so oversized text is cut, not rejected. */
+export const MAX_MESSAGE = 8192;
+export const MAX_STACK = 65_536;
+export const MAX_TAGS = 100;
+
+export interface IndexableDoc {
+  eventId: string;
+  projectId: string;
+  groupId: string | null;
+  fingerprint: string | null;
+  category: string;
+  occurredAt: number;
+  receivedAt: number;
+  type: string | null;
+  message: string;
+  level: string;
+  release: string | null;
+  environment: string | null;
+  user: string | null;
+  platform: string | null;
+  stack: string;
+  tags: Record<string, string>;
+  /** Tokenized type + message + stack + tags (text.ts): the only free-text field either engine matches. */
+  text: string;
+}
+
+/**
+ * Returns the normalized doc, or the reason it can never be indexed.
+ * Only what every backend needs is enforced; ES may still reject a doc its mapping cannot take.
+ */
+export function prepareDoc(doc: SearchDoc): IndexableDoc | { dead: string } {
+  if (doc === null || typeof doc !== "object") return { dead: "invalid document: not an object" };
+  if (!isId(doc.eventId)) return { dead: "invalid document: eventId" };
+  if (!isId(doc.projectId)) return { dead: "invalid document: projectId" };
+  const occurredAt = time(doc.occurredAt);
+  if (occurredAt === null) return { dead: "invalid document: occurredAt" };
+  const out: IndexableDoc = {
+    eventId: doc.eventId,
+    projectId: doc.projectId,
+    groupId: keyword(doc.groupId),
+    fingerprint: keyword(doc.fingerprint),
+    category: keyword(doc.category) ?? "error",
+    occurredAt,
+    receivedAt: time(doc.receivedAt) ?? occurredAt,
+    type: keyword(doc.type),
+    message: (typeof doc.message === "string" ? doc.message : String(doc.message ?? "")).slice(
+      0,
+      MAX_MESSAGE,
+    ),
+    level: keyword(doc.level) ?? "error",
+    release: keyword(doc.release),
+    environment: keyword(doc.environment),
+    user: keyword(doc.user),
+    platform: keyword(doc.platform),
+    stack: typeof doc.stack === "string" ? doc.stack.slice(0, MAX_STACK) : "",
+    tags: tags(doc.tags),
+    text: "",
+  };
+  out.text = searchText(out);
+  return out;
+}
+
+/** Tag values become (capped) strings, so "k:5" matches the same way in both engines. */
+function tags(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!v || typeof v !== "object" || Array.isArray(v)) return out;
+  for (const [k, raw] of Object.entries(v).slice(0, MAX_TAGS)) {
+    if (raw === null || raw === undefined) continue;
+    const value = typeof raw === "string" ? raw : typeof raw === "object" ? JSON.stringify(raw) : String(raw);
+    out[k.slice(0, MAX_KEYWORD)] = value.slice(0, MAX_KEYWORD);
+  }
+  return out;
+}
+
+function isId(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0 && v.length <= 256;
+}
+
+function time(v: unknown): number | null {
+  const ms = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : Number.NaN;
+  return Number.isFinite(ms) ? Math.trunc(ms) : null;
+}
+
+/**
+ * Non-strings pass through unchanged (despite the type) so that ES's mapping rejects them as a real
+ * mapping error; the FTS backend checks them with `nonStringField` to dead-letter the same docs.
+ */
+function keyword(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === "string" ? v.slice(0, MAX_KEYWORD) : (v as string);
+}
+
+const KEYWORDS = [
+  "groupId",
+  "fingerprint",
+  "category",
+  "type",
+  "level",
+  "release",
+  "environment",
+  "user",
+  "platform",
+] as const;
+
+/** The first keyword field holding something other than a string or null, if any. */
+export function nonStringField(doc: IndexableDoc): string | null {
+  for (const f of KEYWORDS) if (doc[f] !== null && typeof doc[f] !== "string") return f;
+  return null;
+}

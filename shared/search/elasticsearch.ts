@@ -1,0 +1,220 @@
+// The Elasticsearch search backend, over plain fetch (no Node client inside workers): `_bulk` into
+// monthly indices `<prefix>-YYYY.MM` for the indexer, `_search` over `<prefix>-*` for the console.
+// The index template (es-template.json) must be installed first: `npm run search:setup`.
+//
+// Retention: `deleteOlderThan` is per project (`_delete_by_query`, or search + bulk delete where the
+// reindex module is missing, as in the integ-test distribution). The global maximum retention is
+// `dropIndicesOlderThan`: whole monthly indices, the cheap path, for a scheduled job to call.
+
+import type { SearchDoc } from "../queue-message";
+import {
+  type IndexResult,
+  page,
+  type SearchBackend,
+  type SearchHit,
+  type SearchParams,
+  type SearchResult,
+  searchBounds,
+} from "./backend";
+import { prepareDoc } from "./doc";
+import { type BulkLimits, bulkChunks, DEFAULT_BULK_LIMITS, readBulkResponse } from "./es-bulk";
+import { boolQuery, HIT_FIELDS, searchBody } from "./es-dsl";
+import { parseQuery } from "./query";
+
+export interface ElasticsearchConfig {
+  url: string;
+  /** Sent as `Authorization: ApiKey <apiKey>`; wins over username/password. */
+  apiKey?: string | null;
+  username?: string | null;
+  password?: string | null;
+  /** Index names are `<prefix>-YYYY.MM`; default "sluice-events". */
+  indexPrefix?: string | null;
+  /** Make writes visible to search at once (tests only: refresh per request is costly). */
+  refresh?: boolean;
+  bulk?: BulkLimits;
+  timeoutMs?: number;
+  /** Injected in tests (e.g. to simulate a 429 item). */
+  fetch?: typeof fetch;
+}
+
+type EsHit = { _source?: Partial<SearchHit> };
+
+/**
+ * @example
+ * const search = new ElasticsearchBackend({ url: env.ELASTICSEARCH_URL, apiKey: env.ELASTICSEARCH_API_KEY });
+ */
+export class ElasticsearchBackend implements SearchBackend {
+  readonly name = "elasticsearch";
+  readonly prefix: string;
+  private readonly base: string;
+  private readonly headers: Record<string, string>;
+  private readonly fetcher: typeof fetch;
+
+  constructor(private readonly config: ElasticsearchConfig) {
+    this.base = config.url.replace(/\/+$/, "");
+    this.prefix = config.indexPrefix || "sluice-events";
+    this.headers = { "content-type": "application/json", ...authHeader(config) };
+    this.fetcher = config.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  async index(docs: SearchDoc[]): Promise<IndexResult[]> {
+    const results: IndexResult[] = new Array(docs.length).fill("retry");
+    const ready: Array<{ position: number; doc: Exclude<ReturnType<typeof prepareDoc>, { dead: string }> }> =
+      [];
+    docs.forEach((doc, position) => {
+      const prepared = prepareDoc(doc);
+      if ("dead" in prepared) results[position] = prepared;
+      else ready.push({ position, doc: prepared });
+    });
+    const { chunks, tooLarge } = bulkChunks(this.prefix, ready, this.config.bulk ?? DEFAULT_BULK_LIMITS);
+    for (const p of tooLarge) results[p] = { dead: "document larger than the bulk request limit" };
+    for (const chunk of chunks) {
+      const refresh = this.config.refresh ? "?refresh=true" : "";
+      const res = await this.request("POST", `/_bulk${refresh}`, chunk.body, "application/x-ndjson");
+      // Network error, whole-request 429/5xx (or anything unreadable): every doc of the chunk retries.
+      const chunkResults = res.ok ? readBulkResponse(res.json, chunk.positions.length) : null;
+      chunk.positions.forEach((p, i) => {
+        results[p] = chunkResults?.[i] ?? "retry";
+      });
+    }
+    return results;
+  }
+
+  async search(params: SearchParams): Promise<SearchResult> {
+    const bounds = searchBounds(params);
+    const body = searchBody(params.projectId, parseQuery(params.q), params, bounds);
+    const json = await this.searchRequest(body);
+    const buckets = json.aggregations?.groups?.buckets ?? [];
+    return {
+      ...page((json.hits?.hits ?? []).map(toHit), bounds.limit),
+      total: json.hits?.total?.value ?? 0,
+      groups: buckets.map((b) => ({ groupId: b.key, count: b.doc_count })),
+    };
+  }
+
+  async get(projectId: string, eventId: string): Promise<SearchHit | null> {
+    const json = await this.searchRequest({
+      size: 1,
+      query: { bool: { filter: [{ term: { projectId } }, { term: { eventId } }] } },
+      _source: HIT_FIELDS,
+    });
+    const hit = json.hits?.hits?.[0];
+    return hit ? toHit(hit) : null;
+  }
+
+  async deleteOlderThan(projectId: string, cutoffMs: number): Promise<number> {
+    const bounds = { from: null, to: cutoffMs, limit: 1, after: null };
+    const query = boolQuery(projectId, { terms: [] }, { projectId }, bounds);
+    const refresh = this.config.refresh ? "&refresh=true" : "";
+    const res = await this.request(
+      "POST",
+      `/${this.prefix}-*/_delete_by_query?conflicts=proceed&ignore_unavailable=true&allow_no_indices=true${refresh}`,
+      JSON.stringify({ query }),
+    );
+    if (res.ok) return (res.json as { deleted?: number }).deleted ?? 0;
+    if (!/no handler found/i.test(res.text)) throw esError("delete_by_query", res);
+    return this.deleteBySearch(query);
+  }
+
+  /** Where `_delete_by_query` is missing (no reindex module): page through ids, bulk-delete them. */
+  private async deleteBySearch(query: unknown): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const json = await this.searchRequest({ size: 1000, query, _source: false, sort: ["_doc"] });
+      const hits = (json.hits?.hits ?? []) as Array<{ _index: string; _id: string }>;
+      if (hits.length === 0) return deleted;
+      const body = hits
+        .map((h) => `${JSON.stringify({ delete: { _index: h._index, _id: h._id } })}\n`)
+        .join("");
+      // refresh=true is required here: the next search must not see these docs again.
+      const res = await this.request("POST", "/_bulk?refresh=true", body, "application/x-ndjson");
+      if (!res.ok) throw esError("bulk delete", res);
+      const items = (res.json as { items?: Array<{ delete?: { status?: number } }> }).items ?? [];
+      const done = items.filter((i) => i.delete?.status === 200).length;
+      if (done === 0) throw esError("bulk delete", res);
+      deleted += done;
+    }
+  }
+
+  /** Drops whole monthly indices that end on or before `cutoffMs` (all projects): max retention. */
+  async dropIndicesOlderThan(cutoffMs: number): Promise<string[]> {
+    const res = await this.request("GET", `/_cat/indices/${this.prefix}-*?format=json&h=index`);
+    if (!res.ok) throw esError("cat indices", res);
+    const pattern = new RegExp(`^${this.prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-(\\d{4})\\.(\\d{2})$`);
+    const old = (res.json as Array<{ index: string }>)
+      .map((r) => r.index)
+      .filter((name) => {
+        const m = pattern.exec(name);
+        return m !== null && Date.UTC(Number(m[1]), Number(m[2]), 1) <= cutoffMs; // month m+1 starts
+      });
+    for (const name of old) {
+      const del = await this.request("DELETE", `/${name}`);
+      if (!del.ok && del.status !== 404) throw esError(`delete index ${name}`, del);
+    }
+    return old;
+  }
+
+  private async searchRequest(body: unknown): Promise<EsSearchResponse> {
+    const res = await this.request(
+      "POST",
+      `/${this.prefix}-*/_search?ignore_unavailable=true&allow_no_indices=true`,
+      JSON.stringify(body),
+    );
+    if (!res.ok) throw esError("search", res);
+    return res.json as EsSearchResponse;
+  }
+
+  /** Never throws: a network failure is status 0, so callers decide between retry and error. */
+  private async request(method: string, path: string, body?: string, type = "application/json") {
+    try {
+      const res = await this.fetcher(`${this.base}${path}`, {
+        method,
+        headers: { ...this.headers, "content-type": type },
+        body,
+        signal: AbortSignal.timeout(this.config.timeoutMs ?? 30_000),
+      });
+      const text = await res.text();
+      let json: unknown = null;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        // keep text for the error message
+      }
+      return { ok: res.ok, status: res.status, json, text };
+    } catch (err) {
+      return { ok: false, status: 0, json: null, text: String(err) };
+    }
+  }
+}
+
+interface EsSearchResponse {
+  hits?: { total?: { value: number }; hits?: EsHit[] };
+  aggregations?: { groups?: { buckets?: Array<{ key: string; doc_count: number }> } };
+}
+
+function toHit(h: EsHit): SearchHit {
+  const s = h._source ?? {};
+  return {
+    eventId: s.eventId ?? "",
+    groupId: s.groupId ?? null,
+    occurredAt: s.occurredAt ?? "",
+    type: s.type ?? null,
+    message: s.message ?? "",
+    release: s.release ?? null,
+    environment: s.environment ?? null,
+    level: s.level ?? "",
+  };
+}
+
+function authHeader(c: ElasticsearchConfig): Record<string, string> {
+  if (c.apiKey) return { authorization: `ApiKey ${c.apiKey}` };
+  if (c.username) {
+    const bytes = new TextEncoder().encode(`${c.username}:${c.password ?? ""}`);
+    return { authorization: `Basic ${btoa(String.fromCharCode(...bytes))}` };
+  }
+  return {};
+}
+
+function esError(what: string, res: { status: number; text: string }): Error {
+  return new Error(`elasticsearch ${what} failed: ${res.status} ${res.text.slice(0, 500)}`);
+}

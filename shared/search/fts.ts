@@ -1,0 +1,172 @@
+// The embedded search backend: D1 tables search_docs + search_fts (migrations/0001_search_fts.sql),
+// used when no Elasticsearch is configured. Same semantics as elasticsearch.ts (see conformance.ts).
+//
+// D1 allows 100 bound parameters per statement, so a batch of docs travels as ONE JSON parameter
+// expanded with json_each(), in chunks that stay well under D1's statement and value size limits.
+
+import type { SearchDoc } from "../queue-message";
+import {
+  type IndexResult,
+  MAX_GROUPS,
+  page,
+  type SearchBackend,
+  type SearchHit,
+  type SearchParams,
+  type SearchResult,
+  searchBounds,
+} from "./backend";
+import { type IndexableDoc, nonStringField, prepareDoc } from "./doc";
+import { whereClause } from "./fts-sql";
+import { parseQuery } from "./query";
+
+const CHUNK_DOCS = 200;
+const CHUNK_BYTES = 512 * 1024;
+const DELETE_CHUNK = 1000;
+
+const INSERT_DOCS = `INSERT INTO search_docs (project_id, event_id, group_id, fingerprint, category, occurred_at,
+  received_at, type, message, level, release, environment, "user", platform, tags)
+SELECT j.value ->> '$.projectId', j.value ->> '$.eventId', j.value ->> '$.groupId', j.value ->> '$.fingerprint',
+  j.value ->> '$.category', j.value ->> '$.occurredAt', j.value ->> '$.receivedAt', j.value ->> '$.type',
+  j.value ->> '$.message', j.value ->> '$.level', j.value ->> '$.release', j.value ->> '$.environment',
+  j.value ->> '$.user', j.value ->> '$.platform', j.value -> '$.tags'
+FROM json_each(?) AS j WHERE true
+ON CONFLICT (project_id, event_id) DO NOTHING`;
+
+// Only rows that have no index entry yet: a redelivered doc was skipped above and is skipped here.
+const INSERT_FTS = `INSERT INTO search_fts (rowid, text)
+SELECT d.rowid, j.value ->> '$.text'
+FROM json_each(?) AS j
+JOIN search_docs AS d ON d.project_id = j.value ->> '$.projectId' AND d.event_id = j.value ->> '$.eventId'
+WHERE NOT EXISTS (SELECT 1 FROM search_fts AS f WHERE f.rowid = d.rowid)`;
+
+const HIT_COLUMNS =
+  "d.event_id, d.group_id, d.occurred_at, d.type, d.message, d.release, d.environment, d.level";
+
+interface HitRow {
+  event_id: string;
+  group_id: string | null;
+  occurred_at: number;
+  type: string | null;
+  message: string;
+  release: string | null;
+  environment: string | null;
+  level: string;
+}
+
+/**
+ * @example
+ * const search = new FtsSearchBackend(env.DB);
+ * await search.index(batch.docs);
+ */
+export class FtsSearchBackend implements SearchBackend {
+  readonly name = "fts";
+  constructor(private readonly db: D1Database) {}
+
+  async index(docs: SearchDoc[]): Promise<IndexResult[]> {
+    const results: IndexResult[] = new Array(docs.length).fill("ok");
+    const rows = new Map<string, IndexableDoc>();
+    docs.forEach((doc, i) => {
+      const prepared = prepareDoc(doc);
+      const bad = "dead" in prepared ? null : nonStringField(prepared);
+      if ("dead" in prepared) results[i] = prepared;
+      else if (bad) results[i] = { dead: `invalid document: ${bad} must be a string` };
+      else rows.set(`${prepared.projectId}\u0000${prepared.eventId}`, prepared); // one row per key
+    });
+    if (rows.size === 0) return results;
+    const statements = chunks([...rows.values()]).flatMap((json) => [
+      this.db.prepare(INSERT_DOCS).bind(json),
+      this.db.prepare(INSERT_FTS).bind(json),
+    ]);
+    try {
+      await this.db.batch(statements); // one transaction: all of it is indexed or none
+    } catch (err) {
+      console.warn("fts index failed; docs will be retried", err);
+      return results.map((r) => (r === "ok" ? "retry" : r));
+    }
+    return results;
+  }
+
+  async search(params: SearchParams): Promise<SearchResult> {
+    const bounds = searchBounds(params);
+    const where = whereClause(params.projectId, parseQuery(params.q), params, bounds);
+    let hitsWhere = where.sql;
+    const hitParams = [...where.params];
+    if (bounds.after) {
+      hitsWhere += " AND (d.occurred_at < ? OR (d.occurred_at = ? AND d.event_id < ?))";
+      hitParams.push(bounds.after.at, bounds.after.at, bounds.after.id);
+    }
+    const [hits, total, groups] = await this.db.batch([
+      this.db
+        .prepare(`SELECT ${HIT_COLUMNS} FROM search_docs AS d WHERE ${hitsWhere}
+          ORDER BY d.occurred_at DESC, d.event_id DESC LIMIT ?`)
+        .bind(...hitParams, bounds.limit + 1),
+      this.db.prepare(`SELECT count(*) AS n FROM search_docs AS d WHERE ${where.sql}`).bind(...where.params),
+      this.db
+        .prepare(`SELECT d.group_id AS groupId, count(*) AS count FROM search_docs AS d
+          WHERE ${where.sql} AND d.group_id IS NOT NULL
+          GROUP BY d.group_id ORDER BY count DESC, d.group_id ASC LIMIT ${MAX_GROUPS}`)
+        .bind(...where.params),
+    ]);
+    const rows = (hits?.results ?? []) as unknown as HitRow[];
+    return {
+      ...page(rows.map(toHit), bounds.limit),
+      total: Number((total?.results[0] as { n: number } | undefined)?.n ?? 0),
+      groups: (groups?.results ?? []) as Array<{ groupId: string; count: number }>,
+    };
+  }
+
+  async get(projectId: string, eventId: string): Promise<SearchHit | null> {
+    const row = await this.db
+      .prepare(`SELECT ${HIT_COLUMNS} FROM search_docs AS d WHERE d.project_id = ? AND d.event_id = ?`)
+      .bind(projectId, eventId)
+      .first<HitRow>();
+    return row ? toHit(row) : null;
+  }
+
+  async deleteOlderThan(projectId: string, cutoffMs: number): Promise<number> {
+    // Bounded deletes keep each statement short; the AFTER DELETE trigger drops the FTS rows.
+    // Counted with RETURNING: D1's meta.changes also counts the trigger's FTS5 shadow-table writes.
+    const stmt = this.db
+      .prepare(`DELETE FROM search_docs WHERE rowid IN (SELECT rowid FROM search_docs
+        WHERE project_id = ? AND occurred_at < ? LIMIT ${DELETE_CHUNK}) RETURNING 1 AS x`)
+      .bind(projectId, cutoffMs);
+    let deleted = 0;
+    for (;;) {
+      const n = (await stmt.all()).results.length;
+      deleted += n;
+      if (n < DELETE_CHUNK) return deleted;
+    }
+  }
+}
+
+function toHit(r: HitRow): SearchHit {
+  return {
+    eventId: r.event_id,
+    groupId: r.group_id,
+    occurredAt: new Date(r.occurred_at).toISOString(),
+    type: r.type,
+    message: r.message,
+    release: r.release,
+    environment: r.environment,
+    level: r.level,
+  };
+}
+
+/** JSON arrays of docs, each small enough for one bound parameter. */
+function chunks(docs: IndexableDoc[]): string[] {
+  const out: string[] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const doc of docs) {
+    const json = JSON.stringify(doc);
+    if (current.length > 0 && (current.length >= CHUNK_DOCS || bytes + json.length > CHUNK_BYTES)) {
+      out.push(`[${current.join(",")}]`);
+      current = [];
+      bytes = 0;
+    }
+    current.push(json);
+    bytes += json.length;
+  }
+  if (current.length > 0) out.push(`[${current.join(",")}]`);
+  return out;
+}

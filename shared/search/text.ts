@@ -1,0 +1,35 @@
+// Tokenization shared by both search backends: documents and queries are reduced to the same
+// lowercase, diacritic-free alphanumeric tokens here, so Elasticsearch and D1 FTS5 match the same docs.
+//
+// Why not let each engine tokenize? ES's standard tokenizer keeps "foo.bar" and "snake_case" whole
+// (Unicode word rules) while FTS5's unicode61 splits them; feeding both engines pre-split,
+// space-joined tokens makes every engine-side tokenizer a no-op and the semantics identical.
+
+import type { SearchDoc } from "../queue-message";
+
+const TOKEN = /[\p{L}\p{N}]+/gu;
+const MARKS = /\p{M}+/gu;
+/** ES's standard tokenizer splits tokens longer than this; split them the same way on both sides. */
+const MAX_TOKEN = 255;
+
+/**
+ * Splits text into search tokens.
+ *
+ * @example
+ * tokenize("TypeError: Cannot read 'foo.bar' of Ünd") // ["typeerror", "cannot", "read", "foo", "bar", "of", "und"]
+ */
+export function tokenize(text: string): string[] {
+  const folded = text.normalize("NFKD").replace(MARKS, "").toLowerCase();
+  const out: string[] = [];
+  for (const match of folded.matchAll(TOKEN)) {
+    const token = match[0];
+    for (let i = 0; i < token.length; i += MAX_TOKEN) out.push(token.slice(i, i + MAX_TOKEN));
+  }
+  return out;
+}
+
+/** The one text field both engines index: type, message, stack and tags ("k:v"), tokenized. */
+export function searchText(doc: Pick<SearchDoc, "type" | "message" | "stack" | "tags">): string {
+  const tags = Object.entries(doc.tags ?? {}).map(([k, v]) => `${k}:${v}`);
+  return tokenize([doc.type ?? "", doc.message ?? "", doc.stack ?? "", ...tags].join("\n")).join(" ");
+}
