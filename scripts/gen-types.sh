@@ -10,7 +10,10 @@ gen() { # config interface out
   if [ ! -f "$dir/.dev.vars" ]; then cp .dev.vars.example "$dir/.dev.vars"; tmp="$dir/.dev.vars"; fi
   npx wrangler types -c "$1" --env-interface "$2" --include-runtime false --strict-vars false >/dev/null
   [ -n "$tmp" ] && rm -f "$tmp"
-  mv worker-configuration.d.ts "$3"
+  # Generated at the root, so module paths are root-relative: make them relative to the worker folder.
+  local rel="./$(dirname "$3")/"
+  sed -e "s#import(\"${rel}#import(\"./#g" worker-configuration.d.ts > "$3"
+  rm -f worker-configuration.d.ts
 }
 gen wrangler.toml EdgeEnv workers/edge/worker-configuration.d.ts
 gen workers/processor/wrangler.toml ProcessorEnv workers/processor/worker-configuration.d.ts

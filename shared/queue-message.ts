@@ -25,6 +25,15 @@ export interface IngestItem {
   size: number;
   /** Protocol metadata the processor needs (Sentry: envelope headers, item headers; Raygun: nothing). */
   meta?: Record<string, unknown>;
+  /** The payload is binary (attachments, replays): it is always claim-checked, never inlined. */
+  binary?: boolean;
+  /** The project's processing settings at the edge (read from its cache, so the processor needs no look-up). */
+  policy?: ItemPolicy;
+}
+
+export interface ItemPolicy {
+  scrubbing: { defaults: boolean; scrubIpAddresses: boolean; sensitiveFields: string[] };
+  retentionDays: number;
 }
 
 export type OutcomeKind =

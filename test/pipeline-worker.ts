@@ -6,6 +6,8 @@ import edge from "../workers/edge/index";
 import indexer from "../workers/indexer/index";
 import processor from "../workers/processor/index";
 
+export { QuotaCounter } from "../workers/edge/quota-counter";
+
 type Env = Cloudflare.Env;
 
 export default {

@@ -12,6 +12,7 @@ import { Hono } from "hono";
 import { ClientError } from "../../shared/http/errors";
 import { ingestCors } from "./cors";
 import { raygunRoutes } from "./raygun/routes";
+import { sentryRoutes } from "./sentry/routes";
 
 const app = new Hono<{ Bindings: EdgeEnv }>({ strict: false });
 
@@ -21,7 +22,9 @@ app.use("/entries/*", ingestCors);
 app.use("/entries", ingestCors);
 app.use("/events", ingestCors);
 app.use("/events/*", ingestCors);
+app.use("/api/:projectId{[0-9]+}/*", ingestCors);
 app.route("/", raygunRoutes);
+app.route("/", sentryRoutes);
 
 app.onError((err, c) => {
   const sentry = /^\/api\/\d+\//.test(new URL(c.req.url).pathname);

@@ -1,6 +1,8 @@
 // Edge worker entry: the handler table. Duplicate slashes are folded before routing, as Relay does.
 import { app } from "./app";
 
+export { QuotaCounter } from "./quota-counter";
+
 export default {
   fetch(request, env, ctx) {
     const url = request.url;

@@ -68,3 +68,8 @@ export async function lookupProject(
 export function clearProjectCache(): void {
   cache.clear();
 }
+
+/** The processing settings that travel with each item (so the processor needs no look-up). */
+export function itemPolicy(project: ProjectRecord): import("../../shared/queue-message").ItemPolicy {
+  return { scrubbing: project.settings.scrubbing, retentionDays: project.settings.retentionDays };
+}

@@ -229,12 +229,30 @@ export function buildStatements(input: D1WriteInput): SQL[] {
         crashed = crashed + excluded.crashed, abnormal = abnormal + excluded.abnormal`);
   }
 
+  // Attachments: linked to their event, bytes in their own R2 object.
+  const attachmentRows = refs
+    .filter(({ prepared: p }) => p.attachment)
+    .map(({ prepared: p }) => ({ p: Number(p.item.projectId), ...p.attachment!, at: p.item.receivedAt }));
+  if (attachmentRows.length > 0) {
+    statements.push(sql`INSERT INTO attachments (project_id, event_id, name, blob_key, content_type, attachment_type, size, created_at)
+      SELECT value->>'p', value->>'eventId', value->>'name', value->>'blobKey', value->>'contentType', value->>'attachmentType',
+        value->>'size', value->>'at'
+      FROM json_each(${JSON.stringify(attachmentRows)}) WHERE true
+      ON CONFLICT DO NOTHING`);
+  }
+
   // Outcomes: "accepted" per stored item, client discards from client reports — both counted only
   // for newly inserted rows; edge drop counts through the message ledger.
   const outcomeRows: unknown[] = [];
   for (const { prepared: p } of refs) {
     const base = { p: Number(p.item.projectId), id: p.item.eventId, m: minuteOf(p.item.receivedAt) };
-    outcomeRows.push({ ...base, c: p.item.category, o: "accepted", r: "", q: 1 });
+    outcomeRows.push({
+      ...base,
+      c: p.item.category,
+      o: p.invalid ? "invalid" : "accepted",
+      r: p.invalid ?? "",
+      q: 1,
+    });
     for (const d of p.discards ?? [])
       outcomeRows.push({ ...base, c: d.category, o: "client_discard", r: d.reason, q: d.quantity });
   }

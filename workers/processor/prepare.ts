@@ -1,12 +1,18 @@
 // Per-item processing before anything is written: load the payload (inline or claim-checked),
-// parse it, scrub PII, normalize it into the canonical event, and compute its group. Which steps
-// apply depends on the item type; the table below is the one place that says so.
+// scrub PII (so the stored raw payload is clean too), normalize into the canonical event, and
+// compute its group. Which steps apply depends on the item type; PREPARERS is the one table that
+// says so. Sentry items without a pipeline of their own are kept raw and counted.
 
 import type { CanonicalEvent } from "../../shared/event";
 import { computeFingerprint, type GroupingResult, groupIdFor } from "../../shared/grouping/fingerprint";
-import type { IngestItem } from "../../shared/queue-message";
+import { ClientError } from "../../shared/http/errors";
+import { scrubCanonicalEvent, scrubJson } from "../../shared/policy/scrub";
+import type { IngestItem, ItemPolicy } from "../../shared/queue-message";
 import { normalizeRaygunReport } from "../../shared/raygun/normalize";
 import { type PageView, pageViewsOf } from "../../shared/rum/page-views";
+import { parseClientReport, parseSessionAggregates, parseSessionUpdate } from "../../shared/sentry/items";
+import { normalizeSentryEvent } from "../../shared/sentry/normalize-event";
+import { DEFAULT_SETTINGS } from "../../shared/settings";
 
 export interface SessionDelta {
   release: string;
@@ -19,9 +25,18 @@ export interface SessionDelta {
   abnormal: number;
 }
 
+export interface AttachmentRef {
+  eventId: string;
+  name: string;
+  blobKey: string;
+  contentType: string | null;
+  attachmentType: string | null;
+  size: number;
+}
+
 export interface Prepared {
   item: IngestItem;
-  /** The bytes stored in the segment (PII-scrubbed payload). */
+  /** The bytes stored in the segment (PII-scrubbed payload; metadata only for binary items). */
   payload: string | Uint8Array;
   event?: CanonicalEvent;
   grouping?: GroupingResult & { groupId: string };
@@ -29,6 +44,11 @@ export interface Prepared {
   sessions?: SessionDelta[];
   /** Client-side discards (Sentry client reports) to add to the outcome counters. */
   discards?: { category: string; reason: string; quantity: number }[];
+  attachment?: AttachmentRef;
+  /** The payload was stored but could not be interpreted (e.g. a malformed session): outcome "invalid". */
+  invalid?: string;
+  /** Whether the event gets a search document. */
+  searchable?: boolean;
 }
 
 /** Raised for an item that can never be processed (it goes to the dead-letter queue, not retried). */
@@ -40,7 +60,13 @@ export interface PrepareEnv {
   BLOBS: R2Bucket;
 }
 
-export type ItemPreparer = (item: IngestItem, text: string, env: PrepareEnv) => Promise<Prepared>;
+type ItemPreparer = (item: IngestItem, text: string) => Promise<Prepared>;
+
+const DEFAULT_POLICY: ItemPolicy = {
+  scrubbing: DEFAULT_SETTINGS.scrubbing,
+  retentionDays: DEFAULT_SETTINGS.retentionDays,
+};
+const policyOf = (item: IngestItem) => item.policy ?? DEFAULT_POLICY;
 
 function parseOrPoison(text: string, what: string): unknown {
   try {
@@ -50,32 +76,135 @@ function parseOrPoison(text: string, what: string): unknown {
   }
 }
 
+/** Parses and scrubs a JSON payload; the stored text is re-serialized only when scrubbing changed it. */
+function parseScrubbed(item: IngestItem, text: string, what: string): { value: unknown; stored: string } {
+  const parsed = parseOrPoison(text, what);
+  const { value, changed } = scrubJson(parsed, policyOf(item).scrubbing);
+  return { value, stored: changed ? JSON.stringify(value) : text };
+}
+
 async function group(event: CanonicalEvent): Promise<GroupingResult & { groupId: string }> {
   const g = await computeFingerprint(event);
   return { ...g, groupId: await groupIdFor(event.projectId, g.fingerprint) };
 }
 
+function finalize(item: IngestItem, event: CanonicalEvent): CanonicalEvent {
+  return scrubCanonicalEvent(event, policyOf(item).scrubbing).value;
+}
+
 const raygunEntry: ItemPreparer = async (item, text) => {
-  const report = parseOrPoison(text, "Raygun report");
-  const event = normalizeRaygunReport(report, {
-    eventId: item.eventId,
-    projectId: item.projectId,
-    receivedAt: item.receivedAt,
-    client: item.client,
-  });
-  return { item, payload: text, event, grouping: await group(event) };
+  const { value, stored } = parseScrubbed(item, text, "Raygun report");
+  const event = finalize(
+    item,
+    normalizeRaygunReport(value, {
+      eventId: item.eventId,
+      projectId: item.projectId,
+      receivedAt: item.receivedAt,
+      client: item.client,
+    }),
+  );
+  return { item, payload: stored, event, grouping: await group(event), searchable: true };
 };
 
 const raygunRum: ItemPreparer = async (item, text) => {
-  const rum = parseOrPoison(text, "Raygun RUM");
-  return { item, payload: text, pageViews: pageViewsOf(rum) };
+  const { value, stored } = parseScrubbed(item, text, "Raygun RUM");
+  return { item, payload: stored, pageViews: pageViewsOf(value) };
 };
 
-/** Preparers by "<protocol>:<itemType>"; extended by the Sentry module. */
+function sentryMeta(item: IngestItem): { sentAt: string | null } {
+  const env = (item.meta?.envelope ?? {}) as { sent_at?: unknown };
+  return { sentAt: typeof env.sent_at === "string" ? env.sent_at : null };
+}
+
+const sentryEvent =
+  (category: "error" | "transaction"): ItemPreparer =>
+  async (item, text) => {
+    const { value, stored } = parseScrubbed(item, text, `Sentry ${item.itemType}`);
+    let event: CanonicalEvent;
+    try {
+      event = normalizeSentryEvent(value, {
+        eventId: item.eventId,
+        projectId: item.projectId,
+        receivedAt: item.receivedAt,
+        client: item.client,
+        sentAt: sentryMeta(item).sentAt,
+        retentionDays: policyOf(item).retentionDays,
+        category,
+      });
+    } catch (err) {
+      if (err instanceof ClientError)
+        throw new PoisonItemError(`Sentry ${item.itemType}: ${err.message} ${err.causes.join("; ")}`);
+      throw err;
+    }
+    event = finalize(item, event);
+    // Transactions are stored and counted, never grouped as errors.
+    if (category === "transaction") return { item, payload: stored, event };
+    return { item, payload: stored, event, grouping: await group(event), searchable: true };
+  };
+
+/** Aggregating items: a payload that cannot be interpreted is still kept, counted as invalid. */
+const sentryAggregate =
+  (interpret: (value: unknown, p: Prepared) => void): ItemPreparer =>
+  async (item, text) => {
+    const { value, stored } = parseScrubbed(item, text, `Sentry ${item.itemType}`);
+    const prepared: Prepared = { item, payload: stored };
+    try {
+      interpret(value, prepared);
+    } catch (err) {
+      if (!(err instanceof ClientError)) throw err;
+      prepared.invalid = `invalid:${item.itemType}`;
+    }
+    return prepared;
+  };
+
+const toSessionDeltas = (list: ReturnType<typeof parseSessionUpdate>): SessionDelta[] =>
+  list.map((d) => ({ ...d, environment: d.environment ?? "" }));
+
+const sentryRaw: ItemPreparer = async (item, text) => {
+  // Kept as received (scrubbed when it is JSON), counted, not interpreted.
+  try {
+    const { stored } = parseScrubbed(item, text, `Sentry ${item.itemType}`);
+    return { item, payload: stored };
+  } catch {
+    return { item, payload: text };
+  }
+};
+
+/** Preparers by "<protocol>:<itemType>"; Sentry types not listed fall back to `sentryRaw`. */
 export const PREPARERS: Record<string, ItemPreparer> = {
   "raygun:entry": raygunEntry,
   "raygun:rum": raygunRum,
+  "sentry:event": sentryEvent("error"),
+  "sentry:transaction": sentryEvent("transaction"),
+  "sentry:session": sentryAggregate((v, p) => {
+    p.sessions = toSessionDeltas(parseSessionUpdate(v));
+  }),
+  "sentry:sessions": sentryAggregate((v, p) => {
+    p.sessions = toSessionDeltas(parseSessionAggregates(v));
+  }),
+  "sentry:client_report": sentryAggregate((v, p) => {
+    p.discards = parseClientReport(v);
+  }),
 };
+
+/** Binary items (attachments, replays) stay in their own R2 object; the segment keeps metadata. */
+function prepareBinary(item: IngestItem): Prepared {
+  const headers = (item.meta?.item ?? {}) as Record<string, unknown>;
+  const eventId = typeof item.meta?.eventId === "string" ? item.meta.eventId : item.eventId;
+  const name =
+    typeof headers.filename === "string"
+      ? headers.filename.slice(0, 200)
+      : `${item.itemType}-${item.eventId}`;
+  const attachment: AttachmentRef = {
+    eventId,
+    name,
+    blobKey: item.blobKey!,
+    contentType: typeof headers.content_type === "string" ? headers.content_type : null,
+    attachmentType: typeof headers.attachment_type === "string" ? headers.attachment_type : null,
+    size: item.size,
+  };
+  return { item, payload: JSON.stringify(attachment), attachment };
+}
 
 /** Loads an item's payload text (claim-checked payloads come from R2). */
 export async function loadPayload(item: IngestItem, env: PrepareEnv): Promise<string> {
@@ -88,8 +217,13 @@ export async function loadPayload(item: IngestItem, env: PrepareEnv): Promise<st
 }
 
 export async function prepareItem(item: IngestItem, env: PrepareEnv): Promise<Prepared> {
-  const preparer = PREPARERS[`${item.protocol}:${item.itemType}`];
+  if (item.binary) {
+    if (!item.blobKey) throw new PoisonItemError("binary item without blobKey");
+    return prepareBinary(item);
+  }
+  const key = `${item.protocol}:${item.itemType}`;
+  const preparer = PREPARERS[key] ?? (item.protocol === "sentry" ? sentryRaw : undefined);
   if (!preparer) throw new PoisonItemError(`no processor for ${item.protocol} item type "${item.itemType}"`);
   const text = await loadPayload(item, env);
-  return preparer(item, text, env);
+  return preparer(item, text);
 }

@@ -182,6 +182,12 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       .map(({ p }) => toSearchDoc(p.event!, p.grouping?.groupId ?? null, p.grouping?.fingerprint ?? null));
     metrics.indexMessages = await sendIndexDocs(env, docs);
 
+    // Claim-check blobs held the payload before scrubbing: the segment now has the clean copy.
+    const claims = ok
+      .map(({ p }) => p.item.blobKey)
+      .filter((k): k is string => !!k && k.startsWith("claims/"));
+    if (claims.length > 0) await env.BLOBS.delete(claims);
+
     for (const { item, reason } of poisoned) {
       await deadLetter(env, batch.queue, reason, { v: 1, id: `poison-${item.eventId}`, items: [item] });
       metrics.deadLettered++;

@@ -12,6 +12,7 @@ import type { IngestItem } from "../../../shared/queue-message";
 import { type Admission, admit, type Candidate } from "../admission";
 import { clientInfo } from "../client-info";
 import { enqueue, utf8Length } from "../enqueue";
+import { itemPolicy } from "../project-cache";
 import { authenticateRaygun } from "./auth";
 import { parseJson, validateRaygunReport, validateRumBody } from "./validate";
 
@@ -38,7 +39,13 @@ async function admitAndEnqueue(
   project: Awaited<ReturnType<typeof authenticateRaygun>>,
   candidates: Candidate[],
 ) {
-  const admission = await admit(c.env, project, candidates[0]!.item.client, candidates);
+  const admission = await admit(
+    c.env,
+    (p) => c.executionCtx.waitUntil(p),
+    project,
+    candidates[0]!.item.client,
+    candidates,
+  );
   if (admission.accepted.length > 0 || admission.outcomes.length > 0) {
     await enqueue(c.env as never, kind, admission.accepted, admission.outcomes);
   }
@@ -63,6 +70,7 @@ export const raygunRoutes = new Hono<{ Bindings: EdgeEnv }>({ strict: false })
       client,
       payload: text,
       size: bytes.byteLength,
+      policy: itemPolicy(project),
     };
     return admitAndEnqueue(c, "errors", project, [{ item, parsed: report }]);
   })
@@ -99,6 +107,7 @@ export const raygunRoutes = new Hono<{ Bindings: EdgeEnv }>({ strict: false })
         client,
         payload,
         size,
+        policy: itemPolicy(project),
       };
       return { item, parsed: report };
     });
@@ -125,6 +134,7 @@ export const raygunRoutes = new Hono<{ Bindings: EdgeEnv }>({ strict: false })
           payload,
           size: utf8Length(payload),
           meta: { rumType: getStringCI(rum, "type") },
+          policy: itemPolicy(project),
         },
         parsed: rum,
         sampleKey: String(getCI(rum, "sessionId")),

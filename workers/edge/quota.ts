@@ -1,0 +1,103 @@
+// Quotas at the edge: a per-project per-minute limit (exact) and Raygun's spike protection
+// (approximate). The hot path answers a project known to be limited from isolate memory, without a
+// round trip. A project with a hard limit asks its QuotaCounter Durable Object once per request
+// (exact across isolates and points of presence). Spike protection counts locally and syncs with the
+// Durable Object in the background (waitUntil) at most once a second per isolate, so its error margin
+// is what all isolates accept in one sync interval; the sync's answer limits the rest of the minute.
+
+import type { RateLimit } from "./admission";
+import type { ProjectRecord } from "./project-cache";
+import type { ConsumeResponse } from "./quota-counter";
+
+export interface QuotaEnv {
+  QUOTA?: DurableObjectNamespace<import("./quota-counter").QuotaCounter>;
+}
+
+interface Local {
+  limitedUntil: number;
+  reason: string;
+  pending: number;
+  lastSync: number;
+  syncing: boolean;
+}
+
+const SYNC_INTERVAL_MS = 1000;
+const local = new Map<string, Local>();
+
+function localState(projectId: string): Local {
+  let s = local.get(projectId);
+  if (!s)
+    local.set(projectId, (s = { limitedUntil: 0, reason: "", pending: 0, lastSync: 0, syncing: false }));
+  return s;
+}
+
+const minuteEnd = (now: number) => Math.floor(now / 60_000) * 60_000 + 60_000;
+
+export interface QuotaResult {
+  /** How many of the requested items may be accepted. */
+  admitted: number;
+  limit: RateLimit | null;
+}
+
+function limitFrom(until: number, reason: string, now: number): RateLimit {
+  return { retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)), categories: [], reason };
+}
+
+/** Decides how many of `quantity` quota-counted items a project may accept now. */
+export async function checkQuota(
+  env: QuotaEnv,
+  waitUntil: (p: Promise<unknown>) => void,
+  project: ProjectRecord,
+  quantity: number,
+): Promise<QuotaResult> {
+  const { rateLimitPerMinute, spikeProtection } = project.settings;
+  if (quantity === 0 || !env.QUOTA || (rateLimitPerMinute === null && !spikeProtection)) {
+    return { admitted: quantity, limit: null };
+  }
+  const now = Date.now();
+  const s = localState(project.id);
+  if (now < s.limitedUntil) return { admitted: 0, limit: limitFrom(s.limitedUntil, s.reason, now) };
+  const stub = env.QUOTA.get(env.QUOTA.idFromName(project.id));
+
+  if (rateLimitPerMinute !== null) {
+    const r: ConsumeResponse = await stub.consume({ quantity, rateLimitPerMinute, spikeProtection });
+    if (!r.allowed || r.admitted < quantity) {
+      s.limitedUntil = minuteEnd(now);
+      s.reason = r.reason ?? "rate_limit";
+      return { admitted: r.admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
+    }
+    return { admitted: quantity, limit: null };
+  }
+
+  // Spike protection only: admit now, count in the background.
+  s.pending += quantity;
+  if (!s.syncing && now - s.lastSync >= SYNC_INTERVAL_MS) {
+    s.syncing = true;
+    const n = s.pending;
+    s.pending = 0;
+    s.lastSync = now;
+    waitUntil(
+      stub
+        .consume({ quantity: n, rateLimitPerMinute: null, spikeProtection, force: true })
+        .then((r) => {
+          if (r.limit !== null && r.acceptedThisMinute >= r.limit) {
+            s.limitedUntil = minuteEnd(Date.now());
+            s.reason = r.reason ?? "spike_protection";
+          }
+        })
+        .catch((err) => {
+          s.pending += n; // counted next time; never blocks ingestion
+          console.warn(JSON.stringify({ msg: "quota sync failed", error: String(err) }));
+        })
+        .finally(() => {
+          s.syncing = false;
+        }),
+    );
+  }
+  return { admitted: quantity, limit: null };
+}
+
+/** Forgets isolate-local quota state (tests). */
+export function resetLocalQuota(): void {
+  local.clear();
+}

@@ -1,0 +1,31 @@
+// Sentry authentication at the edge: the public key from any of the four carriers must belong to
+// the project named in the path (Relay's check_envelope). Unknown keys and foreign projects: 403.
+
+import { ClientError } from "../../../shared/http/errors";
+import { extractAuth } from "../../../shared/sentry/auth";
+import { lookupProject, type ProjectRecord } from "../project-cache";
+
+export async function authenticateSentry(
+  request: Request,
+  env: EdgeEnv,
+  routeProjectId: string,
+  envelopeDsn: unknown,
+): Promise<ProjectRecord> {
+  const url = new URL(request.url);
+  const auth = extractAuth({ query: url.search, headers: request.headers, envelopeDsn, routeProjectId });
+  const project = await lookupProject(env.DB, auth.publicKey, Number(env.PROJECT_CACHE_TTL_SECONDS) || 30);
+  if (!project)
+    throw new ClientError(
+      403,
+      "event submission rejected with_reason: ProjectId (unknown public key)",
+      "forbidden",
+    );
+  if (project.id !== routeProjectId) {
+    throw new ClientError(
+      403,
+      "event submission rejected with_reason: ProjectId (key belongs to another project)",
+      "forbidden",
+    );
+  }
+  return project;
+}

@@ -1,0 +1,315 @@
+// Sentry protocol at the edge, in workerd against real local Queues/D1/R2, driven by envelopes
+// captured from real @sentry/node 11.12.0 and Python sentry-sdk 2.75.0: every item type, auth
+// carrier, encoding, error path and the rate-limit response mechanics.
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type FixtureName, fixtureBytes, fixtures } from "../../../shared/sentry/fixtures";
+import { api, call, createTestProject, type TestProject, waitFor } from "../../../test/helpers";
+
+const FIXTURE_KEY = "e12d836b15bb49d7bbf99e64295d995b";
+let project: TestProject;
+beforeAll(async () => {
+  project = await createTestProject("sentry");
+});
+
+/** Replays a captured SDK request against this test's project. */
+function sendFixture(
+  name: FixtureName,
+  opts: { project?: TestProject; path?: string; headers?: Record<string, string> } = {},
+) {
+  const p = opts.project ?? project;
+  const f = fixtures[name];
+  const url = (opts.path ?? f.url).replace("/api/1/", `/api/${p.id}/`).replace(FIXTURE_KEY, p.key);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(f.headers)) {
+    if (["content-length", "transfer-encoding", "connection", "accept-encoding"].includes(k)) continue;
+    if (k === "content-encoding" && !name.endsWith(".gz")) continue;
+    headers[k] = v.replace(FIXTURE_KEY, p.key);
+  }
+  return call(url, { method: "POST", body: fixtureBytes(name), headers: { ...headers, ...opts.headers } });
+}
+
+const eventIdOf = (name: FixtureName) => {
+  const text = new TextDecoder().decode(fixtureBytes(name));
+  return (JSON.parse(text.slice(0, text.indexOf("\n"))) as { event_id: string }).event_id.replaceAll("-", "");
+};
+
+async function eventDetail(p: TestProject, eventId: string) {
+  return waitFor(async () => {
+    const r = await api<{
+      event: Record<string, unknown>;
+      raw: unknown;
+      attachments: { name: string; size: number }[];
+    }>(`/api/v1/projects/${p.id}/events/${eventId}`);
+    return r.status === 200 ? r.body : null;
+  });
+}
+
+describe("envelope items from real SDKs", () => {
+  it("stores a @sentry/node exception, answers 200 {id}, groups it and keeps its frames", async () => {
+    const res = await sendFixture("node-exception");
+    expect(res.status).toBe(200);
+    const id = eventIdOf("node-exception");
+    expect(await res.json()).toEqual({ id });
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    const detail = await eventDetail(project, id);
+    const event = detail.event as {
+      type: string;
+      exceptions: { frames: { function: string | null; inApp: boolean | null }[] }[];
+      release: string;
+    };
+    expect(event.release).toBe("capture@1.0.0");
+    const frames = event.exceptions.at(-1)!.frames;
+    expect(frames.length).toBeGreaterThan(2);
+    expect(frames.some((f) => f.inApp === true)).toBe(true);
+    const groups = await api<{ groups: { id: string; type: string; count: number }[] }>(
+      `/api/v1/projects/${project.id}/groups`,
+    );
+    expect(groups.body.groups.find((g) => g.type === event.type)?.count).toBe(1);
+  });
+
+  it("stores a Python sentry-sdk exception (header auth, explicit lengths) with its class and frames", async () => {
+    const p = await createTestProject("python");
+    const res = await sendFixture("python-exception", { project: p });
+    expect(res.status).toBe(200);
+    const detail = await eventDetail(p, eventIdOf("python-exception"));
+    const event = detail.event as {
+      type: string;
+      platform: string;
+      exceptions: { frames: { function: string }[] }[];
+    };
+    expect(event.type).toBe("KeyError");
+    expect(event.platform).toBe("python");
+    expect(event.exceptions.at(-1)!.frames.map((f) => f.function)).toEqual(
+      expect.arrayContaining(["checkout", "charge", "read_quota"]),
+    );
+  });
+
+  it("decodes the gzip body @sentry/node sends above 32 KiB", async () => {
+    const res = await sendFixture("node-large.gz");
+    expect(res.status).toBe(200);
+    const text = new TextDecoder().decode(
+      await new Response(
+        new Blob([fixtureBytes("node-large.gz")]).stream().pipeThrough(new DecompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+    const id = (JSON.parse(text.slice(0, text.indexOf("\n"))) as { event_id: string }).event_id;
+    const detail = await eventDetail(project, id);
+    expect(JSON.stringify(detail.raw).length).toBeGreaterThan(32 * 1024);
+  });
+
+  it("stores a transaction without grouping it as an error", async () => {
+    const p = await createTestProject("tx");
+    expect((await sendFixture("node-transaction", { project: p })).status).toBe(200);
+    const detail = await eventDetail(p, eventIdOf("node-transaction"));
+    expect(detail.event.category).toBe("transaction");
+    const groups = await api<{ groups: unknown[] }>(`/api/v1/projects/${p.id}/groups`);
+    expect(groups.body.groups).toHaveLength(0);
+  });
+
+  it("counts sessions into release health per release and minute", async () => {
+    const p = await createTestProject("sessions");
+    expect((await sendFixture("node-session", { project: p })).status).toBe(200);
+    expect((await sendFixture("node-sessions", { project: p })).status).toBe(200);
+    const rows = await waitFor(async () => {
+      const r = await env.DB.prepare(
+        "SELECT release, sum(started) s, sum(exited) e FROM session_minutes WHERE project_id = ? GROUP BY release",
+      )
+        .bind(Number(p.id))
+        .all<{ release: string; s: number; e: number }>();
+      return r.results.length > 0 && r.results[0]!.s >= 2 ? r.results : null;
+    });
+    expect(rows[0]!.release).toBe("capture@1.0.0");
+    expect(rows[0]!.e).toBeGreaterThanOrEqual(1);
+  });
+
+  it("merges client reports into the outcome counters as client_discard", async () => {
+    const p = await createTestProject("client-report");
+    expect((await sendFixture("node-client-report", { project: p })).status).toBe(200);
+    const stats = await waitFor(async () => {
+      const r = await api<{
+        totals: { category: string; outcome: string; reason: string; quantity: number }[];
+      }>(`/api/v1/projects/${p.id}/stats`);
+      return r.body.totals.find((t) => t.outcome === "client_discard") ? r.body.totals : null;
+    });
+    expect(stats).toContainEqual({
+      category: "error",
+      outcome: "client_discard",
+      reason: "before_send",
+      quantity: 2,
+    });
+  });
+
+  it("stores attachment bytes in R2, byte-exact, linked to the event", async () => {
+    const p = await createTestProject("attachments");
+    expect((await sendFixture("node-attachment", { project: p })).status).toBe(200);
+    const id = eventIdOf("node-attachment");
+    const detail = await waitFor(async () => {
+      const d = await eventDetail(p, id);
+      return d.attachments.length >= 2 ? d : null;
+    });
+    const binary = detail.attachments.find((a) => a.size === 300);
+    expect(binary).toBeDefined();
+    const row = await env.DB.prepare(
+      "SELECT blob_key FROM attachments WHERE project_id = ? AND event_id = ? AND size = 300",
+    )
+      .bind(Number(p.id), id)
+      .first<{ blob_key: string }>();
+    const bytes = new Uint8Array(await (await env.BLOBS.get(row!.blob_key))!.arrayBuffer());
+    expect(Array.from(bytes)).toEqual(Array.from({ length: 300 }, (_, i) => i % 256));
+  });
+
+  it("keeps an unknown item type and does not reject the envelope", async () => {
+    const body = `{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}\n{"type":"future_thing","length":5,"new_header":1}\nhello\n`;
+    const res = await call(`/api/${project.id}/envelope/?sentry_key=${project.key}`, {
+      method: "POST",
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({});
+  });
+});
+
+describe("routes and auth carriers", () => {
+  const minimal = (eventId: string, extra: Record<string, unknown> = {}) =>
+    `${JSON.stringify({ event_id: eventId, ...extra })}\n{"type":"event"}\n${JSON.stringify({ message: "hello", level: "info" })}`;
+
+  it("accepts X-Sentry-Auth, Authorization: Sentry, the query and the envelope dsn (tunnel)", async () => {
+    const path = `/api/${project.id}/envelope/`;
+    const auth = `Sentry sentry_version=7, sentry_client=test/1.0, sentry_key=${project.key}`;
+    expect(
+      (
+        await call(path, {
+          method: "POST",
+          body: minimal("a".repeat(32)),
+          headers: { "x-sentry-auth": auth },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await call(path, { method: "POST", body: minimal("b".repeat(32)), headers: { authorization: auth } }))
+        .status,
+    ).toBe(200);
+    expect(
+      (
+        await call(`${path}?sentry_key=${project.key}&sentry_version=7`, {
+          method: "POST",
+          body: minimal("c".repeat(32)),
+        })
+      ).status,
+    ).toBe(200);
+    const dsn = `http://${project.key}@sluice.test/${project.id}`;
+    const tunnel = await call(path, { method: "POST", body: minimal("d".repeat(32), { dsn }) });
+    expect(tunnel.status).toBe(200);
+    expect(await tunnel.json()).toEqual({ id: "d".repeat(32) });
+  });
+
+  it("answers 401 without auth or with conflicting carriers, 403 for a foreign project or unknown key", async () => {
+    const path = `/api/${project.id}/envelope/`;
+    const none = await call(path, { method: "POST", body: minimal("e".repeat(32)) });
+    expect(none.status).toBe(401);
+    expect(await none.json()).toMatchObject({ detail: "missing authorization information" });
+    const other = "0".repeat(32);
+    const conflict = await call(`${path}?sentry_key=${other}`, {
+      method: "POST",
+      body: minimal("e".repeat(32)),
+      headers: { "x-sentry-auth": `Sentry sentry_key=${project.key}, sentry_version=7` },
+    });
+    expect(conflict.status).toBe(401);
+    const second = await createTestProject("other");
+    const foreign = await call(`/api/${second.id}/envelope/?sentry_key=${project.key}`, {
+      method: "POST",
+      body: minimal("e".repeat(32)),
+    });
+    expect(foreign.status).toBe(403);
+    const unknown = await call(`${path}?sentry_key=${"f".repeat(32)}`, {
+      method: "POST",
+      body: minimal("e".repeat(32)),
+    });
+    expect(unknown.status).toBe(403);
+  });
+
+  it("folds duplicate slashes, accepts no trailing slash, and serves the legacy store endpoint", async () => {
+    const q = `?sentry_key=${project.key}`;
+    expect(
+      (await call(`//api//${project.id}//envelope/${q}`, { method: "POST", body: minimal("1".repeat(32)) }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await call(`/api/${project.id}/envelope${q}`, { method: "POST", body: minimal("2".repeat(32)) }))
+        .status,
+    ).toBe(200);
+    const store = await call(`/api/${project.id}/store/${q}`, {
+      method: "POST",
+      body: JSON.stringify({ event_id: "3".repeat(32), message: "legacy", level: "error" }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(store.status).toBe(200);
+    expect(await store.json()).toEqual({ id: "3".repeat(32) });
+    await eventDetail(project, "3".repeat(32));
+  });
+
+  it("answers malformed envelopes with 400 {detail, causes}", async () => {
+    const q = `?sentry_key=${project.key}`;
+    for (const body of [
+      "",
+      "not json\n",
+      '{"event_id":"x"}\n{"type":"event","length":100}\n{}',
+      '{}\n{"no_type":1}\n{}',
+    ]) {
+      const res = await call(`/api/${project.id}/envelope/${q}`, { method: "POST", body });
+      expect(res.status, body).toBe(400);
+      const json = (await res.json()) as { detail: string; causes: string[] };
+      expect(typeof json.detail).toBe("string");
+      expect(Array.isArray(json.causes)).toBe(true);
+    }
+  });
+
+  it("answers 413 for an event item over 1 MiB and for a gzip bomb, 415 for br", async () => {
+    const q = `?sentry_key=${project.key}`;
+    const big = `{}\n{"type":"event"}\n${JSON.stringify({ message: "x".repeat(1024 * 1024 + 10) })}`;
+    expect((await call(`/api/${project.id}/envelope/${q}`, { method: "POST", body: big })).status).toBe(413);
+    // 64 MiB of zeros compress to ~64 KiB: the limit applies to decoded bytes while streaming.
+    const zeros = new Blob([new Uint8Array(64 * 1024 * 1024)])
+      .stream()
+      .pipeThrough(new CompressionStream("gzip"));
+    const bomb = await new Response(zeros).arrayBuffer();
+    expect(bomb.byteLength).toBeLessThan(1024 * 1024);
+    const res = await call(`/api/${project.id}/envelope/${q}`, {
+      method: "POST",
+      body: bomb,
+      headers: { "content-encoding": "gzip" },
+    });
+    expect(res.status).toBe(413);
+    expect(
+      (
+        await call(`/api/${project.id}/envelope/${q}`, {
+          method: "POST",
+          body: "x",
+          headers: { "content-encoding": "br" },
+        })
+      ).status,
+    ).toBe(415);
+  });
+
+  it("answers CORS preflight exposing the rate-limit headers", async () => {
+    const res = await call(`/api/${project.id}/envelope/`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+      },
+    });
+    expect([200, 204]).toContain(res.status);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    const post = await call(`/api/${project.id}/envelope/?sentry_key=${project.key}`, {
+      method: "POST",
+      body: minimal("4".repeat(32)),
+      headers: { origin: "https://app.example" },
+    });
+    const exposed = (post.headers.get("access-control-expose-headers") ?? "").toLowerCase();
+    expect(exposed).toContain("x-sentry-rate-limits");
+    expect(exposed).toContain("retry-after");
+  });
+});

@@ -1,0 +1,121 @@
+// Sentry ingestion routes: POST /api/:projectId/envelope/ (every item type; unknown ones kept) and
+// the legacy POST /api/:projectId/store/ (one JSON event). Decode (gzip/deflate, limits on the
+// decoded bytes), parse, authenticate against the path's project, check Relay's size limits and
+// envelope rules, admit (filters, sampling, quotas), enqueue, and answer 200 {"id"} before any heavy
+// work. Rate-limited items are stripped; 429 only when every item was limited.
+
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { badRequest } from "../../../shared/http/errors";
+import { decodeUtf8, readBody } from "../../../shared/http/read-body";
+import { newEventId, normalizeUuid } from "../../../shared/ids";
+import type { QueueKind } from "../../../shared/queue-message";
+import { type Envelope, parseEnvelope } from "../../../shared/sentry/envelope";
+import {
+  checkEnvelopeConstraints,
+  checkEnvelopeLimits,
+  MAX_ENVELOPE_BYTES,
+} from "../../../shared/sentry/limits";
+import { formatRateLimits, type RateLimit as SentryRateLimit } from "../../../shared/sentry/rate-limits";
+import { admit, type RateLimit } from "../admission";
+import { clientInfo } from "../client-info";
+import { enqueue } from "../enqueue";
+import { itemPolicy } from "../project-cache";
+import { authenticateSentry } from "./auth";
+import { envelopeEventId, toCandidates } from "./envelope-items";
+
+type Ctx = Context<{ Bindings: EdgeEnv }>;
+
+const encoder = new TextEncoder();
+
+function rateLimitHeaders(limits: RateLimit[]): Record<string, string> {
+  if (limits.length === 0) return {};
+  const sentry: SentryRateLimit[] = limits.map((l) => ({
+    retryAfterSeconds: l.retryAfterSeconds,
+    categories: l.categories,
+    scope: "project",
+    reasonCode: l.reason,
+  }));
+  const retry = Math.max(...limits.map((l) => Math.ceil(l.retryAfterSeconds)));
+  return { "X-Sentry-Rate-Limits": formatRateLimits(sentry), "Retry-After": String(retry) };
+}
+
+/** The legacy store endpoint's body as a one-item envelope (the JSON event, or base64+zlib text). */
+async function storeBodyToEnvelope(bytes: Uint8Array): Promise<Envelope> {
+  let text = decodeUtf8(bytes, "event");
+  const trimmed = text.trimStart();
+  if (!trimmed.startsWith("{")) {
+    // Very old SDKs send base64(zlib(json)) (Relay's store endpoint accepts it too).
+    try {
+      const bin = Uint8Array.from(atob(trimmed.trim()), (ch) => ch.charCodeAt(0));
+      const inflated = new Response(new Blob([bin]).stream().pipeThrough(new DecompressionStream("deflate")));
+      text = await inflated.text();
+    } catch {
+      throw badRequest("invalid event", ["body is neither JSON nor base64-encoded zlib JSON"]);
+    }
+  }
+  let eventId: string | null = null;
+  try {
+    eventId = normalizeUuid((JSON.parse(text) as { event_id?: unknown })?.event_id);
+  } catch (err) {
+    throw badRequest("invalid event", [`event is not valid JSON: ${(err as Error).message}`]);
+  }
+  const payload = encoder.encode(text);
+  return {
+    headers: { event_id: eventId ?? newEventId() },
+    items: [{ headers: { type: "event", length: payload.byteLength }, payload }],
+  };
+}
+
+async function ingest(c: Ctx, envelope: Envelope) {
+  const projectId = c.req.param("projectId")!;
+  const project = await authenticateSentry(c.req.raw, c.env, projectId, envelope.headers.dsn);
+  checkEnvelopeConstraints(envelope);
+  checkEnvelopeLimits(envelope);
+  const client = clientInfo(c.req.raw);
+  const receivedAt = Date.now();
+  const candidates = await toCandidates(envelope, {
+    projectId: project.id,
+    client,
+    receivedAt,
+    policy: itemPolicy(project),
+    blobs: c.env.BLOBS,
+  });
+  const admission = await admit(c.env, (p) => c.executionCtx.waitUntil(p), project, client, candidates);
+  const kindOf = new Map(candidates.map((cand) => [cand.item, cand.kind]));
+  const byKind = new Map<QueueKind, typeof admission.accepted>();
+  for (const item of admission.accepted) {
+    const kind = kindOf.get(item) ?? "telemetry";
+    byKind.set(kind, [...(byKind.get(kind) ?? []), item]);
+  }
+  // Drop outcomes ride with the first queue message (or alone on the telemetry queue).
+  let outcomes = admission.outcomes;
+  const sends: Promise<void>[] = [];
+  for (const [kind, items] of byKind) {
+    sends.push(enqueue(c.env as never, kind, items, outcomes));
+    outcomes = [];
+  }
+  if (outcomes.length > 0) sends.push(enqueue(c.env as never, "telemetry", [], outcomes));
+  await Promise.all(sends);
+
+  const headers = rateLimitHeaders(admission.limits);
+  if (candidates.length > 0 && admission.accepted.length === 0 && admission.limits.length > 0) {
+    return c.json({ detail: "event submission rejected with_reason: RateLimited", causes: [] }, 429, headers);
+  }
+  const eventId = envelopeEventId(envelope);
+  return c.json(
+    eventId && candidates.some((x) => x.item.eventId === eventId) ? { id: eventId } : {},
+    200,
+    headers,
+  );
+}
+
+export const sentryRoutes = new Hono<{ Bindings: EdgeEnv }>({ strict: false })
+  .post("/api/:projectId{[0-9]+}/envelope", async (c) => {
+    const bytes = await readBody(c.req.raw, { limit: MAX_ENVELOPE_BYTES, what: "envelope" });
+    return ingest(c, parseEnvelope(bytes));
+  })
+  .post("/api/:projectId{[0-9]+}/store", async (c) => {
+    const bytes = await readBody(c.req.raw, { limit: MAX_ENVELOPE_BYTES, what: "event" });
+    return ingest(c, await storeBodyToEnvelope(bytes));
+  });
