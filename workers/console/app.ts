@@ -5,6 +5,7 @@
 //   /api/v1/projects/{id}/groups[/{groupId}[/events|/histogram]]   error groups
 //   /api/v1/projects/{id}/events/{eventId}[/raw]         event detail and raw payload
 //   /api/v1/projects/{id}/stats                           outcomes over time
+//   /api/v1/projects/{id}/search                          full-text search (Elasticsearch or D1 FTS5)
 //   /api/v1/openapi.json                                  this API, described
 
 import { OpenAPIHono } from "@hono/zod-openapi";
@@ -13,6 +14,7 @@ import { requireAdmin } from "./auth";
 import { eventRoutes } from "./routes/events";
 import { groupRoutes } from "./routes/groups";
 import { projectRoutes } from "./routes/projects";
+import { searchRoutes } from "./routes/search";
 import { statsRoutes } from "./routes/stats";
 
 const app = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ strict: false });
@@ -33,6 +35,7 @@ app.route("/", projectRoutes);
 app.route("/", groupRoutes);
 app.route("/", eventRoutes);
 app.route("/", statsRoutes);
+app.route("/", searchRoutes);
 
 app.get("/", (c) => c.redirect("/ui/"));
 
