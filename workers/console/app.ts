@@ -6,11 +6,13 @@
 //   /api/v1/projects/{id}/events/{eventId}[/raw]         event detail and raw payload
 //   /api/v1/projects/{id}/stats                           outcomes over time
 //   /api/v1/projects/{id}/search                          full-text search (Elasticsearch or D1 FTS5)
+//   /api/v1/dead-letters[/replay]                         dead letters, and replaying them
 //   /api/v1/openapi.json                                  this API, described
 
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { ClientError } from "../../shared/http/errors";
 import { requireAdmin } from "./auth";
+import { deadLetterRoutes } from "./routes/dead-letters";
 import { eventRoutes } from "./routes/events";
 import { groupRoutes } from "./routes/groups";
 import { projectRoutes } from "./routes/projects";
@@ -36,6 +38,7 @@ app.route("/", groupRoutes);
 app.route("/", eventRoutes);
 app.route("/", statsRoutes);
 app.route("/", searchRoutes);
+app.route("/", deadLetterRoutes);
 
 app.get("/", (c) => c.redirect("/ui/"));
 

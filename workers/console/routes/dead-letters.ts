@@ -1,0 +1,165 @@
+// Dead letters: messages the pipeline could not store (poison input, or retries exhausted), as
+// recorded by the processor's DLQ consumer. Replay re-sends each body to the queue its shape
+// belongs to (ingest batches by item kind, search documents to the index queue); writers are
+// idempotent, so replaying something that was in fact stored changes nothing.
+
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { and, desc, eq, inArray, isNull } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { deadLetters } from "../../../shared/db/schema";
+import type { IngestBatch, QueueKind } from "../../../shared/queue-message";
+import { errorResponses } from "../schemas";
+import { validationHook } from "../validation";
+
+export const deadLetterRoutes = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ defaultHook: validationHook });
+
+const DeadLetterSchema = z
+  .object({
+    id: z.string(),
+    queue: z.string(),
+    reason: z.string(),
+    attempts: z.number(),
+    createdAt: z.string(),
+    replayedAt: z.string().nullable(),
+    size: z.number(),
+  })
+  .openapi("DeadLetter");
+
+/** The original message body inside a dead letter (the processor wraps poison with a reason). */
+export function unwrap(body: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body;
+  }
+  const wrapped = parsed as { deadLetter?: unknown; body?: unknown };
+  return wrapped && typeof wrapped === "object" && wrapped.deadLetter && "body" in wrapped
+    ? wrapped.body
+    : parsed;
+}
+
+function kindOf(batch: IngestBatch): QueueKind {
+  const first = batch.items?.[0];
+  if (!first) return "telemetry";
+  if (first.category === "rum") return "rum";
+  if (first.protocol === "raygun" || first.itemType === "event") return "errors";
+  return "telemetry";
+}
+
+/** The queue binding a replayed body goes to, or null when the body is not something we can re-send. */
+export function replayTarget(env: ConsoleEnv, body: unknown): Queue | null {
+  const b =
+    typeof body === "string"
+      ? (() => {
+          try {
+            return JSON.parse(body);
+          } catch {
+            return null;
+          }
+        })()
+      : body;
+  if (!b || typeof b !== "object") return null;
+  const q = env as unknown as Record<string, Queue | undefined>;
+  if (Array.isArray((b as { docs?: unknown }).docs)) return q.Q_INDEX ?? null;
+  if (Array.isArray((b as { items?: unknown }).items))
+    return q[`Q_${kindOf(b as IngestBatch).toUpperCase()}_0`] ?? null;
+  return null;
+}
+
+deadLetterRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/api/v1/dead-letters",
+    request: {
+      query: z.object({
+        pending: z.enum(["true", "false"]).optional(),
+        limit: z.coerce.number().int().min(1).max(500).optional(),
+      }),
+    },
+    responses: {
+      200: {
+        content: { "application/json": { schema: z.object({ deadLetters: z.array(DeadLetterSchema) }) } },
+        description: "Recorded dead letters, newest first",
+      },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const { pending, limit = 100 } = c.req.valid("query");
+    const rows = await drizzle(c.env.DB)
+      .select()
+      .from(deadLetters)
+      .where(pending === "true" ? isNull(deadLetters.replayedAt) : undefined)
+      .orderBy(desc(deadLetters.createdAt))
+      .limit(limit);
+    return c.json(
+      {
+        deadLetters: rows.map((r) => ({
+          id: r.id,
+          queue: r.queue,
+          reason: r.reason,
+          attempts: r.attempts,
+          createdAt: new Date(r.createdAt).toISOString(),
+          replayedAt: r.replayedAt ? new Date(r.replayedAt).toISOString() : null,
+          size: r.body.length,
+        })),
+      },
+      200,
+    );
+  },
+);
+
+deadLetterRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/dead-letters/replay",
+    request: {
+      body: {
+        content: {
+          "application/json": {
+            schema: z.object({ ids: z.array(z.string().max(100)).max(500).optional() }).strict(),
+          },
+        },
+        required: false,
+      },
+    },
+    responses: {
+      200: {
+        content: {
+          "application/json": {
+            schema: z.object({
+              replayed: z.number(),
+              skipped: z.array(z.object({ id: z.string(), reason: z.string() })),
+            }),
+          },
+        },
+        description: "Re-sent dead letters (all pending ones when no ids are given)",
+      },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const ids = (c.req.valid("json") as { ids?: string[] } | undefined)?.ids;
+    const db = drizzle(c.env.DB);
+    const rows = await db
+      .select()
+      .from(deadLetters)
+      .where(and(isNull(deadLetters.replayedAt), ids ? inArray(deadLetters.id, ids) : undefined))
+      .limit(500);
+    const skipped: { id: string; reason: string }[] = [];
+    let replayed = 0;
+    for (const row of rows) {
+      const body = unwrap(row.body);
+      const target = replayTarget(c.env, body);
+      if (!target) {
+        skipped.push({ id: row.id, reason: "body is not a Sluice queue message" });
+        continue;
+      }
+      await target.send(typeof body === "string" ? body : JSON.stringify(body), { contentType: "text" });
+      await db.update(deadLetters).set({ replayedAt: Date.now() }).where(eq(deadLetters.id, row.id));
+      replayed++;
+    }
+    return c.json({ replayed, skipped }, 200);
+  },
+);

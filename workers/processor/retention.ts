@@ -1,0 +1,145 @@
+// Retention (the processor's cron): deletes what each project no longer keeps, without scanning
+// all data. Work is driven by the segments table (one row per processor batch, indexed by time):
+// an expired segment names the events it holds per project, so their rows are deleted by primary
+// key, and the R2 object goes once no project still keeps any of its events. Aggregates are
+// deleted by primary-key range, attachments and search documents per project. Groups keep their
+// lifetime counts (Sentry's "times seen"); a group none of whose events remain is deleted.
+// Each run is bounded (MAX_SEGMENTS_PER_RUN); the next run continues where this one stopped.
+
+import { createSearchBackend, type SearchEnv } from "../../shared/search";
+import { readSettings } from "../../shared/settings";
+
+export interface RetentionEnv extends SearchEnv {
+  DB: D1Database;
+  BLOBS: R2Bucket;
+}
+
+export interface RetentionReport {
+  segmentsExamined: number;
+  segmentsDeleted: number;
+  eventsDeleted: number;
+  attachmentsDeleted: number;
+  groupsDeleted: number;
+  searchDocsDeleted: number;
+  orphansDeleted: number;
+}
+
+const DAY = 86_400_000;
+const MAX_SEGMENTS_PER_RUN = 200;
+/** A segment object without a row this long after it was written was left by a crash mid-batch. */
+const ORPHAN_AGE_MS = 3600_000;
+const DEAD_LETTER_DAYS = 30;
+
+export async function runRetention(env: RetentionEnv, now = Date.now()): Promise<RetentionReport> {
+  const report: RetentionReport = {
+    segmentsExamined: 0,
+    segmentsDeleted: 0,
+    eventsDeleted: 0,
+    attachmentsDeleted: 0,
+    groupsDeleted: 0,
+    searchDocsDeleted: 0,
+    orphansDeleted: 0,
+  };
+  const projects = (
+    await env.DB.prepare("SELECT id, settings FROM projects").all<{ id: number; settings: string }>()
+  ).results;
+  const retention = new Map(projects.map((p) => [String(p.id), readSettings(p.settings).retentionDays]));
+  if (retention.size === 0) return report;
+  const cutoffOf = (projectId: string) => now - (retention.get(projectId) ?? 90) * DAY;
+  const minDays = Math.min(...retention.values());
+
+  // 1. Segments old enough that at least one project's events in them expired.
+  const segments = (
+    await env.DB.prepare(
+      "SELECT key, created_at, contents FROM segments WHERE created_at < ? ORDER BY created_at LIMIT ?",
+    )
+      .bind(now - minDays * DAY, MAX_SEGMENTS_PER_RUN)
+      .all<{ key: string; created_at: number; contents: string }>()
+  ).results;
+  for (const seg of segments) {
+    report.segmentsExamined++;
+    const contents = JSON.parse(seg.contents) as Record<string, string[]>;
+    const statements: D1PreparedStatement[] = [];
+    for (const [projectId, ids] of Object.entries(contents)) {
+      if (seg.created_at >= cutoffOf(projectId)) continue; // this project still keeps them
+      statements.push(
+        env.DB.prepare(
+          "DELETE FROM events WHERE project_id = ? AND event_id IN (SELECT value FROM json_each(?)) AND segment_key = ?",
+        ).bind(Number(projectId), JSON.stringify(ids), seg.key),
+      );
+      report.eventsDeleted += ids.length;
+      delete contents[projectId];
+    }
+    if (statements.length === 0) continue;
+    if (Object.keys(contents).length === 0) {
+      statements.push(env.DB.prepare("DELETE FROM segments WHERE key = ?").bind(seg.key));
+      await env.DB.batch(statements);
+      await env.BLOBS.delete(seg.key);
+      report.segmentsDeleted++;
+    } else {
+      statements.push(
+        env.DB.prepare("UPDATE segments SET contents = ? WHERE key = ?").bind(
+          JSON.stringify(contents),
+          seg.key,
+        ),
+      );
+      await env.DB.batch(statements);
+    }
+  }
+
+  // 2. Per project: attachments, aggregates, groups with no events left, search documents.
+  const search = createSearchBackend(env);
+  for (const [projectId] of retention) {
+    const cutoff = cutoffOf(projectId);
+    const pid = Number(projectId);
+    const expired = (
+      await env.DB.prepare(
+        "DELETE FROM attachments WHERE project_id = ? AND created_at < ? RETURNING blob_key",
+      )
+        .bind(pid, cutoff)
+        .all<{ blob_key: string }>()
+    ).results;
+    if (expired.length > 0) {
+      await env.BLOBS.delete(expired.map((a) => a.blob_key));
+      report.attachmentsDeleted += expired.length;
+    }
+    const groups = await env.DB.batch([
+      env.DB.prepare("DELETE FROM error_groups WHERE project_id = ? AND last_seen < ?").bind(pid, cutoff),
+      env.DB.prepare("DELETE FROM outcomes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
+      env.DB.prepare("DELETE FROM rum_page_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
+      env.DB.prepare("DELETE FROM session_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
+    ]);
+    report.groupsDeleted += groups[0]?.meta.changes ?? 0;
+    report.searchDocsDeleted += await search.deleteOlderThan(projectId, cutoff);
+  }
+
+  // 3. Orphan segments (R2 written, D1 batch never committed) of the last two days.
+  for (const day of [now - DAY, now]) {
+    const prefix = `segments/${new Date(day).toISOString().slice(0, 10)}/`;
+    let cursor: string | undefined;
+    do {
+      const page = await env.BLOBS.list({ prefix, cursor, limit: 1000 });
+      const old = page.objects.filter((o) => now - o.uploaded.getTime() > ORPHAN_AGE_MS);
+      if (old.length > 0) {
+        const known = new Set(
+          (
+            await env.DB.prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
+              .bind(JSON.stringify(old.map((o) => o.key)))
+              .all<{ key: string }>()
+          ).results.map((r) => r.key),
+        );
+        const orphans = old.filter((o) => !known.has(o.key)).map((o) => o.key);
+        if (orphans.length > 0) {
+          await env.BLOBS.delete(orphans);
+          report.orphansDeleted += orphans.length;
+        }
+      }
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+  }
+
+  await env.DB.prepare("DELETE FROM dead_letters WHERE created_at < ?")
+    .bind(now - DEAD_LETTER_DAYS * DAY)
+    .run();
+  return report;
+}
