@@ -1,5 +1,5 @@
 // Runs the search conformance suite against a REAL Elasticsearch (scripts/elasticsearch.sh; the
-// vitest config passes SLUICE_TEST_ES_URL as the ELASTICSEARCH_URL binding), plus a bulk request
+// vitest config passes the SLUICE_TEST_ES_URL environment variable as the binding of that name), plus a bulk request
 // with one mapping error (→ dead) and one 429 item. A real node will not 429 on demand, so the
 // 429 is simulated by a fetch wrapper that withholds that doc from the first request and answers
 // for it with a 429 item, exactly as ES reports a rejected item.
@@ -14,7 +14,7 @@ import { corpusDoc, runSearchConformance } from "./conformance";
 import { ElasticsearchBackend } from "./elasticsearch";
 import { indexTemplate } from "./es-template";
 
-const url = ((env as { ELASTICSEARCH_URL?: string }).ELASTICSEARCH_URL ?? "").replace(/\/+$/, "");
+const url = ((env as { SLUICE_TEST_ES_URL?: string }).SLUICE_TEST_ES_URL ?? "").replace(/\/+$/, "");
 const allowNoEs = (env as { SLUICE_ALLOW_NO_ES?: string }).SLUICE_ALLOW_NO_ES === "1";
 const prefix = `sluicetest-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
@@ -34,11 +34,11 @@ async function makeBackend(options: { fetch?: typeof fetch } = {}) {
 }
 
 if (!url && allowNoEs) {
-  describe.skip("elasticsearch backend (no ELASTICSEARCH_URL, SLUICE_ALLOW_NO_ES=1)", () => {});
+  describe.skip("elasticsearch backend (no SLUICE_TEST_ES_URL, SLUICE_ALLOW_NO_ES=1)", () => {});
 } else if (!url) {
   it("needs a real Elasticsearch", () => {
     expect.fail(
-      "ELASTICSEARCH_URL binding is empty: run `bash scripts/elasticsearch.sh start` and set SLUICE_TEST_ES_URL",
+      "SLUICE_TEST_ES_URL binding is empty: run `bash scripts/elasticsearch.sh start` and set SLUICE_TEST_ES_URL",
     );
   });
 } else {

@@ -16,8 +16,11 @@ import { deadLetterRoutes } from "./routes/dead-letters";
 import { eventRoutes } from "./routes/events";
 import { groupRoutes } from "./routes/groups";
 import { projectRoutes } from "./routes/projects";
+import { releaseRoutes } from "./routes/releases";
+import { rumRoutes } from "./routes/rum";
 import { searchRoutes } from "./routes/search";
 import { statsRoutes } from "./routes/stats";
+import { uiRoutes } from "./ui/index";
 
 const app = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ strict: false });
 
@@ -39,6 +42,9 @@ app.route("/", eventRoutes);
 app.route("/", statsRoutes);
 app.route("/", searchRoutes);
 app.route("/", deadLetterRoutes);
+app.route("/", rumRoutes);
+app.route("/", releaseRoutes);
+app.route("/", uiRoutes);
 
 app.get("/", (c) => c.redirect("/ui/"));
 

@@ -8,13 +8,16 @@
 //   POST /api/:projectId/store/         Sentry legacy JSON events     → 200 {"id"}
 //   OPTIONS on all of them              CORS preflight
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { ClientError } from "../../shared/http/errors";
+import { invalidOutcome, tooLargeOutcome } from "../../shared/policy/outcomes";
 import { ingestCors } from "./cors";
+import { enqueue } from "./enqueue";
 import { raygunRoutes } from "./raygun/routes";
 import { sentryRoutes } from "./sentry/routes";
+import type { EdgeApp } from "./types";
 
-const app = new Hono<{ Bindings: EdgeEnv }>({ strict: false });
+const app = new Hono<EdgeApp>({ strict: false });
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 
@@ -29,6 +32,7 @@ app.route("/", sentryRoutes);
 app.onError((err, c) => {
   const sentry = /^\/api\/\d+\//.test(new URL(c.req.url).pathname);
   if (err instanceof ClientError) {
+    recordRejection(c, err);
     if (sentry) return c.json({ detail: err.message, causes: err.causes }, err.status);
     return c.text(err.message, err.status);
   }
@@ -36,6 +40,29 @@ app.onError((err, c) => {
   console.error(JSON.stringify({ msg: "edge error", error: String((err as Error)?.stack ?? err) }));
   return c.text("temporarily unavailable", 503, { "Retry-After": "60" });
 });
+
+/**
+ * A request rejected after authentication still has an outcome: invalid (with the reason) or
+ * too_large, counted for its project (sent to the telemetry queue off the response path).
+ */
+function recordRejection(c: Context<EdgeApp>, err: ClientError): void {
+  const project = c.get("project");
+  if (
+    !project ||
+    (err.reason !== "invalid" && err.reason !== "too_large" && err.reason !== "unsupported_encoding")
+  )
+    return;
+  const category = c.get("category") ?? "error";
+  const record =
+    err.reason === "too_large"
+      ? tooLargeOutcome(project.id, category)
+      : invalidOutcome(project.id, category, err.message.replace(/\d+/g, "n").slice(0, 48));
+  c.executionCtx.waitUntil(
+    enqueue(c.env as never, "telemetry", [], [record]).catch((e) =>
+      console.warn(JSON.stringify({ msg: "could not record outcome", error: String(e) })),
+    ),
+  );
+}
 
 // Everything that is not ingestion belongs to the console (API and dashboard).
 app.all("*", (c) => c.env.CONSOLE.fetch(c.req.raw));

@@ -238,7 +238,10 @@ groupRoutes.openapi(
     const to = Date.now();
     const from = Math.floor((to - days * 86_400_000) / step) * step;
     const rows = await drizzle(c.env.DB)
-      .select({ b: sql<number>`(${events.occurredAt} / ${step}) * ${step}`, n: sql<number>`count(*)` })
+      .select({
+        b: sql<number>`(${events.occurredAt} / ${sql.raw(String(step))}) * ${sql.raw(String(step))}`,
+        n: sql<number>`count(*)`,
+      })
       .from(events)
       .where(
         and(

@@ -14,14 +14,23 @@ describe("GET /api/v1/projects/:id/search", () => {
           occurredOn: new Date().toISOString(),
           details: {
             version: "5.0.1",
-            error: { className, message, stackTrace: [{ lineNumber: 3, methodName: "placeOrder", fileName: "orders.js" }] },
+            error: {
+              className,
+              message,
+              stackTrace: [{ lineNumber: 3, methodName: "placeOrder", fileName: "orders.js" }],
+            },
           },
         }),
       });
     expect((await send("payment failed for order 4711", "PaymentError")).status).toBe(202);
     expect((await send("payment failed for order 4712", "PaymentError")).status).toBe(202);
     expect((await send("inventory empty", "StockError")).status).toBe(202);
-    type Result = { hits: { eventId: string; message: string; groupId: string; type: string }[]; total: number; groups: { groupId: string; count: number }[]; backend: string };
+    type Result = {
+      hits: { eventId: string; message: string; groupId: string; type: string }[];
+      total: number;
+      groups: { groupId: string; count: number }[];
+      backend: string;
+    };
     const found = await waitFor(async () => {
       const r = await api<Result>(`/api/v1/projects/${p.id}/search?q=4711`);
       return r.body.total === 1 ? r.body : null;
@@ -30,7 +39,9 @@ describe("GET /api/v1/projects/:id/search", () => {
     expect(found.hits[0]!.message).toBe("payment failed for order 4711");
     expect(found.groups).toEqual([{ groupId: found.hits[0]!.groupId, count: 1 }]);
     const byType = await waitFor(async () => {
-      const r = await api<Result>(`/api/v1/projects/${p.id}/search?q=${encodeURIComponent("type:PaymentError")}`);
+      const r = await api<Result>(
+        `/api/v1/projects/${p.id}/search?q=${encodeURIComponent("type:PaymentError")}`,
+      );
       return r.body.total === 2 ? r.body : null;
     });
     expect(byType.groups[0]!.count).toBe(2);

@@ -29,7 +29,10 @@ searchRoutes.openapi(
     request: {
       params: ProjectIdParam,
       query: z.object({
-        q: z.string().max(2048).optional().openapi({ description: 'Free text, "phrases" and field:value terms (type, level, release, environment, user, groupId, fingerprint, platform, category, tags.<key>); a leading - negates' }),
+        q: z.string().max(2048).optional().openapi({
+          description:
+            'Free text, "phrases" and field:value terms (type, level, release, environment, user, groupId, fingerprint, platform, category, tags.<key>); a leading - negates',
+        }),
         from: z.string().optional(),
         to: z.string().optional(),
         release: z.string().max(200).optional(),

@@ -60,7 +60,7 @@ statsRoutes.openapi(
     );
     const rows = await drizzle(c.env.DB)
       .select({
-        b: sql<number>`(${outcomes.minute} / ${step}) * ${step}`,
+        b: sql<number>`(${outcomes.minute} / ${sql.raw(String(step))}) * ${sql.raw(String(step))}`,
         category: outcomes.category,
         outcome: outcomes.outcome,
         reason: outcomes.reason,

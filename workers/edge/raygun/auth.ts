@@ -4,6 +4,7 @@
 import type { Context } from "hono";
 import { ClientError } from "../../../shared/http/errors";
 import { lookupProject, type ProjectRecord } from "../project-cache";
+import type { EdgeApp } from "../types";
 
 function apiKeyFrom(request: Request, url: URL): string | null {
   const header = request.headers.get("x-apikey");
@@ -14,10 +15,11 @@ function apiKeyFrom(request: Request, url: URL): string | null {
   return null;
 }
 
-export async function authenticateRaygun(c: Context<{ Bindings: EdgeEnv }>): Promise<ProjectRecord> {
+export async function authenticateRaygun(c: Context<EdgeApp>): Promise<ProjectRecord> {
   const key = apiKeyFrom(c.req.raw, new URL(c.req.url));
   if (!key) throw new ClientError(403, "missing API key: send X-ApiKey or ?apikey=", "forbidden");
   const project = await lookupProject(c.env.DB, key, Number(c.env.PROJECT_CACHE_TTL_SECONDS) || 30);
   if (!project) throw new ClientError(403, "invalid API key", "forbidden");
+  c.set("project", project);
   return project;
 }

@@ -13,6 +13,7 @@ import { type Admission, admit, type Candidate } from "../admission";
 import { clientInfo } from "../client-info";
 import { enqueue, utf8Length } from "../enqueue";
 import { itemPolicy } from "../project-cache";
+import type { EdgeApp } from "../types";
 import { authenticateRaygun } from "./auth";
 import { parseJson, validateRaygunReport, validateRumBody } from "./validate";
 
@@ -23,7 +24,7 @@ const RAYGUN_MAX_BULK_BYTES = RAYGUN_MAX_BULK * RAYGUN_MAX_REPORT_BYTES;
 const RUM_MAX_ITEMS = 100;
 const RUM_MAX_BYTES = 1024 * 1024;
 
-type Ctx = Context<{ Bindings: EdgeEnv }>;
+type Ctx = Context<EdgeApp>;
 
 function respond(c: Ctx, admission: Admission): Response {
   if (admission.accepted.length === 0 && admission.limits.length > 0) {
@@ -52,8 +53,9 @@ async function admitAndEnqueue(
   return respond(c, admission);
 }
 
-export const raygunRoutes = new Hono<{ Bindings: EdgeEnv }>({ strict: false })
+export const raygunRoutes = new Hono<EdgeApp>({ strict: false })
   .post("/entries", async (c) => {
+    c.set("category", "error");
     const project = await authenticateRaygun(c);
     const bytes = await readBody(c.req.raw, { limit: RAYGUN_MAX_REPORT_BYTES, what: "crash report" });
     const text = decodeUtf8(bytes, "crash report");
@@ -75,6 +77,7 @@ export const raygunRoutes = new Hono<{ Bindings: EdgeEnv }>({ strict: false })
     return admitAndEnqueue(c, "errors", project, [{ item, parsed: report }]);
   })
   .post("/entries/bulk", async (c) => {
+    c.set("category", "error");
     const project = await authenticateRaygun(c);
     const bytes = await readBody(c.req.raw, { limit: RAYGUN_MAX_BULK_BYTES, what: "bulk body" });
     const body = parseJson(decodeUtf8(bytes, "bulk body"), "bulk body");
@@ -114,6 +117,7 @@ export const raygunRoutes = new Hono<{ Bindings: EdgeEnv }>({ strict: false })
     return admitAndEnqueue(c, "errors", project, candidates);
   })
   .post("/events", async (c) => {
+    c.set("category", "rum");
     const project = await authenticateRaygun(c);
     const bytes = await readBody(c.req.raw, { limit: RUM_MAX_BYTES, what: "RUM body" });
     const body = parseJson(decodeUtf8(bytes, "RUM body"), "RUM body");

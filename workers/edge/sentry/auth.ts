@@ -5,6 +5,15 @@ import { ClientError } from "../../../shared/http/errors";
 import { extractAuth } from "../../../shared/sentry/auth";
 import { lookupProject, type ProjectRecord } from "../project-cache";
 
+/** Whether the request itself carries auth (query or header), so it can be checked before the body is read. */
+export function hasRequestAuth(request: Request): boolean {
+  const h = request.headers;
+  if (h.get("x-sentry-auth")) return true;
+  const a = h.get("authorization");
+  if (a && /^(sentry|basic) /i.test(a)) return true;
+  return new URL(request.url).search.includes("sentry_");
+}
+
 export async function authenticateSentry(
   request: Request,
   env: EdgeEnv,

@@ -21,10 +21,11 @@ import { admit, type RateLimit } from "../admission";
 import { clientInfo } from "../client-info";
 import { enqueue } from "../enqueue";
 import { itemPolicy } from "../project-cache";
-import { authenticateSentry } from "./auth";
+import type { EdgeApp } from "../types";
+import { authenticateSentry, hasRequestAuth } from "./auth";
 import { envelopeEventId, toCandidates } from "./envelope-items";
 
-type Ctx = Context<{ Bindings: EdgeEnv }>;
+type Ctx = Context<EdgeApp>;
 
 const encoder = new TextEncoder();
 
@@ -67,9 +68,21 @@ async function storeBodyToEnvelope(bytes: Uint8Array): Promise<Envelope> {
   };
 }
 
+/**
+ * Authenticates from the request's own carriers before the body is read (so that a body error is
+ * counted as that project's outcome); envelope-`dsn` auth (tunnels) has to wait for the body.
+ */
+async function preAuthenticate(c: Ctx) {
+  c.set("category", "error");
+  if (!hasRequestAuth(c.req.raw)) return;
+  c.set("project", await authenticateSentry(c.req.raw, c.env, c.req.param("projectId")!, undefined));
+}
+
 async function ingest(c: Ctx, envelope: Envelope) {
   const projectId = c.req.param("projectId")!;
+  // With a request carrier, the envelope dsn (if any) must agree with it: check both together.
   const project = await authenticateSentry(c.req.raw, c.env, projectId, envelope.headers.dsn);
+  c.set("project", project);
   checkEnvelopeConstraints(envelope);
   checkEnvelopeLimits(envelope);
   const client = clientInfo(c.req.raw);
@@ -110,12 +123,14 @@ async function ingest(c: Ctx, envelope: Envelope) {
   );
 }
 
-export const sentryRoutes = new Hono<{ Bindings: EdgeEnv }>({ strict: false })
+export const sentryRoutes = new Hono<EdgeApp>({ strict: false })
   .post("/api/:projectId{[0-9]+}/envelope", async (c) => {
+    await preAuthenticate(c);
     const bytes = await readBody(c.req.raw, { limit: MAX_ENVELOPE_BYTES, what: "envelope" });
     return ingest(c, parseEnvelope(bytes));
   })
   .post("/api/:projectId{[0-9]+}/store", async (c) => {
+    await preAuthenticate(c);
     const bytes = await readBody(c.req.raw, { limit: MAX_ENVELOPE_BYTES, what: "event" });
     return ingest(c, await storeBodyToEnvelope(bytes));
   });

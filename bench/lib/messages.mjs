@@ -1,0 +1,114 @@
+// Queue messages for the processor benchmarks, produced by the REAL edge (in-process, bundled from
+// workers/edge/app.ts) from synthetic SDK requests: the bodies are exactly what `enqueue` sends.
+import { ctx, fakeEdgeEnv, INGEST_KEY, newStats } from "./fakes.mjs";
+import {
+  raygunJsReport,
+  raygunNodeReport,
+  rng,
+  rumBody,
+  sentryEnvelope,
+  sizeSampler,
+  zipf,
+} from "./payloads.mjs";
+
+const ORIGIN = "https://ingest.sluice.test";
+
+function post(path, body, headers = {}) {
+  return new Request(`${ORIGIN}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-apikey": INGEST_KEY, ...headers },
+    body,
+  });
+}
+
+function sentryPost(env) {
+  const headers = {};
+  for (const [k, v] of Object.entries(env.headers)) {
+    if (!/^(content-encoding|content-length|transfer-encoding|connection)$/i.test(k)) headers[k] = v;
+  }
+  return new Request(`${ORIGIN}${env.url}`, { method: "POST", headers, body: env.body });
+}
+
+/** Which SDK shapes the processor can take today (Sentry joins once its preparers exist). */
+export async function workloadMix(lib) {
+  const stats = newStats();
+  const env = fakeEdgeEnv(stats);
+  const probe = await lib.app.fetch(sentryPost(sentryEnvelope(lib, "node-exception", rng(1))), env, ctx);
+  await probe.arrayBuffer();
+  const sentryEdge = probe.status === 200 && !stats.consoleForwards;
+  const sentryProcessor = Object.keys(lib.PREPARERS).some((k) => k.startsWith("sentry:"));
+  return { sentryEdge, sentryProcessor, preparers: Object.keys(lib.PREPARERS) };
+}
+
+/**
+ * Builds `errors` error events and `rumEvents` RUM page-view items as queue messages.
+ * `fixedBytes` forces every Raygun report to that size (the memory test: 100 × 50 KB).
+ */
+export async function buildMessages(
+  lib,
+  { errors, rumEvents = 0, seed = 1, fixedBytes = null, sentry = false },
+) {
+  const rand = rng(seed);
+  const size = sizeSampler(rand);
+  const group = zipf(200, 1.1, rand);
+  const stats = newStats();
+  const capture = [];
+  const blobs = new Map();
+  const env = fakeEdgeEnv(stats, { capture, blobs });
+  const kinds = { raygunNode: 0, raygunJs: 0, sentryNode: 0, sentryPython: 0, rum: 0 };
+  let payloadBytes = 0;
+  for (let i = 0; i < errors; i++) {
+    const u = rand();
+    let req;
+    if (sentry && u < 0.2) {
+      req = sentryPost(sentryEnvelope(lib, "node-exception", rand));
+      kinds.sentryNode++;
+    } else if (sentry && u < 0.3) {
+      req = sentryPost(sentryEnvelope(lib, "python-exception", rand));
+      kinds.sentryPython++;
+    } else if (fixedBytes || u < 0.72) {
+      const body = JSON.stringify(raygunNodeReport({ bytes: fixedBytes ?? size(), g: group(), id: i, rand }));
+      payloadBytes += body.length;
+      req = post("/entries", body);
+      kinds.raygunNode++;
+    } else {
+      const body = JSON.stringify(raygunJsReport({ bytes: size(), g: group(), id: i, rand }));
+      payloadBytes += body.length;
+      req = post("/entries", body);
+      kinds.raygunJs++;
+    }
+    const res = await lib.app.fetch(req, env, ctx);
+    if (res.status >= 300)
+      throw new Error(`edge refused a generated event: ${res.status} ${await res.text()}`);
+  }
+  let rumLeft = rumEvents;
+  let s = 0;
+  while (rumLeft > 0) {
+    const items = Math.min(rumLeft, 1 + Math.floor(rand() * 5));
+    const res = await lib.app.fetch(
+      post("/events", JSON.stringify(rumBody({ items, id: s++, rand }))),
+      env,
+      ctx,
+    );
+    if (res.status !== 202) throw new Error(`edge refused generated RUM: ${res.status}`);
+    rumLeft -= items;
+    kinds.rum += items;
+  }
+  const byQueue = new Map();
+  for (const m of capture) {
+    if (!byQueue.has(m.queue)) byQueue.set(m.queue, []);
+    byQueue.get(m.queue).push(typeof m.body === "string" ? m.body : JSON.stringify(m.body));
+  }
+  return { byQueue, blobs, kinds, edgeStats: stats, rawPayloadBytes: payloadBytes };
+}
+
+/** Splits bodies into queue batches of `size` messages (the consumers' max_batch_size). */
+export function batches(bodies, size = 100) {
+  const out = [];
+  for (let i = 0; i < bodies.length; i += size) out.push(bodies.slice(i, i + size));
+  return out;
+}
+
+export function itemsIn(body) {
+  return JSON.parse(body).items.length;
+}

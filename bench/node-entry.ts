@@ -1,0 +1,11 @@
+// Bundled for Node by the bench harness: the REAL product modules the in-process benchmarks use.
+// Nothing here re-implements product logic; it only re-exports it.
+
+export { computeFingerprint, groupIdFor } from "../shared/grouping/fingerprint";
+export { normalizeRaygunReport } from "../shared/raygun/normalize";
+export { fixtureBytes, fixtures } from "../shared/sentry/fixtures/index";
+export { app } from "../workers/edge/app";
+export { enqueue } from "../workers/edge/enqueue";
+export { clearProjectCache } from "../workers/edge/project-cache";
+export { PREPARERS } from "../workers/processor/prepare";
+export { processBatch } from "../workers/processor/process-batch";

@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// Sluice admin CLI: manages projects, keys, settings and reads groups and dead letters through the
+// console's /api/v1 API, for a local stack or a deployed one.
+//
+//   npm run sluice -- <command> [args] [--url URL] [--token TOKEN] [--json]
+//   URL:   --url, else $SLUICE_URL, else http://127.0.0.1:8787
+//   TOKEN: --token, else $ADMIN_TOKEN, else dev-admin-token (local development only)
+
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+
+const USAGE = `Usage: npm run sluice -- <command> [args] [--url URL] [--token TOKEN] [--json]
+
+Commands:
+  projects:create <name>        create a project; prints its id, ingest key and DSN
+  projects:list                 list projects with their keys
+  keys:rotate <projectId>       issue a new ingest key (the old one stops working)
+  settings:get <projectId>      print a project's settings (JSON)
+  settings:set <projectId> <json | @file | ->   patch settings, e.g. '{"rateLimitPerMinute":600}'
+  groups:list <projectId> [--status active|resolved|ignored]   list error groups
+  dlq:list                      list dead-lettered messages
+  dlq:replay [id ...]           re-send pending dead letters (all, or the given ids) to their queues
+
+Options:
+  --url URL      console base URL (default $SLUICE_URL or http://127.0.0.1:8787)
+  --token TOKEN  admin token (default $ADMIN_TOKEN or dev-admin-token)
+  --json         print the API's JSON instead of a table`;
+
+/** Splits argv into positionals and --flags (`--x v` and `--x=v`; `--json` is boolean). */
+export function parseArgs(argv) {
+  const positional = [];
+  const flags = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--json" || a === "--help" || a === "-h") flags[a.replace(/^-+/, "")] = true;
+    else if (a.startsWith("--")) {
+      const eq = a.indexOf("=");
+      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
+      else flags[a.slice(2)] = argv[++i];
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+class CliError extends Error {}
+
+function need(value, what) {
+  if (value === undefined || value === "") throw new CliError(`missing ${what}\n\n${USAGE}`);
+  return value;
+}
+
+async function api(opts, method, path, body) {
+  const url = new URL(path, opts.url.replace(/\/?$/, "/")).toString();
+  let res;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: { authorization: `Bearer ${opts.token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new CliError(`cannot reach ${opts.url}: ${err.cause?.message ?? err.message}`);
+  }
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  if (!res.ok) throw new CliError(`${method} ${path}: ${res.status} ${json?.error ?? text}`);
+  return json;
+}
+
+function table(rows, columns) {
+  if (rows.length === 0) return "(none)";
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? "").length)));
+  const line = (vals) =>
+    vals
+      .map((v, i) => String(v ?? "").padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
+  return [
+    line(columns),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map((r) => line(columns.map((c) => r[c]))),
+  ].join("\n");
+}
+
+function readJsonArg(arg) {
+  const text =
+    arg === "-" ? readFileSync(0, "utf8") : arg.startsWith("@") ? readFileSync(arg.slice(1), "utf8") : arg;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`settings must be JSON: ${err.message}`);
+  }
+}
+
+const COMMANDS = {
+  async "projects:create"(o, [name]) {
+    return api(o, "POST", "api/v1/projects", { name: need(name, "<name>") });
+  },
+  async "projects:list"(o) {
+    const { projects } = await api(o, "GET", "api/v1/projects");
+    return o.json ? { projects } : table(projects, ["id", "name", "key", "dsn"]);
+  },
+  async "keys:rotate"(o, [id]) {
+    const p = await api(
+      o,
+      "POST",
+      `api/v1/projects/${encodeURIComponent(need(id, "<projectId>"))}/keys/rotate`,
+    );
+    return o.json ? p : `project ${p.id}: new ingest key ${p.key}\nDSN ${p.dsn}`;
+  },
+  async "settings:get"(o, [id]) {
+    return api(o, "GET", `api/v1/projects/${encodeURIComponent(need(id, "<projectId>"))}/settings`);
+  },
+  async "settings:set"(o, [id, json]) {
+    const patch = readJsonArg(need(json, "<json>"));
+    return api(o, "PATCH", `api/v1/projects/${encodeURIComponent(need(id, "<projectId>"))}/settings`, patch);
+  },
+  async "groups:list"(o, [id]) {
+    const qs = o.flags.status ? `?status=${encodeURIComponent(o.flags.status)}` : "";
+    const body = await api(
+      o,
+      "GET",
+      `api/v1/projects/${encodeURIComponent(need(id, "<projectId>"))}/groups${qs}`,
+    );
+    if (o.json) return body;
+    return table(
+      body.groups.map((g) => ({
+        ...g,
+        message: g.message.length > 60 ? `${g.message.slice(0, 57)}...` : g.message,
+      })),
+      ["id", "status", "count", "type", "message", "lastSeen"],
+    );
+  },
+  async "dlq:list"(o) {
+    const body = await api(o, "GET", "api/v1/dead-letters");
+    if (o.json) return body;
+    const rows = body.deadLetters ?? [];
+    return table(rows, ["id", "queue", "reason", "attempts", "createdAt", "replayedAt"]);
+  },
+  async "dlq:replay"(o, ids) {
+    const body = await api(o, "POST", "api/v1/dead-letters/replay", ids.length > 0 ? { ids } : {});
+    if (o.json) return body;
+    const skipped = body.skipped.map((s) => `  skipped ${s.id}: ${s.reason}`).join("\n");
+    return `replayed ${body.replayed} dead letter(s)${skipped ? `\n${skipped}` : ""}`;
+  },
+};
+
+export async function main(argv, env = process.env) {
+  const { positional, flags } = parseArgs(argv);
+  const [command, ...args] = positional;
+  if (!command || flags.help || flags.h) return { out: USAGE, code: command ? 0 : 1 };
+  const run = COMMANDS[command];
+  if (!run) return { err: `unknown command: ${command}\n\n${USAGE}`, code: 1 };
+  const opts = {
+    url: flags.url || env.SLUICE_URL || "http://127.0.0.1:8787",
+    token: flags.token || env.ADMIN_TOKEN || "dev-admin-token",
+    json: Boolean(flags.json),
+    flags,
+  };
+  try {
+    const result = await run(opts, args);
+    return { out: typeof result === "string" ? result : JSON.stringify(result, null, 2), code: 0 };
+  } catch (err) {
+    if (err instanceof CliError) return { err: `sluice: ${err.message}`, code: 1 };
+    throw err;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { out, err, code } = await main(process.argv.slice(2));
+  if (out) console.log(out);
+  if (err) console.error(err);
+  process.exitCode = code;
+}

@@ -1,0 +1,71 @@
+// The admin CLI (`npm run sluice -- ...`, scripts/sluice.mjs) against the running stack.
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { stack } from "./client";
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, "..", "..", "scripts", "sluice.mjs");
+
+async function sluice(...args: string[]) {
+  const s = stack();
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, "--url", s.url], {
+      env: { ...process.env, ADMIN_TOKEN: s.adminToken },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("admin CLI", () => {
+  it("creates a project, lists it, and rotates its key", async () => {
+    const created = await sluice("projects:create", "cli-e2e");
+    expect(created.code).toBe(0);
+    const project = JSON.parse(created.stdout) as { id: string; key: string; dsn: string; name: string };
+    expect(project).toMatchObject({ name: "cli-e2e" });
+    expect(project.key).toMatch(/^[0-9a-f]{32}$/);
+
+    const table = await sluice("projects:list");
+    expect(table.stdout).toContain("cli-e2e");
+    expect(table.stdout).toContain(project.key);
+    const listed = JSON.parse((await sluice("projects:list", "--json")).stdout) as {
+      projects: { id: string }[];
+    };
+    expect(listed.projects.map((p) => p.id)).toContain(project.id);
+
+    const rotated = JSON.parse((await sluice("keys:rotate", project.id, "--json")).stdout) as { key: string };
+    expect(rotated.key).toMatch(/^[0-9a-f]{32}$/);
+    expect(rotated.key).not.toBe(project.key);
+    const after = JSON.parse((await sluice("projects:list", "--json")).stdout) as {
+      projects: { id: string; key: string }[];
+    };
+    expect(after.projects.find((p) => p.id === project.id)?.key).toBe(rotated.key);
+  });
+
+  it("reads and patches settings, and lists groups", async () => {
+    const { id } = JSON.parse((await sluice("projects:create", "cli-settings")).stdout) as { id: string };
+    const set = await sluice("settings:set", id, '{"rateLimitPerMinute":600}');
+    expect(set.code).toBe(0);
+    const got = JSON.parse((await sluice("settings:get", id)).stdout) as { rateLimitPerMinute: number };
+    expect(got.rateLimitPerMinute).toBe(600);
+    const groups = await sluice("groups:list", id);
+    expect(groups.code).toBe(0);
+    expect(groups.stdout).toContain("(none)");
+  });
+
+  it("fails with a clear message and exit code 1", async () => {
+    const bad = await sluice("settings:set", "1", "{not json");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("settings must be JSON");
+    const wrongToken = await sluice("projects:list", "--token", "nope");
+    expect(wrongToken.code).toBe(1);
+    expect(wrongToken.stderr).toContain("401");
+    const unknown = await sluice("frobnicate");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown command");
+  });
+});

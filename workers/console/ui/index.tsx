@@ -1,0 +1,93 @@
+// The dashboard's route table (/ui). Pages render on the server with hono/jsx and read data through
+// the API's own route handlers (api.ts). Everything but the login page needs the session cookie;
+// every POST also needs the same origin and the session's CSRF token (session.ts).
+//
+//   GET  /ui/login · POST /ui/login · POST /ui/logout       session
+//   GET  /ui/ · POST /ui/projects                            projects, keys, SDK snippets; create
+//   GET  /ui/projects/:id                                    issues (error groups) with sparklines
+//   GET  /ui/projects/:id/groups/:groupId · POST …/status    one issue; resolve / ignore / reopen
+//   GET  /ui/projects/:id/events/:eventId                    one event with its stack trace
+//   GET  /ui/projects/:id/{search,outcomes,rum,releases,setup}
+
+import { Hono } from "hono";
+import { ApiError } from "./api";
+import { Layout } from "./components/layout";
+import { eventPage } from "./pages/event";
+import { groupPage } from "./pages/group";
+import { groupStatusSubmit, groupsPage } from "./pages/groups";
+import { loginPage, loginSubmit, logout } from "./pages/login";
+import { outcomesPage } from "./pages/outcomes";
+import { createProjectSubmit, projectsPage, setupPage } from "./pages/projects";
+import { releasesPage } from "./pages/releases";
+import { rumPage } from "./pages/rum";
+import { searchPage } from "./pages/search";
+import { requireSession, type UiEnv } from "./session";
+import { SCRIPT } from "./styles";
+
+export const uiRoutes = new Hono<UiEnv>();
+
+// Defence in depth behind escaping: no inline script, no foreign origins, no framing.
+uiRoutes.use("/ui/*", async function uiHeaders(c, next) {
+  await next();
+  c.header(
+    "content-security-policy",
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; " +
+      "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  );
+  c.header("x-content-type-options", "nosniff");
+  c.header("referrer-policy", "same-origin");
+  if (!c.res.headers.has("cache-control")) c.header("cache-control", "no-store");
+});
+
+uiRoutes.get("/ui/app.js", (c) =>
+  c.body(SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=300" }),
+);
+uiRoutes.get("/ui/login", loginPage);
+uiRoutes.post("/ui/login", loginSubmit);
+
+uiRoutes.use("/ui/*", requireSession());
+uiRoutes.post("/ui/logout", logout);
+// The console app is non-strict ("/ui/" arrives as "/ui"); both are registered for either mode.
+uiRoutes.get("/ui", projectsPage);
+uiRoutes.get("/ui/", projectsPage);
+uiRoutes.post("/ui/projects", createProjectSubmit);
+
+const P = "/ui/projects/:id{[0-9]+}";
+const G = `${P}/groups/:groupId{[0-9a-f]{16}}`;
+uiRoutes.get(P, groupsPage);
+uiRoutes.get(`${P}/setup`, setupPage);
+uiRoutes.get(`${P}/search`, searchPage);
+uiRoutes.get(`${P}/outcomes`, outcomesPage);
+uiRoutes.get(`${P}/rum`, rumPage);
+uiRoutes.get(`${P}/releases`, releasesPage);
+uiRoutes.get(G, groupPage);
+uiRoutes.post(`${G}/status`, groupStatusSubmit);
+uiRoutes.get(`${P}/events/:eventId{[0-9a-f]{32}}`, eventPage);
+
+uiRoutes.notFound((c) => errorPage(c, 404, "There is no such page."));
+
+uiRoutes.onError((err, c) => {
+  if (err instanceof ApiError && err.status < 500)
+    return errorPage(c, err.status, err.status === 404 ? `Not found: ${err.message}.` : err.message);
+  console.error(JSON.stringify({ msg: "dashboard error", error: String((err as Error)?.stack ?? err) }));
+  return errorPage(c, 500, "Something went wrong on our side; the console log has the details.");
+});
+
+function errorPage(
+  c: Parameters<Parameters<typeof uiRoutes.notFound>[0]>[0],
+  status: number,
+  message: string,
+) {
+  return c.html(
+    <Layout title={`Error ${status}`} csrf={c.get("csrf")}>
+      <div class="card">
+        <h1>{status === 404 ? "Not found" : status === 400 ? "Bad request" : "Error"}</h1>
+        <p class="error-message">{message}</p>
+        <p>
+          <a href="/ui/">← Projects</a>
+        </p>
+      </div>
+    </Layout>,
+    status as 400,
+  );
+}
