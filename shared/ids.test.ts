@@ -15,3 +15,10 @@ describe("event ids", () => {
     expect(normalizeUuid(42)).toBeNull();
   });
 });
+
+describe("event id uniqueness", () => {
+  it("never repeats within an isolate, even in the same millisecond", () => {
+    const ids = new Set(Array.from({ length: 10_000 }, () => newEventId(1_700_000_000_000)));
+    expect(ids.size).toBe(10_000);
+  });
+});

@@ -27,6 +27,11 @@ export async function readBody(request: Request, options: ReadBodyOptions): Prom
     throw tooLarge(`${what} of ${declared} bytes exceeds the limit of ${limit} bytes`);
   }
   if (!request.body) return new Uint8Array(0);
+  // Fast path: an uncompressed body of known, acceptable length is read in one native call (HTTP
+  // framing guarantees it is not longer than declared).
+  if ((encoding === "" || encoding === "identity") && Number.isFinite(declared)) {
+    return new Uint8Array(await request.arrayBuffer());
+  }
   let stream: ReadableStream<Uint8Array> = request.body;
   if (encoding !== "" && encoding !== "identity") {
     const format = DECODERS[encoding];

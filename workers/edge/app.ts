@@ -8,11 +8,11 @@
 //   POST /api/:projectId/store/         Sentry legacy JSON events     → 200 {"id"}
 //   OPTIONS on all of them              CORS preflight
 
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { ClientError } from "../../shared/http/errors";
 import { invalidOutcome, tooLargeOutcome } from "../../shared/policy/outcomes";
 import { ingestCors } from "./cors";
-import { enqueue } from "./enqueue";
+import { enqueue, requestFinished, requestStarted } from "./enqueue";
 import { raygunRoutes } from "./raygun/routes";
 import { sentryRoutes } from "./sentry/routes";
 import type { EdgeApp } from "./types";
@@ -20,6 +20,18 @@ import type { EdgeApp } from "./types";
 const app = new Hono<EdgeApp>({ strict: false });
 
 app.get("/healthz", (c) => c.json({ ok: true }));
+
+// Counts ingestion requests in flight, so the queue module knows when group commit can help.
+const inFlight: MiddlewareHandler<EdgeApp> = async function countInFlight(_c, next) {
+  requestStarted();
+  try {
+    await next();
+  } finally {
+    requestFinished();
+  }
+};
+for (const path of ["/entries", "/entries/*", "/events", "/events/*", "/api/:projectId{[0-9]+}/*"])
+  app.use(path, inFlight);
 
 app.use("/entries/*", ingestCors);
 app.use("/entries", ingestCors);

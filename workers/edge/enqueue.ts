@@ -1,18 +1,25 @@
 // The one module that sends to the ingest queues. It picks the shard (hash of project and event
-// id, shard counts from QUEUE_SHARDS), packs several items into one message up to ~100 KB (queue
-// limits count messages, not reports), claim-checks an item too large for a message into R2, and
-// sends with as few `sendBatch` calls as the 100-message / 256 KB limits allow. Protocol code never
+// id, shard counts from QUEUE_SHARDS), claim-checks an item too large for a message into R2, packs
+// several items into one message up to ~100 KB (queue limits and prices count messages, not
+// reports), and group-commits: while other ingestion requests of this isolate are in flight, items
+// wait up to GROUP_COMMIT_MS for theirs, and one `sendBatch` carries them all. Every request is
+// answered only once the message holding its items is durably in the queue. Protocol code never
 // touches a queue binding.
 
+import { encodeMessage, type PackedItem, packItem } from "../../shared/queue-codec";
 import type { IngestItem, OutcomeRecord, QueueKind } from "../../shared/queue-message";
 
-/** Serialized item size above which the payload goes to R2 first (queue messages max 128 KB). */
+/** Packed item size above which the payload goes to R2 first (queue messages max 128 KB). */
 export const CLAIM_CHECK_BYTES = 100_000;
 /** Target size of one packed message body. */
 const MAX_MESSAGE_BYTES = 110_000;
 /** sendBatch allows 256 KB per call (miniflare enforces 288,000 B); keep headroom. */
 const MAX_SEND_BATCH_BYTES = 240_000;
 const MAX_SEND_BATCH_COUNT = 100;
+/** How long items wait for concurrent requests' items before their batch is sent. */
+const GROUP_COMMIT_MS = 2;
+
+export { utf8Length } from "../../shared/queue-codec";
 
 export interface EnqueueEnv {
   BLOBS: R2Bucket;
@@ -46,45 +53,144 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
-function queueFor(env: EnqueueEnv, kind: QueueKind, shard: number): Queue {
-  const q = env[`Q_${kind.toUpperCase()}_${shard}`] as Queue | undefined;
-  if (!q) throw new Error(`queue binding Q_${kind.toUpperCase()}_${shard} is not configured`);
-  return q;
+// Message ids only need to be unique: an isolate-random prefix and a counter, no per-call entropy.
+const isolatePrefix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
+  b.toString(16).padStart(2, "0"),
+).join("");
+let messageCounter = 0;
+const nextMessageId = () => `${isolatePrefix}${(messageCounter++).toString(36)}`;
+
+// Ingestion requests in flight in this isolate: group commit only waits when there are others.
+let activeRequests = 0;
+export function requestStarted(): void {
+  activeRequests++;
+}
+export function requestFinished(): void {
+  activeRequests = Math.max(0, activeRequests - 1);
 }
 
-/** UTF-8 byte length without allocating. */
-export function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff)
-      i++; // surrogate pair: 4 bytes for 2 units
-    else n += 2;
+/**
+ * Items waiting to be sent to one queue binding, and the outcome of that send. Requests learn the
+ * outcome by polling `state` on their own timers: resolving another request's promise would be
+ * cross-request I/O, which the Workers runtime forbids.
+ */
+interface Group {
+  queue: Queue;
+  open: PackedItem[];
+  openBytes: number;
+  openOutcomes: OutcomeRecord[];
+  messages: { body: string; bytes: number }[];
+  messageBytes: number;
+  state: "collecting" | "sending" | "sent" | "failed";
+  error?: unknown;
+}
+
+const collecting = new Map<string, Group>();
+/** How long a request waits for another request's send before sending its items itself. */
+const FOLLOWER_TIMEOUT_MS = 5000;
+
+function closeOpen(g: Group): void {
+  if (g.open.length === 0 && g.openOutcomes.length === 0) return;
+  const body = encodeMessage(nextMessageId(), g.open, g.openOutcomes);
+  const bytes = g.openBytes + 200 + g.openOutcomes.length * 150;
+  g.messages.push({ body, bytes });
+  g.messageBytes += bytes;
+  g.open = [];
+  g.openBytes = 0;
+  g.openOutcomes = [];
+}
+
+/** Sends a group from the calling request's context and records the result for its followers. */
+async function send(name: string, g: Group): Promise<void> {
+  if (g.state !== "collecting") return;
+  if (collecting.get(name) === g) collecting.delete(name);
+  g.state = "sending";
+  closeOpen(g);
+  try {
+    await sendBodies(g.queue, g.messages);
+    g.state = "sent";
+  } catch (err) {
+    g.state = "failed";
+    g.error = err;
+    throw err;
   }
-  return n;
 }
 
-async function serializeItem(env: EnqueueEnv, item: IngestItem): Promise<string> {
-  const json = JSON.stringify(item);
-  if (utf8Length(json) <= CLAIM_CHECK_BYTES || item.payload === undefined) return json;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function followerWait(g: Group, items: PackedItem[], outcomes: OutcomeRecord[]): Promise<void> {
+  const deadline = Date.now() + FOLLOWER_TIMEOUT_MS;
+  while (g.state === "collecting" || g.state === "sending") {
+    if (Date.now() > deadline) {
+      // The sending request vanished (e.g. its client disconnected mid-send): send our own
+      // items. A duplicate is harmless — the processor is idempotent by event id.
+      await sendBodies(g.queue, [
+        { body: encodeMessage(nextMessageId(), items, outcomes), bytes: MAX_MESSAGE_BYTES },
+      ]);
+      return;
+    }
+    await sleep(1);
+  }
+  if (g.state === "failed") throw g.error;
+}
+
+async function add(
+  name: string,
+  queue: Queue,
+  items: PackedItem[],
+  outcomes: OutcomeRecord[],
+): Promise<void> {
+  let g = collecting.get(name);
+  if (!g) {
+    g = {
+      queue,
+      open: [],
+      openBytes: 0,
+      openOutcomes: [],
+      messages: [],
+      messageBytes: 0,
+      state: "collecting",
+    };
+    collecting.set(name, g);
+  }
+  for (const item of items) {
+    if (g.open.length > 0 && g.openBytes + item.bytes > MAX_MESSAGE_BYTES) closeOpen(g);
+    g.open.push(item);
+    g.openBytes += item.bytes;
+  }
+  if (outcomes.length > 0) g.openOutcomes.push(...outcomes);
+  const full =
+    g.messages.length >= MAX_SEND_BATCH_COUNT - 1 ||
+    g.messageBytes + g.openBytes >= MAX_SEND_BATCH_BYTES - MAX_MESSAGE_BYTES;
+  // Alone (no other ingestion request in flight) or full: send now, from this request.
+  if (full || activeRequests <= 1) return send(name, g);
+  const leader =
+    g.open.length === items.length && g.messages.length === 0 && g.openOutcomes.length === outcomes.length;
+  if (leader) {
+    // The first request of a group waits a moment for concurrent requests' items, then sends.
+    await sleep(GROUP_COMMIT_MS);
+    if (g.state === "collecting") return send(name, g);
+  }
+  return followerWait(g, items, outcomes);
+}
+
+async function claimCheck(env: EnqueueEnv, item: IngestItem): Promise<PackedItem> {
+  const packed = packItem(item);
+  if (packed.bytes <= CLAIM_CHECK_BYTES || item.payload === undefined) return packed;
   // Claim check: the payload travels through R2 and the message carries only its key.
   const blobKey = `claims/${item.projectId}/${item.eventId}`;
   await env.BLOBS.put(blobKey, item.payload);
   const { payload: _payload, ...rest } = item;
-  return JSON.stringify({ ...rest, blobKey });
+  return packItem({ ...rest, blobKey });
 }
 
-function randomId(): string {
-  const b = new Uint8Array(8);
-  crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+function bindingName(kind: QueueKind, shard: number): string {
+  return `Q_${kind.toUpperCase()}_${shard}`;
 }
 
 /**
  * Enqueues accepted items (and the outcomes of what this request dropped). Resolves once every
- * message is durably in its queue; the caller answers the client only then.
+ * message holding them is durably in its queue; the caller answers the client only then.
  */
 export async function enqueue(
   env: EnqueueEnv,
@@ -93,45 +199,37 @@ export async function enqueue(
   outcomes: OutcomeRecord[] = [],
 ): Promise<void> {
   const shards = shardCount(env, kind);
-  const byShard = new Map<number, string[]>();
+  const byBinding = new Map<string, PackedItem[]>();
   for (const item of items) {
     const shard = shards === 1 ? 0 : hashString(`${item.projectId}:${item.eventId}`) % shards;
-    let list = byShard.get(shard);
-    if (!list) byShard.set(shard, (list = []));
-    list.push(await serializeItem(env, item));
+    const name = bindingName(kind, shard);
+    let list = byBinding.get(name);
+    if (!list) byBinding.set(name, (list = []));
+    list.push(await claimCheck(env, item));
   }
-  if (byShard.size === 0 && outcomes.length > 0) byShard.set(0, []);
-  const outcomesJson = outcomes.length > 0 ? JSON.stringify(outcomes) : null;
-
+  if (byBinding.size === 0 && outcomes.length > 0) byBinding.set(bindingName(kind, 0), []);
   const sends: Promise<void>[] = [];
-  for (const [shard, serialized] of byShard) {
-    const bodies: string[] = [];
-    let parts: string[] = [];
-    let size = 0;
-    const flush = (withOutcomes: boolean) => {
-      const extra = withOutcomes && outcomesJson ? `,"outcomes":${outcomesJson}` : "";
-      bodies.push(`{"v":1,"id":"${randomId()}","items":[${parts.join(",")}]${extra}}`);
-      parts = [];
-      size = 0;
-    };
-    for (const s of serialized) {
-      const n = utf8Length(s) + 1;
-      if (parts.length > 0 && size + n > MAX_MESSAGE_BYTES) flush(false);
-      parts.push(s);
-      size += n;
-    }
-    flush(true);
-    sends.push(sendBodies(queueFor(env, kind, shard), bodies));
+  let first = true;
+  for (const [name, list] of byBinding) {
+    const queue = env[name] as Queue | undefined;
+    if (!queue) throw new Error(`queue binding ${name} is not configured`);
+    sends.push(add(name, queue, list, first ? outcomes : []));
+    first = false;
   }
   await Promise.all(sends);
 }
 
-async function sendBodies(queue: Queue, bodies: string[]): Promise<void> {
+async function sendBodies(queue: Queue, bodies: { body: string; bytes: number }[]): Promise<void> {
+  if (bodies.length === 1) {
+    await queue.send(bodies[0]!.body, { contentType: "text" });
+    return;
+  }
+  // Normally one call; more only when a burst overflowed the 100-message / 256 KB limits.
+  const calls: Promise<unknown>[] = [];
   let batch: MessageSendRequest[] = [];
   let bytes = 0;
-  const calls: Promise<unknown>[] = [];
-  for (const body of bodies) {
-    const n = utf8Length(body) + 100;
+  for (const { body, bytes: size } of bodies) {
+    const n = size + 100;
     if (batch.length > 0 && (batch.length >= MAX_SEND_BATCH_COUNT || bytes + n > MAX_SEND_BATCH_BYTES)) {
       calls.push(queue.sendBatch(batch));
       batch = [];
@@ -140,7 +238,6 @@ async function sendBodies(queue: Queue, bodies: string[]): Promise<void> {
     batch.push({ body, contentType: "text" });
     bytes += n;
   }
-  if (batch.length === 1) calls.push(queue.send(batch[0]!.body, { contentType: "text" }));
-  else if (batch.length > 1) calls.push(queue.sendBatch(batch));
+  if (batch.length > 0) calls.push(queue.sendBatch(batch));
   await Promise.all(calls);
 }

@@ -10,6 +10,7 @@
 // acked before it is stored. R2 is written before D1, so a crash in between leaves only an
 // unreferenced segment (collected by the retention sweep) and the retry stores everything again.
 
+import { decodeMessage } from "../../shared/queue-codec";
 import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
 import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
 import { backoffSeconds } from "./backoff";
@@ -41,14 +42,6 @@ function newBatchId(): string {
   const b = new Uint8Array(10);
   crypto.getRandomValues(b);
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-function decodeBody(body: unknown): IngestBatch {
-  const parsed = typeof body === "string" ? JSON.parse(body) : body;
-  if (!parsed || typeof parsed !== "object" || !Array.isArray((parsed as IngestBatch).items)) {
-    throw new Error("message body is not an IngestBatch");
-  }
-  return parsed as IngestBatch;
 }
 
 export async function deadLetter(
@@ -104,7 +97,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   const live: { msg: Message<unknown>; body: IngestBatch }[] = [];
   for (const msg of batch.messages) {
     try {
-      live.push({ msg, body: decodeBody(msg.body) });
+      live.push({ msg, body: decodeMessage(msg.body) });
     } catch (err) {
       await deadLetter(env, batch.queue, `undecodable message: ${(err as Error).message}`, msg.body);
       metrics.deadLettered++;

@@ -45,8 +45,11 @@ describe("GET /api/v1/projects/:id/search", () => {
       return r.body.total === 2 ? r.body : null;
     });
     expect(byType.groups[0]!.count).toBe(2);
-    const release = await api<Result>(`/api/v1/projects/${p.id}/search?release=5.0.1&q=inventory`);
-    expect(release.body.hits.map((h) => h.type)).toEqual(["StockError"]);
+    const release = await waitFor(async () => {
+      const r = await api<Result>(`/api/v1/projects/${p.id}/search?release=5.0.1&q=inventory`);
+      return r.body.total > 0 ? r.body : null;
+    });
+    expect(release.hits.map((h) => h.type)).toEqual(["StockError"]);
   });
 
   it("answers bad query syntax with 400, not 500", async () => {

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { decodeMessage, encodeMessage, packItem, utf8Length } from "./queue-codec";
+import type { IngestItem } from "./queue-message";
+
+const item = (payload: string | undefined, extra: Partial<IngestItem> = {}): IngestItem => ({
+  protocol: "raygun",
+  category: "error",
+  itemType: "entry",
+  projectId: "1",
+  eventId: "e".repeat(32),
+  receivedAt: 1,
+  client: { ip: null, userAgent: "ua\nwith newline", country: null, colo: null },
+  payload,
+  size: payload === undefined ? 10 : utf8Length(payload),
+  ...extra,
+});
+
+describe("queue codec", () => {
+  it("round-trips items with raw payloads (newlines, quotes, non-ASCII, empty) and claim checks", () => {
+    const items = [
+      item('{"a":"line\\nbreak \\"q\\""}\n'),
+      item("é€😀"),
+      item(""),
+      item(undefined, { blobKey: "claims/1/x" }),
+    ];
+    const body = encodeMessage("m1", items.map(packItem), [
+      { projectId: "1", category: "error", outcome: "filtered", reason: "x", quantity: 2, at: 5 },
+    ]);
+    const decoded = decodeMessage(body);
+    expect(decoded.id).toBe("m1");
+    expect(decoded.items).toEqual(items);
+    expect(decoded.outcomes?.[0]?.quantity).toBe(2);
+  });
+  it("still decodes version 1 (plain JSON) and rejects junk and truncation", () => {
+    expect(decodeMessage(JSON.stringify({ v: 1, id: "x", items: [] })).items).toEqual([]);
+    expect(() => decodeMessage("not a batch")).toThrow();
+    const body = encodeMessage("m", [packItem(item("abcdef"))], null);
+    expect(() => decodeMessage(body.slice(0, -2))).toThrow(/truncated/);
+    expect(() => decodeMessage(`${body}x`)).toThrow(/trailing/);
+  });
+  it("counts UTF-8 bytes", () => {
+    expect(utf8Length("aé€😀")).toBe(1 + 2 + 3 + 4);
+    expect(packItem(item("é")).bytes).toBeGreaterThan(2);
+  });
+});

@@ -1,0 +1,79 @@
+// The ingest queue's wire format. A message packs several items; their payloads (already JSON
+// text) are appended raw after one header line instead of being escaped into a JSON string, so
+// neither the edge nor the processor pays to escape or unescape kilobytes per report:
+//
+//   {"v":2,"id":"…","items":[{…item fields…,"pl":<payload length in UTF-16 units, -1 if none>}],"outcomes":[…]}\n
+//   <payload 0><payload 1>…
+//
+// Version 1 (a plain JSON IngestBatch) is still decoded, so older messages and dead letters replay.
+
+import type { IngestBatch, IngestItem, OutcomeRecord } from "./queue-message";
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(64 * 1024);
+
+/** UTF-8 byte length of a string, computed natively (encodeInto) without keeping the bytes. */
+export function utf8Length(s: string): number {
+  if (s.length * 3 > scratch.byteLength)
+    scratch = new Uint8Array(Math.max(s.length * 3, scratch.byteLength * 2));
+  return encoder.encodeInto(s, scratch).written;
+}
+
+/** An item ready to pack: its header JSON (without payload) and its payload text and size. */
+export interface PackedItem {
+  header: string;
+  payload: string;
+  /** UTF-8 bytes of header + payload. */
+  bytes: number;
+}
+
+export function packItem(item: IngestItem): PackedItem {
+  const { payload, ...rest } = item;
+  const body = payload ?? "";
+  const header = JSON.stringify({ ...rest, pl: payload === undefined ? -1 : body.length });
+  // `size` is the payload's UTF-8 size when the producer knows it (the bytes it read).
+  const payloadBytes =
+    payload === undefined ? 0 : item.size > 0 && item.size >= body.length ? item.size : utf8Length(body);
+  return { header, payload: body, bytes: header.length + payloadBytes + 1 };
+}
+
+/** One message body from packed items (and the outcomes of what the edge dropped). */
+export function encodeMessage(id: string, items: PackedItem[], outcomes: OutcomeRecord[] | null): string {
+  let head = `{"v":2,"id":"${id}","items":[`;
+  for (let i = 0; i < items.length; i++) head += (i > 0 ? "," : "") + items[i]!.header;
+  head += "]";
+  if (outcomes && outcomes.length > 0) head += `,"outcomes":${JSON.stringify(outcomes)}`;
+  head += "}\n";
+  let out = head;
+  for (const it of items) out += it.payload;
+  return out;
+}
+
+/** Decodes a message body of either version; throws on anything else. */
+export function decodeMessage(body: unknown): IngestBatch {
+  if (typeof body !== "string") {
+    if (body && typeof body === "object" && Array.isArray((body as IngestBatch).items))
+      return body as IngestBatch;
+    throw new Error("message body is not an ingest batch");
+  }
+  const nl = body.indexOf("\n");
+  if (nl < 0 || !body.startsWith('{"v":2')) {
+    const parsed = JSON.parse(body) as IngestBatch;
+    if (!parsed || !Array.isArray(parsed.items)) throw new Error("message body is not an ingest batch");
+    return parsed;
+  }
+  const header = JSON.parse(body.slice(0, nl)) as IngestBatch & { items: (IngestItem & { pl: number })[] };
+  if (!Array.isArray(header.items)) throw new Error("message header has no items");
+  let offset = nl + 1;
+  for (const item of header.items) {
+    const { pl } = item;
+    delete (item as { pl?: number }).pl;
+    if (pl >= 0) {
+      if (offset + pl > body.length) throw new Error("message payloads are truncated");
+      item.payload = body.slice(offset, offset + pl);
+      offset += pl;
+    }
+  }
+  if (offset !== body.length) throw new Error("message has trailing bytes after its payloads");
+  return header;
+}
