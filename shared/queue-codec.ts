@@ -28,9 +28,13 @@ export interface PackedItem {
 }
 
 export function packItem(item: IngestItem): PackedItem {
-  const { payload, ...rest } = item;
+  const payload = item.payload;
   const body = payload ?? "";
-  const header = JSON.stringify({ ...rest, pl: payload === undefined ? -1 : body.length });
+  // Serialize without the payload and without copying the item (JSON.stringify skips undefined).
+  item.payload = undefined;
+  const json = JSON.stringify(item);
+  item.payload = payload;
+  const header = `${json.slice(0, -1)},"pl":${payload === undefined ? -1 : body.length}}`;
   // `size` is the payload's UTF-8 size when the producer knows it (the bytes it read).
   const payloadBytes =
     payload === undefined ? 0 : item.size > 0 && item.size >= body.length ? item.size : utf8Length(body);

@@ -21,23 +21,23 @@ const app = new Hono<EdgeApp>({ strict: false });
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 
-// Counts ingestion requests in flight, so the queue module knows when group commit can help.
-const inFlight: MiddlewareHandler<EdgeApp> = async function countInFlight(_c, next) {
+const INGEST_PATH = /^\/(entries|events)(\/|$)|^\/api\/\d+\//;
+
+/**
+ * One middleware for every ingestion path: CORS, and counting the requests in flight so the queue
+ * module knows when group commit can help. (Registered once: Hono would run a middleware once per
+ * matching pattern, and "/entries" matches both "/entries" and "/entries/*".)
+ */
+const ingestion: MiddlewareHandler<EdgeApp> = async function ingestionMiddleware(c, next) {
+  if (!INGEST_PATH.test(c.req.path)) return next();
   requestStarted();
   try {
-    await next();
+    await ingestCors(c, next);
   } finally {
     requestFinished();
   }
 };
-for (const path of ["/entries", "/entries/*", "/events", "/events/*", "/api/:projectId{[0-9]+}/*"])
-  app.use(path, inFlight);
-
-app.use("/entries/*", ingestCors);
-app.use("/entries", ingestCors);
-app.use("/events", ingestCors);
-app.use("/events/*", ingestCors);
-app.use("/api/:projectId{[0-9]+}/*", ingestCors);
+app.use("*", ingestion);
 app.route("/", raygunRoutes);
 app.route("/", sentryRoutes);
 

@@ -57,10 +57,11 @@ export async function checkQuota(
   const now = Date.now();
   const s = localState(project.id);
   if (now < s.limitedUntil) return { admitted: 0, limit: limitFrom(s.limitedUntil, s.reason, now) };
-  const stub = env.QUOTA.get(env.QUOTA.idFromName(project.id));
+  const quota = env.QUOTA;
+  const stub = () => quota.get(quota.idFromName(project.id));
 
   if (rateLimitPerMinute !== null) {
-    const r: ConsumeResponse = await stub.consume({ quantity, rateLimitPerMinute, spikeProtection });
+    const r: ConsumeResponse = await stub().consume({ quantity, rateLimitPerMinute, spikeProtection });
     if (!r.allowed || r.admitted < quantity) {
       s.limitedUntil = minuteEnd(now);
       s.reason = r.reason ?? "rate_limit";
@@ -77,7 +78,7 @@ export async function checkQuota(
     s.pending = 0;
     s.lastSync = now;
     waitUntil(
-      stub
+      stub()
         .consume({ quantity: n, rateLimitPerMinute: null, spikeProtection, force: true })
         .then((r) => {
           if (r.limit !== null && r.acceptedThisMinute >= r.limit) {

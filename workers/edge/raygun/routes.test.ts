@@ -245,3 +245,25 @@ describe("GET /healthz", () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe("group commit", () => {
+  it("concurrent requests are all accepted and all stored", async () => {
+    const p = await createTestProject("concurrent");
+    const bodies = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({
+        ...nodeReport,
+        occurredOn: new Date().toISOString(),
+        details: { ...nodeReport.details, groupingKey: `g${i % 4}` },
+      }),
+    );
+    const statuses = await Promise.all(
+      bodies.map((body) => call(`/entries?apikey=${p.key}`, { method: "POST", body }).then((r) => r.status)),
+    );
+    expect(statuses.every((s) => s === 202)).toBe(true);
+    const groups = await waitFor(async () => {
+      const r = await api<{ groups: { count: number }[] }>(`/api/v1/projects/${p.id}/groups`);
+      return r.body.groups.reduce((n, g) => n + g.count, 0) === 40 ? r.body.groups : null;
+    });
+    expect(groups.map((g) => g.count)).toEqual([10, 10, 10, 10]);
+  });
+});
