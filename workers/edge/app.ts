@@ -32,7 +32,8 @@ const ingestion: MiddlewareHandler<EdgeApp> = async function ingestionMiddleware
   if (!INGEST_PATH.test(c.req.path)) return next();
   requestStarted();
   try {
-    await ingestCors(c, next);
+    // The CORS middleware answers preflights by returning a Response: pass it on.
+    return await ingestCors(c, next);
   } finally {
     requestFinished();
   }
