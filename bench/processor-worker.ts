@@ -98,7 +98,8 @@ export default {
     if (request.method !== "POST" || url.pathname !== "/batch")
       return new Response("not found", { status: 404 });
     const queue = url.searchParams.get("queue") ?? "sluice-errors-0";
-    const bodies = (await request.text()).split("\n").filter((l) => l.length > 0);
+    // Message bodies contain newlines (raw payloads after a header line): sent as a JSON array.
+    const bodies = (await request.json()) as string[];
     let acked = 0;
     let retried = 0;
     const messages = bodies.map(

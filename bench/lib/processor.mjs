@@ -201,7 +201,7 @@ export async function benchProcessor(lib, libPath, { errors = 5000, rumEvents = 
 async function post(port, queue, bodies) {
   const res = await fetch(`http://127.0.0.1:${port}/batch?queue=${queue}`, {
     method: "POST",
-    body: bodies.join("\n"),
+    body: JSON.stringify(bodies),
   });
   if (!res.ok) throw new Error(`bench worker: ${res.status} ${await res.text()}`);
   return res.json();

@@ -4,6 +4,7 @@
 // parameter-stripped value → parameter-stripped message. The version is stored on the group, so a
 // future hasher can be introduced without silently splitting existing groups.
 
+import { createHash } from "node:crypto";
 import type { CanonicalEvent, ExceptionInfo, StackFrame } from "../event";
 
 export const GROUPING_VERSION = 1;
@@ -124,12 +125,9 @@ function substitute(value: string, event: CanonicalEvent): string {
   });
 }
 
+/** SHA-256 hex prefix; node:crypto's synchronous hash (one native call, no promise per event). */
 export async function sha256Hex(input: string, chars = 32): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(input));
-  const bytes = new Uint8Array(digest);
-  let hex = "";
-  for (let i = 0; i < chars / 2; i++) hex += bytes[i]!.toString(16).padStart(2, "0");
-  return hex;
+  return createHash("sha256").update(input).digest("hex").slice(0, chars);
 }
 
 /** Computes the fingerprint of a canonical error event. */

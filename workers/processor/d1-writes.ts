@@ -7,7 +7,8 @@
 // batch really inserted. A redelivered message therefore changes nothing, and because the batch is
 // one transaction, a crash can never leave rows counted without their aggregates or vice versa.
 // Rows travel as one JSON parameter read with json_each, which sidesteps D1's 100-bound-parameter
-// limit without chunking and keeps each statement's SQL constant.
+// limit without chunking and keeps each statement's SQL constant. Joins are CROSS JOINs so that
+// SQLite walks the JSON rows and probes the primary key, never scanning the events table.
 
 import { type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
@@ -137,7 +138,7 @@ export function buildStatements(input: D1WriteInput): SQL[] {
               g.value->>'platform' AS platform, g.value->>'first' AS first, g.value->>'last' AS last,
               g.value->>'lastId' AS lastId, g.value->>'release' AS release,
               (SELECT count(*) FROM json_each(g.value->'ids') i
-                 JOIN events ev ON ev.project_id = g.value->>'p' AND ev.event_id = i.value AND ev.batch_id = ${batchId}) AS n
+                 CROSS JOIN events ev ON ev.project_id = g.value->>'p' AND ev.event_id = i.value AND ev.batch_id = ${batchId}) AS n
             FROM json_each(${JSON.stringify([...groups.values()])}) AS g) d
       WHERE d.n > 0
       ON CONFLICT (project_id, id) DO UPDATE SET
@@ -200,7 +201,7 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       FROM (SELECT value->>'p' AS p, value->>'page' AS page, value->>'m' AS m, value->>'id' AS id,
               value->>'views' AS views, value->>'count' AS count, value->>'sum' AS sum, value->'h' AS h
             FROM json_each(${JSON.stringify(rows)})) d
-      JOIN events ev ON ev.project_id = d.p AND ev.event_id = d.id AND ev.batch_id = ${batchId}
+      CROSS JOIN events ev ON ev.project_id = d.p AND ev.event_id = d.id AND ev.batch_id = ${batchId}
       WHERE true
       GROUP BY d.p, d.page, d.m
       ON CONFLICT (project_id, page, minute) DO UPDATE SET
@@ -221,7 +222,7 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       SELECT d.value->>'p', d.value->>'release', d.value->>'environment', d.value->>'minute',
         sum(d.value->>'started'), sum(d.value->>'exited'), sum(d.value->>'errored'), sum(d.value->>'crashed'), sum(d.value->>'abnormal')
       FROM json_each(${JSON.stringify(sessionRows)}) d
-      JOIN events ev ON ev.project_id = d.value->>'p' AND ev.event_id = d.value->>'id' AND ev.batch_id = ${batchId}
+      CROSS JOIN events ev ON ev.project_id = d.value->>'p' AND ev.event_id = d.value->>'id' AND ev.batch_id = ${batchId}
       WHERE true
       GROUP BY 1, 2, 3, 4
       ON CONFLICT (project_id, release, environment, minute) DO UPDATE SET
@@ -260,7 +261,7 @@ export function buildStatements(input: D1WriteInput): SQL[] {
     statements.push(sql`INSERT INTO outcomes (project_id, minute, category, outcome, reason, quantity)
       SELECT d.value->>'p', d.value->>'m', d.value->>'c', d.value->>'o', d.value->>'r', sum(d.value->>'q')
       FROM json_each(${JSON.stringify(outcomeRows)}) d
-      JOIN events ev ON ev.project_id = d.value->>'p' AND ev.event_id = d.value->>'id' AND ev.batch_id = ${batchId}
+      CROSS JOIN events ev ON ev.project_id = d.value->>'p' AND ev.event_id = d.value->>'id' AND ev.batch_id = ${batchId}
       WHERE true
       GROUP BY 1, 2, 3, 4, 5
       ON CONFLICT (project_id, minute, category, outcome, reason) DO UPDATE SET quantity = quantity + excluded.quantity`);
@@ -283,7 +284,7 @@ export function buildStatements(input: D1WriteInput): SQL[] {
     statements.push(sql`INSERT INTO outcomes (project_id, minute, category, outcome, reason, quantity)
       SELECT d.value->>'p', d.value->>'m', d.value->>'c', d.value->>'o', d.value->>'r', sum(d.value->>'q')
       FROM json_each(${JSON.stringify(rows)}) d
-      JOIN applied_messages a ON a.id = d.value->>'mid' AND a.batch_id = ${batchId}
+      CROSS JOIN applied_messages a ON a.id = d.value->>'mid' AND a.batch_id = ${batchId}
       WHERE true
       GROUP BY 1, 2, 3, 4, 5
       ON CONFLICT (project_id, minute, category, outcome, reason) DO UPDATE SET quantity = quantity + excluded.quantity`);

@@ -6,13 +6,12 @@
 import type { CanonicalEvent } from "../../shared/event";
 import { computeFingerprint, type GroupingResult, groupIdFor } from "../../shared/grouping/fingerprint";
 import { ClientError } from "../../shared/http/errors";
-import { scrubCanonicalEvent, scrubJson } from "../../shared/policy/scrub";
-import type { IngestItem, ItemPolicy } from "../../shared/queue-message";
-import { normalizeRaygunReport } from "../../shared/raygun/normalize";
+import { DEFAULT_POLICY, normalizeParsed } from "../../shared/normalize";
+import { scrubJson } from "../../shared/policy/scrub";
+import { mayNeedScrubbing } from "../../shared/policy/scrub-prefilter";
+import type { IngestItem } from "../../shared/queue-message";
 import { type PageView, pageViewsOf } from "../../shared/rum/page-views";
 import { parseClientReport, parseSessionAggregates, parseSessionUpdate } from "../../shared/sentry/items";
-import { normalizeSentryEvent } from "../../shared/sentry/normalize-event";
-import { DEFAULT_SETTINGS } from "../../shared/settings";
 
 export interface SessionDelta {
   release: string;
@@ -62,10 +61,6 @@ export interface PrepareEnv {
 
 type ItemPreparer = (item: IngestItem, text: string) => Promise<Prepared>;
 
-const DEFAULT_POLICY: ItemPolicy = {
-  scrubbing: DEFAULT_SETTINGS.scrubbing,
-  retentionDays: DEFAULT_SETTINGS.retentionDays,
-};
 const policyOf = (item: IngestItem) => item.policy ?? DEFAULT_POLICY;
 
 function parseOrPoison(text: string, what: string): unknown {
@@ -79,7 +74,10 @@ function parseOrPoison(text: string, what: string): unknown {
 /** Parses and scrubs a JSON payload; the stored text is re-serialized only when scrubbing changed it. */
 function parseScrubbed(item: IngestItem, text: string, what: string): { value: unknown; stored: string } {
   const parsed = parseOrPoison(text, what);
-  const { value, changed } = scrubJson(parsed, policyOf(item).scrubbing);
+  const options = policyOf(item).scrubbing;
+  // Most payloads hold nothing to scrub: a text-level pre-check spares them the full walk.
+  if (!mayNeedScrubbing(text, options)) return { value: parsed, stored: text };
+  const { value, changed } = scrubJson(parsed, options);
   return { value, stored: changed ? JSON.stringify(value) : text };
 }
 
@@ -88,21 +86,9 @@ async function group(event: CanonicalEvent): Promise<GroupingResult & { groupId:
   return { ...g, groupId: await groupIdFor(event.projectId, g.fingerprint) };
 }
 
-function finalize(item: IngestItem, event: CanonicalEvent): CanonicalEvent {
-  return scrubCanonicalEvent(event, policyOf(item).scrubbing).value;
-}
-
 const raygunEntry: ItemPreparer = async (item, text) => {
   const { value, stored } = parseScrubbed(item, text, "Raygun report");
-  const event = finalize(
-    item,
-    normalizeRaygunReport(value, {
-      eventId: item.eventId,
-      projectId: item.projectId,
-      receivedAt: item.receivedAt,
-      client: item.client,
-    }),
-  );
+  const event = normalizeParsed(item, value)!;
   return { item, payload: stored, event, grouping: await group(event), searchable: true };
 };
 
@@ -111,36 +97,20 @@ const raygunRum: ItemPreparer = async (item, text) => {
   return { item, payload: stored, pageViews: pageViewsOf(value) };
 };
 
-function sentryMeta(item: IngestItem): { sentAt: string | null } {
-  const env = (item.meta?.envelope ?? {}) as { sent_at?: unknown };
-  return { sentAt: typeof env.sent_at === "string" ? env.sent_at : null };
-}
-
-const sentryEvent =
-  (category: "error" | "transaction"): ItemPreparer =>
-  async (item, text) => {
-    const { value, stored } = parseScrubbed(item, text, `Sentry ${item.itemType}`);
-    let event: CanonicalEvent;
-    try {
-      event = normalizeSentryEvent(value, {
-        eventId: item.eventId,
-        projectId: item.projectId,
-        receivedAt: item.receivedAt,
-        client: item.client,
-        sentAt: sentryMeta(item).sentAt,
-        retentionDays: policyOf(item).retentionDays,
-        category,
-      });
-    } catch (err) {
-      if (err instanceof ClientError)
-        throw new PoisonItemError(`Sentry ${item.itemType}: ${err.message} ${err.causes.join("; ")}`);
-      throw err;
-    }
-    event = finalize(item, event);
-    // Transactions are stored and counted, never grouped as errors.
-    if (category === "transaction") return { item, payload: stored, event };
-    return { item, payload: stored, event, grouping: await group(event), searchable: true };
-  };
+const sentryEvent: ItemPreparer = async (item, text) => {
+  const { value, stored } = parseScrubbed(item, text, `Sentry ${item.itemType}`);
+  let event: CanonicalEvent;
+  try {
+    event = normalizeParsed(item, value)!;
+  } catch (err) {
+    if (err instanceof ClientError)
+      throw new PoisonItemError(`Sentry ${item.itemType}: ${err.message} ${err.causes.join("; ")}`);
+    throw err;
+  }
+  // Transactions are stored and counted, never grouped as errors.
+  if (item.itemType === "transaction") return { item, payload: stored, event };
+  return { item, payload: stored, event, grouping: await group(event), searchable: true };
+};
 
 /** Aggregating items: a payload that cannot be interpreted is still kept, counted as invalid. */
 const sentryAggregate =
@@ -174,8 +144,8 @@ const sentryRaw: ItemPreparer = async (item, text) => {
 export const PREPARERS: Record<string, ItemPreparer> = {
   "raygun:entry": raygunEntry,
   "raygun:rum": raygunRum,
-  "sentry:event": sentryEvent("error"),
-  "sentry:transaction": sentryEvent("transaction"),
+  "sentry:event": sentryEvent,
+  "sentry:transaction": sentryEvent,
   "sentry:session": sentryAggregate((v, p) => {
     p.sessions = toSessionDeltas(parseSessionUpdate(v));
   }),

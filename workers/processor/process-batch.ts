@@ -148,7 +148,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
               receivedAt: p.item.receivedAt,
               client: p.item.client,
               meta: p.item.meta,
-              event: p.event,
+              policy: p.item.policy,
             },
             p.payload,
           ),

@@ -5,7 +5,9 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { attachments, events } from "../../../shared/db/schema";
-import { readRecord } from "../../../shared/storage/segments";
+import type { CanonicalEvent } from "../../../shared/event";
+import { type NormalizeSubject, normalizeStored } from "../../../shared/normalize";
+import { type RecordHeader, readRecord } from "../../../shared/storage/segments";
 import { EventParams, EventSummarySchema, errorResponses } from "../schemas";
 import { validationHook } from "../validation";
 import { eventSummary } from "./groups";
@@ -27,6 +29,15 @@ async function loadEvent(env: ConsoleEnv, projectId: string, eventId: string) {
 }
 
 const decoder = new TextDecoder();
+
+/** The canonical event, rebuilt from the stored payload exactly as the processor built it. */
+function canonical(header: RecordHeader, text: string): CanonicalEvent | null {
+  try {
+    return normalizeStored(header as unknown as NormalizeSubject, text);
+  } catch {
+    return null;
+  }
+}
 
 eventRoutes.openapi(
   createRoute({
@@ -72,7 +83,7 @@ eventRoutes.openapi(
       .where(and(eq(attachments.projectId, Number(id)), eq(attachments.eventId, eventId)));
     return c.json(
       {
-        event: found.record.header.event ?? null,
+        event: canonical(found.record.header, text),
         raw,
         summary: eventSummary(found.row),
         attachments: atts.map((a) => ({ name: a.name, size: a.size, contentType: a.contentType })),
