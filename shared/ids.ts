@@ -3,19 +3,29 @@
 
 // Uniqueness comes from a random per-isolate prefix plus a counter: no entropy is drawn per id,
 // which keeps id generation off the edge's profile.
-const isolatePrefix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
-  b.toString(16).padStart(2, "0"),
-).join("");
-let counter = Math.floor(Math.random() * 0xffffffff);
+// Drawn on first use: the Workers runtime forbids random values in global scope.
+let isolatePrefix = "";
+let counter = 0;
 
 /** 12 hex chars of milliseconds since the epoch + 12 isolate-random + 8 counter hex chars. */
 export function newEventId(nowMs: number = Date.now()): string {
+  if (isolatePrefix === "") {
+    isolatePrefix = randomHex(6);
+    counter = Number.parseInt(randomHex(4), 16);
+  }
   counter = (counter + 1) >>> 0;
   return (
     Math.floor(nowMs).toString(16).padStart(12, "0").slice(-12) +
     isolatePrefix +
     counter.toString(16).padStart(8, "0")
   );
+}
+
+/** `bytes` random bytes as lowercase hex. */
+export function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) =>
+    b.toString(16).padStart(2, "0"),
+  ).join("");
 }
 
 /** The millisecond time encoded in an id made by `newEventId` (meaningless for SDK-made ids). */

@@ -3,7 +3,6 @@
 // is opened (records keep only the payload, not a second copy of the event), so both always agree.
 
 import type { CanonicalEvent, ClientInfo } from "./event";
-import { scrubCanonicalEvent } from "./policy/scrub";
 import type { ItemPolicy } from "./queue-message";
 import { normalizeRaygunReport } from "./raygun/normalize";
 import { normalizeSentryEvent } from "./sentry/normalize-event";
@@ -54,8 +53,13 @@ export function normalizeParsed(subject: NormalizeSubject, value: unknown): Cano
   } else {
     return null;
   }
-  // The payload was scrubbed already; this clears the client IP when the project asks for it.
-  return scrubCanonicalEvent(event, policy.scrubbing).value;
+  // The payload was scrubbed already, so the event built from it is clean; only the client IP
+  // (from the HTTP request, not the payload) is left to remove when the project asks for it.
+  if (policy.scrubbing.scrubIpAddresses && event.client.ip !== null) {
+    event.client = { ...event.client, ip: null };
+    if (event.user?.ipAddress) event.user = { ...event.user, ipAddress: null };
+  }
+  return event;
 }
 
 /** Normalizes a stored payload (text); null when the item type has no canonical event. */

@@ -54,3 +54,16 @@ describe("mayNeedScrubbing", () => {
     ).toBe(false);
   });
 });
+
+describe("card number pre-check", () => {
+  it.each([
+    ["4111111111111111", true],
+    ["4111-1111-1111-1111", true],
+    ["3782 822463 10005", true], // Amex grouping
+    ["order 1764138011003 at", false], // a 13-digit timestamp that fails Luhn
+    ["12 34 56", false],
+  ])("%s → %s", (s, expected) => {
+    expect(mayNeedScrubbing(JSON.stringify({ m: s }), DEFAULTS)).toBe(expected);
+    expect(scrubJson({ m: s }, DEFAULTS).changed).toBe(expected);
+  });
+});

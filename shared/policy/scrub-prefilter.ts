@@ -19,14 +19,39 @@ const KEY_TRIGGER = new RegExp(
 );
 /** Bearer/Basic credentials, PEM private keys, user:password@ in URLs (also with JSON-escaped slashes). */
 const STRING_TRIGGER = /bearer|basic|-----BEGIN|\/\/[^\s"/@]*:[^\s"/@]*@|\\\/\\\/[^\s"/@]*:[^\s"/@]*@/i;
-const CARD_CANDIDATE = /(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g;
+/** Literal words whose absence proves the key and string triggers cannot match (cheap native scans). */
+const KEY_LITERALS = [
+  "password",
+  "passwd",
+  "secret",
+  "apikey",
+  "api_key",
+  "api-key",
+  "auth",
+  "credential",
+  "mysql_pwd",
+  "privatekey",
+  "private_key",
+  "private-key",
+  "token",
+  "cookie",
+  "csrf",
+  "xsrf",
+  "otp",
+  "two_factor",
+  "two-factor",
+  "session",
+  "phpsessid",
+  "jsessionid",
+  "connect.sid",
+];
+const STRING_LITERALS = ["bearer", "basic", "-----begin", "@"];
 
-function luhn(candidate: string): boolean {
-  const digits = candidate.replace(/[ -]/g, "");
+function luhn(digits: number[], from: number, to: number): boolean {
   let sum = 0;
   let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
+  for (let i = to - 1; i >= from; i--) {
+    let d = digits[i]!;
     if (double) {
       d *= 2;
       if (d > 9) d -= 9;
@@ -35,6 +60,40 @@ function luhn(candidate: string): boolean {
     double = !double;
   }
   return sum % 10 === 0;
+}
+
+const runDigits: number[] = [];
+
+/**
+ * Whether the text holds a Luhn-valid run of 13–19 digits (single spaces or dashes allowed
+ * between digits), i.e. anything the card rule could match. One pass, no regex backtracking.
+ */
+function hasCardNumber(text: string): boolean {
+  let n = 0;
+  let sepAllowed = false;
+  const check = () => {
+    if (n < 13) return false;
+    // Every 13–19 digit window of the run is a candidate, as the card rule would see it.
+    for (let len = 13; len <= Math.min(19, n); len++) {
+      for (let start = 0; start + len <= n; start++) if (luhn(runDigits, start, start + len)) return true;
+    }
+    return false;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      runDigits[n++] = c - 48;
+      sepAllowed = true;
+      if (n > 64) n = 64; // absurdly long digit strings: the windows above still cover them
+    } else if ((c === 32 || c === 45) && sepAllowed) {
+      sepAllowed = false;
+    } else {
+      if (check()) return true;
+      n = 0;
+      sepAllowed = false;
+    }
+  }
+  return check();
 }
 
 /** False only when no scrubbing rule could possibly change this payload. */
@@ -46,10 +105,8 @@ export function mayNeedScrubbing(text: string, options: ScrubOptions): boolean {
       return true;
   }
   if (!options.defaults) return false;
-  if (KEY_TRIGGER.test(text) || STRING_TRIGGER.test(text)) return true;
-  CARD_CANDIDATE.lastIndex = 0;
-  for (let m = CARD_CANDIDATE.exec(text); m; m = CARD_CANDIDATE.exec(text)) {
-    if (luhn(m[0])) return true;
-  }
-  return false;
+  const lower = text.toLowerCase();
+  if (KEY_LITERALS.some((w) => lower.includes(w)) && KEY_TRIGGER.test(text)) return true;
+  if (STRING_LITERALS.some((w) => lower.includes(w)) && STRING_TRIGGER.test(text)) return true;
+  return hasCardNumber(text);
 }

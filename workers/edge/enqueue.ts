@@ -6,6 +6,7 @@
 // answered only once the message holding its items is durably in the queue. Protocol code never
 // touches a queue binding.
 
+import { randomHex } from "../../shared/ids";
 import { encodeMessage, type PackedItem, packItem } from "../../shared/queue-codec";
 import type { IngestItem, OutcomeRecord, QueueKind } from "../../shared/queue-message";
 
@@ -54,11 +55,13 @@ export function hashString(s: string): number {
 }
 
 // Message ids only need to be unique: an isolate-random prefix and a counter, no per-call entropy.
-const isolatePrefix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) =>
-  b.toString(16).padStart(2, "0"),
-).join("");
+// (Drawn on first use: the Workers runtime forbids random values in global scope.)
+let isolatePrefix = "";
 let messageCounter = 0;
-const nextMessageId = () => `${isolatePrefix}${(messageCounter++).toString(36)}`;
+const nextMessageId = () => {
+  if (isolatePrefix === "") isolatePrefix = randomHex(6);
+  return `${isolatePrefix}${(messageCounter++).toString(36)}`;
+};
 
 // Ingestion requests in flight in this isolate: group commit only waits when there are others.
 let activeRequests = 0;

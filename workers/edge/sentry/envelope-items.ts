@@ -3,6 +3,7 @@
 // R2 here and travel as a claim check. Unknown item types and header keys are kept, never refused.
 
 import type { ClientInfo } from "../../../shared/event";
+import { badRequest } from "../../../shared/http/errors";
 import { newEventId, normalizeUuid } from "../../../shared/ids";
 import type { IngestItem, ItemPolicy, QueueKind } from "../../../shared/queue-message";
 import type { Envelope, EnvelopeItem } from "../../../shared/sentry/envelope";
@@ -95,6 +96,9 @@ export async function toCandidates(envelope: Envelope, ctx: ItemsContext): Promi
     let item: IngestItem;
     if (JSON_ITEMS.has(type)) {
       parsed = itemJson(raw);
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw badRequest("invalid envelope", [`${type} item payload must be a JSON object`]);
+      }
       item = { ...base, payload: utf8.decode(raw.payload) };
     } else {
       let text: string | null = null;

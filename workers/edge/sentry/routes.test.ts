@@ -256,6 +256,8 @@ describe("routes and auth carriers", () => {
       "not json\n",
       '{"event_id":"x"}\n{"type":"event","length":100}\n{}',
       '{}\n{"no_type":1}\n{}',
+      '{}\n{"type":"event"}\n[]\n', // JSON, but not an object: refused at the edge, never dead-lettered later
+      '{}\n{"type":"transaction"}\n1',
     ]) {
       const res = await call(`/api/${project.id}/envelope/${q}`, { method: "POST", body });
       expect(res.status, body).toBe(400);

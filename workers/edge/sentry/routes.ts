@@ -55,12 +55,16 @@ async function storeBodyToEnvelope(bytes: Uint8Array): Promise<Envelope> {
       throw badRequest("invalid event", ["body is neither JSON nor base64-encoded zlib JSON"]);
     }
   }
-  let eventId: string | null = null;
+  let parsed: unknown;
   try {
-    eventId = normalizeUuid((JSON.parse(text) as { event_id?: unknown })?.event_id);
+    parsed = JSON.parse(text);
   } catch (err) {
     throw badRequest("invalid event", [`event is not valid JSON: ${(err as Error).message}`]);
   }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw badRequest("invalid event", ["event payload must be a JSON object"]);
+  }
+  const eventId = normalizeUuid((parsed as { event_id?: unknown }).event_id);
   const payload = encoder.encode(text);
   return {
     headers: { event_id: eventId ?? newEventId() },
