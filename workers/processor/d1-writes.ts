@@ -7,11 +7,13 @@
 // batch really inserted. A redelivered message therefore changes nothing, and because the batch is
 // one transaction, a crash can never leave rows counted without their aggregates or vice versa.
 // Rows travel as one JSON parameter read with json_each, which sidesteps D1's 100-bound-parameter
-// limit without chunking and keeps each statement's SQL constant. Joins are CROSS JOINs so that
+// limit and keeps each statement's SQL constant; the JSON is split into chunks of ≤ 500 KB (D1
+// refuses bound strings over 2 MB), each chunk its own statement in the same batch. Joins are CROSS JOINs so that
 // SQLite walks the JSON rows and probes the primary key, never scanning the events table.
 
 import { type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { jsonChunks } from "../../shared/json-chunks";
 import type { OutcomeRecord } from "../../shared/queue-message";
 import { BUCKET_COUNT, bucketOf } from "../../shared/rum/page-views";
 import type { Prepared } from "./prepare";
@@ -60,11 +62,12 @@ export function buildStatements(input: D1WriteInput): SQL[] {
         length,
       ];
     });
-    statements.push(sql`INSERT INTO events (project_id, event_id, category, group_id, occurred_at, received_at, type,
+    for (const chunk of jsonChunks(rows))
+      statements.push(sql`INSERT INTO events (project_id, event_id, category, group_id, occurred_at, received_at, type,
         message, level, release, environment, user_id, segment_key, segment_offset, segment_length, batch_id)
       SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8,
         value->>9, value->>10, value->>11, value->>12, value->>13, value->>14, ${batchId}
-      FROM json_each(${JSON.stringify(rows)}) WHERE true
+      FROM json_each(${chunk}) WHERE true
       ON CONFLICT DO NOTHING`);
 
     const contents: Record<string, string[]> = {};
@@ -130,7 +133,8 @@ export function buildStatements(input: D1WriteInput): SQL[] {
   if (groups.size > 0) {
     // A resolved group that receives a new event is reopened (a regression); an ignored one keeps
     // its status but still counts.
-    statements.push(sql`INSERT INTO error_groups (project_id, id, fingerprint, grouping_version, type, message, culprit,
+    for (const chunk of jsonChunks([...groups.values()]))
+      statements.push(sql`INSERT INTO error_groups (project_id, id, fingerprint, grouping_version, type, message, culprit,
         level, platform, status, count, first_seen, last_seen, last_event_id, last_release)
       SELECT d.p, d.g, d.f, d.ver, d.type, d.msg, d.culprit, d.level, d.platform, 'active', d.n, d.first, d.last, d.lastId, d.release
       FROM (SELECT g.value->>'p' AS p, g.value->>'g' AS g, g.value->>'f' AS f, g.value->>'ver' AS ver,
@@ -139,7 +143,7 @@ export function buildStatements(input: D1WriteInput): SQL[] {
               g.value->>'lastId' AS lastId, g.value->>'release' AS release,
               (SELECT count(*) FROM json_each(g.value->'ids') i
                  CROSS JOIN events ev ON ev.project_id = g.value->>'p' AND ev.event_id = i.value AND ev.batch_id = ${batchId}) AS n
-            FROM json_each(${JSON.stringify([...groups.values()])}) AS g) d
+            FROM json_each(${chunk}) AS g) d
       WHERE d.n > 0
       ON CONFLICT (project_id, id) DO UPDATE SET
         count = count + excluded.count,
@@ -196,11 +200,12 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       { length: BUCKET_COUNT },
       (_, i) => `coalesce(histogram->>${i}, 0) + (excluded.histogram->>${i})`,
     ).join(", ");
-    statements.push(sql`INSERT INTO rum_page_minutes (project_id, page, minute, views, load_count, load_sum_ms, histogram)
+    for (const chunk of jsonChunks(rows))
+      statements.push(sql`INSERT INTO rum_page_minutes (project_id, page, minute, views, load_count, load_sum_ms, histogram)
       SELECT d.p, d.page, d.m, sum(d.views), sum(d.count), sum(d.sum), json_array(${sql.raw(hSum)})
       FROM (SELECT value->>'p' AS p, value->>'page' AS page, value->>'m' AS m, value->>'id' AS id,
               value->>'views' AS views, value->>'count' AS count, value->>'sum' AS sum, value->'h' AS h
-            FROM json_each(${JSON.stringify(rows)})) d
+            FROM json_each(${chunk})) d
       CROSS JOIN events ev ON ev.project_id = d.p AND ev.event_id = d.id AND ev.batch_id = ${batchId}
       WHERE true
       GROUP BY d.p, d.page, d.m
@@ -218,10 +223,11 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       sessionRows.push({ p: Number(p.item.projectId), id: p.item.eventId, ...s });
   }
   if (sessionRows.length > 0) {
-    statements.push(sql`INSERT INTO session_minutes (project_id, release, environment, minute, started, exited, errored, crashed, abnormal)
+    for (const chunk of jsonChunks(sessionRows))
+      statements.push(sql`INSERT INTO session_minutes (project_id, release, environment, minute, started, exited, errored, crashed, abnormal)
       SELECT d.value->>'p', d.value->>'release', d.value->>'environment', d.value->>'minute',
         sum(d.value->>'started'), sum(d.value->>'exited'), sum(d.value->>'errored'), sum(d.value->>'crashed'), sum(d.value->>'abnormal')
-      FROM json_each(${JSON.stringify(sessionRows)}) d
+      FROM json_each(${chunk}) d
       CROSS JOIN events ev ON ev.project_id = d.value->>'p' AND ev.event_id = d.value->>'id' AND ev.batch_id = ${batchId}
       WHERE true
       GROUP BY 1, 2, 3, 4
@@ -235,10 +241,11 @@ export function buildStatements(input: D1WriteInput): SQL[] {
     .filter(({ prepared: p }) => p.attachment)
     .map(({ prepared: p }) => ({ p: Number(p.item.projectId), ...p.attachment!, at: p.item.receivedAt }));
   if (attachmentRows.length > 0) {
-    statements.push(sql`INSERT INTO attachments (project_id, event_id, name, blob_key, content_type, attachment_type, size, created_at)
+    for (const chunk of jsonChunks(attachmentRows))
+      statements.push(sql`INSERT INTO attachments (project_id, event_id, name, blob_key, content_type, attachment_type, size, created_at)
       SELECT value->>'p', value->>'eventId', value->>'name', value->>'blobKey', value->>'contentType', value->>'attachmentType',
         value->>'size', value->>'at'
-      FROM json_each(${JSON.stringify(attachmentRows)}) WHERE true
+      FROM json_each(${chunk}) WHERE true
       ON CONFLICT DO NOTHING`);
   }
 
@@ -258,9 +265,10 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       outcomeRows.push({ ...base, c: d.category, o: "client_discard", r: d.reason, q: d.quantity });
   }
   if (outcomeRows.length > 0) {
-    statements.push(sql`INSERT INTO outcomes (project_id, minute, category, outcome, reason, quantity)
+    for (const chunk of jsonChunks(outcomeRows))
+      statements.push(sql`INSERT INTO outcomes (project_id, minute, category, outcome, reason, quantity)
       SELECT d.value->>'p', d.value->>'m', d.value->>'c', d.value->>'o', d.value->>'r', sum(d.value->>'q')
-      FROM json_each(${JSON.stringify(outcomeRows)}) d
+      FROM json_each(${chunk}) d
       CROSS JOIN events ev ON ev.project_id = d.value->>'p' AND ev.event_id = d.value->>'id' AND ev.batch_id = ${batchId}
       WHERE true
       GROUP BY 1, 2, 3, 4, 5
@@ -268,8 +276,9 @@ export function buildStatements(input: D1WriteInput): SQL[] {
   }
   if (input.edgeOutcomes.length > 0) {
     const ledger = input.edgeOutcomes.map((e) => e.messageId);
-    statements.push(sql`INSERT INTO applied_messages (id, batch_id, applied_at)
-      SELECT value, ${batchId}, ${now} FROM json_each(${JSON.stringify(ledger)}) WHERE true ON CONFLICT DO NOTHING`);
+    for (const chunk of jsonChunks(ledger))
+      statements.push(sql`INSERT INTO applied_messages (id, batch_id, applied_at)
+      SELECT value, ${batchId}, ${now} FROM json_each(${chunk}) WHERE true ON CONFLICT DO NOTHING`);
     const rows = input.edgeOutcomes.flatMap((e) =>
       e.outcomes.map((o) => ({
         mid: e.messageId,
@@ -281,9 +290,10 @@ export function buildStatements(input: D1WriteInput): SQL[] {
         q: o.quantity,
       })),
     );
-    statements.push(sql`INSERT INTO outcomes (project_id, minute, category, outcome, reason, quantity)
+    for (const chunk of jsonChunks(rows))
+      statements.push(sql`INSERT INTO outcomes (project_id, minute, category, outcome, reason, quantity)
       SELECT d.value->>'p', d.value->>'m', d.value->>'c', d.value->>'o', d.value->>'r', sum(d.value->>'q')
-      FROM json_each(${JSON.stringify(rows)}) d
+      FROM json_each(${chunk}) d
       CROSS JOIN applied_messages a ON a.id = d.value->>'mid' AND a.batch_id = ${batchId}
       WHERE true
       GROUP BY 1, 2, 3, 4, 5

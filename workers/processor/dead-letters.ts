@@ -3,6 +3,7 @@
 
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { jsonChunks } from "../../shared/json-chunks";
 
 export async function recordDeadLetters(
   batch: MessageBatch<unknown>,
@@ -27,8 +28,9 @@ export async function recordDeadLetters(
       attempts: msg.attempts,
     };
   });
-  await orm.run(sql`INSERT INTO dead_letters (id, queue, reason, body, attempts, created_at)
+  for (const chunk of jsonChunks(rows))
+    await orm.run(sql`INSERT INTO dead_letters (id, queue, reason, body, attempts, created_at)
     SELECT value->>'id', value->>'queue', value->>'reason', value->>'body', value->>'attempts', ${Date.now()}
-    FROM json_each(${JSON.stringify(rows)}) WHERE true ON CONFLICT DO NOTHING`);
+    FROM json_each(${chunk}) WHERE true ON CONFLICT DO NOTHING`);
   batch.ackAll();
 }

@@ -292,6 +292,9 @@ describe("routes and auth carriers", () => {
         })
       ).status,
     ).toBe(415);
+    // 20,000 empty items in 560 KB: refused rather than amplified into 20,000 stored records.
+    const many = `{}\n${'{"type":"nope","length":0}\n\n'.repeat(20_000)}`;
+    expect((await call(`/api/${project.id}/envelope/${q}`, { method: "POST", body: many })).status).toBe(413);
   });
 
   it("answers CORS preflight exposing the rate-limit headers", async () => {

@@ -6,7 +6,7 @@
 
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { badRequest } from "../../../shared/http/errors";
+import { badRequest, tooLarge } from "../../../shared/http/errors";
 import { decodeUtf8, readBody } from "../../../shared/http/read-body";
 import { newEventId, normalizeUuid } from "../../../shared/ids";
 import type { QueueKind } from "../../../shared/queue-message";
@@ -26,6 +26,9 @@ import { authenticateSentry, hasRequestAuth } from "./auth";
 import { envelopeEventId, toCandidates } from "./envelope-items";
 
 type Ctx = Context<EdgeApp>;
+
+/** Items per envelope (SDKs send a handful; client-side buffers cap at 30–100). */
+export const MAX_ITEMS_PER_ENVELOPE = 1000;
 
 const encoder = new TextEncoder();
 
@@ -89,6 +92,13 @@ async function ingest(c: Ctx, envelope: Envelope) {
   c.set("project", project);
   checkEnvelopeConstraints(envelope);
   checkEnvelopeLimits(envelope);
+  // Relay bounds bytes, not items; every item costs Sluice a stored record and a row, so a
+  // 500 KB envelope of 20,000 empty items is refused instead of amplified.
+  if (envelope.items.length > MAX_ITEMS_PER_ENVELOPE) {
+    throw tooLarge(
+      `envelope exceeded size limits: ${envelope.items.length} items, at most ${MAX_ITEMS_PER_ENVELOPE}`,
+    );
+  }
   const client = clientInfo(c.req.raw);
   const receivedAt = Date.now();
   const candidates = await toCandidates(envelope, {
