@@ -22,6 +22,7 @@ describe("queue codec", () => {
       item("é€😀"),
       item(""),
       item(undefined, { blobKey: "claims/1/x" }),
+      item("nul \u0000 inside, which would end a queue text message"),
     ];
     const body = encodeMessage("m1", items.map(packItem), [
       { projectId: "1", category: "error", outcome: "filtered", reason: "x", quantity: 2, at: 5 },
@@ -29,6 +30,7 @@ describe("queue codec", () => {
     const decoded = decodeMessage(body);
     expect(decoded.id).toBe("m1");
     expect(decoded.items).toEqual(items);
+    expect(body.includes("\u0000")).toBe(false);
     expect(decoded.outcomes?.[0]?.quantity).toBe(2);
   });
   it("still decodes version 1 (plain JSON) and rejects junk and truncation", () => {

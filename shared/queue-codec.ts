@@ -5,6 +5,7 @@
 //   {"v":2,"id":"…","items":[{…item fields…,"pl":<payload length in UTF-16 units, -1 if none>}],"outcomes":[…]}\n
 //   <payload 0><payload 1>…
 //
+// A payload containing NUL (which ends a queue text message) is sent JSON-escaped instead ("pe":1).
 // Version 1 (a plain JSON IngestBatch) is still decoded, so older messages and dead letters replay.
 
 import type { IngestBatch, IngestItem, OutcomeRecord } from "./queue-message";
@@ -29,12 +30,14 @@ export interface PackedItem {
 
 export function packItem(item: IngestItem): PackedItem {
   const payload = item.payload;
-  const body = payload ?? "";
+  // Queue text messages end at a NUL character: such a payload travels JSON-escaped ("pe":1).
+  const escaped = payload !== undefined && payload.includes("\u0000");
+  const body = payload === undefined ? "" : escaped ? JSON.stringify(payload) : payload;
   // Serialize without the payload and without copying the item (JSON.stringify skips undefined).
   item.payload = undefined;
   const json = JSON.stringify(item);
   item.payload = payload;
-  const header = `${json.slice(0, -1)},"pl":${payload === undefined ? -1 : body.length}}`;
+  const header = `${json.slice(0, -1)},"pl":${payload === undefined ? -1 : body.length}${escaped ? ',"pe":1' : ""}}`;
   // `size` is the payload's UTF-8 size when the producer knows it (the bytes it read).
   const payloadBytes =
     payload === undefined ? 0 : item.size > 0 && item.size >= body.length ? item.size : utf8Length(body);
@@ -66,15 +69,19 @@ export function decodeMessage(body: unknown): IngestBatch {
     if (!parsed || !Array.isArray(parsed.items)) throw new Error("message body is not an ingest batch");
     return parsed;
   }
-  const header = JSON.parse(body.slice(0, nl)) as IngestBatch & { items: (IngestItem & { pl: number })[] };
+  const header = JSON.parse(body.slice(0, nl)) as IngestBatch & {
+    items: (IngestItem & { pl: number; pe?: 1 })[];
+  };
   if (!Array.isArray(header.items)) throw new Error("message header has no items");
   let offset = nl + 1;
   for (const item of header.items) {
-    const { pl } = item;
+    const { pl, pe } = item;
     delete (item as { pl?: number }).pl;
+    delete (item as { pe?: 1 }).pe;
     if (pl >= 0) {
       if (offset + pl > body.length) throw new Error("message payloads are truncated");
-      item.payload = body.slice(offset, offset + pl);
+      const text = body.slice(offset, offset + pl);
+      item.payload = pe ? (JSON.parse(text) as string) : text;
       offset += pl;
     }
   }

@@ -318,3 +318,22 @@ describe("routes and auth carriers", () => {
     expect(exposed).toContain("retry-after");
   });
 });
+
+describe("payload characters the queue cannot carry raw", () => {
+  it("an item with a NUL character is stored intact, not dead-lettered", async () => {
+    const p = await createTestProject("nul");
+    const body = new TextEncoder().encode(`{}\n{"type":"future_thing"}\na\u0000b\n`);
+    expect((await call(`/api/${p.id}/envelope/?sentry_key=${p.key}`, { method: "POST", body })).status).toBe(
+      200,
+    );
+    const row = await waitFor(async () =>
+      env.DB.prepare("SELECT event_id FROM events WHERE project_id = ?")
+        .bind(Number(p.id))
+        .first<{ event_id: string }>(),
+    );
+    const detail = await api<{ raw: string }>(`/api/v1/projects/${p.id}/events/${row.event_id}`);
+    expect(detail.body.raw).toBe("a\u0000b");
+    const dead = await env.DB.prepare("SELECT count(*) n FROM dead_letters").first<{ n: number }>();
+    expect(dead!.n).toBe(0);
+  });
+});
