@@ -196,6 +196,8 @@ describe("Elasticsearch outage during ingestion", () => {
       "events stored during the outage",
     );
     const searchDuringOutage = await adminApi(`/api/v1/projects/${project.id}/search?q=${marker}`);
+    // Search is unavailable while its engine is down: a transient 503, not a 500.
+    expect(searchDuringOutage.status).toBe(503);
     await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - outageStart))));
     await proxy!.up();
     const outageSeconds = (Date.now() - outageStart) / 1000;

@@ -3,6 +3,7 @@
 // matches per group so the dashboard can show which groups match.
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { ClientError } from "../../../shared/http/errors";
 import { createSearchBackend } from "../../../shared/search";
 import { errorResponses, ProjectIdParam } from "../schemas";
 import { validationHook } from "../validation";
@@ -65,7 +66,14 @@ searchRoutes.openapi(
     const { id } = c.req.valid("param");
     const q = c.req.valid("query");
     const backend = createSearchBackend(c.env);
-    const result = await backend.search({ projectId: id, ...q });
-    return c.json({ ...result, backend: backend.name }, 200);
+    try {
+      const result = await backend.search({ projectId: id, ...q });
+      return c.json({ ...result, backend: backend.name }, 200);
+    } catch (err) {
+      if (err instanceof ClientError) throw err;
+      // The search engine is down or overloaded: transient, so 503 (events are still being stored).
+      console.warn(JSON.stringify({ msg: "search backend failed", backend: backend.name, error: String(err) }));
+      return c.json({ error: `search backend (${backend.name}) unavailable, try again shortly` }, 503, { "Retry-After": "10" });
+    }
   },
 );
