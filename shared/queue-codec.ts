@@ -31,7 +31,7 @@ export interface PackedItem {
 export function packItem(item: IngestItem): PackedItem {
   const payload = item.payload;
   // Queue text messages end at a NUL character: such a payload travels JSON-escaped ("pe":1).
-  const escaped = payload !== undefined && payload.includes("\u0000");
+  const escaped = payload?.includes("\u0000");
   const body = payload === undefined ? "" : escaped ? JSON.stringify(payload) : payload;
   // Serialize without the payload and without copying the item (JSON.stringify skips undefined).
   item.payload = undefined;

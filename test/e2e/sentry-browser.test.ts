@@ -10,7 +10,7 @@ import { adminApi, createProject, eventually } from "./client";
 import { freePort } from "./stack";
 
 const root = join(import.meta.dirname, "..", "..");
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",

@@ -12,9 +12,9 @@ import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
 import processor from "./index";
 import { runRetention } from "./retention";
 
-let project: TestProject;
+let _project: TestProject;
 beforeAll(async () => {
-  project = await createTestProject("processor");
+  _project = await createTestProject("processor");
 });
 
 function raygunItem(p: TestProject, overrides: Partial<IngestItem> = {}, message = "boom"): IngestItem {

@@ -7,7 +7,6 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { deadLetters } from "../../../shared/db/schema";
-import { decodeMessage } from "../../../shared/queue-codec";
 import type { IngestBatch, QueueKind } from "../../../shared/queue-message";
 import { errorResponses } from "../schemas";
 import { validationHook } from "../validation";

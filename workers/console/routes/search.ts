@@ -72,8 +72,12 @@ searchRoutes.openapi(
     } catch (err) {
       if (err instanceof ClientError) throw err;
       // The search engine is down or overloaded: transient, so 503 (events are still being stored).
-      console.warn(JSON.stringify({ msg: "search backend failed", backend: backend.name, error: String(err) }));
-      return c.json({ error: `search backend (${backend.name}) unavailable, try again shortly` }, 503, { "Retry-After": "10" });
+      console.warn(
+        JSON.stringify({ msg: "search backend failed", backend: backend.name, error: String(err) }),
+      );
+      return c.json({ error: `search backend (${backend.name}) unavailable, try again shortly` }, 503, {
+        "Retry-After": "10",
+      });
     }
   },
 );
