@@ -14,13 +14,16 @@ import { benchE2E } from "./lib/e2e.mjs";
 import { benchEdgeInProcess } from "./lib/edge-inproc.mjs";
 import { renderMarkdown } from "./lib/markdown.mjs";
 import { benchProcessor } from "./lib/processor.mjs";
+import { benchSearch } from "./lib/search.mjs";
 import { benchEdgeWorkerd } from "./lib/workerd-edge.mjs";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const md = args.includes("--md");
 const processorOnly = args.includes("--processor");
-const only = (args.find((a) => a.startsWith("--only="))?.slice(7) ?? "edge,workerd,processor,e2e").split(",");
+const only = (
+  args.find((a) => a.startsWith("--only="))?.slice(7) ?? "edge,workerd,processor,e2e,search"
+).split(",");
 const want = (s) => (processorOnly ? s === "processor" : only.includes(s));
 const log = (m) => process.stderr.write(`[bench] ${m}\n`);
 
@@ -89,6 +92,24 @@ if (want("processor")) {
       quick ? { errors: 1000, rumEvents: 500 } : { errors: 5000, rumEvents: 2500 },
     ),
   );
+  // Side by side: the same workload from one client (one report per message, no group commit).
+  if (result.processor && !result.processor.error) {
+    const single = await section("processor, one client", () =>
+      benchProcessor(lib, libPath, {
+        ...(quick ? { errors: 500, rumEvents: 250 } : { errors: 2000, rumEvents: 1000 }),
+        heap: false,
+        concurrency: 1,
+      }),
+    );
+    if (single && !single.error) {
+      result.processor.singleReportMessages = {
+        eventsPerSecond: single.eventsPerSecond,
+        d1RowsWrittenPerEvent: single.d1RowsWrittenPerEvent,
+        r2WritesPerEvent: single.r2WritesPerEvent,
+        eventsPerMessage: single.eventsPerMessage,
+      };
+    }
+  }
 }
 if (want("e2e")) {
   result.e2e = await section("end to end (npm start)", () =>
@@ -96,6 +117,9 @@ if (want("e2e")) {
       quick ? { events: 3000, samples: 20, timeoutS: 120 } : { events: 15000, samples: 50, timeoutS: 120 },
     ),
   );
+}
+if (want("search")) {
+  result.search = await section("search indexing (Elasticsearch)", () => benchSearch(quick));
 }
 if (inproc && !inproc.error && result.processor && !result.processor.error) {
   result.cost = costModel(inproc, result.processor);

@@ -116,6 +116,10 @@ export function renderMarkdown(r) {
         .map(([k, n]) => `${k} ${n}`)
         .join(", ")}; ${v(p.events)} events in ${v(p.batches)} timed batches, ${v(p.stored)} stored.`,
       "",
+      `Traffic shape: ${p.clientsInFlight} clients in flight at the edge, so its group commit packs ${p.eventsPerMessage} events per`,
+      "message on average (as under load); batches are the consumers' 100 messages. The same workload with one client (one",
+      "report per message, nothing to group) is measured side by side below.",
+      "",
       "| figure | value | budget | verdict |",
       "|---|---|---|---|",
       `| **eventsPerSecond** (in-worker processBatch time) | ${v(p.eventsPerSecond)} | ≥ 5,000 | ${verdict(p.eventsPerSecond >= 5000)} |`,
@@ -126,6 +130,13 @@ export function renderMarkdown(r) {
       `| d1RowsReadPerEvent | ${v(p.d1RowsReadPerEvent)} | | |`,
       `| **peakHeapMB** (100 × 50 KB batch) | ${v(p.peakHeapMB)} | ≤ 32 | ${verdict(p.peakHeapMB == null ? null : p.peakHeapMB <= 32)} |`,
       `| **batchP50Ms** / **batchP99Ms** | ${v(p.batchP50Ms)} / ${v(p.batchP99Ms)} | | |`,
+      ...(p.singleReportMessages
+        ? [
+            `| one client (1 report/message): eventsPerSecond | ${v(p.singleReportMessages.eventsPerSecond)} | (≥ 5,000) | ${verdict(p.singleReportMessages.eventsPerSecond >= 5000)} |`,
+            `| one client: d1RowsWrittenPerEvent | ${v(p.singleReportMessages.d1RowsWrittenPerEvent)} | (≤ 1.2) | ${verdict(p.singleReportMessages.d1RowsWrittenPerEvent <= 1.2)} |`,
+            `| one client: r2WritesPerEvent | ${v(p.singleReportMessages.r2WritesPerEvent)} | (≤ 0.02) | ${verdict(p.singleReportMessages.r2WritesPerEvent <= 0.02)} |`,
+          ]
+        : []),
       "",
       "Per queue:",
       "",
@@ -219,6 +230,25 @@ export function renderMarkdown(r) {
     }
     L.push(
       `**cost.usdPerMillionErrors = $${c.usdPerMillionErrors}** (budget ≤ $1; naive $${c.naiveUsdPerMillionErrors}); **cost.usdPerMillionRum = $${c.usdPerMillionRum}** (naive $${c.naiveUsdPerMillionRum}).`,
+      "",
+    );
+  }
+
+  L.push("## 6. Search indexing throughput (Elasticsearch)", "");
+  const se = r.search;
+  if (!se || se.error || !se.rows)
+    L.push(
+      `Not measured: ${se?.error ?? "no Elasticsearch reachable (start one with `npm run es -- start`)"}`,
+      "",
+    );
+  else {
+    L.push(
+      `The real \`ElasticsearchBackend\` (the indexer's code) against Elasticsearch at ${se.url}, sequential \`_bulk\` requests`,
+      `of each size, ${v(se.docs)} documents per size, one client (\`node shared/search/bench-es.mjs\`):`,
+      "",
+      "| bulk size | docs/s | ms per request |",
+      "|---|---|---|",
+      ...se.rows.map((x) => `| ${x.bulkSize} | ${v(x.docsPerSecond)} | ${x.msPerRequest} |`),
       "",
     );
   }

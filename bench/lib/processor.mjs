@@ -18,7 +18,11 @@ function pct(xs, p) {
 }
 const r2 = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
-export async function benchProcessor(lib, libPath, { errors = 5000, rumEvents = 2500, heap = true } = {}) {
+export async function benchProcessor(
+  lib,
+  libPath,
+  { errors = 5000, rumEvents = 2500, heap = true, concurrency = 16 } = {},
+) {
   const notes = [];
   const mix = await workloadMix(lib);
   const sentry = mix.sentryEdge && mix.sentryProcessor;
@@ -28,7 +32,7 @@ export async function benchProcessor(lib, libPath, { errors = 5000, rumEvents = 
     notes.push(
       `Sentry events not in the mix: the edge accepts envelopes but the processor has no Sentry preparer yet (preparers: ${mix.preparers.join(", ")}).`,
     );
-  const gen = await buildMessages(lib, { errors, rumEvents, seed: 7, sentry });
+  const gen = await buildMessages(lib, { errors, rumEvents, seed: 7, sentry, concurrency });
 
   const bundle = await bundleForWorkerd("bench/processor-worker.ts", "processor-bench");
   const state = scratch("processor-state");
@@ -153,6 +157,8 @@ export async function benchProcessor(lib, libPath, { errors = 5000, rumEvents = 
       method:
         "processBatch in workerd (Miniflare, on-disk local D1 + R2, real local queues), sequential batches of 100 messages; time = performance.now() around processBatch inside the worker",
       mix: gen.kinds,
+      clientsInFlight: concurrency,
+      eventsPerMessage: r2(all.items / [...gen.byQueue.values()].reduce((n, b) => n + b.length, 0)),
       events: all.items,
       stored: all.stored,
       batches: all.ms.length,
