@@ -253,6 +253,36 @@ export function renderMarkdown(r) {
     );
   }
 
+  L.push("## What bounds the budgets this run misses", "");
+  const inp = r.edge?.inProcess;
+  if (inp && !inp.error) {
+    L.push(
+      `- **Edge (${inp.costVsJsonParse}× JSON.parse):** validating Raygun's contract (400 for malformed JSON or a missing`,
+      `  occurredOn/details) needs the parse itself: ${inp.jsonParseUs} µs of the ${inp.usPerReport} µs, i.e. 1× by definition. Node's`,
+      `  Request/stream plumbing costs ~${inp.breakdownUs?.honoNoopRouteReadingBody} µs more (a Hono route that only reads the body), which`,
+      "  workerd does natively. What remains is routing, UTF-8 decoding, zod validation, filters, sampling, quota and",
+      "  packing the message (see the profile above). Meeting 2× in Node would need a non-validating edge (Relay's choice for",
+      "  Sentry payloads: parse later, answer 200 first), which would turn Raygun's documented 400s into dropped reports.",
+    );
+  }
+  if (p && !p.error) {
+    L.push(
+      `- **Processor (${v(p.eventsPerSecond)} events/s):** ${p.timeBreakdownPct?.prepareEncodeAndOther}% of batch time is CPU per item: JSON.parse of`,
+      "  the payload, the PII pre-check and scrubbing walk, normalization and grouping, and one raw-DEFLATE call per record (each",
+      "  record compressed alone, so it can be range-read). In Node on the same report mix these cost about 45, 60, 25 and",
+      "  60 µs per 11 KB report (`node --cpu-prof` of prepareItem + encodeRecord). D1 and R2 waits are the rest.",
+    );
+  }
+  if (r.cost && !r.cost.error) {
+    L.push(
+      `- **Cost ($${r.cost.usdPerMillionErrors} per million errors):** D1 bills $1 per million rows written, and every stored event has one`,
+      "  row (the idempotency ledger and the index from event id to its R2 record): $1.00 of the total on its own, before",
+      "  Workers requests ($0.30). Under $1 needs that per-event index out of D1: a ledger per queue message (a message",
+      "  packs several reports) and event look-ups through the search backend. Designed, not built.",
+    );
+  }
+  L.push("");
+
   L.push("## Notes", "");
   L.push(
     "- All figures come from this machine: 2 shared, noisy cores; workerd, Node, wrk and wrangler compete for them. Local D1 is",

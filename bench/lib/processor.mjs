@@ -2,7 +2,7 @@
 // small bench worker (bench/processor-worker.ts) on Miniflare with on-disk local D1 and R2 (as
 // `npm start` has them) and real local queues for the index and dead-letter sends.
 import { execFile } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
@@ -35,7 +35,8 @@ export async function benchProcessor(
   const gen = await buildMessages(lib, { errors, rumEvents, seed: 7, sentry, concurrency });
 
   const bundle = await bundleForWorkerd("bench/processor-worker.ts", "processor-bench");
-  const state = scratch("processor-state");
+  const state = scratch(`processor-state-${concurrency}`);
+  rmSync(state, { recursive: true, force: true });
   mkdirSync(state, { recursive: true });
   const port = await freePort();
   const mf = new Miniflare({
