@@ -1,6 +1,7 @@
 // Helpers for workerd integration tests: create a project through the real API, send reports
 // through the real edge, and wait for the pipeline (real local queues) to store them.
 import { exports } from "cloudflare:workers";
+import { poll } from "./poll";
 
 export const ADMIN = { authorization: "Bearer test-admin-token" };
 export const BASE = "http://sluice.test";
@@ -35,20 +36,9 @@ export async function createTestProject(name = "test"): Promise<TestProject> {
 }
 
 /** Polls `check` until it returns a truthy value (the queues deliver asynchronously). */
-export async function waitFor<T>(
+export function waitFor<T>(
   check: () => Promise<T | null | undefined | false>,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const start = Date.now();
-  let last: unknown;
-  while (Date.now() - start < timeoutMs) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+  return poll(check, timeoutMs, 50);
 }

@@ -1,5 +1,6 @@
 // Small helpers for end-to-end tests: the admin API of the running stack and polling.
 import { inject } from "vitest";
+import { poll } from "../poll";
 
 export const stack = () => inject("stack");
 
@@ -35,20 +36,9 @@ export async function createProject(name: string) {
   return r.body;
 }
 
-export async function eventually<T>(
+export function eventually<T>(
   check: () => Promise<T | null | undefined | false>,
   timeoutMs = 20_000,
 ): Promise<T> {
-  const start = Date.now();
-  let last: unknown;
-  while (Date.now() - start < timeoutMs) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+  return poll(check, timeoutMs, 200);
 }
