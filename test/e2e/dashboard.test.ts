@@ -222,6 +222,17 @@ describe("dashboard in headless Chromium", () => {
     expect(await page.textContent(`#snip-${project.id}-sentry-python`)).toContain(project.dsn);
   });
 
+  it("rotates a project's ingest key from the setup page", async () => {
+    const other = await createProject("rotate-me");
+    await page.goto(`/ui/projects/${other.id}/setup`);
+    await page.click("text=Rotate ingest key");
+    await page.waitForURL(`**/ui/projects/${other.id}/setup`);
+    const after = await adminApi<{ key: string }>(`/api/v1/projects/${other.id}`);
+    expect(after.body.key).toMatch(/^[0-9a-f]{32}$/);
+    expect(after.body.key).not.toBe(other.key);
+    expect(await page.content()).toContain(after.body.key);
+  });
+
   it("logs out", async () => {
     await page.goto("/ui/");
     await page.click("header form button");

@@ -7,7 +7,7 @@
 //   GET  /ui/projects/:id                                    issues (error groups) with sparklines
 //   GET  /ui/projects/:id/groups/:groupId · POST …/status    one issue; resolve / ignore / reopen
 //   GET  /ui/projects/:id/events/:eventId                    one event with its stack trace
-//   GET  /ui/projects/:id/{search,outcomes,rum,releases,setup}
+//   GET  /ui/projects/:id/{search,outcomes,rum,releases,setup} · POST …/keys/rotate
 
 import { Hono } from "hono";
 import { ApiError } from "./api";
@@ -17,7 +17,7 @@ import { groupPage } from "./pages/group";
 import { groupStatusSubmit, groupsPage } from "./pages/groups";
 import { loginPage, loginSubmit, logout } from "./pages/login";
 import { outcomesPage } from "./pages/outcomes";
-import { createProjectSubmit, projectsPage, setupPage } from "./pages/projects";
+import { createProjectSubmit, projectsPage, rotateKeySubmit, setupPage } from "./pages/projects";
 import { releasesPage } from "./pages/releases";
 import { rumPage } from "./pages/rum";
 import { searchPage } from "./pages/search";
@@ -56,6 +56,7 @@ const P = "/ui/projects/:id{[0-9]+}";
 const G = `${P}/groups/:groupId{[0-9a-f]{16}}`;
 uiRoutes.get(P, groupsPage);
 uiRoutes.get(`${P}/setup`, setupPage);
+uiRoutes.post(`${P}/keys/rotate`, rotateKeySubmit);
 uiRoutes.get(`${P}/search`, searchPage);
 uiRoutes.get(`${P}/outcomes`, outcomesPage);
 uiRoutes.get(`${P}/rum`, rumPage);

@@ -94,6 +94,12 @@ export async function createProjectSubmit(c: Context<UiEnv>) {
   return c.redirect(`/ui/?created=${encodeURIComponent(p.id)}`, 303);
 }
 
+export async function rotateKeySubmit(c: Context<UiEnv>) {
+  const id = c.req.param("id");
+  await callApi<Project>(c, `/api/v1/projects/${id}/keys/rotate`, { method: "POST" });
+  return c.redirect(`/ui/projects/${id}/setup`, 303);
+}
+
 export async function setupPage(c: Context<UiEnv>) {
   const project = await callApi<Project>(c, `/api/v1/projects/${c.req.param("id")}`);
   return c.html(
@@ -101,10 +107,15 @@ export async function setupPage(c: Context<UiEnv>) {
       <div class="card">
         <h2>Credentials</h2>
         <Credentials p={project} />
-        <p class="muted small">
-          Rotate the key with <code>npm run sluice -- keys:rotate {project.id}</code>; SDKs using the old key
-          are refused afterwards.
-        </p>
+        <form method="post" action={`/ui/projects/${project.id}/keys/rotate`}>
+          <input type="hidden" name="csrf" value={c.var.csrf} />
+          <button type="submit">Rotate ingest key</button>
+          <span class="muted small">
+            {" "}
+            SDKs using the old key are refused once the edge's 30-second cache expires (also:{" "}
+            <code>npm run sluice -- keys:rotate {project.id}</code>).
+          </span>
+        </form>
       </div>
       <div class="card">
         <h2>Send errors from your app</h2>
