@@ -113,7 +113,9 @@ async function ingest(c: Ctx, envelope: Envelope) {
   const byKind = new Map<QueueKind, typeof admission.accepted>();
   for (const item of admission.accepted) {
     const kind = kindOf.get(item) ?? "telemetry";
-    byKind.set(kind, [...(byKind.get(kind) ?? []), item]);
+    const list = byKind.get(kind);
+    if (list) list.push(item);
+    else byKind.set(kind, [item]);
   }
   // Drop outcomes ride with the first queue message (or alone on the telemetry queue).
   let outcomes = admission.outcomes;
