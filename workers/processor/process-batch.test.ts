@@ -239,3 +239,45 @@ describe("retention", () => {
     expect(await env.BLOBS.head(segKey)).toBeNull();
   });
 });
+
+describe("dead-letter queue consumer", () => {
+  it("records dead letters in D1, and in R2 when D1 is failing, so none is ever silently dropped", async () => {
+    const body = JSON.stringify({
+      v: 1,
+      deadLetter: { queue: "sluice-errors-0", reason: "test reason" },
+      body: "x",
+    });
+    const deliverDlq = async (environment: unknown) => {
+      const batch = createMessageBatch("sluice-dlq", [
+        { id: `dl-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body },
+      ]);
+      await processor.queue(batch, environment as ProcessorEnv);
+      return { batch, result: await getQueueResult(batch, createExecutionContext()) };
+    };
+    const ok = await deliverDlq(env);
+    expect(ok.result.ackAll).toBe(true);
+    const row = await env.DB.prepare("SELECT reason FROM dead_letters WHERE id = ?")
+      .bind(ok.batch.messages[0]!.id)
+      .first<{ reason: string }>();
+    expect(row?.reason).toBe("test reason");
+    const failingDb = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "prepare")
+          return () => {
+            throw new Error("injected D1 failure");
+          };
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const fallback = await deliverDlq({ ...env, DB: failingDb });
+    expect(fallback.result.ackAll).toBe(true);
+    const listed = await env.BLOBS.list({ prefix: "dead-letters/" });
+    const key = listed.objects.find((o) => o.key.endsWith(`${fallback.batch.messages[0]!.id}.json`))?.key;
+    expect(key).toBeDefined();
+    expect(JSON.parse(await (await env.BLOBS.get(key!))!.text())).toMatchObject({
+      reason: "test reason",
+      body,
+    });
+  });
+});
