@@ -1,6 +1,6 @@
 // Packed R2 segments (Raygun's file-store lesson: one object write per small report is ruinous at
 // volume). A processor batch writes ONE object holding every record; each record is compressed on
-// its own (raw DEFLATE) so that one event is read back with a single R2 range GET. D1 keeps
+// its own (Brotli) so that one event is read back with a single R2 range GET. D1 keeps
 // (key, offset, length).
 //
 // Record (before compression): one line of JSON header (ids, protocol, client, protocol metadata,
@@ -8,7 +8,7 @@
 // otherwise as received). The canonical event is not stored twice: shared/normalize.ts rebuilds it.
 
 import { Buffer } from "node:buffer";
-import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { brotliCompressSync, brotliDecompressSync, constants } from "node:zlib";
 
 export interface RecordHeader {
   eventId: string;
@@ -31,23 +31,24 @@ export interface SegmentRecordRef {
 const decoder = new TextDecoder();
 
 /**
- * One record, compressed on its own with node:zlib's synchronous raw DEFLATE: one native call per
- * record (a CompressionStream pipeline per record measured ~10× slower on 5 KB reports). Level 1:
- * on the benchmark's report mix (median 6 KB) it compresses to 26 % in ~62 µs against 23 % in
- * ~107 µs at level 6; storage is cheap, processor CPU is not.
+ * One record, compressed on its own with node:zlib's synchronous Brotli at quality 1: one native
+ * call per record (a CompressionStream pipeline per record measured ~10× slower on 5 KB reports).
+ * On the benchmark's report mix (median 6 KB) quality 1 compresses to ~27 % in ~49 µs, against
+ * raw DEFLATE level 1 at ~26 % in ~62 µs and level 6 at ~23 % in ~107 µs: storage is cheap,
+ * processor CPU is not (`npm run bench:processor` ~+6 % events/s over DEFLATE level 1).
  */
-const DEFLATE = { level: 1 } as const;
+const BROTLI = { params: { [constants.BROTLI_PARAM_QUALITY]: 1 } };
 
 export async function encodeRecord(header: RecordHeader, payload: string | Uint8Array): Promise<Uint8Array> {
   const head = `${JSON.stringify(header)}\n`;
   const input = typeof payload === "string" ? head + payload : Buffer.concat([Buffer.from(head), payload]);
-  return deflateRawSync(input, DEFLATE);
+  return brotliCompressSync(input, BROTLI);
 }
 
 export async function decodeRecord(
   bytes: Uint8Array,
 ): Promise<{ header: RecordHeader; payload: Uint8Array }> {
-  const plain = inflateRawSync(bytes);
+  const plain = brotliDecompressSync(bytes);
   const nl = plain.indexOf(10);
   if (nl < 0) throw new Error("corrupt segment record: no header line");
   return {
