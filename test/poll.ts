@@ -5,6 +5,7 @@ export async function poll<T>(
   check: () => Promise<T | null | undefined | false>,
   timeoutMs: number,
   intervalMs: number,
+  what = "condition",
 ): Promise<T> {
   const start = Date.now();
   let last: unknown;
@@ -17,5 +18,5 @@ export async function poll<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+  throw new Error(`${what} not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
 }

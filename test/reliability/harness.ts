@@ -6,10 +6,12 @@
 // loopback call gets slower than the previous one (≈5 ms per call for the first 200, ≈350 ms after
 // 1,000), which makes a 10,000-request property run impossible. The handler called directly is the
 // same code path minus that loopback.
+
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import worker from "../pipeline-worker";
+import { poll } from "../poll";
 
 export const BASE = "http://sluice.test";
 export const ADMIN_TOKEN = "test-admin-token";
@@ -73,24 +75,12 @@ export async function createProject(name: string, unlimited = false): Promise<Pr
 }
 
 /** Polls `check` until it returns a truthy value (queues deliver asynchronously). */
-export async function waitFor<T>(
+export function waitFor<T>(
   check: () => Promise<T | null | undefined | false>,
   timeoutMs = 30_000,
   what = "condition",
 ): Promise<T> {
-  const start = Date.now();
-  let last: unknown;
-  while (Date.now() - start < timeoutMs) {
-    try {
-      const v = await check();
-      if (v) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} not met within ${timeoutMs} ms (last: ${String(last)})`);
+  return poll(check, timeoutMs, 100, what);
 }
 
 /** A property's run count scaled by RELIABILITY_SCALE (the full suite runs at 1). */
