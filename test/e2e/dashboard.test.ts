@@ -5,8 +5,9 @@
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./chromium";
 import { adminApi, createProject, eventually, stack } from "./client";
 
 const require = createRequire(import.meta.url);
@@ -67,18 +68,7 @@ describe("dashboard in headless Chromium", () => {
       useSSL: false,
     });
     client.setVersion("2.4.1");
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({
       baseURL: stack().url,
       viewport: { width: 1280, height: 900 },

@@ -4,22 +4,13 @@
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./chromium";
 import { adminApi, createProject, eventually } from "./client";
 import { freePort } from "./stack";
 
 const root = join(import.meta.dirname, "..", "..");
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-
 let browser: Browser;
 let server: Server;
 let pageUrl = "";
@@ -51,7 +42,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
   pageUrl = `http://127.0.0.1:${port}/`;
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

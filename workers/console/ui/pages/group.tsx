@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import { ApiError, callApi } from "../api";
 import { LevelBadge, StatusBadge, When } from "../components/badges";
+import { CardHeader } from "../components/card-header";
 import { StackedBarChart } from "../components/charts";
 import { Layout } from "../components/layout";
 import { Exceptions } from "../components/stack-trace";
@@ -92,16 +93,7 @@ export async function groupPage(c: Context<UiEnv>) {
         </div>
       </div>
       <div class="card">
-        <div class="actions" style="justify-content:space-between">
-          <h2 style="margin:0">Occurrences</h2>
-          <div class="filters">
-            {Object.keys(RANGES).map((r) => (
-              <a class={r === range ? "on" : ""} href={`?range=${r}`}>
-                {r}
-              </a>
-            ))}
-          </div>
-        </div>
+        <CardHeader title="Occurrences" ranges={Object.keys(RANGES)} current={range} />
         <StackedBarChart
           times={hist.times}
           series={[{ label: "events", color: "#6366f1", values: counts }]}

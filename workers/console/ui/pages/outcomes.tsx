@@ -2,6 +2,7 @@
 // limited, invalid, too large, client discards) over time, from the stats API.
 import type { Context } from "hono";
 import { callApi } from "../api";
+import { CardHeader } from "../components/card-header";
 import { Legend, type Series, StackedBarChart } from "../components/charts";
 import { Layout } from "../components/layout";
 import { fmtNum } from "../format";
@@ -71,16 +72,11 @@ export async function outcomesPage(c: Context<UiEnv>) {
         </div>
       </div>
       <div class="card">
-        <div class="actions" style="justify-content:space-between">
-          <h2 style="margin:0">Accepted vs dropped, per {interval === "1h" ? "hour" : "day"}</h2>
-          <div class="filters">
-            {Object.keys(RANGES).map((r) => (
-              <a class={r === range ? "on" : ""} href={`?range=${r}`}>
-                {r}
-              </a>
-            ))}
-          </div>
-        </div>
+        <CardHeader
+          title={<>Accepted vs dropped, per {interval === "1h" ? "hour" : "day"}</>}
+          ranges={Object.keys(RANGES)}
+          current={range}
+        />
         {series.length === 0 ? (
           <div class="empty">Nothing received in this period.</div>
         ) : (

@@ -1,6 +1,7 @@
 // Release health: sessions and crash-free rate per release and environment (Sentry sessions).
 import type { Context } from "hono";
 import { callApi } from "../api";
+import { CardHeader } from "../components/card-header";
 import { Layout } from "../components/layout";
 import { fmtNum, fmtPct } from "../format";
 import type { UiEnv } from "../session";
@@ -24,16 +25,7 @@ export async function releasesPage(c: Context<UiEnv>) {
   return c.html(
     <Layout title={`${project.name} · Release health`} csrf={c.var.csrf} project={project} tab="releases">
       <div class="card">
-        <div class="actions" style="justify-content:space-between">
-          <h2 style="margin:0">Crash-free sessions per release</h2>
-          <div class="filters">
-            {Object.keys(PERIODS).map((r) => (
-              <a class={r === period ? "on" : ""} href={`?range=${r}`}>
-                {r}
-              </a>
-            ))}
-          </div>
-        </div>
+        <CardHeader title="Crash-free sessions per release" ranges={Object.keys(PERIODS)} current={period} />
         {releases.length === 0 ? (
           <div class="empty">
             No sessions yet. Sentry SDKs send them automatically when a release is set (autoSessionTracking).

@@ -1,6 +1,7 @@
 // Real-user monitoring: page views and load-time percentiles (p50 / p75 / p95) per page.
 import type { Context } from "hono";
 import { callApi } from "../api";
+import { CardHeader } from "../components/card-header";
 import { Layout } from "../components/layout";
 import { fmtMs, fmtNum } from "../format";
 import type { UiEnv } from "../session";
@@ -26,18 +27,15 @@ export async function rumPage(c: Context<UiEnv>) {
   return c.html(
     <Layout title={`${project.name} · Pages`} csrf={c.var.csrf} project={project} tab="rum">
       <div class="card">
-        <div class="actions" style="justify-content:space-between">
-          <h2 style="margin:0">
-            {fmtNum(views)} page views on {fmtNum(pages.length)} pages
-          </h2>
-          <div class="filters">
-            {Object.keys(PERIODS).map((r) => (
-              <a class={r === period ? "on" : ""} href={`?range=${r}`}>
-                {r}
-              </a>
-            ))}
-          </div>
-        </div>
+        <CardHeader
+          title={
+            <>
+              {fmtNum(views)} page views on {fmtNum(pages.length)} pages
+            </>
+          }
+          ranges={Object.keys(PERIODS)}
+          current={period}
+        />
         {pages.length === 0 ? (
           <div class="empty">
             No page views yet. Enable <code>rg4js('enablePulse', true)</code> in raygun4js (see Setup).
