@@ -88,10 +88,13 @@ export const TimeRangeQuery = z.object({
   to: z.string().optional().openapi({ description: "ISO-8601 or epoch ms; default now" }),
 });
 
-const errorBody = (description: string) => ({
-  content: { "application/json": { schema: ErrorSchema } },
+/** An OpenAPI JSON response: the schema it is validated and documented with, and what it means. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
   description,
 });
+
+const errorBody = (description: string) => json(ErrorSchema, description);
 
 export const errorResponses = {
   400: errorBody("Invalid request (the message names the field)"),

@@ -8,7 +8,7 @@ import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { deadLetters } from "../../../shared/db/schema";
 import type { IngestBatch, QueueKind } from "../../../shared/queue-message";
-import { errorResponses } from "../schemas";
+import { errorResponses, json } from "../schemas";
 import { validationHook } from "../validation";
 
 export const deadLetterRoutes = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ defaultHook: validationHook });
@@ -78,10 +78,7 @@ deadLetterRoutes.openapi(
       }),
     },
     responses: {
-      200: {
-        content: { "application/json": { schema: z.object({ deadLetters: z.array(DeadLetterSchema) }) } },
-        description: "Recorded dead letters, newest first",
-      },
+      200: json(z.object({ deadLetters: z.array(DeadLetterSchema) }), "Recorded dead letters, newest first"),
       ...errorResponses,
     },
   }),
@@ -125,17 +122,13 @@ deadLetterRoutes.openapi(
       },
     },
     responses: {
-      200: {
-        content: {
-          "application/json": {
-            schema: z.object({
-              replayed: z.number(),
-              skipped: z.array(z.object({ id: z.string(), reason: z.string() })),
-            }),
-          },
-        },
-        description: "Re-sent dead letters (all pending ones when no ids are given)",
-      },
+      200: json(
+        z.object({
+          replayed: z.number(),
+          skipped: z.array(z.object({ id: z.string(), reason: z.string() })),
+        }),
+        "Re-sent dead letters (all pending ones when no ids are given)",
+      ),
       ...errorResponses,
     },
   }),

@@ -8,7 +8,7 @@ import { attachments, events } from "../../../shared/db/schema";
 import type { CanonicalEvent } from "../../../shared/event";
 import { type NormalizeSubject, normalizeStored } from "../../../shared/normalize";
 import { type RecordHeader, readRecord } from "../../../shared/storage/segments";
-import { EventParams, EventSummarySchema, errorResponses } from "../schemas";
+import { EventParams, EventSummarySchema, errorResponses, json } from "../schemas";
 import { validationHook } from "../validation";
 import { eventSummary } from "./groups";
 
@@ -45,23 +45,17 @@ eventRoutes.openapi(
     path: "/api/v1/projects/{id}/events/{eventId}",
     request: { params: EventParams },
     responses: {
-      200: {
-        content: {
-          "application/json": {
-            schema: z.object({
-              event: z.any().openapi({ description: "The canonical event (shared/event.ts)" }),
-              raw: z
-                .any()
-                .openapi({ description: "The payload as received (JSON when it parses, else text)" }),
-              summary: EventSummarySchema,
-              attachments: z.array(
-                z.object({ name: z.string(), size: z.number(), contentType: z.string().nullable() }),
-              ),
-            }),
-          },
-        },
-        description: "One event",
-      },
+      200: json(
+        z.object({
+          event: z.any().openapi({ description: "The canonical event (shared/event.ts)" }),
+          raw: z.any().openapi({ description: "The payload as received (JSON when it parses, else text)" }),
+          summary: EventSummarySchema,
+          attachments: z.array(
+            z.object({ name: z.string(), size: z.number(), contentType: z.string().nullable() }),
+          ),
+        }),
+        "One event",
+      ),
       ...errorResponses,
     },
   }),

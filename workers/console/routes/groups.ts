@@ -5,12 +5,14 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { errorGroups, events } from "../../../shared/db/schema";
+import { decodeCursor, olderThan, pageOf } from "../keyset";
 import {
   EventSummarySchema,
   errorResponses,
   GroupParams,
   GroupSchema,
   GroupStatus,
+  json,
   PageQuery,
   ProjectIdParam,
 } from "../schemas";
@@ -58,24 +60,6 @@ export function eventSummary(e: EventRow) {
   };
 }
 
-/** Cursors are opaque: base64 of "<sortKey>:<id>". */
-const encodeCursor = (a: number, b: string) => btoa(`${a}:${b}`);
-function decodeCursor(cursor: string | undefined): { a: number; b: string } | null {
-  if (!cursor) return null;
-  try {
-    const [a, b] = atob(cursor).split(":");
-    if (!a || !b || !Number.isFinite(Number(a))) return null;
-    return { a: Number(a), b };
-  } catch {
-    return null;
-  }
-}
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-
 groupRoutes.openapi(
   createRoute({
     method: "get",
@@ -93,7 +77,7 @@ groupRoutes.openapi(
     const { id } = c.req.valid("param");
     const { limit = 50, cursor, status } = c.req.valid("query");
     const cur = decodeCursor(cursor);
-    if (cursor && !cur) return c.json({ error: "cursor: invalid cursor" }, 400);
+    if (cur === undefined) return c.json({ error: "cursor: invalid cursor" }, 400);
     const pid = Number(id);
     const rows = await drizzle(c.env.DB)
       .select()
@@ -102,25 +86,13 @@ groupRoutes.openapi(
         and(
           eq(errorGroups.projectId, pid),
           status ? eq(errorGroups.status, status) : undefined,
-          cur
-            ? or(
-                lt(errorGroups.lastSeen, cur.a),
-                and(eq(errorGroups.lastSeen, cur.a), lt(errorGroups.id, cur.b)),
-              )
-            : undefined,
+          olderThan(cur, errorGroups.lastSeen, errorGroups.id),
         ),
       )
       .orderBy(desc(errorGroups.lastSeen), desc(errorGroups.id))
       .limit(limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return c.json(
-      {
-        groups: page.map(groupView),
-        next: rows.length > limit && last ? encodeCursor(last.lastSeen, last.id) : null,
-      },
-      200,
-    );
+    const { items, next } = pageOf(rows, limit, (g) => ({ time: g.lastSeen, id: g.id }));
+    return c.json({ groups: items.map(groupView), next }, 200);
   },
 );
 
@@ -186,7 +158,7 @@ groupRoutes.openapi(
     const { id, groupId } = c.req.valid("param");
     const { limit = 50, cursor } = c.req.valid("query");
     const cur = decodeCursor(cursor);
-    if (cursor && !cur) return c.json({ error: "cursor: invalid cursor" }, 400);
+    if (cur === undefined) return c.json({ error: "cursor: invalid cursor" }, 400);
     // events has no group index (one row written per event is the budget): this scans the
     // project's rows newest-first, bounded by retention.
     const rows = await drizzle(c.env.DB)
@@ -196,22 +168,13 @@ groupRoutes.openapi(
         and(
           eq(events.projectId, Number(id)),
           eq(events.groupId, groupId),
-          cur
-            ? or(lt(events.occurredAt, cur.a), and(eq(events.occurredAt, cur.a), lt(events.eventId, cur.b)))
-            : undefined,
+          olderThan(cur, events.occurredAt, events.eventId),
         ),
       )
       .orderBy(desc(events.occurredAt), desc(events.eventId))
       .limit(limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return c.json(
-      {
-        events: page.map(eventSummary),
-        next: rows.length > limit && last ? encodeCursor(last.occurredAt, last.eventId) : null,
-      },
-      200,
-    );
+    const { items, next } = pageOf(rows, limit, (e) => ({ time: e.occurredAt, id: e.eventId }));
+    return c.json({ events: items.map(eventSummary), next }, 200);
   },
 );
 

@@ -17,6 +17,7 @@ import {
   CreateProjectSchema,
   ErrorSchema,
   errorResponses,
+  json,
   ProjectIdParam,
   ProjectSchema,
   SettingsPatchSchema,
@@ -25,11 +26,6 @@ import {
 import { validationHook } from "../validation";
 
 export const projectRoutes = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ defaultHook: validationHook });
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
 
 projectRoutes.openapi(
   createRoute({

@@ -5,7 +5,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, eq, gte, lte, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { sessionMinutes } from "../../../shared/db/schema";
-import { errorResponses, ProjectIdParam, TimeRangeQuery } from "../schemas";
+import { errorResponses, json, ProjectIdParam, TimeRangeQuery } from "../schemas";
 import { timeRange } from "../time-range";
 import { validationHook } from "../validation";
 
@@ -32,10 +32,10 @@ releaseRoutes.openapi(
     path: "/api/v1/projects/{id}/releases",
     request: { params: ProjectIdParam, query: TimeRangeQuery },
     responses: {
-      200: {
-        content: { "application/json": { schema: z.object({ releases: z.array(ReleaseHealthSchema) }) } },
-        description: "Release health per release and environment, most sessions first",
-      },
+      200: json(
+        z.object({ releases: z.array(ReleaseHealthSchema) }),
+        "Release health per release and environment, most sessions first",
+      ),
       ...errorResponses,
     },
   }),

@@ -6,7 +6,7 @@ import { and, eq, gte, lte } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { rumPageMinutes } from "../../../shared/db/schema";
 import { BUCKET_COUNT, percentileFromHistogram } from "../../../shared/rum/page-views";
-import { errorResponses, ProjectIdParam, TimeRangeQuery } from "../schemas";
+import { errorResponses, json, ProjectIdParam, TimeRangeQuery } from "../schemas";
 import { timeRange } from "../time-range";
 import { validationHook } from "../validation";
 
@@ -52,10 +52,10 @@ rumRoutes.openapi(
     path: "/api/v1/projects/{id}/rum/pages",
     request: { params: ProjectIdParam, query: TimeRangeQuery },
     responses: {
-      200: {
-        content: { "application/json": { schema: z.object({ pages: z.array(RumPageSchema) }) } },
-        description: "Pages by views, most viewed first, with load-time percentiles",
-      },
+      200: json(
+        z.object({ pages: z.array(RumPageSchema) }),
+        "Pages by views, most viewed first, with load-time percentiles",
+      ),
       ...errorResponses,
     },
   }),

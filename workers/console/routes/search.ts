@@ -5,7 +5,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ClientError } from "../../../shared/http/errors";
 import { createSearchBackend } from "../../../shared/search";
-import { errorResponses, ProjectIdParam } from "../schemas";
+import { errorResponses, json, ProjectIdParam } from "../schemas";
 import { validationHook } from "../validation";
 
 export const searchRoutes = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ defaultHook: validationHook });
@@ -45,20 +45,16 @@ searchRoutes.openapi(
       }),
     },
     responses: {
-      200: {
-        content: {
-          "application/json": {
-            schema: z.object({
-              hits: z.array(HitSchema),
-              total: z.number(),
-              next: z.string().nullable(),
-              groups: z.array(z.object({ groupId: z.string(), count: z.number() })),
-              backend: z.enum(["elasticsearch", "fts"]),
-            }),
-          },
-        },
-        description: "Matching events, newest first, with matches per group",
-      },
+      200: json(
+        z.object({
+          hits: z.array(HitSchema),
+          total: z.number(),
+          next: z.string().nullable(),
+          groups: z.array(z.object({ groupId: z.string(), count: z.number() })),
+          backend: z.enum(["elasticsearch", "fts"]),
+        }),
+        "Matching events, newest first, with matches per group",
+      ),
       ...errorResponses,
     },
   }),

@@ -5,7 +5,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, eq, gte, lte, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { outcomes } from "../../../shared/db/schema";
-import { errorResponses, ProjectIdParam, TimeRangeQuery } from "../schemas";
+import { errorResponses, json, ProjectIdParam, TimeRangeQuery } from "../schemas";
 import { timeRange } from "../time-range";
 import { validationHook } from "../validation";
 
@@ -30,20 +30,16 @@ statsRoutes.openapi(
       }),
     },
     responses: {
-      200: {
-        content: {
-          "application/json": {
-            schema: z.object({
-              from: z.string(),
-              to: z.string(),
-              interval: z.string(),
-              series: z.array(Row),
-              totals: z.array(Row.omit({ t: true })),
-            }),
-          },
-        },
-        description: "Outcome counts per category, outcome and reason over time",
-      },
+      200: json(
+        z.object({
+          from: z.string(),
+          to: z.string(),
+          interval: z.string(),
+          series: z.array(Row),
+          totals: z.array(Row.omit({ t: true })),
+        }),
+        "Outcome counts per category, outcome and reason over time",
+      ),
       ...errorResponses,
     },
   }),
