@@ -11,23 +11,11 @@ export const MAX_MESSAGE = 8192;
 export const MAX_STACK = 65_536;
 export const MAX_TAGS = 100;
 
-export interface IndexableDoc {
-  eventId: string;
-  projectId: string;
-  groupId: string | null;
-  fingerprint: string | null;
+/** A SearchDoc as both backends store it: epoch-ms times, and the tokenized free text added. */
+export interface IndexableDoc extends Omit<SearchDoc, "category" | "occurredAt" | "receivedAt"> {
   category: string;
   occurredAt: number;
   receivedAt: number;
-  type: string | null;
-  message: string;
-  level: string;
-  release: string | null;
-  environment: string | null;
-  user: string | null;
-  platform: string | null;
-  stack: string;
-  tags: Record<string, string>;
   /** Tokenized type + message + stack + tags (text.ts): the only free-text field either engine matches. */
   text: string;
 }
