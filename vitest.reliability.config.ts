@@ -1,25 +1,18 @@
 // The reliability suite inside workerd (hostile input, injected faults, security), against the same
 // pipeline test worker as vitest.workers.config.ts: real local Queues, D1 and R2. The Node-side
 // Elasticsearch outage test runs under vitest.reliability-e2e.config.ts.
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { pipelinePool } from "./test/vitest-pool";
 
 export default defineConfig(async () => ({
   plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./test/wrangler.test.toml" },
-      miniflare: {
-        bindings: {
-          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
-          // The workerd suite always searches through the D1 FTS5 fallback; Elasticsearch is the
-          // e2e suite's job (es-outage.e2e.test.ts).
-          ELASTICSEARCH_URL: "",
-          SLUICE_ALLOW_NO_ES: "1",
-          // Scales the property runs (1 = the full 10,000+ per protocol); e.g. 0.1 while iterating.
-          RELIABILITY_SCALE: process.env.RELIABILITY_SCALE ?? "1",
-        },
-        compatibilityFlags: ["service_binding_extra_handlers"],
-      },
+    await pipelinePool({
+      // The workerd suite always searches through the D1 FTS5 fallback; Elasticsearch is the
+      // e2e suite's job (es-outage.e2e.test.ts).
+      ELASTICSEARCH_URL: "",
+      SLUICE_ALLOW_NO_ES: "1",
+      // Scales the property runs (1 = the full 10,000+ per protocol); e.g. 0.1 while iterating.
+      RELIABILITY_SCALE: process.env.RELIABILITY_SCALE ?? "1",
     }),
   ],
   test: {
