@@ -2,12 +2,15 @@
 // Misses (unknown keys) are cached too, so a flood of bad keys cannot hammer D1. A settings change
 // takes effect within the TTL (PROJECT_CACHE_TTL_SECONDS, 30 s by default).
 
+import type { ItemPolicy } from "../../shared/queue-message";
 import { type ProjectSettings, readSettings } from "../../shared/settings";
 
 export interface ProjectRecord {
   id: string;
   key: string;
   settings: ProjectSettings;
+  /** The processing settings every item of this project carries, built once per cache entry. */
+  policy: ItemPolicy;
 }
 
 interface Entry {
@@ -38,7 +41,13 @@ async function load(db: D1Database, key: string): Promise<ProjectRecord | null> 
     .bind(key)
     .first<{ id: number; ingest_key: string; settings: string }>();
   if (!row || !keysEqual(row.ingest_key, key)) return null;
-  return { id: String(row.id), key: row.ingest_key, settings: readSettings(row.settings) };
+  const settings = readSettings(row.settings);
+  return {
+    id: String(row.id),
+    key: row.ingest_key,
+    settings,
+    policy: { scrubbing: settings.scrubbing, retentionDays: settings.retentionDays },
+  };
 }
 
 /** Resolves an ingest key to its project, or null for an unknown or malformed key. */
@@ -70,6 +79,6 @@ export function clearProjectCache(): void {
 }
 
 /** The processing settings that travel with each item (so the processor needs no look-up). */
-export function itemPolicy(project: ProjectRecord): import("../../shared/queue-message").ItemPolicy {
-  return { scrubbing: project.settings.scrubbing, retentionDays: project.settings.retentionDays };
+export function itemPolicy(project: ProjectRecord): ItemPolicy {
+  return project.policy;
 }
