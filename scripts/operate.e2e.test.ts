@@ -87,6 +87,14 @@ describe("provision and deploy", () => {
   });
 });
 
+describe("D1 migrations", () => {
+  it("agree with shared/db/schema.ts: db:generate on a clean tree writes nothing, and every file is journaled", async () => {
+    const r = await node(["scripts/check-migrations.mjs"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+});
+
 describe("npm test preflight", () => {
   it("lists every missing prerequisite at once, with its install command, before running anything", async () => {
     // A PATH with node and a shell but no curl, python3 or java; ES_JAVA_HOME pointing nowhere.
