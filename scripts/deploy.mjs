@@ -1,27 +1,82 @@
-// `npm run deploy`: applies D1 migrations remotely and deploys every worker (console first, since
-// the edge binds to it). `npm run bundle:check` (`--dry-run`) bundles every worker without
-// deploying, which CI runs to prove each one builds. Resources (queues, bucket, database, secrets)
-// are created once by hand: see README "Deploy".
+// `npm run deploy`: applies the D1 migrations remotely, then deploys every worker in dependency
+// order (console first: the edge binds it; consumers before the edge that feeds them), each from
+// its deploy config (its wrangler.toml with this account's ids, recorded by `npm run provision`),
+// and prints the ingest URL and the first project's DSN.
+//
+//   npm run deploy [-- --dry-run]   --dry-run: print every wrangler command and config, and bundle
+//                                   each worker with `wrangler deploy --dry-run` (no account needed;
+//                                   CI runs it as `npm run bundle:check`)
 
-import { execFileSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { readResources, renderDeployConfigs, requiredResources, root } from "./lib/deploy-plan.mjs";
+import { explainLoginIfMissing, wranglerRunner } from "./lib/wrangler-runner.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const wrangler = join(root, "node_modules", ".bin", "wrangler");
-const dryRun = process.argv.includes("--dry-run");
-const WORKERS = [
-  ["console", "workers/console/wrangler.toml"],
-  ["indexer", "workers/indexer/wrangler.toml"],
-  ["processor", "workers/processor/wrangler.toml"],
-  ["edge", "wrangler.toml"],
-];
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
-const run = (args) => execFileSync(wrangler, args, { cwd: root, stdio: "inherit", env });
-
-if (!dryRun) run(["d1", "migrations", "apply", "sluice", "--remote", "-c", "wrangler.toml"]);
-for (const [name, config] of WORKERS) {
-  if (dryRun) run(["deploy", "--dry-run", "-c", config, "--outdir", join(root, ".cache", "bundles", name)]);
-  else run(["deploy", "-c", config]);
+const { values } = parseArgs({
+  options: { "dry-run": { type: "boolean" }, help: { type: "boolean", short: "h" } },
+});
+if (values.help) {
+  console.log(
+    "Usage: npm run deploy [-- --dry-run]\n\nMigrates D1 and deploys every worker (run npm run provision once first).",
+  );
+  process.exit(0);
 }
-console.log(dryRun ? "every worker bundles" : "deployed");
+const dryRun = Boolean(values["dry-run"]);
+const w = wranglerRunner({ dryRun });
+if (!explainLoginIfMissing(w)) process.exit(1);
+
+const resources = readResources();
+const [database] = requiredResources().d1;
+if (!dryRun && !resources.d1?.[database]) {
+  console.error(`No id recorded for D1 database "${database}": run \`npm run provision\` first.`);
+  process.exit(1);
+}
+const configs = renderDeployConfigs(resources.d1 ?? {});
+console.log(dryRun ? "Deploy plan (dry run: nothing is deployed)" : "Deploying Sluice");
+for (const c of configs) {
+  console.log(`deploy config: ${c.deployConfig} (from ${c.config})`);
+  if (dryRun) console.log(readFileSync(join(root, c.deployConfig), "utf8").replace(/^/gm, "    | "));
+}
+
+w.change(["d1", "migrations", "apply", database, "--remote", "-c", configs[0].deployConfig]);
+let ingestUrl;
+for (const c of configs) {
+  if (dryRun) {
+    w.change(["deploy", "-c", c.deployConfig]);
+    // Proves the generated config is valid and the worker bundles, without an account.
+    w.local([
+      "deploy",
+      "--dry-run",
+      "-c",
+      c.deployConfig,
+      "--outdir",
+      join(root, ".cache", "bundles", c.name),
+    ]);
+  } else {
+    const out = w.change(["deploy", "-c", c.deployConfig]);
+    process.stdout.write(out);
+    if (c.name === "edge") ingestUrl = /https:\/\/\S+\.workers\.dev/.exec(out)?.[0];
+  }
+}
+
+if (dryRun) {
+  console.log("every worker bundles with its generated deploy config");
+} else {
+  const r = w.query([
+    "d1",
+    "execute",
+    database,
+    "--remote",
+    "-c",
+    configs[0].deployConfig,
+    "--json",
+    "--command",
+    "SELECT id, ingest_key FROM projects ORDER BY id LIMIT 1",
+  ]);
+  const project = r?.ok ? JSON.parse(r.stdout)[0]?.results?.[0] : undefined;
+  const host = ingestUrl ? new URL(ingestUrl).host : "<your edge route>";
+  console.log(`\nIngest URL: ${ingestUrl ?? "(on the route configured in wrangler.toml)"}`);
+  if (project) console.log(`First project's DSN: https://${project.ingest_key}@${host}/${project.id}`);
+  console.log(`Dashboard: ${ingestUrl ?? "<edge URL>"}/ui/ (log in with the admin token)`);
+}

@@ -8,38 +8,84 @@
 
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { parseArgs as nodeParseArgs } from "node:util";
+
+const GLOBAL_OPTIONS = `Options (every command):
+  --url URL      console base URL (default $SLUICE_URL or http://127.0.0.1:8787)
+  --token TOKEN  admin token (default $ADMIN_TOKEN or dev-admin-token)
+  --json         print the API's JSON instead of a table
+  -h, --help     this help`;
+
+/** Each command: its argument synopsis, one line on what it does, and its own options. */
+const SPECS = {
+  "projects:create": { max: 1, args: "<name>", about: "create a project; prints its id, ingest key and DSN" },
+  "projects:list": { max: 0, args: "", about: "list projects with their keys" },
+  "keys:rotate": { max: 1, args: "<projectId>", about: "issue a new ingest key (the old one stops working)" },
+  "settings:get": { max: 1, args: "<projectId>", about: "print a project's settings (JSON)" },
+  "settings:set": {
+    max: 2,
+    args: "<projectId> <json | @file | ->",
+    about: `patch settings, e.g. '{"rateLimitPerMinute":600}'`,
+  },
+  "groups:list": {
+    max: 1,
+    args: "<projectId> [--status active|resolved|ignored]",
+    about: "list error groups",
+    options: { status: { type: "string" } },
+  },
+  "dlq:list": { max: 0, args: "", about: "list dead-lettered messages" },
+  "dlq:replay": {
+    args: "[id ...]",
+    about: "re-send pending dead letters (all, or the given ids) to their queues",
+  },
+};
 
 const USAGE = `Usage: npm run sluice -- <command> [args] [--url URL] [--token TOKEN] [--json]
 
 Commands:
-  projects:create <name>        create a project; prints its id, ingest key and DSN
-  projects:list                 list projects with their keys
-  keys:rotate <projectId>       issue a new ingest key (the old one stops working)
-  settings:get <projectId>      print a project's settings (JSON)
-  settings:set <projectId> <json | @file | ->   patch settings, e.g. '{"rateLimitPerMinute":600}'
-  groups:list <projectId> [--status active|resolved|ignored]   list error groups
-  dlq:list                      list dead-lettered messages
-  dlq:replay [id ...]           re-send pending dead letters (all, or the given ids) to their queues
+${Object.entries(SPECS)
+  .map(([name, s]) => `  ${`${name} ${s.args}`.padEnd(44)} ${s.about}`)
+  .join("\n")}
 
-Options:
-  --url URL      console base URL (default $SLUICE_URL or http://127.0.0.1:8787)
-  --token TOKEN  admin token (default $ADMIN_TOKEN or dev-admin-token)
-  --json         print the API's JSON instead of a table`;
+${GLOBAL_OPTIONS}
 
-/** Splits argv into positionals and --flags (`--x v` and `--x=v`; `--json` is boolean). */
+\`npm run sluice -- <command> --help\` describes one command.`;
+
+function commandUsage(name) {
+  const s = SPECS[name];
+  return `Usage: npm run sluice -- ${name} ${s.args}\n\n${s.about}\n\n${GLOBAL_OPTIONS}`;
+}
+
+const COMMON_OPTIONS = {
+  url: { type: "string" },
+  token: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+/**
+ * Parses argv strictly (node:util parseArgs): an unknown option, an option without its value or a
+ * value given to a boolean is an error, never silently dropped — a typo such as `--tokn` must not
+ * send the command to localhost with the development token.
+ */
 export function parseArgs(argv) {
-  const positional = [];
-  const flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--json" || a === "--help" || a === "-h") flags[a.replace(/^-+/, "")] = true;
-    else if (a.startsWith("--")) {
-      const eq = a.indexOf("=");
-      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-      else flags[a.slice(2)] = argv[++i];
-    } else positional.push(a);
+  // A lenient first pass only finds the command (so that `--url X cmd` works); the strict pass
+  // then knows which options that command takes.
+  const allOptions = Object.assign({}, COMMON_OPTIONS, ...Object.values(SPECS).map((s) => s.options ?? {}));
+  const command = nodeParseArgs({ args: argv, options: allOptions, strict: false, allowPositionals: true })
+    .positionals[0];
+  const spec = command && Object.hasOwn(SPECS, command) ? SPECS[command] : undefined;
+  try {
+    const { values, positionals } = nodeParseArgs({
+      args: argv,
+      options: { ...COMMON_OPTIONS, ...(spec?.options ?? {}) },
+      strict: true,
+      allowPositionals: true,
+    });
+    return { positional: positionals, flags: values };
+  } catch (err) {
+    throw new CliError(`${err.message}\n\n${spec ? commandUsage(command) : USAGE}`);
   }
-  return { positional, flags };
 }
 
 class CliError extends Error {}
@@ -151,11 +197,23 @@ const COMMANDS = {
 };
 
 export async function main(argv, env = process.env) {
-  const { positional, flags } = parseArgs(argv);
+  let parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof CliError) return { err: `sluice: ${err.message}`, code: 2 };
+    throw err;
+  }
+  const { positional, flags } = parsed;
   const [command, ...args] = positional;
-  if (!command || flags.help || flags.h) return { out: USAGE, code: command ? 0 : 1 };
-  const run = COMMANDS[command];
-  if (!run) return { err: `unknown command: ${command}\n\n${USAGE}`, code: 1 };
+  if (!command) return flags.help ? { out: USAGE, code: 0 } : { err: USAGE, code: 2 };
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) return { err: `sluice: unknown command: ${command}\n\n${USAGE}`, code: 2 };
+  if (flags.help) return { out: commandUsage(command), code: 0 };
+  const max = SPECS[command].max ?? Number.POSITIVE_INFINITY;
+  if (args.length > max) {
+    return { err: `sluice: unexpected argument: ${args[max]}\n\n${commandUsage(command)}`, code: 2 };
+  }
   const opts = {
     url: flags.url || env.SLUICE_URL || "http://127.0.0.1:8787",
     token: flags.token || env.ADMIN_TOKEN || "dev-admin-token",

@@ -65,7 +65,26 @@ describe("admin CLI", () => {
     expect(wrongToken.code).toBe(1);
     expect(wrongToken.stderr).toContain("401");
     const unknown = await sluice("frobnicate");
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command");
+  });
+
+  it("refuses a mistyped or incomplete option instead of dropping it", async () => {
+    // Without strict parsing `--tokn` was ignored and the command ran with the default token.
+    const typo = await sluice("projects:list", "--tokn", "x");
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("Unknown option '--tokn'");
+    expect(typo.stderr).toContain("Usage: npm run sluice -- projects:list");
+    const extra = await sluice("keys:rotate", "1", "2");
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain("unexpected argument: 2");
+    const wrongPlace = await sluice("projects:list", "--status", "active");
+    expect(wrongPlace.code).toBe(2);
+    // A trailing --url without its value is an error, not a silent fallback to localhost.
+    const { stderr } = await run(process.execPath, [CLI, "projects:list", "--url"]).catch((e) => e);
+    expect(stderr).toContain("argument missing");
+    const help = await sluice("groups:list", "--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--status");
   });
 });
