@@ -84,6 +84,8 @@ function uiCases(p: string, g: string): Case[] {
     ["search cursor garbage", `/ui/projects/${p}/search?q=x&cursor=%25%25`],
     ["project id huge", `/ui/projects/${HUGE_ID}`],
     ["project outcomes id huge", `/ui/projects/${HUGE_ID}/outcomes`],
+    ["event id bad", `/ui/projects/${p}/events/constructor`],
+    ["setup id huge", `/ui/projects/${HUGE_ID}/setup`],
     ["unknown page", "/ui/constructor"],
   ];
 }

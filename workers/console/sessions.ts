@@ -51,14 +51,12 @@ export async function createSession(db: D1Database, token: string, now = Date.no
           ne(s.tokenFingerprint, fingerprint),
         ),
       ),
-    d
-      .insert(s)
-      .values({
-        idHash: await sha256Hex(id),
-        tokenFingerprint: fingerprint,
-        createdAt: now,
-        lastSeenAt: now,
-      }),
+    d.insert(s).values({
+      idHash: await sha256Hex(id),
+      tokenFingerprint: fingerprint,
+      createdAt: now,
+      lastSeenAt: now,
+    }),
     d.delete(s).where(notInArray(s.idHash, newest)),
   ]);
   return id;
