@@ -167,3 +167,22 @@ export const appliedMessages = sqliteTable("applied_messages", {
   batchId: text("batch_id").notNull(),
   appliedAt: integer("applied_at").notNull(),
 });
+
+/**
+ * Dashboard sessions (workers/console/sessions.ts): one row per login, keyed by the SHA-256 of the
+ * cookie's random id (a leaked table holds no usable cookie), bound to a fingerprint of the admin
+ * token so that changing the token revokes them all.
+ */
+export const consoleSessions = sqliteTable("console_sessions", {
+  idHash: text("id_hash").primaryKey(),
+  tokenFingerprint: text("token_fingerprint").notNull(),
+  createdAt: integer("created_at").notNull(),
+  lastSeenAt: integer("last_seen_at").notNull(),
+});
+
+/** Failed dashboard logins per client network in the current window (workers/console/login-throttle.ts). */
+export const consoleLoginFailures = sqliteTable("console_login_failures", {
+  client: text("client").primaryKey(),
+  windowStart: integer("window_start").notNull(),
+  failures: integer("failures").notNull(),
+});

@@ -223,12 +223,20 @@ describe("dashboard in headless Chromium", () => {
     expect(await page.content()).toContain(after.body.key);
   });
 
-  it("logs out", async () => {
+  it("logs out, and the old cookie is dead on the server too", async () => {
+    const before = (await page.context().cookies()).find((c) => c.name === "sluice_session");
+    expect(before).toBeDefined();
     await page.goto("/ui/");
     await page.click("header form button");
     await page.waitForURL("**/ui/login");
     await page.goto(`/ui/projects/${project.id}`);
     expect(new URL(page.url()).pathname).toBe("/ui/login");
+    // Someone who copied the cookie before logout (or a browser that kept it) gets nowhere.
+    await page.context().addCookies([before!]);
+    await page.goto(`/ui/projects/${project.id}`);
+    expect(new URL(page.url()).pathname).toBe("/ui/login");
+    const api = await page.request.get(`/api/v1/projects/${project.id}`);
+    expect(api.status()).toBe(401);
   });
 });
 

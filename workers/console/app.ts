@@ -10,7 +10,6 @@
 //   /api/v1/openapi.json                                  this API, described
 
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { ClientError } from "../../shared/http/errors";
 import { requireAdmin } from "./auth";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { eventRoutes } from "./routes/events";
@@ -21,6 +20,7 @@ import { rumRoutes } from "./routes/rum";
 import { searchRoutes } from "./routes/search";
 import { statsRoutes } from "./routes/stats";
 import { uiRoutes } from "./ui/index";
+import { clientFault } from "./validation";
 
 const app = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ strict: false });
 
@@ -51,7 +51,8 @@ app.get("/", (c) => c.redirect("/ui/"));
 app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
 app.onError((err, c) => {
-  if (err instanceof ClientError) return c.json({ error: err.message }, err.status);
+  const fault = clientFault(err);
+  if (fault) return c.json({ error: fault.message }, fault.status);
   console.error(JSON.stringify({ msg: "console error", error: String((err as Error)?.stack ?? err) }));
   return c.json({ error: "internal error" }, 500);
 });

@@ -1,42 +1,45 @@
 // Admin authentication for the console: `Authorization: Bearer <ADMIN_TOKEN>` (API, CLI) or the
-// dashboard's HTTP-only session cookie. A console deployed without the ADMIN_TOKEN secret refuses
-// every request rather than running open.
+// dashboard's HTTP-only session cookie (a server-side session, sessions.ts). A cookie rides along
+// on any same-site request, so cookie-authenticated writes must also come from this very origin; a
+// bearer token is never sent by a browser on its own, so it needs no such check. A console
+// deployed without the ADMIN_TOKEN secret refuses every request rather than running open.
 
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
+import { safeEqual } from "./digest";
+import { findSession } from "./sessions";
 
 export const SESSION_COOKIE = "sluice_session";
 
-/** Constant-time string comparison (the length of the token is not secret). */
-export function safeEqual(a: string, b: string): boolean {
-  const enc = new TextEncoder();
-  const x = enc.encode(a);
-  const y = enc.encode(b);
-  if (x.byteLength !== y.byteLength) return false;
-  let diff = 0;
-  for (let i = 0; i < x.byteLength; i++) diff |= x[i]! ^ y[i]!;
-  return diff === 0;
-}
-
-/** The session cookie value: an HMAC of a fixed label under the admin token (rotating the token logs everyone out). */
-export async function sessionValue(token: string): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(token),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const sig = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("sluice-console-session-v1"));
-  return Array.from(new Uint8Array(sig), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+export { safeEqual };
 
 export function configuredToken(env: { ADMIN_TOKEN?: string }): string | null {
   const t = env.ADMIN_TOKEN;
   return typeof t === "string" && t.length > 0 ? t : null;
 }
 
-/** Requires a valid bearer token or session cookie; answers 401 (or 503 when unconfigured). */
+/** True when the request's Origin (or, without one, Referer) is this origin; false when neither is sent. */
+export function sameOrigin(c: Context): boolean {
+  const self = new URL(c.req.url).origin;
+  const origin = c.req.header("origin");
+  if (origin && origin !== "null") return origin === self;
+  const referer = c.req.header("referer");
+  if (!referer) return false;
+  try {
+    return new URL(referer).origin === self;
+  } catch {
+    return false;
+  }
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Requires a valid bearer token or session cookie; answers 401 (or 503 when unconfigured). A
+ * state-changing request authenticated by the cookie alone must come from this origin (else 403).
+ *
+ * @example app.use("/api/v1/*", requireAdmin());
+ */
 export function requireAdmin(): MiddlewareHandler<{ Bindings: ConsoleEnv }> {
   return async function requireAdminMiddleware(c, next) {
     const token = configuredToken(c.env);
@@ -48,7 +51,13 @@ export function requireAdmin(): MiddlewareHandler<{ Bindings: ConsoleEnv }> {
       return c.json({ error: "invalid admin token" }, 401);
     }
     const cookie = getCookie(c, SESSION_COOKIE);
-    if (cookie && safeEqual(cookie, await sessionValue(token))) return next();
-    return c.json({ error: "missing admin token: send Authorization: Bearer <token>" }, 401);
+    if (!cookie || !(await findSession(c.env.DB, cookie, token)))
+      return c.json({ error: "missing admin token: send Authorization: Bearer <token>" }, 401);
+    if (!SAFE_METHODS.has(c.req.method) && !sameOrigin(c))
+      return c.json(
+        { error: "cross-origin request refused: send Authorization: Bearer <token>, or use the dashboard" },
+        403,
+      );
+    return next();
   };
 }

@@ -3,6 +3,7 @@
 
 import { z } from "@hono/zod-openapi";
 import { settingsSchema } from "../../shared/settings";
+import { TIME_FORMAT, toEpochMs } from "./time-range";
 
 export const ErrorSchema = z.object({ error: z.string() }).openapi("Error");
 
@@ -19,7 +20,10 @@ export const ProjectSchema = z
 
 export const CreateProjectSchema = z.object({ name: z.string().min(1).max(100) }).openapi("CreateProject");
 
-export const ProjectIdParam = z.object({ id: z.string().regex(/^\d+$/, "project id must be numeric") });
+/** Project ids are positive integers; more than 15 digits cannot be one (nor a safe JS number). */
+export const ProjectIdParam = z.object({
+  id: z.string().regex(/^\d{1,15}$/, "project id must be a positive integer"),
+});
 export const GroupParams = ProjectIdParam.extend({
   groupId: z.string().regex(/^[0-9a-f]{16}$/, "invalid group id"),
 });
@@ -83,9 +87,15 @@ export const SettingsPatchSchema = z
   .strict()
   .openapi("ProjectSettingsPatch");
 
+/** A time bound in a query: ISO-8601 or epoch ms ("" means the default). */
+export const TimeValue = z
+  .string()
+  .max(64)
+  .refine((v) => v === "" || toEpochMs(v) !== null, `must be ${TIME_FORMAT}`);
+
 export const TimeRangeQuery = z.object({
-  from: z.string().optional().openapi({ description: "ISO-8601 or epoch ms; default 24 h ago" }),
-  to: z.string().optional().openapi({ description: "ISO-8601 or epoch ms; default now" }),
+  from: TimeValue.optional().openapi({ description: "ISO-8601 or epoch ms; default 24 h ago" }),
+  to: TimeValue.optional().openapi({ description: "ISO-8601 or epoch ms; default now" }),
 });
 
 /** An OpenAPI JSON response: the schema it is validated and documented with, and what it means. */

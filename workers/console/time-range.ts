@@ -1,10 +1,21 @@
 // Parses API time bounds (ISO-8601 or epoch milliseconds) with defaults; bad input is a 400.
 import { badRequest } from "../../shared/http/errors";
 
+/** The last millisecond of year 9999: later values overflow Date (and mean nothing here). */
+const MAX_TIME = 253_402_300_799_999;
+
+/** Epoch milliseconds of an ISO-8601 date-time or a decimal epoch-ms string in 1970..9999, else null. */
+export function toEpochMs(value: string): number | null {
+  const n = /^\d{1,16}$/.test(value) ? Number(value) : /^\d/.test(value) ? Date.parse(value) : Number.NaN;
+  return Number.isFinite(n) && n >= 0 && n <= MAX_TIME ? n : null;
+}
+
+export const TIME_FORMAT = "an ISO-8601 date-time or epoch milliseconds (1970 to 9999)";
+
 export function parseTime(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === "") return fallback;
-  const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(n)) throw badRequest(`${name} must be an ISO-8601 date-time or epoch milliseconds`);
+  const n = toEpochMs(value);
+  if (n === null) throw badRequest(`${name} must be ${TIME_FORMAT}`);
   return n;
 }
 
@@ -13,7 +24,7 @@ export function timeRange(
   defaultSpanMs = 24 * 3600_000,
 ): { from: number; to: number } {
   const to = parseTime(q.to, Date.now(), "to");
-  const from = parseTime(q.from, to - defaultSpanMs, "from");
+  const from = parseTime(q.from, Math.max(0, to - defaultSpanMs), "from");
   if (from > to) throw badRequest("from must not be after to");
   return { from, to };
 }

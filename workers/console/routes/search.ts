@@ -5,7 +5,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ClientError } from "../../../shared/http/errors";
 import { createSearchBackend } from "../../../shared/search";
-import { errorResponses, json, ProjectIdParam } from "../schemas";
+import { errorResponses, json, ProjectIdParam, TimeValue } from "../schemas";
 import { validationHook } from "../validation";
 
 export const searchRoutes = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ defaultHook: validationHook });
@@ -34,8 +34,8 @@ searchRoutes.openapi(
           description:
             'Free text, "phrases" and field:value terms (type, level, release, environment, user, groupId, fingerprint, platform, category, tags.<key>); a leading - negates',
         }),
-        from: z.string().optional(),
-        to: z.string().optional(),
+        from: TimeValue.optional(),
+        to: TimeValue.optional(),
         release: z.string().max(200).optional(),
         environment: z.string().max(64).optional(),
         level: z.string().max(16).optional(),

@@ -3,13 +3,13 @@
 // exactly what the API returns. Search calls the shared search backend directly.
 
 import { Hono } from "hono";
-import { ClientError } from "../../../shared/http/errors";
 import { eventRoutes } from "../routes/events";
 import { groupRoutes } from "../routes/groups";
 import { projectRoutes } from "../routes/projects";
 import { releaseRoutes } from "../routes/releases";
 import { rumRoutes } from "../routes/rum";
 import { statsRoutes } from "../routes/stats";
+import { clientFault } from "../validation";
 
 const internal = new Hono<{ Bindings: ConsoleEnv }>()
   .route("/", projectRoutes)
@@ -19,7 +19,8 @@ const internal = new Hono<{ Bindings: ConsoleEnv }>()
   .route("/", rumRoutes)
   .route("/", releaseRoutes);
 internal.onError((err, c) => {
-  if (err instanceof ClientError) return c.json({ error: err.message }, err.status);
+  const fault = clientFault(err);
+  if (fault) return c.json({ error: fault.message }, fault.status);
   throw err;
 });
 

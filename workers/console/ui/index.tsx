@@ -10,6 +10,8 @@
 //   GET  /ui/projects/:id/{search,outcomes,rum,releases,setup} · POST …/keys/rotate
 
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./api";
 import { Layout } from "./components/layout";
 import { eventPage } from "./pages/event";
@@ -43,7 +45,12 @@ uiRoutes.get("/ui/app.js", (c) =>
   c.body(SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "max-age=300" }),
 );
 uiRoutes.get("/ui/login", loginPage);
-uiRoutes.post("/ui/login", loginSubmit);
+// The login form is read before any session exists: keep what an anonymous client can send small.
+uiRoutes.post(
+  "/ui/login",
+  bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text("login form too large", 413) }),
+  loginSubmit,
+);
 
 uiRoutes.use("/ui/*", requireSession());
 uiRoutes.post("/ui/logout", logout);
@@ -70,6 +77,7 @@ uiRoutes.notFound((c) => errorPage(c, 404, "There is no such page."));
 uiRoutes.onError((err, c) => {
   if (err instanceof ApiError && err.status < 500)
     return errorPage(c, err.status, err.status === 404 ? `Not found: ${err.message}.` : err.message);
+  if (err instanceof HTTPException && err.status < 500) return errorPage(c, err.status, err.message);
   console.error(JSON.stringify({ msg: "dashboard error", error: String((err as Error)?.stack ?? err) }));
   return errorPage(c, 500, "Something went wrong on our side; the console log has the details.");
 });

@@ -1,41 +1,21 @@
-// Dashboard sessions: login with the admin token sets an HTTP-only, SameSite=Strict cookie holding
-// sessionValue(token); every POST must also come from this origin (Origin, else Referer) and carry
-// the per-session CSRF token (an HMAC of the session), so a cross-site form can never act.
+// Dashboard sessions: login with the admin token starts a server-side session (../sessions.ts) whose
+// random id is an HTTP-only, SameSite=Strict cookie; logout ends it. Every POST must also come from
+// this origin (Origin, else Referer) and carry the session's CSRF token, so a cross-site form can
+// never act.
 
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { configuredToken, SESSION_COOKIE, safeEqual, sessionValue } from "../auth";
+import { configuredToken, SESSION_COOKIE, safeEqual, sameOrigin } from "../auth";
+import { hmacHex } from "../digest";
+import { createSession, deleteSession, findSession, SESSION_MAX_MS } from "../sessions";
+import { readForm } from "./input";
 
 export type UiEnv = { Bindings: ConsoleEnv; Variables: { csrf: string } };
 
-async function hmacHex(key: string, label: string): Promise<string> {
-  const k = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(key),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const sig = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(label));
-  return Array.from(new Uint8Array(sig), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+export { sameOrigin };
 
-/** The CSRF token of a session: derived, so nothing is stored and logout/rotation invalidates it. */
+/** The CSRF token of a session: derived from its secret id, so nothing more is stored. */
 export const csrfToken = (session: string) => hmacHex(session, "sluice-console-csrf-v1");
-
-/** True when the request's Origin (or, without one, Referer) is this origin; false when neither is sent. */
-export function sameOrigin(c: Context): boolean {
-  const self = new URL(c.req.url).origin;
-  const origin = c.req.header("origin");
-  if (origin && origin !== "null") return origin === self;
-  const referer = c.req.header("referer");
-  if (!referer) return false;
-  try {
-    return new URL(referer).origin === self;
-  } catch {
-    return false;
-  }
-}
 
 /** Only local dashboard paths are valid post-login destinations (no open redirect). */
 export function safeNext(next: unknown): string {
@@ -43,22 +23,24 @@ export function safeNext(next: unknown): string {
 }
 
 export async function startSession(c: Context<UiEnv>, token: string): Promise<void> {
-  setCookie(c, SESSION_COOKIE, await sessionValue(token), {
+  setCookie(c, SESSION_COOKIE, await createSession(c.env.DB, token), {
     httpOnly: true,
     sameSite: "Strict",
     path: "/",
     secure: new URL(c.req.url).protocol === "https:",
-    maxAge: 7 * 86_400,
+    maxAge: SESSION_MAX_MS / 1000,
   });
 }
 
-export function endSession(c: Context<UiEnv>): void {
+export async function endSession(c: Context<UiEnv>): Promise<void> {
+  const id = getCookie(c, SESSION_COOKIE);
+  if (id) await deleteSession(c.env.DB, id);
   deleteCookie(c, SESSION_COOKIE, { path: "/" });
 }
 
 /**
- * Requires a valid session cookie (else redirects to the login page) and, on POST, the same
- * origin and the session's CSRF token in the form (else 403). Exposes the token as `c.var.csrf`.
+ * Requires a live session (else redirects to the login page) and, on POST, the same origin and the
+ * session's CSRF token in the form (else 403). Exposes the token as `c.var.csrf`.
  *
  * @example ui.use("/ui/*", requireSession());
  */
@@ -66,16 +48,16 @@ export function requireSession(): MiddlewareHandler<UiEnv> {
   return async function requireSessionMiddleware(c, next) {
     const token = configuredToken(c.env);
     if (!token) return c.text("console is not configured: set the ADMIN_TOKEN secret", 503);
-    const cookie = getCookie(c, SESSION_COOKIE) ?? "";
-    const expected = await sessionValue(token);
-    if (!safeEqual(cookie, expected)) {
+    const id = getCookie(c, SESSION_COOKIE) ?? "";
+    if (!(await findSession(c.env.DB, id, token))) {
+      if (id) deleteCookie(c, SESSION_COOKIE, { path: "/" });
       if (c.req.method !== "GET") return c.text("not logged in", 401);
       const url = new URL(c.req.url);
       return c.redirect(`/ui/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
     }
-    const csrf = await csrfToken(expected);
+    const csrf = await csrfToken(id);
     if (c.req.method === "POST") {
-      const form = await c.req.parseBody();
+      const form = await readForm(c);
       if (!sameOrigin(c) || typeof form.csrf !== "string" || !safeEqual(form.csrf, csrf))
         return c.text("cross-site request refused (reload the page and try again)", 403);
     }

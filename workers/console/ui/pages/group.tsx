@@ -10,6 +10,7 @@ import { Exceptions } from "../components/stack-trace";
 import { StatusActions } from "../components/status-actions";
 import { occurrences, releaseBreakdown } from "../data";
 import { absTime, fmtNum } from "../format";
+import { queryOption } from "../input";
 import type { UiEnv } from "../session";
 import type { EventDetail, EventSummary, Group, Project } from "../types";
 
@@ -19,8 +20,7 @@ type Range = keyof typeof RANGES;
 
 export async function groupPage(c: Context<UiEnv>) {
   const { id, groupId } = c.req.param() as { id: string; groupId: string };
-  const asked = c.req.query("range") ?? "";
-  const range: Range = asked in RANGES ? (asked as Range) : "14d";
+  const range: Range = queryOption(c, "range", RANGES, "14d");
   const base = `/api/v1/projects/${id}/groups/${groupId}`;
   const [project, group, hist, list, releases] = await Promise.all([
     callApi<Project>(c, `/api/v1/projects/${id}`),

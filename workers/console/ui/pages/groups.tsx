@@ -8,6 +8,7 @@ import { Layout } from "../components/layout";
 import { StatusActions } from "../components/status-actions";
 import { sparklines } from "../data";
 import { fmtNum } from "../format";
+import { queryOption, readForm } from "../input";
 import { safeNext, type UiEnv } from "../session";
 import type { Group, Project } from "../types";
 
@@ -17,10 +18,11 @@ const FILTERS = [
   ["resolved", "Resolved"],
   ["ignored", "Ignored"],
 ] as const;
+const STATUSES = { active: 1, resolved: 1, ignored: 1 } as const;
 
 export async function groupsPage(c: Context<UiEnv>) {
   const id = c.req.param("id")!;
-  const status = FILTERS.some(([s]) => s === c.req.query("status")) ? (c.req.query("status") ?? "") : "";
+  const status = queryOption(c, "status", STATUSES, "");
   const cursor = c.req.query("cursor") ?? "";
   const qs = new URLSearchParams({ limit: "50" });
   if (status) qs.set("status", status);
@@ -133,7 +135,7 @@ export async function groupsPage(c: Context<UiEnv>) {
 
 export async function groupStatusSubmit(c: Context<UiEnv>) {
   const { id, groupId } = c.req.param() as { id: string; groupId: string };
-  const form = await c.req.parseBody();
+  const form = await readForm(c);
   await callApi(c, `/api/v1/projects/${id}/groups/${groupId}`, {
     method: "PATCH",
     body: { status: form.status },

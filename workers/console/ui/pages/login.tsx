@@ -1,7 +1,10 @@
-// Login and logout: the admin token, typed once, becomes an HTTP-only session cookie.
+// Login and logout: the admin token, typed once, starts a server-side session held in an HTTP-only
+// cookie; failed logins are throttled per client network (login-throttle.ts); logout ends the session.
 import type { Context } from "hono";
 import { configuredToken, safeEqual } from "../../auth";
+import { clearLoginFailures, clientKey, loginRetryAfter, recordLoginFailure } from "../../login-throttle";
 import { Layout } from "../components/layout";
+import { readForm } from "../input";
 import { endSession, safeNext, sameOrigin, startSession, type UiEnv } from "../session";
 
 function render(next: string, error?: string) {
@@ -33,15 +36,26 @@ export async function loginSubmit(c: Context<UiEnv>) {
   if (!token) return c.text("console is not configured: set the ADMIN_TOKEN secret", 503);
   // Login CSRF: a cross-site form must not log the victim into anything.
   if (!sameOrigin(c)) return c.text("cross-site request refused", 403);
-  const form = await c.req.parseBody();
+  const form = await readForm(c);
   const next = safeNext(form.next);
-  if (typeof form.token !== "string" || !safeEqual(form.token, token))
+  // Checked before the token, so a throttled client learns nothing from further guesses.
+  const client = clientKey(c.req.header("cf-connecting-ip"));
+  const wait = await loginRetryAfter(c.env.DB, client);
+  if (wait > 0) {
+    const minutes = Math.ceil(wait / 60);
+    c.header("retry-after", String(wait));
+    return c.html(render(next, `Too many failed logins: try again in ${minutes} min.`), 429);
+  }
+  if (typeof form.token !== "string" || !safeEqual(form.token, token)) {
+    await recordLoginFailure(c.env.DB, client);
     return c.html(render(next, "That token is not right."), 401);
+  }
+  await clearLoginFailures(c.env.DB, client);
   await startSession(c, token);
   return c.redirect(next, 303);
 }
 
-export function logout(c: Context<UiEnv>) {
-  endSession(c);
+export async function logout(c: Context<UiEnv>) {
+  await endSession(c);
   return c.redirect("/ui/login", 303);
 }

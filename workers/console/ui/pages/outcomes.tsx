@@ -6,6 +6,7 @@ import { CardHeader } from "../components/card-header";
 import { Legend, type Series, StackedBarChart } from "../components/charts";
 import { Layout } from "../components/layout";
 import { fmtNum } from "../format";
+import { queryOption } from "../input";
 import type { UiEnv } from "../session";
 import type { Project, Stats } from "../types";
 
@@ -23,8 +24,7 @@ const seriesKey = (outcome: string, reason: string) =>
 
 export async function outcomesPage(c: Context<UiEnv>) {
   const id = c.req.param("id")!;
-  const asked = c.req.query("range") ?? "";
-  const range: keyof typeof RANGES = asked in RANGES ? (asked as keyof typeof RANGES) : "24h";
+  const range = queryOption(c, "range", RANGES, "24h");
   const [span, interval, step] = RANGES[range];
   const to = Date.now();
   const from = to - span;

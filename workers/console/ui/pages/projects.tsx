@@ -6,6 +6,7 @@ import { callApi } from "../api";
 import { When } from "../components/badges";
 import { Layout } from "../components/layout";
 import { CopyBlock, Snippets } from "../components/snippets";
+import { readForm } from "../input";
 import type { UiEnv } from "../session";
 import type { Project } from "../types";
 
@@ -88,7 +89,7 @@ export async function projectsPage(c: Context<UiEnv>) {
 }
 
 export async function createProjectSubmit(c: Context<UiEnv>) {
-  const form = await c.req.parseBody();
+  const form = await readForm(c);
   const name = typeof form.name === "string" ? form.name.trim() : "";
   const p = await callApi<Project>(c, "/api/v1/projects", { method: "POST", body: { name } });
   return c.redirect(`/ui/?created=${encodeURIComponent(p.id)}`, 303);

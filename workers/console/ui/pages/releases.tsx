@@ -4,16 +4,17 @@ import { callApi } from "../api";
 import { CardHeader } from "../components/card-header";
 import { Layout } from "../components/layout";
 import { fmtNum, fmtPct } from "../format";
+import { queryOption } from "../input";
 import type { UiEnv } from "../session";
 import type { Project, ReleaseHealth } from "../types";
-import { PERIODS, periodOf } from "./rum";
+import { PERIODS } from "./rum";
 
 const rateColor = (r: number | null) =>
   r == null ? "#98a2b3" : r >= 0.995 ? "#12b76a" : r >= 0.98 ? "#f79009" : "#f04438";
 
 export async function releasesPage(c: Context<UiEnv>) {
   const id = c.req.param("id")!;
-  const period = periodOf(c.req.query("range") ?? "7d");
+  const period = queryOption(c, "range", PERIODS, "7d");
   const to = Date.now();
   const [project, { releases }] = await Promise.all([
     callApi<Project>(c, `/api/v1/projects/${id}`),

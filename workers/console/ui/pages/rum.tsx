@@ -4,16 +4,15 @@ import { callApi } from "../api";
 import { CardHeader } from "../components/card-header";
 import { Layout } from "../components/layout";
 import { fmtMs, fmtNum } from "../format";
+import { queryOption } from "../input";
 import type { UiEnv } from "../session";
 import type { Project, RumPage } from "../types";
 
 export const PERIODS = { "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000 } as const;
-export type Period = keyof typeof PERIODS;
-export const periodOf = (v: string | undefined): Period => (v && v in PERIODS ? (v as Period) : "24h");
 
 export async function rumPage(c: Context<UiEnv>) {
   const id = c.req.param("id")!;
-  const period = periodOf(c.req.query("range"));
+  const period = queryOption(c, "range", PERIODS, "24h");
   const to = Date.now();
   const [project, { pages }] = await Promise.all([
     callApi<Project>(c, `/api/v1/projects/${id}`),

@@ -110,5 +110,6 @@ export async function searchPage(c: Context<UiEnv>) {
         </div>
       ) : null}
     </Layout>,
+    error ? 400 : 200,
   );
 }
