@@ -99,7 +99,7 @@ async function ingest(c: Ctx, envelope: Envelope) {
       `envelope exceeded size limits: ${envelope.items.length} items, at most ${MAX_ITEMS_PER_ENVELOPE}`,
     );
   }
-  const client = clientInfo(c.req.raw);
+  const client = clientInfo(c.req.raw, c.env);
   const receivedAt = Date.now();
   const candidates = await toCandidates(envelope, {
     projectId: project.id,
