@@ -12,10 +12,14 @@ export const settingsSchema = z.object({
     .object({ error: rate, transaction: rate, session: rate, rum: rate })
     .strict()
     .default({ error: 1, transaction: 1, session: 1, rum: 1 }),
-  /** Hard per-project limit of accepted items per minute; null = no limit. */
+  /** Hard per-project limit of accepted events (errors, transactions, RUM) per minute; null = no limit. */
   rateLimitPerMinute: z.number().int().positive().nullable().default(null),
   /** Raygun's rule: allow max(50, 5 × the 24 h average per-minute accepted rate). */
   spikeProtection: z.boolean().default(true),
+  /** Per-minute quota of Relay's `attachment` category, counted in bytes; null = no limit. */
+  attachmentBytesPerMinute: z.number().int().positive().nullable().default(null),
+  /** Per-minute quota of Relay's `session` category (session updates and aggregates); null = no limit. */
+  sessionsPerMinute: z.number().int().positive().nullable().default(null),
   filters: z
     .object({
       localhost: z.boolean(),

@@ -79,6 +79,8 @@ export const SettingsPatchSchema = z
     sampleRates: settingsSchema.shape.sampleRates.unwrap().partial().optional(),
     rateLimitPerMinute: z.number().int().positive().nullable().optional(),
     spikeProtection: z.boolean().optional(),
+    attachmentBytesPerMinute: settingsSchema.shape.attachmentBytesPerMinute.unwrap().optional(),
+    sessionsPerMinute: settingsSchema.shape.sessionsPerMinute.unwrap().optional(),
     filters: settingsSchema.shape.filters.unwrap().partial().optional(),
     allowedOrigins: z.array(z.string().min(1).max(200)).max(100).optional(),
     scrubbing: settingsSchema.shape.scrubbing.unwrap().partial().optional(),

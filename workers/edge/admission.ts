@@ -3,11 +3,14 @@
 //
 //   1. inbound filters  (shared/policy/filters: IP, release, message, localhost, extensions, ...)
 //   2. sampling         (shared/policy/sampling: deterministic per trace / RUM session / event)
-//   3. quotas           (./quota: per-minute limit and spike protection, per project)
+//   3. quotas           (./quota: events per minute and spike protection; sessions per minute;
+//                        attachment bytes per minute — Relay's categories, each counted apart)
 //
 // Filters and sampling run before quotas, so dropped items never count against a quota (Raygun:
-// "filtered errors are dropped before the process rate is counted"). Every item that does not pass
-// becomes an outcome with a reason; nothing is dropped silently.
+// "filtered errors are dropped before the process rate is counted"). An envelope's attachments
+// belong to its event: when the event is filtered, sampled or limited they go with it, with the same
+// outcome. Every item that does not pass becomes an outcome with a reason; nothing is dropped
+// silently. Storage (R2) is written only for what this returns as accepted.
 
 import type { Category, ClientInfo } from "../../shared/event";
 import { filterInputFromRaygun, filterInputFromSentry } from "../../shared/policy/filter-input";
@@ -17,7 +20,7 @@ import type { QuotaReason } from "../../shared/policy/quota";
 import { sampleDecision } from "../../shared/policy/sampling";
 import type { IngestItem, OutcomeRecord } from "../../shared/queue-message";
 import type { ProjectRecord } from "./project-cache";
-import { checkQuota, type QuotaEnv } from "./quota";
+import { checkCategoryQuota, checkQuota, type QuotaEnv } from "./quota";
 
 export interface Candidate {
   item: IngestItem;
@@ -47,11 +50,16 @@ const FILTERED: ReadonlySet<Category> = new Set(["error", "default", "transactio
 const QUOTA_COUNTED: ReadonlySet<Category> = new Set(["error", "default", "transaction", "rum"]);
 /** Relay category names sent to Sentry SDKs while the quota is exhausted. */
 const LIMITED_RELAY_CATEGORIES = ["default", "error", "transaction", "attachment"];
+/** Item types an envelope's attachments belong to: when the event goes, its files go with it. */
+const OWNS_ATTACHMENTS: ReadonlySet<string> = new Set(["event", "transaction"]);
 
 function sessionIdOf(parsed: unknown): string | null {
   const sid = (parsed as { sid?: unknown } | null)?.sid;
   return typeof sid === "string" ? sid : null;
 }
+
+/** Why an envelope's event was dropped: its attachments get the same outcome. */
+type Drop = (category: Category) => OutcomeRecord;
 
 /** Decides each candidate's fate. */
 export async function admit(
@@ -66,56 +74,86 @@ export async function admit(
   const survivors: Candidate[] = [];
   const now = Date.now();
   const filterClient = { ip: client.ip, userAgent: client.userAgent };
+  let eventDrop: Drop | null = null;
   for (const c of candidates) {
     const category = c.item.category;
+    let drop: Drop | null = null;
     if (FILTERED.has(category) && c.parsed !== null) {
       const input =
         c.item.protocol === "raygun"
           ? filterInputFromRaygun(c.parsed, filterClient, category)
           : filterInputFromSentry(c.parsed, filterClient, category);
       const filter = applyInboundFilters(input, settings);
-      if (filter) {
-        outcomes.push(filteredOutcome(project.id, category, filter, { at: now }));
-        continue;
-      }
+      if (filter) drop = (cat) => filteredOutcome(project.id, cat, filter, { at: now });
     }
-    const sample = sampleDecision(
-      {
-        category,
-        eventId: c.item.eventId,
-        traceId: category === "rum" ? null : c.sampleKey,
-        rumSessionId: category === "rum" ? c.sampleKey : null,
-        sessionId: category === "session" ? sessionIdOf(c.parsed) : null,
-      },
-      settings,
-    );
-    if (!sample.keep) {
-      outcomes.push(sampledOutcome(project.id, category, { at: now }));
-      continue;
+    if (!drop) {
+      const sample = sampleDecision(
+        {
+          category,
+          eventId: c.item.eventId,
+          traceId: category === "rum" ? null : c.sampleKey,
+          rumSessionId: category === "rum" ? c.sampleKey : null,
+          sessionId: category === "session" ? sessionIdOf(c.parsed) : null,
+        },
+        settings,
+      );
+      if (!sample.keep) drop = (cat) => sampledOutcome(project.id, cat, { at: now });
     }
-    survivors.push(c);
+    if (drop) {
+      outcomes.push(drop(category));
+      if (c.item.protocol === "sentry" && OWNS_ATTACHMENTS.has(c.item.itemType)) eventDrop ??= drop;
+    } else survivors.push(c);
   }
 
-  const counted = survivors.filter((c) => QUOTA_COUNTED.has(c.item.category));
   const limits: RateLimit[] = [];
-  let accepted = survivors;
-  if (counted.length > 0) {
-    const quota = await checkQuota(env, waitUntil, project, counted.length);
-    if (quota.admitted < counted.length) {
-      const over = new Set(counted.slice(quota.admitted));
-      // An envelope's attachments belong to its event: they go when the event goes.
-      const eventLimited = [...over].some(
-        (c) => c.item.category === "error" || c.item.category === "default",
-      );
-      accepted = [];
-      for (const c of survivors) {
-        if (over.has(c) || (eventLimited && c.item.category === "attachment")) {
-          const reason = (quota.limit?.reason ?? "rate_limit") as QuotaReason;
-          outcomes.push(rateLimitedOutcome(project.id, c.item.category, reason, { at: now }));
-        } else accepted.push(c);
+  const over = new Set<Candidate>();
+  const limitedOutcome =
+    (reason: string): Drop =>
+    (cat) =>
+      rateLimitedOutcome(project.id, cat, reason as QuotaReason, { at: now });
+
+  // Events and sessions have quotas of their own: ask both at once.
+  const counted = survivors.filter((c) => QUOTA_COUNTED.has(c.item.category));
+  const sessions = survivors.filter((c) => c.item.category === "session");
+  const [events, sessionQuota] = await Promise.all([
+    counted.length > 0 ? checkQuota(env, waitUntil, project, counted.length) : null,
+    checkCategoryQuota(env, project, "session", sessions.length),
+  ]);
+  if (events && events.admitted < counted.length) {
+    const drop = limitedOutcome(events.limit?.reason ?? "rate_limit");
+    for (const c of counted.slice(events.admitted)) {
+      over.add(c);
+      outcomes.push(drop(c.item.category));
+      if (c.item.protocol === "sentry" && OWNS_ATTACHMENTS.has(c.item.itemType)) eventDrop ??= drop;
+    }
+  }
+  if (events?.limit) limits.push({ ...events.limit, categories: LIMITED_RELAY_CATEGORIES });
+  for (const c of sessions.slice(sessionQuota.admitted)) {
+    over.add(c);
+    outcomes.push(limitedOutcome(sessionQuota.limit?.reason ?? "rate_limit")("session"));
+  }
+  if (sessionQuota.limit) limits.push({ ...sessionQuota.limit, categories: ["session"] });
+
+  // Attachments: gone with their event, else counted in bytes against the attachment quota.
+  const attachments = survivors.filter((c) => c.item.category === "attachment");
+  if (eventDrop) {
+    for (const c of attachments) {
+      over.add(c);
+      outcomes.push(eventDrop("attachment"));
+    }
+  } else if (attachments.length > 0) {
+    const bytes = attachments.reduce((n, c) => n + c.item.size, 0);
+    const quota = await checkCategoryQuota(env, project, "attachment", bytes);
+    if (quota.admitted < bytes) {
+      const drop = limitedOutcome(quota.limit?.reason ?? "rate_limit");
+      for (const c of attachments) {
+        over.add(c);
+        outcomes.push(drop("attachment"));
       }
     }
-    if (quota.limit) limits.push({ ...quota.limit, categories: LIMITED_RELAY_CATEGORIES });
+    if (quota.limit) limits.push({ ...quota.limit, categories: ["attachment"] });
   }
+
+  const accepted = over.size === 0 ? survivors : survivors.filter((c) => !over.has(c));
   return { accepted: accepted.map((c) => c.item), outcomes, limits };
 }

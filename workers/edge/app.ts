@@ -13,6 +13,7 @@ import { ClientError } from "../../shared/http/errors";
 import { invalidOutcome, tooLargeOutcome } from "../../shared/policy/outcomes";
 import { ingestCors } from "./cors";
 import { enqueue, requestFinished, requestStarted } from "./enqueue";
+import { OriginRejected } from "./origin-policy";
 import { raygunRoutes } from "./raygun/routes";
 import { sentryRoutes } from "./sentry/routes";
 import type { EdgeApp } from "./types";
@@ -55,19 +56,25 @@ app.onError((err, c) => {
 });
 
 /**
- * A request rejected after authentication still has an outcome: invalid (with the reason) or
- * too_large, counted for its project (sent to the telemetry queue off the response path).
+ * A request rejected after authentication still has an outcome: invalid (with the reason; a refused
+ * origin is invalid:cors) or too_large, counted for its project (sent to the telemetry queue off the
+ * response path).
  */
 function recordRejection(c: Context<EdgeApp>, err: ClientError): void {
-  const project = c.get("project");
+  const origin = err instanceof OriginRejected;
+  const project = origin ? err.project : c.get("project");
   if (
     !project ||
-    (err.reason !== "invalid" && err.reason !== "too_large" && err.reason !== "unsupported_encoding")
+    (!origin &&
+      err.reason !== "invalid" &&
+      err.reason !== "too_large" &&
+      err.reason !== "unsupported_encoding")
   )
     return;
   const category = c.get("category") ?? "error";
-  const record =
-    err.reason === "too_large"
+  const record = origin
+    ? invalidOutcome(project.id, category, "cors")
+    : err.reason === "too_large"
       ? tooLargeOutcome(project.id, category)
       : invalidOutcome(project.id, category, err.message.replace(/\d+/g, "n").slice(0, 48));
   c.executionCtx.waitUntil(

@@ -1,19 +1,62 @@
-// What the edge knows about the sender, from the HTTP request (never from the payload):
-// client IP (raygun4js' X-Remote-Address wins, then CF-Connecting-IP), user agent, origin, and
-// Cloudflare's country/colo.
+// What the edge knows about the sender, from the HTTP request (never from the payload): client IP,
+// user agent, origin, and Cloudflare's country/colo. The IP feeds the IP filter and is stored with
+// the event, so a client must not be able to choose it: CF-Connecting-IP (set by Cloudflare, which
+// overwrites any client value) is the peer. Forwarding headers (X-Remote-Address, then
+// X-Forwarded-For) are believed only when that peer is one of the proxies listed in the
+// TRUSTED_PROXIES variable (comma-separated IPs / CIDRs, empty by default).
 
 import type { ClientInfo } from "../../shared/event";
+import { compileIpSet, type IpSet, parseIp } from "../../shared/policy/ip";
 
-export function clientInfo(request: Request): ClientInfo {
+export interface ClientInfoEnv {
+  TRUSTED_PROXIES?: string;
+}
+
+// Compiled once per distinct variable value (it is the same for every request of an isolate).
+let trustedSource: string | undefined;
+let trusted: IpSet = compileIpSet([]);
+
+function trustedProxies(env: ClientInfoEnv | undefined): IpSet {
+  const source = env?.TRUSTED_PROXIES ?? "";
+  if (source !== trustedSource) {
+    trustedSource = source;
+    trusted = compileIpSet(source.split(",").filter((s) => s.trim() !== ""));
+  }
+  return trusted;
+}
+
+/** A header value that is one well-formed IP address (forwarding headers may carry anything). */
+function validIp(value: string | null | undefined): string | null {
+  const v = value?.trim();
+  return v && v.length <= 64 && parseIp(v) ? v : null;
+}
+
+/**
+ * The client's address: the peer, or what a trusted proxy says the peer's client was. In
+ * X-Forwarded-For each hop appends, so the right-most address that is not a trusted proxy is the
+ * first one nobody upstream could have forged.
+ */
+export function clientIp(headers: Headers, env?: ClientInfoEnv): string | null {
+  const peer = validIp(headers.get("cf-connecting-ip"));
+  const proxies = trustedProxies(env);
+  if (peer === null || proxies.size === 0 || !proxies.has(peer)) return peer;
+  const remote = validIp(headers.get("x-remote-address"));
+  if (remote) return remote;
+  // Only the right-most hops matter; a huge header costs no more than its last 2 KB.
+  const hops = (headers.get("x-forwarded-for") ?? "").slice(-2048).split(",");
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = validIp(hops[i]);
+    if (hop === null) break; // garbage: nothing left of it can be trusted
+    if (!proxies.has(hop)) return hop;
+  }
+  return peer;
+}
+
+export function clientInfo(request: Request, env?: ClientInfoEnv): ClientInfo {
   const h = request.headers;
   const cf = (request as { cf?: { country?: unknown; colo?: unknown } }).cf;
-  const forwarded = h.get("x-forwarded-for");
   return {
-    ip:
-      h.get("x-remote-address")?.trim() ||
-      h.get("cf-connecting-ip")?.trim() ||
-      forwarded?.split(",")[0]?.trim() ||
-      null,
+    ip: clientIp(h, env),
     userAgent: h.get("user-agent"),
     country: typeof cf?.country === "string" ? cf.country : null,
     colo: typeof cf?.colo === "string" ? cf.colo : null,

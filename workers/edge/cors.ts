@@ -1,5 +1,7 @@
-// CORS for the ingestion routes: any origin may post (browser SDKs), the SDKs' custom headers are
-// allowed, and the rate-limit headers are exposed so browser SDKs can back off (Relay's lists).
+// CORS for the ingestion routes: the CORS answer is the same for every origin (a preflight carries
+// no key, so it cannot know the project); each project's allowedOrigins is enforced once the key is
+// known (./origin-policy). The SDKs' custom headers are allowed, and the rate-limit headers are
+// exposed so browser SDKs can back off (Relay's lists).
 
 import { cors } from "hono/cors";
 

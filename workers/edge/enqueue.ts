@@ -180,8 +180,10 @@ async function add(
 async function claimCheck(env: EnqueueEnv, item: IngestItem): Promise<PackedItem> {
   const packed = packItem(item);
   if (packed.bytes <= CLAIM_CHECK_BYTES || item.payload === undefined) return packed;
-  // Claim check: the payload travels through R2 and the message carries only its key.
-  const blobKey = `claims/${item.projectId}/${item.eventId}`;
+  // Claim check: the payload travels through R2 and the message carries only its key. The key is
+  // unique per item, never derived from the client's event id alone: two envelopes reusing an
+  // event id must not overwrite (or, once processed, delete) each other's payload.
+  const blobKey = `claims/${item.projectId}/${item.eventId}/${nextMessageId()}`;
   await env.BLOBS.put(blobKey, item.payload);
   const { payload: _payload, ...rest } = item;
   return packItem({ ...rest, blobKey });

@@ -77,7 +77,7 @@ describe("inbound filters", () => {
         headers: { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0", ...headers },
       });
     const cases: [string, Record<string, string>][] = [
-      [raygun("from a blocked network"), { "x-remote-address": "203.0.113.7" }],
+      [raygun("from a blocked network"), { "cf-connecting-ip": "203.0.113.7" }],
       [raygun("old release", { version: "1.0.3" }), {}],
       [raygun("ResizeObserver loop limit exceeded"), {}],
       [raygun("dev box", { url: "http://localhost:3000/cart" }), {}],

@@ -1,9 +1,12 @@
 // Ingest-key → project look-up with an isolate-memory cache, so the hot path does no I/O on a hit.
-// Misses (unknown keys) are cached too, so a flood of bad keys cannot hammer D1. A settings change
-// takes effect within the TTL (PROJECT_CACHE_TTL_SECONDS, 30 s by default).
+// Real projects and unknown keys are cached apart, so a flood of random keys can neither evict a
+// real project nor cost a D1 query each: unknown keys are answered from per-prefix key sets
+// (./key-buckets), and a key D1 denied is remembered in a small bounded map of its own. A settings
+// change takes effect within the TTL (PROJECT_CACHE_TTL_SECONDS, 30 s by default).
 
 import type { ItemPolicy } from "../../shared/queue-message";
 import { type ProjectSettings, readSettings } from "../../shared/settings";
+import { bucketLoading, clearKeyBuckets, knownToBucket, rememberUnknown } from "./key-buckets";
 
 export interface ProjectRecord {
   id: string;
@@ -14,13 +17,17 @@ export interface ProjectRecord {
 }
 
 interface Entry {
-  value: ProjectRecord | null;
+  value: ProjectRecord;
   expires: number;
 }
 
 const KEY_RE = /^[0-9a-f]{32}$/;
-const MAX_ENTRIES = 10_000;
+/** Real projects cached per isolate; only other real projects can push one out. */
+const MAX_PROJECTS = 10_000;
+/** Keys D1 denied although their bucket listed them (rotated away): rare, so a small map. */
+const MAX_DENIED = 1_000;
 const cache = new Map<string, Entry>();
+const denied = new Map<string, number>();
 const inflight = new Map<string, Promise<ProjectRecord | null>>();
 
 /** Constant-time comparison of two ingest keys (both already 32 hex chars). */
@@ -61,6 +68,12 @@ export async function lookupProject(
   const now = Date.now();
   const hit = cache.get(key);
   if (hit && hit.expires > now) return hit.value;
+  // A burst of unknown keys with one prefix waits for that prefix's single load instead of a query each.
+  const loadingBucket = bucketLoading(key);
+  if (loadingBucket) await loadingBucket.catch(() => undefined);
+  if (knownToBucket(key) === false) return null;
+  const deniedUntil = denied.get(key);
+  if (deniedUntil !== undefined && deniedUntil > now) return null;
   let pending = inflight.get(key);
   if (!pending) {
     // Concurrent requests for the same key share one D1 query.
@@ -68,14 +81,25 @@ export async function lookupProject(
     inflight.set(key, pending);
   }
   const value = await pending;
-  if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
-  cache.set(key, { value, expires: now + ttlSeconds * 1000 });
+  const ttlMs = ttlSeconds * 1000;
+  if (value) {
+    cache.delete(key); // re-inserted last: eviction order is the order of refresh
+    if (cache.size >= MAX_PROJECTS) cache.delete(cache.keys().next().value as string);
+    cache.set(key, { value, expires: now + ttlMs });
+  } else if (knownToBucket(key) === true) {
+    if (denied.size >= MAX_DENIED) denied.delete(denied.keys().next().value as string);
+    denied.set(key, now + ttlMs);
+  } else {
+    await rememberUnknown(db, key, ttlMs);
+  }
   return value;
 }
 
 /** Drops cached entries (tests, and after a key rotation in the same isolate). */
 export function clearProjectCache(): void {
   cache.clear();
+  denied.clear();
+  clearKeyBuckets();
 }
 
 /** The processing settings that travel with each item (so the processor needs no look-up). */

@@ -1,7 +1,8 @@
-// QuotaCounter: one Durable Object per project holding the accepted-item count of the current
-// minute and the per-minute history of the last 24 h, so quotas hold across isolates and points of
-// presence. It answers with the decision from shared/policy/quota.ts (hard limit and Raygun's spike
-// rule max(50, 5 × 24 h average)). Only the edge's quota module talks to it.
+// QuotaCounter: one Durable Object per project and quota (events; attachment bytes; sessions)
+// holding the accepted count of the current minute and the per-minute history of the last 24 h, so
+// quotas hold across isolates and points of presence. It answers with the decision from
+// shared/policy/quota.ts (hard limit and Raygun's spike rule max(50, 5 × 24 h average)). Only the
+// edge's quota module talks to it.
 
 import { DurableObject } from "cloudflare:workers";
 import { decideQuota, type QuotaDecision } from "../../shared/policy/quota";
@@ -15,6 +16,8 @@ export interface ConsumeRequest {
   spikeProtection: boolean;
   /** Count the quantity even when over the limit? (async syncs report what already happened) */
   force?: boolean;
+  /** Admit all of the quantity or none (attachment bytes: part of a file is no use). */
+  allOrNothing?: boolean;
   now?: number;
 }
 
@@ -72,7 +75,7 @@ export class QuotaCounter extends DurableObject {
     });
     let admitted = 0;
     if (req.force || decision.allowed) admitted = req.quantity;
-    else if (decision.limit !== null)
+    else if (decision.limit !== null && !req.allOrNothing)
       admitted = Math.max(0, Math.min(req.quantity, decision.limit - s.count));
     s.count += admitted;
     await this.ctx.storage.put("s", s);

@@ -1,5 +1,5 @@
-// Quotas at the edge: a per-project per-minute limit (exact) and Raygun's spike protection
-// (approximate). The hot path answers a project known to be limited from isolate memory, without a
+// Quotas at the edge: a per-project per-minute limit of events (exact), Raygun's spike protection
+// (approximate), and per-category quotas of attachment bytes and sessions (exact, like Relay's). The hot path answers a project known to be limited from isolate memory, without a
 // round trip. A project with a hard limit asks its QuotaCounter Durable Object once per request
 // (exact across isolates and points of presence). Spike protection counts locally and syncs with the
 // Durable Object in the background (waitUntil) at most once a second per isolate, so its error margin
@@ -96,6 +96,44 @@ export async function checkQuota(
     );
   }
   return { admitted: quantity, limit: null };
+}
+
+/** Quotas of their own (Relay's categories), apart from the events' per-minute limit. */
+export type CategoryQuota = "attachment" | "session";
+
+/**
+ * Decides whether `quantity` of a category (attachment bytes, or sessions) fits the project's
+ * per-minute quota of that category. Each has its own QuotaCounter, so a flood of attachments
+ * never uses up the events' quota or the other way round. Attachments are admitted all or none:
+ * an envelope's files are one unit to the SDK (Relay enforces them the same way).
+ *
+ * @example const q = await checkCategoryQuota(env, project, "attachment", totalBytes);
+ */
+export async function checkCategoryQuota(
+  env: QuotaEnv,
+  project: ProjectRecord,
+  category: CategoryQuota,
+  quantity: number,
+): Promise<QuotaResult> {
+  const limit =
+    category === "attachment"
+      ? project.settings.attachmentBytesPerMinute
+      : project.settings.sessionsPerMinute;
+  if (quantity === 0 || limit === null || !env.QUOTA) return { admitted: quantity, limit: null };
+  const now = Date.now();
+  const name = `${project.id}:${category}`;
+  const s = localState(name);
+  if (now < s.limitedUntil) return { admitted: 0, limit: limitFrom(s.limitedUntil, s.reason, now) };
+  const r = await env.QUOTA.get(env.QUOTA.idFromName(name)).consume({
+    quantity,
+    rateLimitPerMinute: limit,
+    spikeProtection: false,
+    allOrNothing: category === "attachment",
+  });
+  if (r.admitted >= quantity) return { admitted: quantity, limit: null };
+  s.limitedUntil = minuteEnd(now);
+  s.reason = r.reason ?? "rate_limit";
+  return { admitted: r.admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
 }
 
 /** Forgets isolate-local quota state (tests). */

@@ -13,6 +13,7 @@ declare namespace Cloudflare {
 		Q_TELEMETRY_0: Queue;
 		QUEUE_SHARDS: string;
 		PROJECT_CACHE_TTL_SECONDS: string;
+		TRUSTED_PROXIES: string;
 		ADMIN_TOKEN: string;
 		ELASTICSEARCH_URL: string;
 		ELASTICSEARCH_API_KEY: string;
@@ -27,5 +28,5 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "QUEUE_SHARDS" | "PROJECT_CACHE_TTL_SECONDS" | "ADMIN_TOKEN" | "ELASTICSEARCH_URL" | "ELASTICSEARCH_API_KEY" | "ELASTICSEARCH_USERNAME" | "ELASTICSEARCH_PASSWORD">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "QUEUE_SHARDS" | "PROJECT_CACHE_TTL_SECONDS" | "TRUSTED_PROXIES" | "ADMIN_TOKEN" | "ELASTICSEARCH_URL" | "ELASTICSEARCH_API_KEY" | "ELASTICSEARCH_USERNAME" | "ELASTICSEARCH_PASSWORD">> {}
 }

@@ -1,8 +1,10 @@
 // Raygun authentication: the X-ApiKey header or the apikey query parameter (any case: raygun4js
-// sends ?apikey=, third-party code ?apiKey=). Unknown or missing keys get Raygun's 403.
+// sends ?apikey=, third-party code ?apiKey=). Unknown or missing keys get Raygun's 403, and so does
+// a page the project's allowed origins exclude.
 
 import type { Context } from "hono";
 import { ClientError } from "../../../shared/http/errors";
+import { checkOrigin } from "../origin-policy";
 import { lookupProject, type ProjectRecord } from "../project-cache";
 import type { EdgeApp } from "../types";
 
@@ -21,5 +23,6 @@ export async function authenticateRaygun(c: Context<EdgeApp>): Promise<ProjectRe
   const project = await lookupProject(c.env.DB, key, Number(c.env.PROJECT_CACHE_TTL_SECONDS) || 30);
   if (!project) throw new ClientError(403, "invalid API key", "forbidden");
   c.set("project", project);
+  checkOrigin(c.req.raw, project);
   return project;
 }

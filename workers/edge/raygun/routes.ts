@@ -61,7 +61,7 @@ export const raygunRoutes = new Hono<EdgeApp>({ strict: false })
     const text = decodeUtf8(bytes, "crash report");
     const report = parseJson(text, "crash report");
     validateRaygunReport(report);
-    const client = clientInfo(c.req.raw);
+    const client = clientInfo(c.req.raw, c.env);
     const item: IngestItem = {
       protocol: "raygun",
       category: "error",
@@ -86,7 +86,7 @@ export const raygunRoutes = new Hono<EdgeApp>({ strict: false })
     if (body.length > RAYGUN_MAX_BULK) {
       throw badRequest(`bulk body holds ${body.length} reports; at most ${RAYGUN_MAX_BULK}`);
     }
-    const client = clientInfo(c.req.raw);
+    const client = clientInfo(c.req.raw, c.env);
     const receivedAt = Date.now();
     // Validate all before enqueueing any: a bad bulk request writes nothing.
     const candidates = body.map((report, i): Candidate => {
@@ -122,7 +122,7 @@ export const raygunRoutes = new Hono<EdgeApp>({ strict: false })
     const bytes = await readBody(c.req.raw, { limit: RUM_MAX_BYTES, what: "RUM body" });
     const body = parseJson(decodeUtf8(bytes, "RUM body"), "RUM body");
     const rumItems = validateRumBody(body, RUM_MAX_ITEMS);
-    const client = clientInfo(c.req.raw);
+    const client = clientInfo(c.req.raw, c.env);
     const receivedAt = Date.now();
     const candidates = rumItems.map((rum): Candidate => {
       const payload = JSON.stringify(rum);

@@ -1,8 +1,10 @@
 // Sentry authentication at the edge: the public key from any of the four carriers must belong to
-// the project named in the path (Relay's check_envelope). Unknown keys and foreign projects: 403.
+// the project named in the path (Relay's check_envelope). Unknown keys, foreign projects and pages
+// the project's allowed origins exclude: 403.
 
 import { ClientError } from "../../../shared/http/errors";
 import { extractAuth } from "../../../shared/sentry/auth";
+import { checkOrigin } from "../origin-policy";
 import { lookupProject, type ProjectRecord } from "../project-cache";
 
 /** Whether the request itself carries auth (query or header), so it can be checked before the body is read. */
@@ -36,5 +38,6 @@ export async function authenticateSentry(
       "forbidden",
     );
   }
+  checkOrigin(request, project);
   return project;
 }

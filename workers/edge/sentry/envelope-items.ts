@@ -1,6 +1,8 @@
 // Envelope items → ingest items. JSON items travel inline (claim-checked by the enqueue module when
-// large); binary items (attachments, replay recordings, unknown non-UTF-8 payloads) are written to
-// R2 here and travel as a claim check. Unknown item types and header keys are kept, never refused.
+// large); binary items (attachments, replay recordings, unknown non-UTF-8 payloads) travel as a
+// claim check: their bytes are written to R2 only once admission has accepted them
+// (storeAdmittedBinaries), so a filtered, limited or invalid envelope leaves nothing behind.
+// Unknown item types and header keys are kept, never refused.
 
 import type { ClientInfo } from "../../../shared/event";
 import { badRequest } from "../../../shared/http/errors";
@@ -28,6 +30,8 @@ export interface EnvelopeCandidate {
   kind: QueueKind;
   parsed: unknown;
   sampleKey: string | null;
+  /** A binary item's bytes and their R2 key, written only if the item is admitted. */
+  binary?: { key: string; bytes: Uint8Array; contentType: string };
 }
 
 function envelopeMeta(envelope: Envelope): Record<string, unknown> {
@@ -45,7 +49,6 @@ export interface ItemsContext {
   client: ClientInfo;
   receivedAt: number;
   policy: ItemPolicy;
-  blobs: R2Bucket;
 }
 
 /** The event id of the envelope: header wins over payload (Relay), else a new one. */
@@ -62,7 +65,7 @@ export function envelopeEventId(envelope: Envelope): string | null {
   return null;
 }
 
-export async function toCandidates(envelope: Envelope, ctx: ItemsContext): Promise<EnvelopeCandidate[]> {
+export function toCandidates(envelope: Envelope, ctx: ItemsContext): EnvelopeCandidate[] {
   const envMeta = envelopeMeta(envelope);
   const eventId = envelopeEventId(envelope);
   const trace = envelope.headers.trace as { trace_id?: unknown } | undefined;
@@ -94,6 +97,7 @@ export async function toCandidates(envelope: Envelope, ctx: ItemsContext): Promi
     };
     let parsed: unknown = null;
     let item: IngestItem;
+    let binary: EnvelopeCandidate["binary"];
     if (JSON_ITEMS.has(type)) {
       parsed = itemJson(raw);
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
@@ -111,19 +115,42 @@ export async function toCandidates(envelope: Envelope, ctx: ItemsContext): Promi
       }
       if (text !== null) item = { ...base, payload: text };
       else {
-        // Binary payloads go to R2 as their own object (attachments stay separate from segments).
-        const blobKey = `attachments/${ctx.projectId}/${eventId ?? id}/${index}-${id}`;
-        await ctx.blobs.put(blobKey, raw.payload, {
-          httpMetadata: { contentType: String(raw.headers.content_type ?? "application/octet-stream") },
-        });
-        item = { ...base, blobKey, binary: true };
+        // Binary payloads get their own R2 object (attachments stay separate from segments).
+        item = { ...base, binary: true };
+        binary = {
+          key: `attachments/${ctx.projectId}/${eventId ?? id}/${index}-${id}`,
+          bytes: raw.payload,
+          contentType: String(raw.headers.content_type ?? "application/octet-stream"),
+        };
       }
     }
     const kind: QueueKind = type === "event" ? "errors" : "telemetry";
     const sampleKey =
       category === "transaction" || category === "span" || category === "profile" ? traceId : null;
-    out.push({ item, kind, parsed, sampleKey });
+    out.push(binary ? { item, kind, parsed, sampleKey, binary } : { item, kind, parsed, sampleKey });
     index++;
   }
   return out;
+}
+
+/**
+ * Writes the bytes of the admitted binary items to R2 and points each item at its object. Runs
+ * after admission and before enqueueing: nothing is stored for a dropped item, and nothing is
+ * queued before its bytes are durable.
+ */
+export async function storeAdmittedBinaries(
+  candidates: readonly EnvelopeCandidate[],
+  accepted: readonly IngestItem[],
+  blobs: R2Bucket,
+): Promise<void> {
+  const admitted = new Set(accepted);
+  await Promise.all(
+    candidates
+      .filter((c) => c.binary && admitted.has(c.item))
+      .map(async (c) => {
+        const { key, bytes, contentType } = c.binary!;
+        await blobs.put(key, bytes, { httpMetadata: { contentType } });
+        c.item.blobKey = key;
+      }),
+  );
 }

@@ -23,7 +23,7 @@ import { enqueue } from "../enqueue";
 import { itemPolicy } from "../project-cache";
 import type { EdgeApp } from "../types";
 import { authenticateSentry, hasRequestAuth } from "./auth";
-import { envelopeEventId, toCandidates } from "./envelope-items";
+import { envelopeEventId, storeAdmittedBinaries, toCandidates } from "./envelope-items";
 
 type Ctx = Context<EdgeApp>;
 
@@ -99,16 +99,16 @@ async function ingest(c: Ctx, envelope: Envelope) {
       `envelope exceeded size limits: ${envelope.items.length} items, at most ${MAX_ITEMS_PER_ENVELOPE}`,
     );
   }
-  const client = clientInfo(c.req.raw);
+  const client = clientInfo(c.req.raw, c.env);
   const receivedAt = Date.now();
-  const candidates = await toCandidates(envelope, {
+  const candidates = toCandidates(envelope, {
     projectId: project.id,
     client,
     receivedAt,
     policy: itemPolicy(project),
-    blobs: c.env.BLOBS,
   });
   const admission = await admit(c.env, (p) => c.executionCtx.waitUntil(p), project, client, candidates);
+  await storeAdmittedBinaries(candidates, admission.accepted, c.env.BLOBS);
   const kindOf = new Map(candidates.map((cand) => [cand.item, cand.kind]));
   const byKind = new Map<QueueKind, typeof admission.accepted>();
   for (const item of admission.accepted) {
