@@ -9,22 +9,13 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { readResources, renderDeployConfigs, requiredResources, root } from "./lib/deploy-plan.mjs";
-import { explainLoginIfMissing, wranglerRunner } from "./lib/wrangler-runner.mjs";
+import { startScript } from "./lib/wrangler-runner.mjs";
 
-const { values } = parseArgs({
-  options: { "dry-run": { type: "boolean" }, help: { type: "boolean", short: "h" } },
-});
-if (values.help) {
-  console.log(
-    "Usage: npm run deploy [-- --dry-run]\n\nMigrates D1 and deploys every worker (run npm run provision once first).",
-  );
-  process.exit(0);
-}
-const dryRun = Boolean(values["dry-run"]);
-const w = wranglerRunner({ dryRun });
-if (!explainLoginIfMissing(w)) process.exit(1);
+const w = startScript(
+  "Usage: npm run deploy [-- --dry-run]\n\nMigrates D1 and deploys every worker (run npm run provision once first).",
+);
+const dryRun = w.dryRun;
 
 const resources = readResources();
 const [database] = requiredResources().d1;

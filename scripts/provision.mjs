@@ -8,7 +8,6 @@
 //   npm run provision [-- --dry-run]    --dry-run: print every wrangler command and config, touch nothing
 
 import { randomBytes } from "node:crypto";
-import { parseArgs } from "node:util";
 import {
   RESOURCES_FILE,
   readResources,
@@ -16,20 +15,12 @@ import {
   requiredResources,
   writeResources,
 } from "./lib/deploy-plan.mjs";
-import { explainLoginIfMissing, wranglerRunner } from "./lib/wrangler-runner.mjs";
+import { startScript } from "./lib/wrangler-runner.mjs";
 
-const { values } = parseArgs({
-  options: { "dry-run": { type: "boolean" }, help: { type: "boolean", short: "h" } },
-});
-if (values.help) {
-  console.log(
-    "Usage: npm run provision [-- --dry-run]\n\nCreates the Cloudflare resources Sluice needs (idempotent).",
-  );
-  process.exit(0);
-}
-const dryRun = Boolean(values["dry-run"]);
-const w = wranglerRunner({ dryRun });
-if (!explainLoginIfMissing(w)) process.exit(1);
+const w = startScript(
+  "Usage: npm run provision [-- --dry-run]\n\nCreates the Cloudflare resources Sluice needs (idempotent).",
+);
+const dryRun = w.dryRun;
 
 const need = requiredResources();
 const resources = readResources();

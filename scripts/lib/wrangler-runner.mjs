@@ -3,6 +3,7 @@
 
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { root } from "./deploy-plan.mjs";
 
 const WRANGLER = join(root, "node_modules", ".bin", "wrangler");
@@ -50,4 +51,27 @@ export function explainLoginIfMissing(runner) {
     rights; create it at https://dash.cloudflare.com/profile/api-tokens) and CLOUDFLARE_ACCOUNT_ID,
 then run this command again. Add --dry-run to see what it would do without an account.`);
   return false;
+}
+
+/**
+ * The start of provision and deploy: strict `--dry-run` / `--help` parsing (a typo is an error),
+ * the runner, and the login check (skipped in a dry run). Exits when there is nothing to do.
+ */
+export function startScript(usage) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: { "dry-run": { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    }));
+  } catch (err) {
+    console.error(`${err.message}\n\n${usage}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const runner = wranglerRunner({ dryRun: Boolean(values["dry-run"]) });
+  if (!explainLoginIfMissing(runner)) process.exit(1);
+  return runner;
 }
