@@ -33,6 +33,11 @@ const WEB_FORMATS: Record<string, "gzip" | "deflate"> = {
 // this cap a 20-byte frame can make the decoder allocate a 128 MiB window before any output.
 const ZSTD_WINDOW_LOG_MAX = 23;
 
+// workerd's node:zlib hands out one output chunk per (synchronous, recursive) callback, so a single
+// input chunk that inflates to N chunks nests N calls deep: 16 KiB chunks overflow the stack near
+// 16 MiB. 256 KiB chunks keep the 20 MiB envelope cap at 80 levels.
+const NODE_CHUNK_SIZE = 256 * 1024;
+
 interface NodeDecoder {
   on(event: "data", fn: (chunk: Uint8Array) => void): unknown;
   on(event: "error", fn: (err: Error) => void): unknown;
@@ -45,17 +50,18 @@ interface NodeDecoder {
 
 // zstd is in workerd's node:zlib (and Node >= 22.15) but not in Node 20's type definitions.
 const zstd = zlib as unknown as {
-  createZstdDecompress?: (options: { params: Record<number, number> }) => NodeDecoder;
+  createZstdDecompress?: (options: { chunkSize: number; params: Record<number, number> }) => NodeDecoder;
   constants: { ZSTD_d_windowLogMax?: number };
 };
 
 const NODE_DECODERS: Record<string, () => NodeDecoder> = {
-  br: () => zlib.createBrotliDecompress() as unknown as NodeDecoder,
+  br: () => zlib.createBrotliDecompress({ chunkSize: NODE_CHUNK_SIZE }) as unknown as NodeDecoder,
   zstd: () => {
     if (!zstd.createZstdDecompress || zstd.constants.ZSTD_d_windowLogMax === undefined) {
       throw new DecodeError("zstd is not available in this runtime");
     }
     return zstd.createZstdDecompress({
+      chunkSize: NODE_CHUNK_SIZE,
       params: { [zstd.constants.ZSTD_d_windowLogMax]: ZSTD_WINDOW_LOG_MAX },
     });
   },
