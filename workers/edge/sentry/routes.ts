@@ -8,7 +8,7 @@
 
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { badRequest, ClientError } from "../../../shared/http/errors";
+import { badRequest, ClientError, tooLarge } from "../../../shared/http/errors";
 import { decodeUtf8, readBody, readDecoded } from "../../../shared/http/read-body";
 import { newEventId, normalizeUuid } from "../../../shared/ids";
 import type { QueueKind } from "../../../shared/queue-message";
@@ -119,6 +119,13 @@ async function readStoreEvent(c: Ctx): Promise<Authenticated> {
 async function ingest(c: Ctx, [project, envelope]: Authenticated) {
   checkEnvelopeConstraints(envelope);
   checkEnvelopeLimits(envelope);
+  // Relay bounds bytes, not items; every item costs Sluice a stored record and a row, so a
+  // 500 KB envelope of 20,000 empty items is refused instead of amplified.
+  if (envelope.items.length > MAX_ITEMS_PER_ENVELOPE) {
+    throw tooLarge(
+      `envelope exceeded size limits: ${envelope.items.length} items, at most ${MAX_ITEMS_PER_ENVELOPE}`,
+    );
+  }
   const client = clientInfo(c.req.raw);
   const receivedAt = Date.now();
   const candidates = await toCandidates(envelope, {
