@@ -1,7 +1,8 @@
 // Reads a request body with a byte limit enforced while streaming, after decoding any
-// Content-Encoding (gzip, x-gzip, deflate), so a decompression bomb ends in 413, never in an
-// out-of-memory. Workers never decompress request bodies themselves.
+// Content-Encoding (gzip, x-gzip, deflate, br, zstd), so a decompression bomb ends in 413, never in
+// an out-of-memory. Workers never decompress request bodies themselves.
 
+import { DecodeError, decodeStream, isSupportedEncoding, SUPPORTED_ENCODINGS } from "./decompress";
 import { badRequest, ClientError, tooLarge } from "./errors";
 
 export interface ReadBodyOptions {
@@ -11,59 +12,61 @@ export interface ReadBodyOptions {
   what?: string;
 }
 
-const DECODERS: Record<string, "gzip" | "deflate"> = {
-  gzip: "gzip",
-  "x-gzip": "gzip",
-  deflate: "deflate",
-};
-
 /** Returns the decoded body bytes; throws ClientError (400/413/415) for bad or oversize input. */
 export async function readBody(request: Request, options: ReadBodyOptions): Promise<Uint8Array> {
   const { limit, what = "body" } = options;
   const encoding = (request.headers.get("content-encoding") ?? "").trim().toLowerCase();
+  const identity = encoding === "" || encoding === "identity";
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   // An uncompressed body's declared length is checked before reading a byte.
-  if ((encoding === "" || encoding === "identity") && Number.isFinite(declared) && declared > limit) {
+  if (identity && Number.isFinite(declared) && declared > limit) {
     throw tooLarge(`${what} of ${declared} bytes exceeds the limit of ${limit} bytes`);
+  }
+  if (!isSupportedEncoding(encoding)) {
+    throw new ClientError(
+      415,
+      `unsupported Content-Encoding "${encoding}": send ${SUPPORTED_ENCODINGS} or an uncompressed body`,
+      "unsupported_encoding",
+    );
   }
   if (!request.body) return new Uint8Array(0);
   // Fast path: an uncompressed body of known, acceptable length is read in one native call (HTTP
   // framing guarantees it is not longer than declared).
-  if ((encoding === "" || encoding === "identity") && Number.isFinite(declared)) {
+  if (identity && Number.isFinite(declared)) {
     return new Uint8Array(await request.arrayBuffer());
   }
-  let stream: ReadableStream<Uint8Array> = request.body;
-  if (encoding !== "" && encoding !== "identity") {
-    const format = DECODERS[encoding];
-    if (!format) {
-      throw new ClientError(
-        415,
-        `unsupported Content-Encoding "${encoding}": send gzip, deflate or an uncompressed body`,
-        "unsupported_encoding",
-      );
-    }
-    stream = stream.pipeThrough(new DecompressionStream(format));
-  }
-  const reader = stream.getReader();
+  return readDecoded(request.body, identity ? "" : encoding, { limit, what });
+}
+
+/**
+ * Decodes `source` (`encoding` "" for none) and collects it, refusing more than `limit` decoded
+ * bytes with 413 as soon as they arrive; corrupt input is a 400. Also for bodies nested inside a
+ * body (the store endpoint's base64+zlib events).
+ */
+export async function readDecoded(
+  source: ReadableStream<Uint8Array>,
+  encoding: string,
+  options: ReadBodyOptions,
+): Promise<Uint8Array> {
+  const { limit, what = "body" } = options;
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
+    await decodeStream(source, encoding, (chunk) => {
+      total += chunk.byteLength;
       if (total > limit) {
-        await reader.cancel().catch(() => {});
         throw tooLarge(
           `${what} exceeds the limit of ${limit} bytes${encoding ? " after decompression" : ""}`,
         );
       }
-      chunks.push(value);
-    }
+      chunks.push(chunk);
+    });
   } catch (err) {
     if (err instanceof ClientError) throw err;
     throw badRequest(`failed to read request body`, [
-      encoding ? `failed to decode ${encoding} payload` : String((err as Error)?.message ?? err),
+      encoding
+        ? `failed to decode ${encoding} payload${err instanceof DecodeError && err.hint ? `: ${err.hint}` : ""}`
+        : String((err as Error)?.message ?? err),
     ]);
   }
   if (chunks.length === 1) return chunks[0]!;

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { ClientError } from "../http/errors";
-import { createsEvent, itemCategory, parseEnvelope, serializeEnvelope, sluiceCategory } from "./envelope";
+import {
+  createsEvent,
+  itemCategory,
+  parseEnvelope,
+  parseEnvelopeHeader,
+  parseEnvelopeItems,
+  serializeEnvelope,
+  sluiceCategory,
+} from "./envelope";
 import { fixtureBytes, fixtures } from "./fixtures";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -211,5 +219,48 @@ describe("item categories", () => {
     expect(createsEvent("attachment")).toBe(false);
     expect(createsEvent("attachment", "event.minidump")).toBe(true);
     expect(createsEvent("session")).toBe(false);
+  });
+});
+
+function errorOf(fn: () => unknown): ClientError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ClientError);
+    return e as ClientError;
+  }
+  throw new Error("expected a ClientError");
+}
+
+describe("parseEnvelope: header first, items bounded", () => {
+  it("reads the header alone: malformed items after it are not looked at", () => {
+    const bytes = enc(`{"dsn":"http://k@h/1"}\n${"garbage\n".repeat(1000)}`);
+    const head = parseEnvelopeHeader(bytes);
+    expect(head.headers).toEqual({ dsn: "http://k@h/1" });
+    expect(head.offset).toBe('{"dsn":"http://k@h/1"}'.length + 1);
+    expect(errorOf(() => parseEnvelopeItems(bytes, head)).causes.join()).toMatch(/item header at byte/);
+  });
+
+  it("stops at maxItems with 413: items past the cap are never parsed", () => {
+    // 200,000 tiny items followed by a malformed one: a whole parse reaches the malformed tail and
+    // answers 400; stopping at the cap answers 413 after 1,001 item headers.
+    const tiny = '{"type":"x"}\n\n';
+    const bytes = enc(`{}\n${tiny.repeat(200_000)}garbage\n`);
+    const started = performance.now();
+    const err = errorOf(() => parseEnvelope(bytes, { maxItems: 1000 }));
+    expect(err).toMatchObject({
+      status: 413,
+      message: "envelope exceeded size limits: more than 1000 items",
+    });
+    // Reported, not asserted (timings belong to benchmarks): a whole parse takes seconds.
+    console.log(`stopped after ${(performance.now() - started).toFixed(1)} ms`);
+    expect(errorOf(() => parseEnvelope(bytes)).causes.join()).toMatch(
+      /item header at byte \d+: expected a JSON object/,
+    );
+  });
+
+  it("accepts exactly maxItems items", () => {
+    const env = parseEnvelope(enc(`{}\n${'{"type":"x"}\n\n'.repeat(1000)}`), { maxItems: 1000 });
+    expect(env.items).toHaveLength(1000);
   });
 });

@@ -1,7 +1,7 @@
 // Sentry envelope codec: the edge's first look at a request body. Byte-exact and binary-safe like
 // Relay's `Envelope::parse_bytes`, so attachments survive untouched and unknown items are kept.
 
-import { badRequest } from "../http/errors";
+import { badRequest, tooLarge } from "../http/errors";
 import { normalizeUuid } from "../ids";
 
 export type ItemHeaders = Record<string, unknown> & { type: string };
@@ -23,24 +23,61 @@ const encoder = new TextEncoder();
 
 const invalid = (cause: string) => badRequest("invalid envelope", [cause]);
 
+/** The envelope header, read on its own so that auth (a tunnel's `dsn`) precedes item parsing. */
+export interface EnvelopeHead {
+  headers: Record<string, unknown>;
+  /** Byte offset where the first item header may start. */
+  offset: number;
+}
+
+export interface ParseOptions {
+  /**
+   * Most items to accept: parsing stops with 413 at the next one, so a body of a million tiny
+   * items costs `maxItems` items of work, not a million.
+   */
+  maxItems?: number;
+}
+
 /**
  * Parses an envelope: a JSON header line, then items of `header\npayload`, each payload either
- * `length` bytes long or running to the next `\n` / EOF. Throws `badRequest("invalid envelope")`.
+ * `length` bytes long or running to the next `\n` / EOF. Throws `badRequest("invalid envelope")`,
+ * or 413 past `options.maxItems` items.
  *
  * @example parseEnvelope(new TextEncoder().encode('{}\n{"type":"event"}\n{"message":"hi"}'))
  */
-export function parseEnvelope(bytes: Uint8Array): Envelope {
+export function parseEnvelope(bytes: Uint8Array, options: ParseOptions = {}): Envelope {
+  return parseEnvelopeItems(bytes, parseEnvelopeHeader(bytes), options);
+}
+
+/**
+ * Reads only the envelope header (its first JSON line). Throws `badRequest("invalid envelope")`.
+ *
+ * @example parseEnvelopeHeader(bytes).headers.dsn
+ */
+export function parseEnvelopeHeader(bytes: Uint8Array): EnvelopeHead {
   const first = readHeader(bytes, 0, "envelope header");
   if (!first) throw invalid("missing envelope header");
-  const headers = first.value;
-  checkEnvelopeHeaders(headers, first.text);
-  const items: EnvelopeItem[] = [];
+  checkEnvelopeHeaders(first.value, first.text);
   // Relay: the header may end at EOF; otherwise its newline is consumed.
-  let offset = first.end + 1;
+  return { headers: first.value, offset: first.end + 1 };
+}
+
+/** Parses the items that follow `head` (from `parseEnvelopeHeader` on the same bytes). */
+export function parseEnvelopeItems(
+  bytes: Uint8Array,
+  head: EnvelopeHead,
+  options: ParseOptions = {},
+): Envelope {
+  const maxItems = options.maxItems ?? Number.POSITIVE_INFINITY;
+  const items: EnvelopeItem[] = [];
+  let offset = head.offset;
   while (offset < bytes.length) {
     const at = offset;
     const header = readHeader(bytes, offset, `item header at byte ${at}`);
     if (!header) throw invalid(`unexpected end of file: expected an item header at byte ${at}`);
+    if (items.length >= maxItems) {
+      throw tooLarge(`envelope exceeded size limits: more than ${maxItems} items`);
+    }
     const itemHeaders = checkItemHeaders(header.value, at);
     const payloadStart = Math.min(header.end + 1, bytes.length);
     let payloadEnd: number;
@@ -64,7 +101,7 @@ export function parseEnvelope(bytes: Uint8Array): Envelope {
     items.push({ headers: itemHeaders, payload: bytes.subarray(payloadStart, payloadEnd) });
     offset = payloadEnd + 1;
   }
-  return { headers, items };
+  return { headers: head.headers, items };
 }
 
 interface RawHeader {

@@ -14,6 +14,14 @@ const MiB = 1024 * KiB;
  */
 export const MAX_ENVELOPE_BYTES = 20 * MiB;
 
+/**
+ * Items per envelope (SDKs send a handful; client-side buffers cap at 30–100). Relay bounds bytes,
+ * not items; every item costs Sluice a stored record and a row, so a 500 KB envelope of 20,000
+ * empty items is refused instead of amplified, and the parser stops at this count (a 20 MB body of
+ * tiny items would otherwise be ~1.5 M parsed items before any check).
+ */
+export const MAX_ITEMS_PER_ENVELOPE = 1000;
+
 /** Relay's `Limits::default` (relay-config `config.rs`). */
 export const RELAY_LIMITS = {
   maxEnvelopeSize: 200 * MiB,

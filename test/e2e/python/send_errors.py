@@ -1,4 +1,6 @@
-"""Sends real errors with the real sentry-sdk to the DSN in argv[1]; prints one event id per line.
+"""Sends real errors with the real sentry-sdk to the DSN in argv[1]; prints the body encoding the
+SDK chose ("encoding=br" when the brotli module imports, else "encoding=gzip"), then one event id
+per line.
 
 Mode "same" raises the same KeyError twice from the same code path (one group expected);
 mode "other" raises a ZeroDivisionError elsewhere (a second group).
@@ -27,6 +29,8 @@ def ratio(a, b):
 def main():
     dsn, mode = sys.argv[1], sys.argv[2]
     sentry_sdk.init(dsn=dsn, release="billing@7.1.0", environment="e2e", traces_sample_rate=0)
+    # The SDK's own choice (private, but it is what decides the Content-Encoding of every request).
+    print(f"encoding={sentry_sdk.get_client().transport._compression_algo}")
     ids = []
     if mode == "same":
         for user in ("bob", "carol"):

@@ -2,6 +2,7 @@
 // captured from real @sentry/node 11.12.0 and Python sentry-sdk 2.75.0: every item type, auth
 // carrier, encoding, error path and the rate-limit response mechanics.
 import { env } from "cloudflare:workers";
+import * as zlib from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type FixtureName, fixtureBytes, fixtures } from "../../../shared/sentry/fixtures";
 import { api, call, createTestProject, type TestProject, waitFor } from "../../../test/helpers";
@@ -15,7 +16,7 @@ beforeAll(async () => {
 /** Replays a captured SDK request against this test's project. */
 function sendFixture(
   name: FixtureName,
-  opts: { project?: TestProject; path?: string; headers?: Record<string, string> } = {},
+  opts: { project?: TestProject; path?: string; headers?: Record<string, string>; body?: Uint8Array } = {},
 ) {
   const p = opts.project ?? project;
   const f = fixtures[name];
@@ -26,7 +27,11 @@ function sendFixture(
     if (k === "content-encoding" && !name.endsWith(".gz")) continue;
     headers[k] = v.replace(FIXTURE_KEY, p.key);
   }
-  return call(url, { method: "POST", body: fixtureBytes(name), headers: { ...headers, ...opts.headers } });
+  return call(url, {
+    method: "POST",
+    body: opts.body ?? fixtureBytes(name),
+    headers: { ...headers, ...opts.headers },
+  });
 }
 
 const eventIdOf = (name: FixtureName) => {
@@ -267,7 +272,7 @@ describe("routes and auth carriers", () => {
     }
   });
 
-  it("answers 413 for an event item over 1 MiB and for a gzip bomb, 415 for br", async () => {
+  it("answers 413 for an event item over 1 MiB and for a gzip bomb, 415 naming the encodings for compress", async () => {
     const q = `?sentry_key=${project.key}`;
     const big = `{}\n{"type":"event"}\n${JSON.stringify({ message: "x".repeat(1024 * 1024 + 10) })}`;
     expect((await call(`/api/${project.id}/envelope/${q}`, { method: "POST", body: big })).status).toBe(413);
@@ -283,15 +288,15 @@ describe("routes and auth carriers", () => {
       headers: { "content-encoding": "gzip" },
     });
     expect(res.status).toBe(413);
-    expect(
-      (
-        await call(`/api/${project.id}/envelope/${q}`, {
-          method: "POST",
-          body: "x",
-          headers: { "content-encoding": "br" },
-        })
-      ).status,
-    ).toBe(415);
+    const compress = await call(`/api/${project.id}/envelope/${q}`, {
+      method: "POST",
+      body: "x",
+      headers: { "content-encoding": "compress" },
+    });
+    expect(compress.status).toBe(415);
+    expect(await compress.json()).toMatchObject({
+      detail: 'unsupported Content-Encoding "compress": send gzip, deflate, br, zstd or an uncompressed body',
+    });
     // 20,000 empty items in 560 KB: refused rather than amplified into 20,000 stored records.
     const many = `{}\n${'{"type":"nope","length":0}\n\n'.repeat(20_000)}`;
     expect((await call(`/api/${project.id}/envelope/${q}`, { method: "POST", body: many })).status).toBe(413);
@@ -335,5 +340,141 @@ describe("payload characters the queue cannot carry raw", () => {
     expect(detail.body.raw).toBe("a\u0000b");
     const dead = await env.DB.prepare("SELECT count(*) n FROM dead_letters").first<{ n: number }>();
     expect(dead!.n).toBe(0);
+  });
+});
+
+const MiB = 1024 * 1024;
+const brotli = (b: Uint8Array) =>
+  zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 } });
+const zstdCompress = (b: Uint8Array) =>
+  (zlib as unknown as { zstdCompressSync(b: Uint8Array): Uint8Array }).zstdCompressSync(b);
+
+describe("br and zstd bodies", () => {
+  it("stores a Python sentry-sdk envelope sent as br, and a @sentry/node one sent as zstd", async () => {
+    const p = await createTestProject("br");
+    const br = await sendFixture("python-exception", {
+      project: p,
+      body: brotli(fixtureBytes("python-exception")),
+      headers: { "content-encoding": "br" },
+    });
+    expect(br.status).toBe(200);
+    const event = (await eventDetail(p, eventIdOf("python-exception"))).event as { type: string };
+    expect(event.type).toBe("KeyError");
+    const zs = await sendFixture("node-exception", {
+      project: p,
+      body: zstdCompress(fixtureBytes("node-exception")),
+      headers: { "content-encoding": "zstd" },
+    });
+    expect(zs.status).toBe(200);
+    expect(await zs.json()).toEqual({ id: eventIdOf("node-exception") });
+    await eventDetail(p, eventIdOf("node-exception"));
+  });
+
+  it("answers 413 for br and zstd bombs (64 MiB of zeros in a few KB) and 400 for a corrupt br body", async () => {
+    const q = `?sentry_key=${project.key}`;
+    const zeros = new Uint8Array(64 * MiB);
+    for (const [encoding, body] of [
+      ["br", brotli(zeros)],
+      ["zstd", zstdCompress(zeros)],
+    ] as const) {
+      expect(body.byteLength).toBeLessThan(64 * 1024);
+      const res = await call(`/api/${project.id}/envelope/${q}`, {
+        method: "POST",
+        body,
+        headers: { "content-encoding": encoding },
+      });
+      expect(res.status, encoding).toBe(413);
+      expect(await res.json()).toMatchObject({
+        detail: `envelope exceeds the limit of ${20 * MiB} bytes after decompression`,
+      });
+    }
+    const corrupt = await call(`/api/${project.id}/envelope/${q}`, {
+      method: "POST",
+      body: "definitely not brotli",
+      headers: { "content-encoding": "br" },
+    });
+    expect(corrupt.status).toBe(400);
+    expect(await corrupt.json()).toEqual({
+      detail: "failed to read request body",
+      causes: ["failed to decode br payload"],
+    });
+  });
+});
+
+describe("authentication before decompression and parsing", () => {
+  const zlibBase64 = (text: string) => btoa(String.fromCharCode(...zlib.deflateSync(text)));
+  // 24 MiB of JSON inflated from ~32 KB of base64 (the issue's store-endpoint bomb).
+  const storeBomb = () => {
+    const packed = zlib.deflateSync(`{"message":"${"a".repeat(24 * MiB)}"}`);
+    let bin = "";
+    for (let i = 0; i < packed.length; i += 8192) bin += String.fromCharCode(...packed.subarray(i, i + 8192));
+    return btoa(bin);
+  };
+
+  it("store: a base64+zlib event is stored; a bomb is 401 without a key, 403 with a stranger's, 413 with the right one", async () => {
+    const p = await createTestProject("store-zlib");
+    const ok = await call(`/api/${p.id}/store/?sentry_key=${p.key}`, {
+      method: "POST",
+      body: zlibBase64(JSON.stringify({ event_id: "5".repeat(32), message: "zlib legacy", level: "error" })),
+    });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ id: "5".repeat(32) });
+    await eventDetail(p, "5".repeat(32));
+
+    const bomb = storeBomb();
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const none = await call(`/api/${p.id}/store/`, { method: "POST", body: bomb });
+    expect(none.status).toBe(401);
+    expect(await none.json()).toMatchObject({ detail: "missing authorization information" });
+    const stranger = await call(`/api/${p.id}/store/?sentry_key=${"f".repeat(32)}`, {
+      method: "POST",
+      body: bomb,
+    });
+    expect(stranger.status).toBe(403);
+    const owner = await call(`/api/${p.id}/store/?sentry_key=${p.key}`, { method: "POST", body: bomb });
+    expect(owner.status).toBe(413);
+    // The inflate stopped at the event limit (a whole inflate reaches the envelope's size check).
+    expect(await owner.json()).toMatchObject({
+      detail: `event exceeds the limit of ${MiB} bytes after decompression`,
+    });
+  });
+
+  it("envelope: items are not parsed before auth, whether the key is missing or only in a tunnel's dsn", async () => {
+    const p = await createTestProject("auth-first");
+    const malformedItems = "garbage\n".repeat(10);
+    const none = await call(`/api/${p.id}/envelope/`, { method: "POST", body: `{}\n${malformedItems}` });
+    expect(none.status).toBe(401);
+    const strangerDsn = JSON.stringify({ dsn: `http://${"f".repeat(32)}@sluice.test/${p.id}` });
+    const stranger = await call(`/api/${p.id}/envelope/`, {
+      method: "POST",
+      body: `${strangerDsn}\n${malformedItems}`,
+    });
+    expect(stranger.status).toBe(403);
+    // The owner's tunnel dsn authenticates, and only then are the items found malformed.
+    const ownerDsn = JSON.stringify({ dsn: `http://${p.key}@sluice.test/${p.id}` });
+    const owner = await call(`/api/${p.id}/envelope/`, {
+      method: "POST",
+      body: `${ownerDsn}\n${malformedItems}`,
+    });
+    expect(owner.status).toBe(400);
+  });
+
+  it("envelope: 20 MB of tiny items stops at the item cap, by query key or by tunnel dsn", async () => {
+    const p = await createTestProject("tiny-items");
+    const items = '{"type":"x"}\n\n'.repeat(1_450_000);
+    const dsn = JSON.stringify({ dsn: `http://${p.key}@sluice.test/${p.id}` });
+    for (const [path, header] of [
+      [`/api/${p.id}/envelope/?sentry_key=${p.key}`, "{}"],
+      [`/api/${p.id}/envelope/`, dsn],
+    ] as const) {
+      const body = new TextEncoder().encode(`${header}\n${items}`);
+      expect(body.byteLength).toBeGreaterThan(20_000_000);
+      const res = await call(path, { method: "POST", body });
+      expect(res.status, path).toBe(413);
+      // A whole parse would report the count it reached (1,450,000).
+      expect(await res.json()).toMatchObject({
+        detail: "envelope exceeded size limits: more than 1000 items",
+      });
+    }
   });
 });

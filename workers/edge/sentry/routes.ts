@@ -1,34 +1,35 @@
 // Sentry ingestion routes: POST /api/:projectId/envelope/ (every item type; unknown ones kept) and
-// the legacy POST /api/:projectId/store/ (one JSON event). Decode (gzip/deflate, limits on the
-// decoded bytes), parse, authenticate against the path's project, check Relay's size limits and
+// the legacy POST /api/:projectId/store/ (one JSON event). Authenticate against the path's project
+// from the request's own carriers before reading the body; decode (gzip/deflate/br/zstd, limits on
+// the decoded bytes); for a tunnel (dsn only in the envelope header) parse the header alone and
+// authenticate before any item; parse items up to the item cap; check Relay's size limits and
 // envelope rules, admit (filters, sampling, quotas), enqueue, and answer 200 {"id"} before any heavy
 // work. Rate-limited items are stripped; 429 only when every item was limited.
 
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { badRequest, tooLarge } from "../../../shared/http/errors";
-import { decodeUtf8, readBody } from "../../../shared/http/read-body";
+import { badRequest, ClientError, tooLarge } from "../../../shared/http/errors";
+import { decodeUtf8, readBody, readDecoded } from "../../../shared/http/read-body";
 import { newEventId, normalizeUuid } from "../../../shared/ids";
 import type { QueueKind } from "../../../shared/queue-message";
-import { type Envelope, parseEnvelope } from "../../../shared/sentry/envelope";
+import { type Envelope, parseEnvelopeHeader, parseEnvelopeItems } from "../../../shared/sentry/envelope";
 import {
   checkEnvelopeConstraints,
   checkEnvelopeLimits,
   MAX_ENVELOPE_BYTES,
+  MAX_ITEMS_PER_ENVELOPE,
+  SLUICE_LIMITS,
 } from "../../../shared/sentry/limits";
 import { formatRateLimits, type RateLimit as SentryRateLimit } from "../../../shared/sentry/rate-limits";
 import { admit, type RateLimit } from "../admission";
 import { clientInfo } from "../client-info";
 import { enqueue } from "../enqueue";
-import { itemPolicy } from "../project-cache";
+import { itemPolicy, type ProjectRecord } from "../project-cache";
 import type { EdgeApp } from "../types";
 import { authenticateSentry, hasRequestAuth } from "./auth";
 import { envelopeEventId, storeAdmittedBinaries, toCandidates } from "./envelope-items";
 
 type Ctx = Context<EdgeApp>;
-
-/** Items per envelope (SDKs send a handful; client-side buffers cap at 30–100). */
-export const MAX_ITEMS_PER_ENVELOPE = 1000;
 
 const encoder = new TextEncoder();
 
@@ -49,14 +50,22 @@ async function storeBodyToEnvelope(bytes: Uint8Array): Promise<Envelope> {
   let text = decodeUtf8(bytes, "event");
   const trimmed = text.trimStart();
   if (!trimmed.startsWith("{")) {
-    // Very old SDKs send base64(zlib(json)) (Relay's store endpoint accepts it too).
+    // Very old SDKs send base64(zlib(json)) (Relay's store endpoint accepts it too). The inflate
+    // streams through the event size limit: 32 KB of base64 can hold 24 MiB of zeros.
+    let bin: Uint8Array;
     try {
-      const bin = Uint8Array.from(atob(trimmed.trim()), (ch) => ch.charCodeAt(0));
-      const inflated = new Response(new Blob([bin]).stream().pipeThrough(new DecompressionStream("deflate")));
-      text = await inflated.text();
+      bin = Uint8Array.from(atob(trimmed.trim()), (ch) => ch.charCodeAt(0));
     } catch {
       throw badRequest("invalid event", ["body is neither JSON nor base64-encoded zlib JSON"]);
     }
+    const inflated = await readDecoded(new Blob([bin]).stream(), "deflate", {
+      limit: SLUICE_LIMITS.maxEventSize,
+      what: "event",
+    }).catch((err: unknown) => {
+      if (err instanceof ClientError && err.status === 413) throw err;
+      throw badRequest("invalid event", ["body is neither JSON nor base64-encoded zlib JSON"]);
+    });
+    text = decodeUtf8(inflated, "event");
   }
   let parsed: unknown;
   try {
@@ -76,8 +85,9 @@ async function storeBodyToEnvelope(bytes: Uint8Array): Promise<Envelope> {
 }
 
 /**
- * Authenticates from the request's own carriers before the body is read (so that a body error is
- * counted as that project's outcome); envelope-`dsn` auth (tunnels) has to wait for the body.
+ * Authenticates from the request's own carriers before the body is read, so that nothing is
+ * decoded or parsed for a stranger (and a body error is counted as that project's outcome).
+ * Envelope-`dsn` auth (tunnels) has to wait for the body's first line.
  */
 async function preAuthenticate(c: Ctx) {
   c.set("category", "error");
@@ -85,11 +95,28 @@ async function preAuthenticate(c: Ctx) {
   c.set("project", await authenticateSentry(c.req.raw, c.env, c.req.param("projectId")!, undefined));
 }
 
-async function ingest(c: Ctx, envelope: Envelope) {
-  const projectId = c.req.param("projectId")!;
+type Authenticated = [ProjectRecord, Envelope];
+
+/** Reads and parses an envelope body; authenticated (tunnel `dsn` included) before any item is parsed. */
+async function readEnvelope(c: Ctx): Promise<Authenticated> {
+  const bytes = await readBody(c.req.raw, { limit: MAX_ENVELOPE_BYTES, what: "envelope" });
+  const head = parseEnvelopeHeader(bytes);
   // With a request carrier, the envelope dsn (if any) must agree with it: check both together.
-  const project = await authenticateSentry(c.req.raw, c.env, projectId, envelope.headers.dsn);
+  const project = await authenticateSentry(c.req.raw, c.env, c.req.param("projectId")!, head.headers.dsn);
   c.set("project", project);
+  return [project, parseEnvelopeItems(bytes, head, { maxItems: MAX_ITEMS_PER_ENVELOPE })];
+}
+
+/** The store endpoint has no envelope to carry a dsn: a stranger is refused before a byte is read. */
+async function readStoreEvent(c: Ctx): Promise<Authenticated> {
+  c.set("category", "error");
+  const project = await authenticateSentry(c.req.raw, c.env, c.req.param("projectId")!, undefined);
+  c.set("project", project);
+  const bytes = await readBody(c.req.raw, { limit: SLUICE_LIMITS.maxEventSize, what: "event" });
+  return [project, await storeBodyToEnvelope(bytes)];
+}
+
+async function ingest(c: Ctx, [project, envelope]: Authenticated) {
   checkEnvelopeConstraints(envelope);
   checkEnvelopeLimits(envelope);
   // Relay bounds bytes, not items; every item costs Sluice a stored record and a row, so a
@@ -142,11 +169,6 @@ async function ingest(c: Ctx, envelope: Envelope) {
 export const sentryRoutes = new Hono<EdgeApp>({ strict: false })
   .post("/api/:projectId{[0-9]+}/envelope", async (c) => {
     await preAuthenticate(c);
-    const bytes = await readBody(c.req.raw, { limit: MAX_ENVELOPE_BYTES, what: "envelope" });
-    return ingest(c, parseEnvelope(bytes));
+    return ingest(c, await readEnvelope(c));
   })
-  .post("/api/:projectId{[0-9]+}/store", async (c) => {
-    await preAuthenticate(c);
-    const bytes = await readBody(c.req.raw, { limit: MAX_ENVELOPE_BYTES, what: "event" });
-    return ingest(c, await storeBodyToEnvelope(bytes));
-  });
+  .post("/api/:projectId{[0-9]+}/store", async (c) => ingest(c, await readStoreEvent(c)));

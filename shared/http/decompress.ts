@@ -1,0 +1,179 @@
+// Content-Encoding decoders for request bodies (the edge's "decode" step, before any parsing).
+// Every decoder streams into a sink that may throw to stop it, so a decompression bomb costs at
+// most the caller's limit plus one chunk, never the bomb's full size.
+
+import * as zlib from "node:zlib";
+
+/** The encodings a body may arrive in, as named in 415 messages. */
+export const SUPPORTED_ENCODINGS = "gzip, deflate, br, zstd";
+
+/** Receives each decoded chunk; throwing stops the decoder (the error is rethrown unchanged). */
+export type Sink = (chunk: Uint8Array) => void;
+
+/** A decoder's own failure (corrupt or truncated input), as opposed to the sink refusing bytes. */
+export class DecodeError extends Error {
+  override name = "DecodeError";
+  /** A cause worth telling the sender (the decoders' own messages are mostly opaque). */
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+// DecompressionStream covers these natively; "deflate" is zlib-wrapped, as HTTP's deflate means.
+const WEB_FORMATS: Record<string, "gzip" | "deflate"> = {
+  gzip: "gzip",
+  "x-gzip": "gzip",
+  deflate: "deflate",
+};
+
+// RFC 8878 §3.1.1.1.2 (and browsers): HTTP zstd decoders need not accept windows over 8 MiB. Without
+// this cap a 20-byte frame can make the decoder allocate a 128 MiB window before any output.
+const ZSTD_WINDOW_LOG_MAX = 23;
+
+// workerd's node:zlib hands out one output chunk per (synchronous, recursive) callback, so a single
+// input chunk that inflates to N chunks nests N calls deep: 16 KiB chunks overflow the stack near
+// 16 MiB. 256 KiB chunks keep the 20 MiB envelope cap at 80 levels.
+const NODE_CHUNK_SIZE = 256 * 1024;
+
+interface NodeDecoder {
+  on(event: "data", fn: (chunk: Uint8Array) => void): unknown;
+  on(event: "error", fn: (err: Error) => void): unknown;
+  on(event: "end" | "close" | "drain", fn: () => void): unknown;
+  off(event: "drain" | "close", fn: () => void): unknown;
+  write(chunk: Uint8Array): boolean;
+  end(): unknown;
+  destroy(): unknown;
+}
+
+// zstd is in workerd's node:zlib (and Node >= 22.15) but not in Node 20's type definitions.
+const zstd = zlib as unknown as {
+  createZstdDecompress?: (options: { chunkSize: number; params: Record<number, number> }) => NodeDecoder;
+  constants: { ZSTD_d_windowLogMax?: number };
+};
+
+const NODE_DECODERS: Record<string, () => NodeDecoder> = {
+  br: () => zlib.createBrotliDecompress({ chunkSize: NODE_CHUNK_SIZE }) as unknown as NodeDecoder,
+  zstd: () => {
+    if (!zstd.createZstdDecompress || zstd.constants.ZSTD_d_windowLogMax === undefined) {
+      throw new DecodeError("zstd is not available in this runtime");
+    }
+    return zstd.createZstdDecompress({
+      chunkSize: NODE_CHUNK_SIZE,
+      params: { [zstd.constants.ZSTD_d_windowLogMax]: ZSTD_WINDOW_LOG_MAX },
+    });
+  },
+};
+
+/** Whether `encoding` (lower-cased, trimmed; "" or "identity" for none) can be decoded. */
+export function isSupportedEncoding(encoding: string): boolean {
+  return (
+    encoding === "" ||
+    encoding === "identity" ||
+    Object.hasOwn(WEB_FORMATS, encoding) ||
+    Object.hasOwn(NODE_DECODERS, encoding)
+  );
+}
+
+/**
+ * Decodes `source` per `encoding` into `sink`. Rejects with the sink's own error when it throws,
+ * or with a DecodeError when the input is corrupt, truncated or in an unsupported encoding.
+ *
+ * @example await decodeStream(request.body, "br", (chunk) => chunks.push(chunk))
+ */
+export async function decodeStream(
+  source: ReadableStream<Uint8Array>,
+  encoding: string,
+  sink: Sink,
+): Promise<void> {
+  const makeNode = Object.hasOwn(NODE_DECODERS, encoding) ? NODE_DECODERS[encoding] : undefined;
+  if (makeNode) return decodeWithNode(source, makeNode(), sink);
+  let stream = source;
+  if (encoding !== "" && encoding !== "identity") {
+    const format = Object.hasOwn(WEB_FORMATS, encoding) ? WEB_FORMATS[encoding] : undefined;
+    if (!format) throw new DecodeError(`unsupported encoding "${encoding}"`);
+    stream = source.pipeThrough(new DecompressionStream(format));
+  }
+  const reader = stream.getReader();
+  for (;;) {
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await reader.read();
+    } catch (err) {
+      throw new DecodeError(String((err as Error)?.message ?? err));
+    }
+    if (result.done) return;
+    try {
+      sink(result.value);
+    } catch (err) {
+      await reader.cancel().catch(() => {});
+      throw err;
+    }
+  }
+}
+
+/**
+ * Feeds a node:zlib decoder one input chunk at a time (waiting for it to drain, so input is not
+ * buffered ahead) and hands every output chunk to the sink as it is produced. node:zlib does not
+ * pause mid-chunk for a full reader, so the sink's throw (followed by destroy) is what bounds a bomb.
+ */
+function decodeWithNode(source: ReadableStream<Uint8Array>, decoder: NodeDecoder, sink: Sink): Promise<void> {
+  const reader = source.getReader();
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      decoder.destroy();
+      reader.cancel().catch(() => {});
+      reject(err);
+    };
+    decoder.on("data", (chunk) => {
+      if (settled) return;
+      try {
+        sink(chunk);
+      } catch (err) {
+        fail(err);
+      }
+    });
+    decoder.on("error", (err) =>
+      fail(
+        new DecodeError(
+          err.message,
+          /too much memory/i.test(err.message)
+            ? `window larger than ${2 ** (ZSTD_WINDOW_LOG_MAX - 20)} MiB`
+            : undefined,
+        ),
+      ),
+    );
+    decoder.on("end", () => {
+      if (settled) return;
+      settled = true;
+      resolve();
+    });
+    const pump = async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (settled) return;
+        if (done) {
+          decoder.end();
+          return;
+        }
+        if (!decoder.write(value)) {
+          await new Promise<void>((go) => {
+            const drained = () => {
+              decoder.off("drain", drained);
+              decoder.off("close", drained);
+              go();
+            };
+            decoder.on("drain", drained);
+            decoder.on("close", drained);
+          });
+        }
+      }
+    };
+    pump().catch((err) => fail(new DecodeError(String((err as Error)?.message ?? err))));
+  });
+}
