@@ -38,10 +38,18 @@ export function price(ops) {
     ["Durable Object rows written", ops.doRowsWritten, PRICES.doRowWrittenPerM],
     ["D1 rows written (indexes and FTS included)", ops.d1RowsWritten, PRICES.d1RowWrittenPerM],
     ["D1 rows read", ops.d1RowsRead, PRICES.d1RowReadPerM],
-    ["D1 storage over retention (GB-month, × 1e6)", ops.d1GbMonths * 1e6, PRICES.d1GbMonth],
+    [
+      "D1 storage over retention (KB-months per event; price per GB-month)",
+      ops.d1GbMonths * 1e6,
+      PRICES.d1GbMonth,
+    ],
     ["R2 class A (writes)", ops.r2ClassA, PRICES.r2ClassAPerM],
     ["R2 class B (reads)", ops.r2ClassB, PRICES.r2ClassBPerM],
-    ["R2 storage over retention (GB-month, × 1e6)", ops.r2GbMonths * 1e6, PRICES.r2GbMonth],
+    [
+      "R2 storage over retention (KB-months per event; price per GB-month)",
+      ops.r2GbMonths * 1e6,
+      PRICES.r2GbMonth,
+    ],
   ].map(([item, perEvent, usdPerM]) => ({
     item,
     perEvent: r(perEvent, 7),

@@ -4,8 +4,9 @@
 import { Session } from "node:inspector/promises";
 import { performance } from "node:perf_hooks";
 import { Hono } from "hono";
-import { ctx, fakeEdgeEnv, INGEST_KEY, newStats, quotaNamespace } from "./fakes.mjs";
+import { ctx, fakeEdgeEnv, INGEST_KEY, newStats } from "./fakes.mjs";
 import { raygunNodeReport, rng, rumBody, sentryEnvelope } from "./payloads.mjs";
+import { quotaCosts } from "./quota.mjs";
 
 const ORIGIN = "https://ingest.sluice.test";
 let sink = 0;
@@ -266,7 +267,7 @@ export async function benchEdgeInProcess(lib, { seconds = 6, quick = false } = {
     { block, seconds: quick ? 0.5 : 1 },
   );
 
-  const quota = await quotaCosts(lib, bytes, quick ? 2000 : 6000);
+  const quota = await quotaCosts(lib, (b) => raygunRequest(b), bytes, quick ? 2000 : 6000);
 
   const prof = await profile(() => lib.app.fetch(raygunRequest(bytes), env, ctx), quick ? 1000 : 2000);
 
@@ -299,48 +300,6 @@ export async function benchEdgeInProcess(lib, { seconds = 6, quick = false } = {
     notes,
     _sink: sink % 2,
   };
-}
-
-/**
- * Durable Object requests and storage rows per report, counted on the real QuotaCounter: once with
- * spike protection on (the default: the isolate syncs at most once a second in the background) and
- * once with a per-minute limit (exact: one request per ingestion request). The counter history is
- * seeded high so that neither limits the run.
- */
-async function quotaCosts(lib, bytes, n) {
-  const now = Math.floor(Date.now() / 60_000) * 60_000;
-  const history = {};
-  for (let i = 1; i <= 1440; i++) history[String(now - i * 60_000)] = 1_000_000;
-  const out = {};
-  // The exact limit asks the object on every request: fewer requests tell the same per-event count.
-  for (const [mode, settings, reports] of [
-    ["spikeProtection", { spikeProtection: true }, n],
-    ["perMinuteLimit", { spikeProtection: true, rateLimitPerMinute: 100_000_000 }, Math.ceil(n / 10)],
-  ]) {
-    const counts = { requests: 0, rowsRead: 0, rowsWritten: 0, ms: 0 };
-    const env = fakeEdgeEnv(newStats(), {
-      settings: JSON.stringify(settings),
-      quota: quotaNamespace(lib, counts, history),
-    });
-    lib.clearProjectCache();
-    const t0 = performance.now();
-    for (let i = 0; i < reports; i++) {
-      const res = await lib.app.fetch(raygunRequest(bytes), env, ctx);
-      if (res.status !== 202) throw new Error(`quota run (${mode}): edge answered ${res.status}`);
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    await new Promise((r) => setTimeout(r, 20)); // background syncs settle
-    out[mode] = {
-      reports,
-      seconds: round(seconds, 3),
-      doRequestsPerEvent: round(counts.requests / reports, 6),
-      doRowsReadPerEvent: round(counts.rowsRead / reports, 6),
-      doRowsWrittenPerEvent: round(counts.rowsWritten / reports, 6),
-      doMsPerRequest: counts.requests ? round(counts.ms / counts.requests, 4) : 0,
-    };
-  }
-  lib.clearProjectCache();
-  return out;
 }
 
 export function round(x, d = 2) {

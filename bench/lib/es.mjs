@@ -52,3 +52,23 @@ export async function ensureElasticsearch(log) {
     },
   };
 }
+
+/** Installs the product's index template for a bench-only prefix (removed again by dropEsPrefix). */
+export async function installEsTemplate(url, prefix) {
+  await run(process.execPath, [join(ROOT, "scripts", "search-setup.mjs")], {
+    env: { ...process.env, ELASTICSEARCH_URL: url, ELASTICSEARCH_INDEX_PREFIX: prefix },
+    timeout: 60_000,
+  });
+}
+
+/** Deletes only what this run created: the prefix's indices and template. */
+export async function dropEsPrefix(url, prefix) {
+  try {
+    const res = await fetch(`${url}/_cat/indices/${prefix}-*?format=json&h=index`);
+    for (const { index } of res.ok ? await res.json() : [])
+      if (index.startsWith(`${prefix}-`)) await fetch(`${url}/${index}`, { method: "DELETE" });
+    await fetch(`${url}/_index_template/${prefix}`, { method: "DELETE" });
+  } catch (err) {
+    process.stderr.write(`[bench] could not remove Elasticsearch ${prefix}-* and its template: ${err}\n`);
+  }
+}

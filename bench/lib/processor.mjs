@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { BENCH, bundleForWorkerd, ROOT, scratch } from "./build.mjs";
+import { dropEsPrefix, installEsTemplate } from "./es.mjs";
 import { batches, buildMessages, itemsIn, MIX, workloadMix } from "./messages.mjs";
 import { applyMigrations, COMPAT, DRAIN_WORKER, freePort, seedProject } from "./miniflare.mjs";
 
@@ -120,13 +121,18 @@ export async function benchProcessor(
       sizeAfter: 0,
       unmetered: 0,
     };
-    // One warm-up batch per queue (JIT, SQLite page cache), not counted.
+    // One warm-up batch per queue (JIT, SQLite page cache), not counted: all of them first, so the
+    // database size after them is the base of the growth the counted events cause.
+    const lists = new Map();
     for (const [queue, bodies] of gen.byQueue) {
       const list = batches(bodies, 100);
       if (list.length > 1) {
         const warm = await post(port, "batch", list.shift(), queue);
         all.sizeBase = Math.max(all.sizeBase, warm.d1.sizeAfter);
       }
+      lists.set(queue, list);
+    }
+    for (const [queue, list] of lists) {
       const q = {
         batches: 0,
         items: 0,
@@ -349,24 +355,6 @@ export async function benchProcessor(
     await mf.dispose();
     if (esPrefix) await dropEsPrefix(esUrl, esPrefix);
   }
-}
-
-/** Installs the product's index template for a bench-only prefix (removed again by dropEsPrefix). */
-async function installEsTemplate(url, prefix) {
-  await run(process.execPath, [join(ROOT, "scripts", "search-setup.mjs")], {
-    env: { ...process.env, ELASTICSEARCH_URL: url, ELASTICSEARCH_INDEX_PREFIX: prefix },
-    timeout: 60_000,
-  });
-}
-
-/** Deletes only what this run created: the prefix's indices and template. */
-async function dropEsPrefix(url, prefix) {
-  try {
-    const res = await fetch(`${url}/_cat/indices/${prefix}-*?format=json&h=index`);
-    for (const { index } of res.ok ? await res.json() : [])
-      if (index.startsWith(`${prefix}-`)) await fetch(`${url}/${index}`, { method: "DELETE" });
-    await fetch(`${url}/_index_template/${prefix}`, { method: "DELETE" });
-  } catch {}
 }
 
 async function post(port, path, bodies, queue = "") {
