@@ -245,13 +245,15 @@ function runParse(bodies: string[], rounds: number): Response {
   const payloads: string[] = [];
   for (const b of bodies)
     for (const item of decodeMessage(b).items) if (item.payload) payloads.push(item.payload);
-  let best = Number.POSITIVE_INFINITY;
+  const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t0 = performance.now();
     for (const p of payloads) sink += JSON.parse(p) ? 1 : 0;
-    best = Math.min(best, performance.now() - t0);
+    times.push(performance.now() - t0);
   }
-  return Response.json({ ms: best, payloads: payloads.length, sink: sink % 2 });
+  // The median round: the processor's batch is timed once, so neither side gets a best-of.
+  const median = times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0;
+  return Response.json({ ms: median, payloads: payloads.length, sink: sink % 2 });
 }
 
 export default {

@@ -159,6 +159,11 @@ export function costSection(r) {
       "",
     );
   }
+  if (r.curveSkipped || r.curveErrors)
+    L.push(
+      `Curve points missing: ${[...Object.entries(r.curveSkipped ?? {}).map(([k, why]) => `${k}: ${why}`), ...(r.curveErrors ?? [])].join("; ")}.`,
+      "",
+    );
   L.push(
     `**cost.usdPerMillionErrors = ${c.usdPerMillionErrors == null ? "— (no Elasticsearch point at ≥ 4 events/message)" : `$${c.usdPerMillionErrors}`}** (the worst Elasticsearch point at 4 or more events`,
     `per message${bp ? `: ${bp.sizes} reports, ${bp.eventsPerMessage} per message` : ""}; budget ≤ $1). Main run (${c.mainSearch}, mixed traffic): errors $${v(c.usdPerMillionErrorsMainRun)}, RUM $${v(c.usdPerMillionRum)} per million.`,
