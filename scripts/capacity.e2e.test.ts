@@ -137,9 +137,17 @@ describe("npm run capacity", () => {
     expect(unknownKind.stderr).toMatch(/measured no "sessions" queue/);
     const badMix = await failure("--rate", "100", "--mix", "errors=-1", "--from", from);
     expect(badMix.stderr).toMatch(/bad --mix part/);
+    const zeroMix = await failure("--rate", "100", "--mix", "errors=0", "--from", from);
+    expect(zeroMix.stderr).toMatch(/shares add up to 0/);
     const missing = await failure("--rate", "100", "--from", join(dir, "nope.json"));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no bench result/);
-    for (const f of [noRate, unknownKind, badMix, missing]) expect(f.stderr).not.toMatch(/\n\s+at /);
+    const corrupt = join(dir, "corrupt.json");
+    writeFileSync(corrupt, "{not json");
+    const notJson = await failure("--rate", "100", "--from", corrupt);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toMatch(/is not a bench result/);
+    for (const f of [noRate, unknownKind, badMix, zeroMix, missing, notJson])
+      expect(f.stderr).not.toMatch(/\n\s+at /);
   });
 });

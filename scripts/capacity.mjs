@@ -33,6 +33,7 @@ export function plan(bench, { rate, mix, retentionDays }) {
   if (!p?.perQueue) throw new Error("the bench result has no processor section: run `npm run bench` first");
   const kinds = { errors: p.perQueue["sluice-errors-0"], rum: p.perQueue["sluice-rum-0"] };
   const total = Object.values(mix).reduce((a, b) => a + b, 0);
+  if (!(total > 0)) throw new Error("--mix: the shares add up to 0");
   const rows = [];
   let d1Queries = 0;
   let d1BytesPerSecond = 0;
@@ -155,14 +156,23 @@ function main() {
   const rate = Number(values.rate);
   if (!(rate > 0))
     throw new Error("usage: npm run capacity -- --rate <events per second> [--mix errors=0.8,rum=0.2]");
-  const from =
-    values.from ??
-    [join(ROOT, ".cache", "bench", "last.json"), join(ROOT, "BENCHMARKS.json")].find((f) => existsSync(f));
-  if (!from || !existsSync(from))
+  // The newest run that measured the processor (a run of other sections alone has no operations).
+  const candidates = values.from
+    ? [values.from]
+    : [join(ROOT, ".cache", "bench", "last.json"), join(ROOT, "BENCHMARKS.json")];
+  const read = (f) => {
+    try {
+      return JSON.parse(readFileSync(f, "utf8"));
+    } catch (err) {
+      throw new Error(`${f} is not a bench result (${err.message})`);
+    }
+  };
+  const from = candidates.find((f) => existsSync(f) && read(f).processor?.perQueue);
+  if (!from)
     throw new Error(
-      "no bench result: run `npm run bench` (or `npm run bench -- --only=edge,processor`) first",
+      `no bench result with a processor section in ${candidates.join(" or ")}: run \`npm run bench\` (or \`npm run bench -- --only=edge,processor\`) first`,
     );
-  const bench = JSON.parse(readFileSync(from, "utf8"));
+  const bench = read(from);
   let mix;
   if (values.mix) {
     mix = {};
