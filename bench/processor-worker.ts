@@ -1,11 +1,21 @@
 // Bench worker (bundled by bench/lib/processor.mjs and run in workerd by Miniflare): exposes the
-// REAL processor batch path over HTTP. POST /batch takes queue message bodies (IngestBatch JSON,
-// one per line, exactly as the edge's enqueue built them), runs processBatch against local D1/R2
-// and real local queues, and returns its metrics, D1 rows read/written as D1 reported them, and
-// the time processBatch took.
+// REAL processor and indexer batch paths over HTTP, so every operation they cost can be counted.
+//   POST /batch  queue message bodies exactly as the edge's enqueue built them → processBatch
+//                against local D1/R2 and real local queues; returns its metrics, D1 rows and
+//                database size as D1 reported them, R2 puts/gets, the index messages it sent.
+//   POST /index  index message bodies → the indexer's handleIndexBatch with the configured search
+//                backend (D1 FTS5, or Elasticsearch when ELASTICSEARCH_URL is set).
+//   POST /parse  the same message bodies → JSON.parse of every payload, timed in this runtime:
+//                the floor the processor's time per event is compared with.
+import { decodeMessage } from "../shared/queue-codec";
+import { createSearchBackend } from "../shared/search/index";
+import { handleIndexBatch } from "../workers/indexer/handle-index-batch";
 import { type ProcessEnv, processBatch } from "../workers/processor/process-batch";
 
-interface BenchEnv extends ProcessEnv {}
+interface BenchEnv extends ProcessEnv {
+  ELASTICSEARCH_URL?: string;
+  ELASTICSEARCH_INDEX_PREFIX?: string;
+}
 
 /** Wraps D1 to add up what D1 itself reports (rows read and written) for every query. */
 interface D1Counts {
@@ -13,6 +23,10 @@ interface D1Counts {
   rowsWritten: number;
   queries: number;
   ms: number;
+  /** Queries whose rows D1 does not report (raw()). */
+  unmetered: number;
+  /** Largest database size D1 reported after a statement (meta.size_after), bytes. */
+  sizeAfter: number;
   /** Rows read / written per statement (first words of its SQL), to show what D1 spends. */
   byStatement: Record<string, { read: number; written: number; n: number }>;
 }
@@ -20,7 +34,11 @@ interface D1Counts {
 const sqlOf = new WeakMap<object, string>();
 
 function countingDb(db: D1Database, counts: D1Counts) {
-  const add = (meta: { rows_read?: number; rows_written?: number } | undefined, sql = "?") => {
+  const add = (
+    meta: { rows_read?: number; rows_written?: number; size_after?: number } | undefined,
+    sql = "?",
+  ) => {
+    counts.sizeAfter = Math.max(counts.sizeAfter, meta?.size_after ?? 0);
     counts.rowsRead += meta?.rows_read ?? 0;
     counts.rowsWritten += meta?.rows_written ?? 0;
     counts.queries++;
@@ -54,9 +72,24 @@ function countingDb(db: D1Database, counts: D1Counts) {
     const proxy = new Proxy(stmt, {
       get(target, prop) {
         if (prop === "bind") return (...args: unknown[]) => wrapStmt(target.bind(...args), sql);
-        if (prop === "run" || prop === "all") {
-          return async () => {
+        if (prop === "raw") {
+          // raw() returns no meta: counted as a query whose rows D1 did not report.
+          return (...args: unknown[]) => {
+            counts.unmetered++;
+            return (target.raw as (...a: unknown[]) => unknown)(...args);
+          };
+        }
+        if (prop === "run" || prop === "all" || prop === "first") {
+          return async (...args: unknown[]) => {
             const t0 = performance.now();
+            if (prop === "first") {
+              // first() has no meta either: all() returns the same rows with it.
+              const r = await target.all();
+              counts.ms += performance.now() - t0;
+              add(r.meta, sql);
+              const row = (r.results[0] ?? null) as Record<string, unknown> | null;
+              return typeof args[0] === "string" ? (row?.[args[0]] ?? null) : row;
+            }
             const r = await (prop === "run" ? target.run() : target.all());
             counts.ms += performance.now() - t0;
             add(r.meta, sql);
@@ -72,8 +105,25 @@ function countingDb(db: D1Database, counts: D1Counts) {
   }
 }
 
-/** Times every call of the named async methods of a binding (R2 put, queue sends). */
-function timed<T extends object>(binding: T, methods: string[], acc: { ms: number; calls: number }): T {
+interface CallCounts {
+  ms: number;
+  calls: number;
+  byMethod: Record<string, number>;
+  /** Bytes given to put (R2): what is stored for the retention period. */
+  putBytes: number;
+  /** Bodies given to send/sendBatch (queue bindings), so their bytes and contents can be counted. */
+  bodies: string[];
+}
+function byteSize(v: unknown): number {
+  if (typeof v === "string") return new TextEncoder().encode(v).byteLength;
+  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return v.byteLength;
+  return 0;
+}
+
+const newCalls = (): CallCounts => ({ ms: 0, calls: 0, byMethod: {}, putBytes: 0, bodies: [] });
+
+/** Times and counts every call of the named async methods of a binding (R2 put/get, queue sends). */
+function timed<T extends object>(binding: T, methods: string[], acc: CallCounts): T {
   return new Proxy(binding, {
     get(target, prop) {
       const v = Reflect.get(target, prop);
@@ -81,6 +131,12 @@ function timed<T extends object>(binding: T, methods: string[], acc: { ms: numbe
       if (!methods.includes(String(prop))) return v.bind(target);
       return async (...args: unknown[]) => {
         const t0 = performance.now();
+        const m = String(prop);
+        acc.byMethod[m] = (acc.byMethod[m] ?? 0) + 1;
+        if (m === "send") acc.bodies.push(String(args[0]));
+        if (m === "put") acc.putBytes += byteSize(args[1]);
+        if (m === "sendBatch")
+          for (const x of args[0] as { body: unknown }[]) acc.bodies.push(String(x.body));
         try {
           return await v.apply(target, args);
         } finally {
@@ -92,53 +148,124 @@ function timed<T extends object>(binding: T, methods: string[], acc: { ms: numbe
   });
 }
 
+function fakeBatch(queue: string, bodies: string[]) {
+  const settled = { acked: 0, retried: 0 };
+  const messages = bodies.map(
+    (body, i): Message<unknown> => ({
+      id: `m${i}`,
+      timestamp: new Date(),
+      body,
+      attempts: 1,
+      ack: () => {
+        settled.acked++;
+      },
+      retry: () => {
+        settled.retried++;
+      },
+    }),
+  );
+  const batch: MessageBatch<unknown> = {
+    queue,
+    messages,
+    metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } },
+    ackAll: () => {
+      settled.acked += messages.length;
+    },
+    retryAll: () => {
+      settled.retried += messages.length;
+    },
+  };
+  return { batch, settled };
+}
+
+const newD1 = (): D1Counts => ({
+  rowsRead: 0,
+  rowsWritten: 0,
+  queries: 0,
+  unmetered: 0,
+  ms: 0,
+  sizeAfter: 0,
+  byStatement: {},
+});
+
+async function runBatch(queue: string, bodies: string[], env: BenchEnv): Promise<Response> {
+  const { batch, settled } = fakeBatch(queue, bodies);
+  const d1 = newD1();
+  const r2 = newCalls();
+  const queues = newCalls();
+  const index = newCalls();
+  const t0 = performance.now();
+  const metrics = await processBatch(batch, {
+    ...env,
+    DB: countingDb(env.DB, d1),
+    BLOBS: timed(env.BLOBS, ["put", "get", "delete", "head"], r2),
+    Q_INDEX: timed(env.Q_INDEX, ["send", "sendBatch"], index),
+    Q_DLQ: timed(env.Q_DLQ, ["send", "sendBatch"], queues),
+  });
+  const ms = performance.now() - t0;
+  queues.ms += index.ms;
+  const { bodies: indexBodies, ...indexCalls } = index;
+  return Response.json({ metrics, ms, d1, r2, queues, indexCalls, indexBodies, ...settled });
+}
+
+async function runIndex(bodies: string[], env: BenchEnv): Promise<Response> {
+  const { batch, settled } = fakeBatch("sluice-index", bodies);
+  const d1 = newD1();
+  let deadLettered = 0;
+  // Time spent awaiting Elasticsearch (fetch), so it can be told apart from the indexer's CPU.
+  const fetchAcc = { ms: 0, calls: 0 };
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async (...args: Parameters<typeof fetch>) => {
+    const f0 = performance.now();
+    try {
+      return await realFetch(...args);
+    } finally {
+      fetchAcc.ms += performance.now() - f0;
+      fetchAcc.calls++;
+    }
+  };
+  const t0 = performance.now();
+  try {
+    await handleIndexBatch(batch, {
+      backend: createSearchBackend({ ...env, DB: countingDb(env.DB, d1) }),
+      deadLetter: async () => {
+        deadLettered++;
+      },
+    });
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  const ms = performance.now() - t0;
+  return Response.json({ ms, d1, fetchMs: fetchAcc.ms, fetches: fetchAcc.calls, deadLettered, ...settled });
+}
+
+let sink = 0;
+/** JSON.parse of every payload of the messages, timed here (decoding is outside the timed part). */
+function runParse(bodies: string[], rounds: number): Response {
+  const payloads: string[] = [];
+  for (const b of bodies)
+    for (const item of decodeMessage(b).items) if (item.payload) payloads.push(item.payload);
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    for (const p of payloads) sink += JSON.parse(p) ? 1 : 0;
+    times.push(performance.now() - t0);
+  }
+  // The median round: the processor's batch is timed once, so neither side gets a best-of.
+  const median = times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? 0;
+  return Response.json({ ms: median, payloads: payloads.length, sink: sink % 2 });
+}
+
 export default {
   async fetch(request: Request, env: BenchEnv): Promise<Response> {
     const url = new URL(request.url);
-    if (request.method !== "POST" || url.pathname !== "/batch")
-      return new Response("not found", { status: 404 });
-    const queue = url.searchParams.get("queue") ?? "sluice-errors-0";
+    if (request.method !== "POST") return new Response("not found", { status: 404 });
     // Message bodies contain newlines (raw payloads after a header line): sent as a JSON array.
     const bodies = (await request.json()) as string[];
-    let acked = 0;
-    let retried = 0;
-    const messages = bodies.map(
-      (body, i): Message<unknown> => ({
-        id: `m${i}`,
-        timestamp: new Date(),
-        body,
-        attempts: 1,
-        ack: () => {
-          acked++;
-        },
-        retry: () => {
-          retried++;
-        },
-      }),
-    );
-    const batch: MessageBatch<unknown> = {
-      queue,
-      messages,
-      metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } },
-      ackAll: () => {
-        acked += messages.length;
-      },
-      retryAll: () => {
-        retried += messages.length;
-      },
-    };
-    const d1: D1Counts = { rowsRead: 0, rowsWritten: 0, queries: 0, ms: 0, byStatement: {} };
-    const r2 = { ms: 0, calls: 0 };
-    const queues = { ms: 0, calls: 0 };
-    const t0 = performance.now();
-    const metrics = await processBatch(batch, {
-      ...env,
-      DB: countingDb(env.DB, d1),
-      BLOBS: timed(env.BLOBS, ["put", "get"], r2),
-      Q_INDEX: timed(env.Q_INDEX, ["send", "sendBatch"], queues),
-      Q_DLQ: timed(env.Q_DLQ, ["send", "sendBatch"], queues),
-    });
-    const ms = performance.now() - t0;
-    return Response.json({ metrics, ms, d1, r2, queues, acked, retried });
+    if (url.pathname === "/batch")
+      return runBatch(url.searchParams.get("queue") ?? "sluice-errors-0", bodies, env);
+    if (url.pathname === "/index") return runIndex(bodies, env);
+    if (url.pathname === "/parse") return runParse(bodies, Number(url.searchParams.get("rounds") ?? 3));
+    return new Response("not found", { status: 404 });
   },
 } satisfies ExportedHandler<BenchEnv>;

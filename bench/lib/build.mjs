@@ -28,6 +28,8 @@ export async function bundleForNode(entry, name) {
     platform: "node",
     target: "node20",
     logLevel: "error",
+    // The edge's QuotaCounter extends cloudflare:workers' DurableObject: a shim runs it in Node.
+    alias: { "cloudflare:workers": join(BENCH, "lib", "cf-workers-shim.mjs") },
     // Bundled CJS deps may call require(); give ESM output a require.
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

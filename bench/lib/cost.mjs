@@ -1,32 +1,58 @@
-// Section 5: USD per million events from counted operations per event at Cloudflare list prices
-// (../shared/reference/cloudflare-platform.md), next to a naive one-object-and-one-row-per-event
-// design. Paid-plan prices beyond the included allowances; the $5/month minimum, free allowances
-// and storage (GB-month, not per operation) are left out and said so.
+// Section 5: USD per million events at Cloudflare list prices, from operations counted in ONE run
+// (../shared/reference/cloudflare-platform.md and Cloudflare's pricing pages). Every term is a count
+// from sections 1 and 3 times a price: nothing per event is assumed here. Shown as a curve over
+// events per queue message, for both search configurations (Elasticsearch: its hosting excluded;
+// the embedded D1 FTS5 index: its rows included). Paid-plan prices beyond the included allowances.
 
 export const PRICES = {
   workersRequestPerM: 0.3,
   workersCpuMsPerM: 0.02,
   queueOpPerM: 0.4,
+  doRequestPerM: 0.15,
+  doGbSecondPerM: 12.5,
+  doRowReadPerM: 0.001,
+  doRowWrittenPerM: 1.0,
   r2ClassAPerM: 4.5,
   r2ClassBPerM: 0.36,
+  r2GbMonth: 0.015,
   d1RowWrittenPerM: 1.0,
   d1RowReadPerM: 0.001,
+  d1GbMonth: 0.75,
 };
+
+/** Memory a Durable Object is billed for while active (Cloudflare bills 128 MB per object). */
+const DO_GB = 0.128;
+const GB = 1e9;
 
 const r = (x, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 
-function price(ops) {
+/** Prices per-event operation counts: every line is count × USD per million (or per unit). */
+export function price(ops) {
   const lines = [
-    ["Workers requests", ops.requests, PRICES.workersRequestPerM],
+    ["Workers requests (edge, processor, indexer)", ops.requests, PRICES.workersRequestPerM],
     ["Workers CPU ms", ops.cpuMs, PRICES.workersCpuMsPerM],
-    ["Queue operations", ops.queueOps, PRICES.queueOpPerM],
+    ["Queue operations (per 64 KB written, read, deleted)", ops.queueOps, PRICES.queueOpPerM],
+    ["Durable Object requests (quota)", ops.doRequests, PRICES.doRequestPerM],
+    ["Durable Object GB-s", ops.doGbSeconds, PRICES.doGbSecondPerM],
+    ["Durable Object rows read", ops.doRowsRead, PRICES.doRowReadPerM],
+    ["Durable Object rows written", ops.doRowsWritten, PRICES.doRowWrittenPerM],
+    ["D1 rows written (indexes and FTS included)", ops.d1RowsWritten, PRICES.d1RowWrittenPerM],
+    ["D1 rows read", ops.d1RowsRead, PRICES.d1RowReadPerM],
+    [
+      "D1 storage over retention (KB-months per event; price per GB-month)",
+      ops.d1GbMonths * 1e6,
+      PRICES.d1GbMonth,
+    ],
     ["R2 class A (writes)", ops.r2ClassA, PRICES.r2ClassAPerM],
     ["R2 class B (reads)", ops.r2ClassB, PRICES.r2ClassBPerM],
-    ["D1 rows written", ops.d1RowsWritten, PRICES.d1RowWrittenPerM],
-    ["D1 rows read", ops.d1RowsRead, PRICES.d1RowReadPerM],
+    [
+      "R2 storage over retention (KB-months per event; price per GB-month)",
+      ops.r2GbMonths * 1e6,
+      PRICES.r2GbMonth,
+    ],
   ].map(([item, perEvent, usdPerM]) => ({
     item,
-    perEvent: r(perEvent, 5),
+    perEvent: r(perEvent, 7),
     usdPerM,
     usdPerMillionEvents: r(perEvent * usdPerM, 4),
   }));
@@ -40,52 +66,88 @@ function price(ops) {
 }
 
 /**
- * @param edge section 1 result; @param proc section 3 result.
- * Per event: the edge request (one report per request: the common SDK case), the edge's CPU
- * (in-process µs per report), queue ops of the message carrying it (3 per 64 KB, shared by the
- * events packed in it), the processor's invocation (one per batch), its time per event (local wall
- * time: an upper bound for CPU), R2 writes, D1 rows written/read as D1 reported them, and the index
- * queue messages the processor sends (write+read+delete each, 2 × 64 KB chunks at ~100 KB).
+ * Operations per event of one queue kind in one processor run.
+ * @param edge section 1 (in-process edge: µs per request, quota Durable Object counts)
+ * @param q    one queue's figures from section 3 (processor + indexer, as D1/R2/queues counted them)
+ * @param run  the processor run (segment and database bytes, edge claim-check puts)
  */
-export function costModel(edge, proc) {
-  const out = {};
-  for (const [kind, queue, edgeUs, eventsPerRequest] of [
-    ["errors", "sluice-errors-0", edge.usPerReport, 1],
-    ["rum", "sluice-rum-0", edge.rum.usPerRequest, edge.rum.itemsPerRequest],
-  ]) {
-    const q = proc.perQueue[queue];
-    if (!q) continue;
-    const batchEvents = 100 * q.eventsPerMessage;
-    const queueOpsPerMessage = edge.perReport.queueOps / Math.max(1e-9, edge.perReport.queueMessages);
-    const sluice = {
-      requests: 1 / eventsPerRequest + 1 / batchEvents + q.indexMessagesPerEvent,
-      cpuMs: edgeUs / 1000 / eventsPerRequest + q.msPerEvent,
-      queueOps: queueOpsPerMessage / q.eventsPerMessage + q.indexMessagesPerEvent * 6,
-      r2ClassA: q.r2WritesPerEvent,
-      r2ClassB: 0,
-      d1RowsWritten: q.d1RowsWrittenPerEvent,
-      d1RowsRead: q.d1RowsReadPerEvent,
-    };
-    // Naive: one R2 object and one D1 event row (+ its 2 index entries, which D1 bills as rows) per
-    // event, one aggregate-row update per event, one message per event, the same CPU.
-    const naive = {
-      ...sluice,
-      queueOps: 3 + q.indexMessagesPerEvent * 6,
-      requests: 1 / eventsPerRequest + 1 / 100 + q.indexMessagesPerEvent,
-      r2ClassA: 1,
-      d1RowsWritten: 4,
-      d1RowsRead: 1,
-    };
-    out[kind] = { sluice: price(sluice), naive: price(naive) };
-  }
+export function opsPerEvent(edge, q, run, { kind, retentionDays }) {
+  const perRequest = kind === "rum" ? edge.rum.itemsPerRequest : 1;
+  const edgeUs = kind === "rum" ? edge.rum.usPerRequest : edge.usPerReport;
+  const dq = edge.quota?.spikeProtection ?? {
+    doRequestsPerEvent: 0,
+    doRowsReadPerEvent: 0,
+    doRowsWrittenPerEvent: 0,
+  };
+  const months = retentionDays / 30;
   return {
-    usdPerMillionErrors: out.errors?.sluice.total ?? null,
-    usdPerMillionRum: out.rum?.sluice.total ?? null,
-    naiveUsdPerMillionErrors: out.errors?.naive.total ?? null,
-    naiveUsdPerMillionRum: out.rum?.naive.total ?? null,
+    requests: 1 / perRequest + q.processorInvocationsPerEvent + q.indexer.invocationsPerEvent,
+    cpuMs: edgeUs / 1000 / perRequest + q.cpuMsPerEvent + q.indexer.cpuMsPerEvent,
+    queueOps: q.queueOpsPerEvent + q.indexer.queueOpsPerEvent,
+    doRequests: dq.doRequestsPerEvent,
+    doGbSeconds: (dq.doRequestsPerEvent * (dq.doMsPerRequest ?? 0) * DO_GB) / 1000,
+    doRowsRead: dq.doRowsReadPerEvent,
+    doRowsWritten: dq.doRowsWrittenPerEvent,
+    d1RowsWritten: q.d1RowsWrittenPerEvent + q.indexer.d1RowsWrittenPerEvent,
+    d1RowsRead: q.d1RowsReadPerEvent + q.indexer.d1RowsReadPerEvent,
+    d1GbMonths: ((run.d1BytesPerEvent ?? 0) / GB) * months,
+    r2ClassA: q.r2WritesPerEvent + (run.edge?.r2PutsPerEvent ?? 0),
+    r2ClassB: q.r2ReadsPerEvent,
+    r2GbMonths: ((q.r2BytesPerEvent ?? 0) / GB) * months,
+  };
+}
+
+/**
+ * @param edge section 1; @param main the main processor run (mixed sizes, what the load achieved);
+ * @param curve processor runs of 5 KB error events alone at 1, 2, 4, 8, 16 clients in flight, per
+ * search configuration.
+ */
+export function costModel(edge, main, curve, { retentionDays }) {
+  const points = [];
+  const runs = [...curve.map((run) => ({ run, sizes: "5 KB" })), { run: main, sizes: "mixed" }];
+  for (const { run, sizes } of runs) {
+    const q = run?.perQueue?.["sluice-errors-0"];
+    if (!q) continue;
+    const cost = price(opsPerEvent(edge, q, run, { kind: "errors", retentionDays }));
+    points.push({
+      search: run.search,
+      sizes,
+      clientsInFlight: run.clientsInFlight,
+      eventsPerMessage: q.eventsPerMessage,
+      usdPerMillion: cost.total,
+      lines: cost.lines,
+    });
+  }
+  const detail = {};
+  for (const [kind, queue] of [
+    ["errors", "sluice-errors-0"],
+    ["rum", "sluice-rum-0"],
+  ]) {
+    const q = main?.perQueue?.[queue];
+    if (q) detail[kind] = price(opsPerEvent(edge, q, main, { kind, retentionDays }));
+  }
+  // The budget holds "at 4 events per message or more": the WORST Elasticsearch point there.
+  const budgetPoint = points
+    .filter((p) => p.search === "es" && p.eventsPerMessage >= 4)
+    .sort((a, b) => b.usdPerMillion - a.usdPerMillion)[0];
+  return {
+    usdPerMillionErrors: budgetPoint?.usdPerMillion ?? null,
+    budgetPoint: budgetPoint
+      ? {
+          search: "es",
+          sizes: budgetPoint.sizes,
+          clientsInFlight: budgetPoint.clientsInFlight,
+          eventsPerMessage: budgetPoint.eventsPerMessage,
+        }
+      : null,
+    mainSearch: main?.search ?? null,
+    usdPerMillionErrorsMainRun: detail.errors?.total ?? null,
+    usdPerMillionRum: detail.rum?.total ?? null,
+    retentionDays,
     prices: PRICES,
-    detail: out,
+    curve: points,
+    detail,
     excluded:
-      "Elasticsearch; the $5/month plan minimum and included allowances; R2/D1 storage (GB-month); indexer CPU (FTS/ES writer) beyond its invocation count; egress (free).",
+      "Elasticsearch hosting (the es configuration); the $5/month plan minimum and included allowances; console reads (they follow page views, not events); egress (free). Durable Object GB-s count only the measured time inside each quota request (in-memory storage here).",
   };
 }

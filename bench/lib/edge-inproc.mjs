@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import { Hono } from "hono";
 import { ctx, fakeEdgeEnv, INGEST_KEY, newStats } from "./fakes.mjs";
 import { raygunNodeReport, rng, rumBody, sentryEnvelope } from "./payloads.mjs";
+import { quotaCosts } from "./quota.mjs";
 
 const ORIGIN = "https://ingest.sluice.test";
 let sink = 0;
@@ -266,6 +267,8 @@ export async function benchEdgeInProcess(lib, { seconds = 6, quick = false } = {
     { block, seconds: quick ? 0.5 : 1 },
   );
 
+  const quota = await quotaCosts(lib, (b) => raygunRequest(b), bytes, quick ? 2000 : 6000);
+
   const prof = await profile(() => lib.app.fetch(raygunRequest(bytes), env, ctx), quick ? 1000 : 2000);
 
   if (stats.otherSql.size > 0) notes.push(`Edge hot path also asked D1: ${[...stats.otherSql].join(" | ")}`);
@@ -290,6 +293,7 @@ export async function benchEdgeInProcess(lib, { seconds = 6, quick = false } = {
       r2Puts: round(perReport("r2Puts"), 4),
     },
     rum: { itemsPerRequest: 3, usPerRequest: round(rumT.us), usPerItem: round(rumT.us / 3) },
+    quota,
     sentry,
     profile: prof,
     rounds: { edgeUs: edge.map((x) => round(x)), jsonParseUs: parse.map((x) => round(x)) },

@@ -11,8 +11,8 @@ export const INGEST_KEY = "e12d836b15bb49d7bbf99e64295d995b";
  */
 export const BENCH_SETTINGS = JSON.stringify({ spikeProtection: false });
 
-export function fakeD1(stats) {
-  const row = { id: PROJECT_ID, ingest_key: INGEST_KEY, settings: BENCH_SETTINGS };
+export function fakeD1(stats, settings = BENCH_SETTINGS) {
+  const row = { id: PROJECT_ID, ingest_key: INGEST_KEY, settings };
   const stmt = (sql, args = []) => ({
     bind: (...a) => stmt(sql, a),
     async first() {
@@ -100,15 +100,67 @@ export function newStats() {
   };
 }
 
-/** An EdgeEnv made of fakes. `capture` collects queue message bodies; `blobs` keeps R2 puts. */
-export function fakeEdgeEnv(stats, { capture = null, blobs = null } = {}) {
+/**
+ * A Durable Object namespace running the REAL QuotaCounter class (bundled with a
+ * cloudflare:workers shim) over in-memory storage that counts what Cloudflare bills a
+ * SQLite-backed object for its key-value API: one row read per get, one row written per put.
+ * `history` seeds every counter (a 24 h average high enough that spike protection admits the load).
+ */
+export function quotaNamespace(lib, counts, history = null) {
+  const objects = new Map();
+  const storageOf = () => {
+    const m = new Map();
+    return {
+      async get(k) {
+        counts.rowsRead++;
+        return structuredClone(m.get(k));
+      },
+      async put(k, v) {
+        counts.rowsWritten++;
+        m.set(k, structuredClone(v));
+      },
+    };
+  };
   return {
-    DB: fakeD1(stats),
+    idFromName: (name) => name,
+    get(id) {
+      let o = objects.get(id);
+      if (!o) {
+        o = new lib.QuotaCounter({ storage: storageOf(), id }, {});
+        objects.set(id, o);
+        if (history) o.ready = o.seed(history);
+      }
+      return {
+        async consume(req) {
+          await o.ready;
+          counts.requests++;
+          const t0 = performance.now();
+          try {
+            return await o.consume(req);
+          } finally {
+            counts.ms += performance.now() - t0;
+          }
+        },
+      };
+    },
+  };
+}
+
+/** An EdgeEnv made of fakes. `capture` collects queue message bodies; `blobs` keeps R2 puts. */
+export function fakeEdgeEnv(
+  stats,
+  { capture = null, blobs = null, settings = BENCH_SETTINGS, quota = undefined, shards = null } = {},
+) {
+  const queues = {};
+  for (const [kind, n] of Object.entries(shards ?? { errors: 1, rum: 1, telemetry: 1 }))
+    for (let i = 0; i < n; i++)
+      queues[`Q_${kind.toUpperCase()}_${i}`] = fakeQueue(stats, `sluice-${kind}-${i}`, capture);
+  return {
+    DB: fakeD1(stats, settings),
+    QUOTA: quota,
+    ...queues,
     BLOBS: fakeR2(stats, blobs),
-    Q_ERRORS_0: fakeQueue(stats, "sluice-errors-0", capture),
-    Q_RUM_0: fakeQueue(stats, "sluice-rum-0", capture),
-    Q_TELEMETRY_0: fakeQueue(stats, "sluice-telemetry-0", capture),
-    QUEUE_SHARDS: '{"errors":1,"rum":1,"telemetry":1}',
+    QUEUE_SHARDS: JSON.stringify(shards ?? { errors: 1, rum: 1, telemetry: 1 }),
     PROJECT_CACHE_TTL_SECONDS: "30",
     ADMIN_TOKEN: "x",
     CONSOLE: {

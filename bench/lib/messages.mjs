@@ -13,6 +13,14 @@ import {
 
 const ORIGIN = "https://ingest.sluice.test";
 
+/**
+ * The traffic mix, one deterministic draw per error event (seeded PRNG): below `sentryNode` a
+ * captured Sentry node envelope, below `sentryPython` a Python one, below `raygunNode` a
+ * raygun4node-shaped report, else a raygun4js-shaped one (Sentry shares fall to Raygun when the
+ * processor cannot take Sentry yet). Error groups: Zipf(`zipfS`) over `groups` ranks.
+ */
+export const MIX = { sentryNode: 0.2, sentryPython: 0.3, raygunNode: 0.72, groups: 200, zipfS: 1.1 };
+
 function post(path, body, headers = {}) {
   return new Request(`${ORIGIN}${path}`, {
     method: "POST",
@@ -50,8 +58,9 @@ export async function buildMessages(
 ) {
   const rand = rng(seed);
   const size = sizeSampler(rand);
-  const group = zipf(200, 1.1, rand);
+  const group = zipf(MIX.groups, MIX.zipfS, rand);
   const stats = newStats();
+  const sizes = [];
   const capture = [];
   const blobs = new Map();
   const env = fakeEdgeEnv(stats, { capture, blobs });
@@ -61,20 +70,22 @@ export async function buildMessages(
   for (let i = 0; i < errors; i++) {
     const u = rand();
     let req;
-    if (sentry && u < 0.2) {
+    if (sentry && u < MIX.sentryNode) {
       req = sentryPost(sentryEnvelope(lib, "node-exception", rand));
       kinds.sentryNode++;
-    } else if (sentry && u < 0.3) {
+    } else if (sentry && u < MIX.sentryPython) {
       req = sentryPost(sentryEnvelope(lib, "python-exception", rand));
       kinds.sentryPython++;
-    } else if (fixedBytes || u < 0.72) {
+    } else if (fixedBytes || u < MIX.raygunNode) {
       const body = JSON.stringify(raygunNodeReport({ bytes: fixedBytes ?? size(), g: group(), id: i, rand }));
       payloadBytes += body.length;
+      sizes.push(body.length);
       req = post("/entries", body);
       kinds.raygunNode++;
     } else {
       const body = JSON.stringify(raygunJsReport({ bytes: size(), g: group(), id: i, rand }));
       payloadBytes += body.length;
+      sizes.push(body.length);
       req = post("/entries", body);
       kinds.raygunJs++;
     }
@@ -108,7 +119,10 @@ export async function buildMessages(
     if (!byQueue.has(m.queue)) byQueue.set(m.queue, []);
     byQueue.get(m.queue).push(typeof m.body === "string" ? m.body : JSON.stringify(m.body));
   }
-  return { byQueue, blobs, kinds, edgeStats: stats, rawPayloadBytes: payloadBytes };
+  sizes.sort((a, b) => a - b);
+  const at = (p) => sizes[Math.min(sizes.length - 1, Math.floor(p * sizes.length))] ?? null;
+  const raygunSizes = { min: sizes[0] ?? null, median: at(0.5), p90: at(0.9), max: sizes.at(-1) ?? null };
+  return { byQueue, blobs, kinds, edgeStats: stats, rawPayloadBytes: payloadBytes, raygunSizes, seed };
 }
 
 /** Splits bodies into queue batches of `size` messages (the consumers' max_batch_size). */

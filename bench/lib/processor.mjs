@@ -6,8 +6,9 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
-import { BENCH, bundleForWorkerd, scratch } from "./build.mjs";
-import { batches, buildMessages, itemsIn, workloadMix } from "./messages.mjs";
+import { BENCH, bundleForWorkerd, ROOT, scratch } from "./build.mjs";
+import { dropEsPrefix, installEsTemplate } from "./es.mjs";
+import { batches, buildMessages, itemsIn, MIX, workloadMix } from "./messages.mjs";
 import { applyMigrations, COMPAT, DRAIN_WORKER, freePort, seedProject } from "./miniflare.mjs";
 
 const run = promisify(execFile);
@@ -18,10 +19,28 @@ function pct(xs, p) {
 }
 const r2 = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
+const CHUNK = 64 * 1024;
+/** Cloudflare bills a queue message 3 operations (write, read, delete) per 64 KB chunk. */
+export const queueOpsOf = (body) => 3 * Math.max(1, Math.ceil(Buffer.byteLength(body) / CHUNK));
+
+/**
+ * One processor run. `search`: "fts" (no Elasticsearch: the indexer writes D1 FTS5) or "es"
+ * (ELASTICSEARCH_URL given to the processor and the indexer; `esUrl` must answer). Every index
+ * message the processor sends is run through the real indexer, so its D1 rows and time count.
+ */
 export async function benchProcessor(
   lib,
   libPath,
-  { errors = 5000, rumEvents = 2500, heap = true, concurrency = 16 } = {},
+  {
+    errors = 5000,
+    rumEvents = 2500,
+    heap = true,
+    concurrency = 16,
+    search = "fts",
+    esUrl = null,
+    parse = true,
+    fixedBytes = null,
+  } = {},
 ) {
   const notes = [];
   const mix = await workloadMix(lib);
@@ -32,13 +51,15 @@ export async function benchProcessor(
     notes.push(
       `Sentry events not in the mix: the edge accepts envelopes but the processor has no Sentry preparer yet (preparers: ${mix.preparers.join(", ")}).`,
     );
-  const gen = await buildMessages(lib, { errors, rumEvents, seed: 7, sentry, concurrency });
+  const gen = await buildMessages(lib, { errors, rumEvents, seed: 7, sentry, concurrency, fixedBytes });
 
   const bundle = await bundleForWorkerd("bench/processor-worker.ts", "processor-bench");
-  const state = scratch(`processor-state-${concurrency}`);
+  const state = scratch(`processor-state-${search}-${concurrency}-${errors}-${fixedBytes}`);
   rmSync(state, { recursive: true, force: true });
   mkdirSync(state, { recursive: true });
   const port = await freePort();
+  const esPrefix = search === "es" ? `sluicebench-proc-${process.pid}-${Date.now()}` : null;
+  if (search === "es") await installEsTemplate(esUrl, esPrefix);
   const mf = new Miniflare({
     host: "127.0.0.1",
     port,
@@ -56,6 +77,7 @@ export async function benchProcessor(
         d1Databases: { DB: "sluice" },
         r2Buckets: { BLOBS: "sluice-blobs" },
         queueProducers: { Q_INDEX: { queueName: "sluice-index" }, Q_DLQ: { queueName: "sluice-dlq" } },
+        bindings: search === "es" ? { ELASTICSEARCH_URL: esUrl, ELASTICSEARCH_INDEX_PREFIX: esPrefix } : {},
       },
       {
         name: "drain",
@@ -95,22 +117,58 @@ export async function benchProcessor(
       idx: 0,
       dl: 0,
       retried: 0,
+      sizeBase: 0,
+      sizeAfter: 0,
+      unmetered: 0,
     };
-    // One warm-up batch per queue (JIT, SQLite page cache), not counted.
+    // One warm-up batch per queue (JIT, SQLite page cache), not counted: all of them first, so the
+    // database size after them is the base of the growth the counted events cause.
+    const lists = new Map();
     for (const [queue, bodies] of gen.byQueue) {
       const list = batches(bodies, 100);
-      const warm = list.shift();
-      await post(port, queue, warm);
-      const q = { batches: 0, items: 0, ms: 0, r2: 0, d1w: 0, d1r: 0, idx: 0, messages: 0 };
+      if (list.length > 1) {
+        const warm = await post(port, "batch", list.shift(), queue);
+        all.sizeBase = Math.max(all.sizeBase, warm.d1.sizeAfter);
+      }
+      lists.set(queue, list);
+    }
+    for (const [queue, list] of lists) {
+      const q = {
+        batches: 0,
+        items: 0,
+        ms: 0,
+        waitMs: 0,
+        parseMs: 0,
+        parsed: 0,
+        r2Put: 0,
+        r2Get: 0,
+        r2Bytes: 0,
+        d1w: 0,
+        d1r: 0,
+        d1q: 0,
+        idx: 0,
+        messages: 0,
+        queueOps: 0,
+        messageBytes: 0,
+        indexBodies: [],
+      };
       for (const b of list) {
         const t0 = performance.now();
-        const res = await post(port, queue, b);
+        const res = await post(port, "batch", b, queue);
         const wall = performance.now() - t0;
+        // JSON.parse of the same payloads in the same runtime, right after (noise hits both alike).
+        if (parse) {
+          const pr = await post(port, "parse", b);
+          q.parseMs += pr.ms;
+          q.parsed += pr.payloads;
+        }
         const m = res.metrics;
         all.ms.push(res.ms);
         all.d1ms += res.d1.ms;
         all.r2ms += res.r2.ms;
         all.qms += res.queues.ms;
+        all.unmetered += res.d1.unmetered;
+        all.sizeAfter = Math.max(all.sizeAfter, res.d1.sizeAfter);
         for (const [k, v] of Object.entries(res.d1.byStatement)) {
           const s = (all.byStatement[k] ??= { read: 0, written: 0, n: 0 });
           s.read += v.read;
@@ -129,49 +187,139 @@ export async function benchProcessor(
         all.retried += m.retried;
         q.batches++;
         q.messages += b.length;
+        for (const body of b) {
+          q.queueOps += queueOpsOf(body);
+          q.messageBytes += Buffer.byteLength(body);
+        }
         q.items += m.items;
         q.ms += res.ms;
-        q.r2 += m.r2Writes;
+        q.waitMs += res.d1.ms + res.r2.ms + res.queues.ms;
+        q.r2Put += res.r2.byMethod.put ?? 0;
+        q.r2Bytes += res.r2.putBytes;
+        q.r2Get += (res.r2.byMethod.get ?? 0) + (res.r2.byMethod.head ?? 0);
         q.d1w += res.d1.rowsWritten;
         q.d1r += res.d1.rowsRead;
+        q.d1q += res.d1.queries;
         q.idx += m.indexMessages;
+        q.indexBodies.push(...res.indexBodies);
       }
+      // The indexer: the index messages this queue's batches produced, in consumer batches of 100.
+      const ix = {
+        ms: 0,
+        waitMs: 0,
+        d1w: 0,
+        d1r: 0,
+        d1q: 0,
+        invocations: 0,
+        queueOps: 0,
+        bytes: 0,
+        dead: 0,
+        retried: 0,
+      };
+      for (const body of q.indexBodies) {
+        ix.queueOps += queueOpsOf(body);
+        ix.bytes += Buffer.byteLength(body);
+      }
+      for (const b of batches(q.indexBodies, 100)) {
+        const res = await post(port, "index", b);
+        ix.invocations++;
+        ix.ms += res.ms;
+        ix.waitMs += res.d1.ms + res.fetchMs;
+        ix.d1w += res.d1.rowsWritten;
+        ix.d1r += res.d1.rowsRead;
+        ix.d1q += res.d1.queries;
+        ix.dead += res.deadLettered;
+        ix.retried += res.retried;
+        all.unmetered += res.d1.unmetered;
+        all.sizeAfter = Math.max(all.sizeAfter, res.d1.sizeAfter);
+        for (const [k, v] of Object.entries(res.d1.byStatement)) {
+          const s = (all.byStatement[k] ??= { read: 0, written: 0, n: 0 });
+          s.read += v.read;
+          s.written += v.written;
+          s.n += v.n;
+        }
+      }
+      if (ix.dead || ix.retried)
+        notes.push(`indexer (${queue}): ${ix.dead} docs dead-lettered, ${ix.retried} messages retried`);
+      const n = Math.max(1, q.items);
       perQueue[queue] = {
         batches: q.batches,
         events: q.items,
-        eventsPerMessage: r2(q.items / q.messages),
+        messages: q.messages,
+        eventsPerMessage: r2(q.items / Math.max(1, q.messages)),
         eventsPerSecond: Math.round(q.items / (q.ms / 1000)),
-        msPerEvent: r2(q.ms / q.items, 4),
-        r2WritesPerEvent: r2(q.r2 / q.items, 4),
-        d1RowsWrittenPerEvent: r2(q.d1w / q.items, 3),
-        d1RowsReadPerEvent: r2(q.d1r / q.items, 3),
-        indexMessagesPerEvent: r2(q.idx / q.items, 4),
+        msPerBatch: r2(q.ms / Math.max(1, q.batches), 1),
+        d1QueriesPerBatch: r2(q.d1q / Math.max(1, q.batches), 2),
+        msPerEvent: r2(q.ms / n, 4),
+        // Wall time minus time awaiting D1, R2 and queues: the CPU Workers would bill (approx.).
+        cpuMsPerEvent: r2(Math.max(0, q.ms - q.waitMs) / n, 4),
+        parseMsPerEvent: q.parsed ? r2(q.parseMs / q.parsed, 5) : null,
+        costVsJsonParse: q.parsed && q.parseMs > 0 ? r2(q.ms / n / (q.parseMs / q.parsed), 2) : null,
+        queueOpsPerEvent: r2(q.queueOps / n, 4),
+        messageBytesPerEvent: Math.round(q.messageBytes / n),
+        r2WritesPerEvent: r2(q.r2Put / n, 4),
+        r2ReadsPerEvent: r2(q.r2Get / n, 4),
+        r2BytesPerEvent: Math.round(q.r2Bytes / n),
+        d1RowsWrittenPerEvent: r2(q.d1w / n, 3),
+        d1RowsReadPerEvent: r2(q.d1r / n, 3),
+        d1QueriesPerEvent: r2(q.d1q / n, 4),
+        processorInvocationsPerEvent: r2(q.batches / n, 6),
+        indexMessagesPerEvent: r2(q.idx / n, 4),
+        indexer: {
+          invocationsPerEvent: r2(ix.invocations / n, 6),
+          msPerEvent: r2(ix.ms / n, 4),
+          cpuMsPerEvent: r2(Math.max(0, ix.ms - ix.waitMs) / n, 4),
+          queueOpsPerEvent: r2(ix.queueOps / n, 4),
+          messageBytesPerEvent: Math.round(ix.bytes / n),
+          d1RowsWrittenPerEvent: r2(ix.d1w / n, 3),
+          d1RowsReadPerEvent: r2(ix.d1r / n, 3),
+          d1QueriesPerEvent: r2(ix.d1q / n, 4),
+          msPerBatch: r2(ix.ms / Math.max(1, ix.invocations), 1),
+        },
       };
     }
     if (all.dl > 0 || all.retried > 0 || all.stored !== all.items)
       notes.push(
         `processor: ${all.dl} dead-lettered, ${all.retried} retried, ${all.stored}/${all.items} stored`,
       );
+    if (all.unmetered > 0)
+      notes.push(`${all.unmetered} D1 queries used raw(), whose rows D1 does not report (not counted)`);
     const totalMs = all.ms.reduce((a, b) => a + b, 0);
     const totalWall = all.wall.reduce((a, b) => a + b, 0);
+    const errorsQ = perQueue["sluice-errors-0"];
     const result = {
       method:
         "processBatch in workerd (Miniflare, on-disk local D1 + R2, real local queues), sequential batches of 100 messages; time = performance.now() around processBatch inside the worker",
+      search,
       mix: gen.kinds,
+      mixRule: MIX,
+      seed: gen.seed,
+      raygunReportBytes: gen.raygunSizes,
       clientsInFlight: concurrency,
-      eventsPerMessage: r2(all.items / [...gen.byQueue.values()].reduce((n, b) => n + b.length, 0)),
+      fixedBytes,
+      eventsPerMessage: r2(all.items / Object.values(perQueue).reduce((n, q) => n + q.messages, 0)),
       events: all.items,
       stored: all.stored,
       batches: all.ms.length,
-      eventsPerSecond: Math.round(all.items / (totalMs / 1000)),
+      // The budgets are on error events alone; RUM is reported beside them (perQueue).
+      eventsPerSecond: errorsQ?.eventsPerSecond ?? null,
+      allKindsEventsPerSecond: Math.round(all.items / (totalMs / 1000)),
       eventsPerSecondWall: Math.round(all.items / (totalWall / 1000)),
-      r2WritesPerEvent: r2(all.r2 / all.items, 4),
-      d1RowsWrittenPerEvent: r2(all.d1w / all.items, 3),
+      costVsJsonParse: errorsQ?.costVsJsonParse ?? null,
+      r2WritesPerEvent: errorsQ?.r2WritesPerEvent ?? null,
+      d1RowsWrittenPerEvent: errorsQ
+        ? r2(errorsQ.d1RowsWrittenPerEvent + errorsQ.indexer.d1RowsWrittenPerEvent, 3)
+        : null,
       d1RowsWrittenPerEventProcessorMetric: r2(all.d1wReported / all.items, 3),
-      d1RowsReadPerEvent: r2(all.d1r / all.items, 3),
+      d1RowsReadPerEvent: errorsQ
+        ? r2(errorsQ.d1RowsReadPerEvent + errorsQ.indexer.d1RowsReadPerEvent, 3)
+        : null,
+      d1BytesPerEvent:
+        all.sizeAfter > all.sizeBase ? Math.round((all.sizeAfter - all.sizeBase) / all.items) : null,
       indexMessagesPerEvent: r2(all.idx / all.items, 4),
       batchP50Ms: r2(pct(all.ms, 50), 1),
       batchP99Ms: r2(pct(all.ms, 99), 1),
+      batchMeanMs: r2(totalMs / Math.max(1, all.ms.length), 1),
       perQueue,
       timeBreakdownPct: {
         d1Batch: r2((100 * all.d1ms) / totalMs, 1),
@@ -185,6 +333,9 @@ export async function benchProcessor(
           { rowsRead: r2(v.read / all.items, 2), rowsWritten: r2(v.written / all.items, 3) },
         ]),
       ),
+      edge: {
+        r2PutsPerEvent: r2(gen.edgeStats.r2Puts / Math.max(1, errors + rumEvents), 5),
+      },
       peakHeapMB: null,
       heap: null,
       notes,
@@ -197,16 +348,17 @@ export async function benchProcessor(
       );
       const h = JSON.parse(stdout.trim().split("\n").pop());
       result.heap = h;
-      result.peakHeapMB = h.peakHeapMB;
+      result.peakHeapMB = h.peakMB;
     }
     return result;
   } finally {
     await mf.dispose();
+    if (esPrefix) await dropEsPrefix(esUrl, esPrefix);
   }
 }
 
-async function post(port, queue, bodies) {
-  const res = await fetch(`http://127.0.0.1:${port}/batch?queue=${queue}`, {
+async function post(port, path, bodies, queue = "") {
+  const res = await fetch(`http://127.0.0.1:${port}/${path}?queue=${queue}`, {
     method: "POST",
     body: JSON.stringify(bodies),
   });

@@ -1,5 +1,5 @@
-// Section 6: indexing throughput of the real Elasticsearch backend per bulk size, when an
-// Elasticsearch is reachable (SLUICE_BENCH_ES_URL, else the local one of scripts/elasticsearch.sh).
+// Section 6: indexing throughput of the real Elasticsearch backend per bulk size, against the
+// Elasticsearch that bench/lib/es.mjs found or started.
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -7,14 +7,7 @@ import { ROOT } from "./build.mjs";
 
 const run = promisify(execFile);
 
-export async function benchSearch(quick) {
-  const url = process.env.SLUICE_BENCH_ES_URL || "http://127.0.0.1:9200";
-  try {
-    const health = await fetch(`${url}/_cluster/health`, { signal: AbortSignal.timeout(2000) });
-    if (!health.ok) throw new Error(String(health.status));
-  } catch {
-    return { error: `no Elasticsearch at ${url} (start one with \`npm run es -- start\`)` };
-  }
+export async function benchSearch(quick, url) {
   const docs = quick ? 4000 : 20000;
   const { stdout } = await run(process.execPath, [join(ROOT, "shared", "search", "bench-es.mjs")], {
     env: { ...process.env, ELASTICSEARCH_URL: url, DOCS: String(docs) },

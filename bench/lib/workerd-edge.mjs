@@ -1,45 +1,35 @@
 // Section 2: the edge bundled (workers/edge/index.ts, as wrangler would) and served by workerd via
-// Miniflare's own port, under wrk, side by side with an empty worker returning 202 on the same
-// runtime. Rounds alternate (empty, edge, empty, edge) so drift on a shared machine hits both.
-import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+// Miniflare's own port, under load from autocannon (an npm dependency: nothing to install), side by
+// side with an empty worker that reads the request body and returns 202 on the same runtime (the
+// fair floor). Rounds alternate (empty, edge, empty, edge) so drift on a shared machine hits both.
 import { dirname } from "node:path";
-import { promisify } from "node:util";
+import autocannon from "autocannon";
 import { Log, LogLevel, Miniflare } from "miniflare";
-import { bundleForWorkerd, scratch } from "./build.mjs";
+import { bundleForWorkerd } from "./build.mjs";
 import { INGEST_KEY } from "./fakes.mjs";
 import { applyMigrations, COMPAT, DRAIN_WORKER, freePort, seedProject } from "./miniflare.mjs";
 import { raygunNodeReport } from "./payloads.mjs";
 
-const run = promisify(execFile);
+const EMPTY_WORKER =
+  "export default { async fetch(request) { await request.arrayBuffer(); return new Response(null, { status: 202 }); } };";
 
-function luaScript(body) {
-  const path = scratch(`post-${Date.now()}.lua`);
-  writeFileSync(
-    path,
-    `wrk.method = "POST"
-wrk.body = [==[${body}]==]
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-ApiKey"] = "${INGEST_KEY}"
-`,
-  );
-  return path;
-}
-
-function parseWrk(out) {
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  const errors = /Socket errors:(.*)/.exec(out)?.[1]?.trim() ?? null;
-  const lat = (p) => /Latency\s+([\d.]+\w+)/.exec(out)?.[p] ?? null;
-  return { rps, requests, non2xx, socketErrors: errors, latencyAvg: lat(1) };
-}
-
-async function wrk(url, lua, seconds, connections) {
-  const { stdout } = await run("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "-s", lua, url], {
-    maxBuffer: 1 << 20,
+async function load(url, body, seconds, connections) {
+  const r = await autocannon({
+    url,
+    method: "POST",
+    headers: { "content-type": "application/json", "x-apikey": INGEST_KEY },
+    body,
+    connections,
+    duration: seconds,
   });
-  return parseWrk(stdout);
+  return {
+    rps: r.requests.average,
+    requests: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    latencyAvg: `${r.latency.average}ms`,
+    latencyP99Ms: r.latency.p99,
+  };
 }
 
 export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds = 2 } = {}) {
@@ -91,7 +81,7 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
     log,
     cf: false,
     modules: true,
-    script: "export default { fetch() { return new Response(null, { status: 202 }); } };",
+    script: EMPTY_WORKER,
     ...COMPAT,
   });
   try {
@@ -107,27 +97,29 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
       body,
     });
     if (check.status !== 202) throw new Error(`workerd edge answered ${check.status}: ${await check.text()}`);
-    const lua = luaScript(body);
+    const emptyUrl = `http://127.0.0.1:${emptyPort}/`;
     // Warm both (JIT, project cache).
-    await wrk(edgeUrl, lua, 2, connections);
-    await wrk(`http://127.0.0.1:${emptyPort}/`, lua, 1, connections);
+    await load(edgeUrl, body, 2, connections);
+    await load(emptyUrl, body, 1, connections);
     const edge = [];
     const empty = [];
     for (let r = 0; r < rounds; r++) {
-      empty.push(await wrk(`http://127.0.0.1:${emptyPort}/`, lua, seconds / rounds, connections));
-      edge.push(await wrk(edgeUrl, lua, seconds / rounds, connections));
+      empty.push(await load(emptyUrl, body, seconds / rounds, connections));
+      edge.push(await load(edgeUrl, body, seconds / rounds, connections));
     }
     const sum = (xs, k) => xs.reduce((a, x) => a + x[k], 0);
     const edgeRps = sum(edge, "requests") / seconds;
     const emptyRps = sum(empty, "requests") / seconds;
     return {
       bodyBytes: Buffer.byteLength(body),
-      wrk: `wrk -t1 -c${connections} -d${seconds / rounds}s × ${rounds} rounds each, alternating`,
+      load: `autocannon, ${connections} connections, ${seconds / rounds} s × ${rounds} rounds each, alternating`,
       workerdRps: Math.round(edgeRps),
       emptyWorkerRps: Math.round(emptyRps),
       workerdVsEmptyWorker: Math.round((edgeRps / emptyRps) * 1000) / 1000,
       edgeNon2xx: sum(edge, "non2xx"),
       emptyNon2xx: sum(empty, "non2xx"),
+      edgeErrors: sum(edge, "errors"),
+      emptyErrors: sum(empty, "errors"),
       rounds: { edge, empty },
     };
   } finally {

@@ -1,0 +1,231 @@
+#!/usr/bin/env node
+// `npm run capacity -- --rate 28000 [--mix errors=0.8,rum=0.2] [--retention-days 90] [--from f.json]
+// [--json]`: turns the operations per event that `npm run bench` MEASURED (its JSON: by default
+// .cache/bench/last.json, else BENCHMARKS.json) into a deployment plan (queue shards per kind,
+// consumer concurrency, D1 metadata shards, R2 writes per second), each resource kept at or below
+// half its Cloudflare limit (2× headroom). No per-event figure is typed in here: only the platform's
+// published limits are.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+/** Cloudflare's limits (../shared/reference/cloudflare-platform.md). */
+export const LIMITS = {
+  queueMessagesPerSecond: 5000,
+  consumerConcurrency: 250,
+  consumerBatchMessages: 100,
+  d1QueriesPerSecond: 1000,
+  d1Bytes: 10e9,
+  r2WritesPerKeyPerSecond: 1,
+  doRequestsPerSecond: 1000,
+};
+export const HEADROOM = 2;
+
+const ceil = (x) => Math.max(1, Math.ceil(x - 1e-9));
+const fmt = (x, d = 1) =>
+  x == null ? "—" : Number(x).toLocaleString("en-US", { maximumFractionDigits: x < 10 ? 3 : d });
+
+/** The plan for `rate` events/s split by `mix` (kind → share), from one bench result. */
+export function plan(bench, { rate, mix, retentionDays }) {
+  const p = bench.processor;
+  if (!p?.perQueue) throw new Error("the bench result has no processor section: run `npm run bench` first");
+  const kinds = { errors: p.perQueue["sluice-errors-0"], rum: p.perQueue["sluice-rum-0"] };
+  const total = Object.values(mix).reduce((a, b) => a + b, 0);
+  if (!(total > 0)) throw new Error("--mix: the shares add up to 0");
+  const rows = [];
+  let d1Queries = 0;
+  let d1BytesPerSecond = 0;
+  const perKind = {};
+  for (const [kind, share] of Object.entries(mix)) {
+    const q = kinds[kind];
+    if (!q) throw new Error(`the bench measured no "${kind}" queue (known: errors, rum)`);
+    const events = (rate * share) / total;
+    const messages = events / q.eventsPerMessage;
+    const byRate = ceil((messages * HEADROOM) / LIMITS.queueMessagesPerSecond);
+    // Little's law: invocations in flight = batches per second × seconds per batch.
+    const batchesPerSecond = messages / LIMITS.consumerBatchMessages;
+    const inFlight = batchesPerSecond * (q.msPerBatch / 1000);
+    const byConsumers = ceil((inFlight * HEADROOM) / LIMITS.consumerConcurrency);
+    const shards = Math.max(byRate, byConsumers);
+    const indexMessages = events * q.indexMessagesPerEvent;
+    const indexBatches = indexMessages / LIMITS.consumerBatchMessages;
+    d1Queries += batchesPerSecond * q.d1QueriesPerBatch + events * q.indexer.d1QueriesPerEvent;
+    d1BytesPerSecond += events * (p.d1BytesPerEvent ?? 0);
+    perKind[kind] = {
+      eventsPerSecond: events,
+      eventsPerMessage: q.eventsPerMessage,
+      messagesPerSecond: messages,
+      queueShards: shards,
+      consumerInvocationsInFlight: inFlight,
+      maxConcurrencyPerShard: Math.min(LIMITS.consumerConcurrency, ceil((inFlight * HEADROOM) / shards)),
+      r2WritesPerSecond: events * q.r2WritesPerEvent,
+      indexMessagesPerSecond: indexMessages,
+      indexerInvocationsInFlight: indexBatches * (q.indexer.msPerBatch / 1000),
+    };
+    rows.push(
+      [
+        `${kind}: messages/s (${fmt(q.eventsPerMessage)} events/message)`,
+        messages,
+        shards * LIMITS.queueMessagesPerSecond,
+        `${shards} queue shard(s) of ${fmt(LIMITS.queueMessagesPerSecond)}/s`,
+      ],
+      [
+        `${kind}: consumer invocations in flight (${fmt(q.msPerBatch)} ms per batch of 100 messages)`,
+        inFlight,
+        shards * LIMITS.consumerConcurrency,
+        `${shards} × ${LIMITS.consumerConcurrency} concurrent consumers`,
+      ],
+      [
+        `${kind}: R2 segment writes/s (each to a fresh key, once)`,
+        events * q.r2WritesPerEvent,
+        null,
+        `${LIMITS.r2WritesPerKeyPerSecond} write/s per key: met, no key is written twice`,
+      ],
+    );
+  }
+  const indexMessages = Object.values(perKind).reduce((a, k) => a + k.indexMessagesPerSecond, 0);
+  const indexShards = ceil((indexMessages * HEADROOM) / LIMITS.queueMessagesPerSecond);
+  rows.push([
+    "index queue: messages/s",
+    indexMessages,
+    indexShards * LIMITS.queueMessagesPerSecond,
+    `${indexShards} queue(s)`,
+  ]);
+  const retentionSeconds = retentionDays * 86400;
+  const d1Bytes = d1BytesPerSecond * retentionSeconds;
+  const byQueries = ceil((d1Queries * HEADROOM) / LIMITS.d1QueriesPerSecond);
+  const bySize = ceil((d1Bytes * HEADROOM) / LIMITS.d1Bytes);
+  const d1Shards = Math.max(byQueries, bySize);
+  rows.push(
+    [
+      "D1 queries/s (processor + indexer statements)",
+      d1Queries,
+      d1Shards * LIMITS.d1QueriesPerSecond,
+      `${d1Shards} metadata shard(s) of ~${fmt(LIMITS.d1QueriesPerSecond)}/s`,
+    ],
+    [
+      `D1 GB held over ${retentionDays} days of retention (${fmt(p.d1BytesPerEvent)} B per event)`,
+      d1Bytes / 1e9,
+      (d1Shards * LIMITS.d1Bytes) / 1e9,
+      `${d1Shards} × ${LIMITS.d1Bytes / 1e9} GB`,
+    ],
+  );
+  const quota = bench.edge?.inProcess?.quota?.perMinuteLimit;
+  const busiestProject = quota ? rate * quota.doRequestsPerEvent : null;
+  if (quota)
+    rows.push([
+      "only if a per-minute limit is set: quota Durable Object requests/s of ONE project carrying all the traffic",
+      busiestProject,
+      LIMITS.doRequestsPerSecond,
+      "one object per project: above half its limit use spike protection instead (syncs ≤ 1/s per isolate)",
+    ]);
+  return {
+    source: { commit: bench.commit, date: bench.date, search: p.search, quick: bench.quick },
+    rate,
+    mix,
+    retentionDays,
+    headroom: HEADROOM,
+    limits: LIMITS,
+    queueShards: Object.fromEntries(Object.entries(perKind).map(([k, v]) => [k, v.queueShards])),
+    indexQueueShards: indexShards,
+    d1MetadataShards: d1Shards,
+    d1ShardsBy: { queries: byQueries, size: bySize },
+    perKind,
+    rows: rows.map(([what, need, capacity, provision]) => ({
+      what,
+      need,
+      capacity,
+      utilization: capacity ? need / capacity : null,
+      provision,
+    })),
+  };
+}
+
+function main() {
+  const { values } = parseArgs({
+    options: {
+      rate: { type: "string" },
+      mix: { type: "string" },
+      "retention-days": { type: "string" },
+      from: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const rate = Number(values.rate);
+  if (!(rate > 0))
+    throw new Error("usage: npm run capacity -- --rate <events per second> [--mix errors=0.8,rum=0.2]");
+  // The newest run that measured the processor (a run of other sections alone has no operations).
+  const candidates = values.from
+    ? [values.from]
+    : [join(ROOT, ".cache", "bench", "last.json"), join(ROOT, "BENCHMARKS.json")];
+  const read = (f) => {
+    try {
+      return JSON.parse(readFileSync(f, "utf8"));
+    } catch (err) {
+      throw new Error(`${f} is not a bench result (${err.message})`);
+    }
+  };
+  const from = candidates.find((f) => existsSync(f) && read(f).processor?.perQueue);
+  if (!from)
+    throw new Error(
+      `no bench result with a processor section in ${candidates.join(" or ")}: run \`npm run bench\` (or \`npm run bench -- --only=edge,processor\`) first`,
+    );
+  const bench = read(from);
+  let mix;
+  if (values.mix) {
+    mix = {};
+    for (const part of values.mix.split(",")) {
+      const [k, v] = part.split("=");
+      if (!k || !(Number(v) >= 0)) throw new Error(`bad --mix part "${part}" (want kind=share)`);
+      mix[k.trim()] = Number(v);
+    }
+  } else {
+    // The mix the bench measured.
+    const pq = bench.processor?.perQueue ?? {};
+    mix = { errors: pq["sluice-errors-0"]?.events ?? 1, rum: pq["sluice-rum-0"]?.events ?? 0 };
+  }
+  const retentionDays = Number(values["retention-days"] ?? bench.retentionDays ?? 90);
+  const out = plan(bench, { rate, mix, retentionDays });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const pct = (u) => (u == null ? "—" : `${(u * 100).toFixed(1)} %`);
+  const L = [];
+  const shareTotal = Object.values(mix).reduce((a, b) => a + b, 0);
+  L.push(
+    `Capacity plan for ${fmt(rate)} events/s (${Object.entries(mix)
+      .map(([k, v]) => `${k} ${((100 * v) / shareTotal).toFixed(0)} %`)
+      .join(", ")}), ${retentionDays} days of retention, ${HEADROOM}× headroom under every limit.`,
+    `Operations per event from ${from.replace(`${ROOT}/`, "")} (commit ${bench.commit?.slice(0, 10) ?? "?"}${bench.commitDirty ? "+dirty" : ""}, ${bench.date}, search: ${out.source.search}${bench.quick ? ", QUICK run" : ""}).`,
+    "",
+    "| resource | needed | capacity provisioned | use | provision |",
+    "|---|---|---|---|---|",
+    ...out.rows.map(
+      (r) => `| ${r.what} | ${fmt(r.need)} | ${fmt(r.capacity)} | ${pct(r.utilization)} | ${r.provision} |`,
+    ),
+    "",
+    `Plan: queue shards ${Object.entries(out.queueShards)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(
+        ", ",
+      )}; index queue ${out.indexQueueShards}; D1 metadata shards ${out.d1MetadataShards} (by queries ${out.d1ShardsBy.queries}, by size ${out.d1ShardsBy.size}); consumer max_concurrency per shard ${Object.entries(
+      out.perKind,
+    )
+      .map(([k, v]) => `${k} ${v.maxConcurrencyPerShard}`)
+      .join(", ")}.`,
+    "Queue shards are configuration today (QUEUE_SHARDS); D1 metadata sharding by project is designed, not built: one database holds it all.",
+  );
+  process.stdout.write(`${L.join("\n")}\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    main();
+  } catch (err) {
+    process.stderr.write(`capacity: ${err.message}\n`);
+    process.exit(2);
+  }
+}
