@@ -6,7 +6,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
-import { BENCH, bundleForWorkerd, ROOT, scratch } from "./build.mjs";
+import { BENCH, bundleForWorkerd, scratch } from "./build.mjs";
 import { dropEsPrefix, installEsTemplate } from "./es.mjs";
 import { batches, buildMessages, itemsIn, MIX, workloadMix } from "./messages.mjs";
 import { applyMigrations, COMPAT, DRAIN_WORKER, freePort, seedProject } from "./miniflare.mjs";
