@@ -43,14 +43,19 @@ function fromRow(r: EventRow): IndexedEvent {
 /** Both point look-ups (search backend by id, D1 by primary key); null when neither knows it. */
 async function loadEvent(env: ConsoleEnv, projectId: string, eventId: string) {
   const [indexed, [row]] = await Promise.all([
-    createSearchBackend(env).get(projectId, eventId),
+    // An item with a D1 pointer row stays viewable while the search engine is down.
+    createSearchBackend(env)
+      .get(projectId, eventId)
+      .catch((err: unknown) => err),
     drizzle(env.DB)
       .select()
       .from(events)
       .where(and(eq(events.projectId, Number(projectId)), eq(events.eventId, eventId)))
       .limit(1),
   ]);
-  const entry = indexed?.segment ? indexed : row ? fromRow(row) : indexed;
+  if (indexed instanceof Error && !row) throw indexed;
+  const hit = indexed instanceof Error ? null : (indexed as IndexedEvent | null);
+  const entry = hit?.segment ? hit : row ? fromRow(row) : hit;
   if (!entry?.segment) return null;
   const record = await readRecord(env.BLOBS, entry.segment.key, {
     offset: entry.segment.offset,
