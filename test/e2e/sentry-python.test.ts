@@ -39,9 +39,13 @@ describe("Python sentry-sdk against Sluice", () => {
       ["ZeroDivisionError", 1],
     ]);
     expect(groups.every((g) => g.platform === "python")).toBe(true);
-    const d = await adminApi<{
-      event: { exceptions: { frames: { function: string; inApp: boolean | null; filename: string }[] }[] };
-    }>(`/api/v1/projects/${project.id}/events/${same[0]!.replaceAll("-", "")}`);
+    // Event detail comes from the event index, written by the indexer after the group's counters.
+    const d = await eventually(async () => {
+      const r = await adminApi<{
+        event: { exceptions: { frames: { function: string; inApp: boolean | null; filename: string }[] }[] };
+      }>(`/api/v1/projects/${project.id}/events/${same[0]!.replaceAll("-", "")}`);
+      return r.status === 200 ? r : null;
+    });
     const frames = d.body.event.exceptions.at(-1)!.frames;
     expect(frames.map((f) => f.function).slice(-3)).toEqual(["checkout", "charge", "read_quota"]);
     expect(frames.at(-1)!.filename).toContain("send_errors.py");
