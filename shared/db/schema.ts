@@ -43,6 +43,23 @@ export const errorGroups = sqliteTable(
   (t) => [primaryKey({ columns: [t.projectId, t.id] })],
 );
 
+/** Occurrences per group, hour, release and environment: histogram, sparklines, release breakdown. */
+export const groupHours = sqliteTable(
+  "group_hours",
+  {
+    projectId: integer("project_id").notNull(),
+    groupId: text("group_id").notNull(),
+    /** Start of the hour, epoch ms. */
+    hour: integer("hour").notNull(),
+    release: text("release").notNull().default(""),
+    environment: text("environment").notNull().default(""),
+    count: integer("count").notNull().default(0),
+    /** The latest occurrence in the hour (epoch ms). */
+    lastSeen: integer("last_seen").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.groupId, t.hour, t.release, t.environment] })],
+);
+
 /**
  * One row per stored item that has no search document (RUM payload, session, client report,
  * attachment, unknown item types): the pointer to its raw bytes in an R2 segment. Errors and
@@ -175,20 +192,3 @@ export const messageLedger = sqliteTable("message_ledger", {
   batchId: text("batch_id").notNull(),
   appliedAt: integer("applied_at").notNull(),
 });
-
-/** Occurrences per group, hour, release and environment: histogram, sparklines, release breakdown. */
-export const groupHours = sqliteTable(
-  "group_hours",
-  {
-    projectId: integer("project_id").notNull(),
-    groupId: text("group_id").notNull(),
-    /** Start of the hour, epoch ms. */
-    hour: integer("hour").notNull(),
-    release: text("release").notNull().default(""),
-    environment: text("environment").notNull().default(""),
-    count: integer("count").notNull().default(0),
-    /** The latest occurrence in the hour (epoch ms). */
-    lastSeen: integer("last_seen").notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.projectId, t.groupId, t.hour, t.release, t.environment] })],
-);

@@ -40,12 +40,16 @@ describe("Python sentry-sdk against Sluice", () => {
     ]);
     expect(groups.every((g) => g.platform === "python")).toBe(true);
     // Event detail comes from the event index, written by the indexer after the group's counters.
-    const d = await eventually(async () => {
-      const r = await adminApi<{
-        event: { exceptions: { frames: { function: string; inApp: boolean | null; filename: string }[] }[] };
-      }>(`/api/v1/projects/${project.id}/events/${same[0]!.replaceAll("-", "")}`);
-      return r.status === 200 ? r : null;
+    const keyError = groups.find((g) => g.type === "KeyError")!;
+    await eventually(async () => {
+      const r = await adminApi<{ events: unknown[] }>(
+        `/api/v1/projects/${project.id}/groups/${keyError.id}/events`,
+      );
+      return r.body.events.length === 2 ? true : null;
     });
+    const d = await adminApi<{
+      event: { exceptions: { frames: { function: string; inApp: boolean | null; filename: string }[] }[] };
+    }>(`/api/v1/projects/${project.id}/events/${same[0]!.replaceAll("-", "")}`);
     const frames = d.body.event.exceptions.at(-1)!.frames;
     expect(frames.map((f) => f.function).slice(-3)).toEqual(["checkout", "charge", "read_quota"]);
     expect(frames.at(-1)!.filename).toContain("send_errors.py");
