@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * Installs the Elasticsearch index template for Sluice's search indices (`npm run search:setup`).
- * Plain JS (Node 20 cannot run TypeScript without a loader) using the official client; the mapping
- * itself lives in shared/search/es-template.json, shared with the workers' tests and benchmark.
+ * Installs the Elasticsearch index template for Sluice's search indices (`npm run search:setup`),
+ * then checks every existing `<prefix>-*` index with the workers' own check (shared/search/
+ * es-schema.ts, bundled with esbuild since Node 20 cannot run TypeScript): missing fields are added,
+ * an index with dynamic mappings makes it exit 1 naming the index. `npm start` runs it first when
+ * ELASTICSEARCH_URL is set. The mapping lives in shared/search/es-template.json.
  *
  * Environment:
  *   ELASTICSEARCH_URL            required, e.g. http://127.0.0.1:9200
@@ -14,8 +16,12 @@
  *                                x-pack ILM) retention is ElasticsearchBackend.dropIndicesOlderThan +
  *                                deleteOlderThan, run by a scheduled job.
  */
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Client } from "@elastic/elasticsearch";
+import { build } from "esbuild";
 
 const env = process.env;
 const url = env.ELASTICSEARCH_URL;
@@ -54,6 +60,7 @@ try {
   }
   await client.indices.putIndexTemplate({
     name: prefix,
+    version: template.version,
     index_patterns: [`${prefix}-*`],
     priority: 200, // above ES's built-in templates
     template: { ...template.template, settings },
@@ -61,14 +68,60 @@ try {
   });
   const got = await client.indices.getIndexTemplate({ name: prefix });
   const fields = Object.keys(got.index_templates[0]?.index_template.template?.mappings?.properties ?? {});
+  const { indicesUpdated } = await checkIndices();
+  if (indicesUpdated.length > 0)
+    console.log(`search-setup: added new fields to ${indicesUpdated.join(", ")}`);
   console.log(
     `search-setup: index template "${prefix}" for ${prefix}-* installed at ${url} ` +
       `(${fields.length} fields, replicas ${replicas}, ` +
       `${lifecycle ? `ILM policy ${lifecycle}` : ilm ? "no ILM policy" : "ILM unavailable: retention by dropIndicesOlderThan"})`,
   );
 } catch (err) {
-  console.error(`search-setup: failed: ${err?.meta?.body ? JSON.stringify(err.meta.body) : err}`);
+  console.error(
+    `search-setup: failed: ${err?.meta?.body ? JSON.stringify(err.meta.body) : (err?.message ?? err)}`,
+  );
   process.exit(1);
 } finally {
   await client.close();
+}
+
+/** Runs shared/search/es-schema.ts (what the indexer runs) against the cluster. */
+async function checkIndices() {
+  const dir = await mkdtemp(join(tmpdir(), "sluice-search-setup-"));
+  try {
+    const outfile = join(dir, "es-schema.mjs");
+    await build({
+      entryPoints: [new URL("../shared/search/es-schema.ts", import.meta.url).pathname],
+      outfile,
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "error",
+    });
+    const { ensureSearchSchema } = await import(pathToFileURL(outfile).href);
+    const headers = { "content-type": "application/json" };
+    if (auth?.apiKey) headers.authorization = `ApiKey ${auth.apiKey}`;
+    else if (auth)
+      headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
+    const base = url.replace(/\/+$/, "");
+    const request = async (method, path, body) => {
+      try {
+        const res = await fetch(`${base}${path}`, { method, headers, body });
+        const text = await res.text();
+        let json = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          // keep the text for the error message
+        }
+        return { ok: res.ok, status: res.status, json, text };
+      } catch (err) {
+        return { ok: false, status: 0, json: null, text: String(err) };
+      }
+    };
+    return await ensureSearchSchema(request, prefix);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -2,8 +2,12 @@
 // processor, indexer and console in ONE `wrangler dev` (local D1, R2 and Queues; search on D1 FTS5
 // unless ELASTICSEARCH_URL is set), makes sure a demo project exists, and prints how to use it.
 //
+// With ELASTICSEARCH_URL set, it first runs `npm run search:setup` (installs the index template
+// idempotently, checks existing indices) and refuses to start if Elasticsearch is not usable.
+//
 // Options (env): PORT (8787), SLUICE_STATE_DIR (.wrangler/state), ADMIN_TOKEN (dev-admin-token),
 // ELASTICSEARCH_URL / ELASTICSEARCH_API_KEY / ELASTICSEARCH_USERNAME / ELASTICSEARCH_PASSWORD,
+// ELASTICSEARCH_INDEX_PREFIX (sluice-events),
 // SLUICE_LOG_LEVEL (wrangler's --log-level, default "info"; "warn" for benchmarks).
 
 import { execFileSync, spawn } from "node:child_process";
@@ -36,6 +40,23 @@ execFileSync(
   },
 );
 
+// Elasticsearch is the event index when configured: never serve with a mapping that would make
+// every search fail. search-setup prints what is wrong and what to run.
+if (process.env.ELASTICSEARCH_URL) {
+  try {
+    execFileSync(process.execPath, [join(root, "scripts", "search-setup.mjs")], {
+      cwd: root,
+      stdio: ["ignore", "inherit", "inherit"],
+      env: process.env,
+    });
+  } catch {
+    console.error(
+      "npm start: Elasticsearch is not ready for Sluice (see above); fix it, or unset ELASTICSEARCH_URL to use D1 full-text search",
+    );
+    process.exit(1);
+  }
+}
+
 // Auxiliary workers of a multi-config `wrangler dev` only see variables through the process
 // environment, so wrangler gets a curated one: only what the workers need, never the caller's
 // whole environment (which may hold unrelated secrets).
@@ -45,6 +66,7 @@ for (const name of [
   "ELASTICSEARCH_API_KEY",
   "ELASTICSEARCH_USERNAME",
   "ELASTICSEARCH_PASSWORD",
+  "ELASTICSEARCH_INDEX_PREFIX",
 ]) {
   if (process.env[name]) workerVars[name] = process.env[name];
 }

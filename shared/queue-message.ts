@@ -64,7 +64,11 @@ export interface IngestBatch {
   outcomes?: OutcomeRecord[];
 }
 
-/** One search document per stored event; `_id` in Elasticsearch, rowid key in the FTS fallback. */
+/**
+ * One search document per stored event; `_id` in Elasticsearch, rowid key in the FTS fallback. The
+ * search backend is the per-event index: the document carries everything the console needs to list
+ * the event and the pointer to its raw record in an R2 segment (no D1 row per event).
+ */
 export interface SearchDoc {
   eventId: string;
   projectId: string;
@@ -84,6 +88,10 @@ export interface SearchDoc {
   stack: string;
   /** Free-form tags; indexed as "key:value" strings to avoid mapping explosion. */
   tags: Record<string, string>;
+  /** The R2 segment holding the event's record, and the record's byte range (range reads). */
+  segmentKey?: string | null;
+  segmentOffset?: number | null;
+  segmentLength?: number | null;
 }
 
 export interface IndexBatch {

@@ -1,6 +1,8 @@
-// D1 schema (drizzle). D1 bills every row written, index entries included, so per-event tables
-// are WITHOUT ROWID with a composite primary key and no secondary index: one event costs one row.
-// Aggregates (groups, RUM pages, sessions, outcomes) are keyed so that a batch upserts each key once.
+// D1 schema (drizzle). D1 bills every row written, index entries included, so tables are WITHOUT
+// ROWID with a composite primary key and no secondary index. Events with a canonical event (errors,
+// transactions) have no row here: the search backend is their index (issue #11). Aggregates
+// (groups, group hours, RUM pages, sessions, outcomes) are keyed so that a batch upserts each key
+// once, guarded by the message ledger in the same transaction.
 
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
@@ -41,9 +43,27 @@ export const errorGroups = sqliteTable(
   (t) => [primaryKey({ columns: [t.projectId, t.id] })],
 );
 
+/** Occurrences per group, hour, release and environment: histogram, sparklines, release breakdown. */
+export const groupHours = sqliteTable(
+  "group_hours",
+  {
+    projectId: integer("project_id").notNull(),
+    groupId: text("group_id").notNull(),
+    /** Start of the hour, epoch ms. */
+    hour: integer("hour").notNull(),
+    release: text("release").notNull().default(""),
+    environment: text("environment").notNull().default(""),
+    count: integer("count").notNull().default(0),
+    /** The latest occurrence in the hour (epoch ms). */
+    lastSeen: integer("last_seen").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.groupId, t.hour, t.release, t.environment] })],
+);
+
 /**
- * One row per stored item (error, transaction, RUM payload, session, ...): the idempotency ledger
- * (a redelivered event hits the primary key) and the pointer to its raw bytes in an R2 segment.
+ * One row per stored item that has no search document (RUM payload, session, client report,
+ * attachment, unknown item types): the pointer to its raw bytes in an R2 segment. Errors and
+ * transactions are found through the search backend instead (their documents carry the pointer).
  */
 export const events = sqliteTable(
   "events",
@@ -63,7 +83,7 @@ export const events = sqliteTable(
     segmentKey: text("segment_key").notNull(),
     segmentOffset: integer("segment_offset").notNull(),
     segmentLength: integer("segment_length").notNull(),
-    /** The processor invocation that inserted the row; aggregates count only this batch's new rows. */
+    /** The processor invocation that inserted the row. */
     batchId: text("batch_id").notNull(),
   },
   (t) => [primaryKey({ columns: [t.projectId, t.eventId] })],
@@ -161,9 +181,14 @@ export const deadLetters = sqliteTable(
   (t) => [index("dead_letters_created_at").on(t.createdAt)],
 );
 
-/** Ledger of applied outcome-only messages (edge drop counts), so redelivery never double-counts. */
-export const appliedMessages = sqliteTable("applied_messages", {
+/**
+ * Ledger of applied ingest messages: one row per queue message, in the same transaction as the
+ * aggregates it guards, so a redelivered message never double-counts. Ids start with the send time
+ * in hex, so retention prunes by primary-key range once the queue can no longer redeliver.
+ */
+export const messageLedger = sqliteTable("message_ledger", {
   id: text("id").primaryKey(),
+  /** The processor invocation that applied the message; its aggregates join on it. */
   batchId: text("batch_id").notNull(),
   appliedAt: integer("applied_at").notNull(),
 });

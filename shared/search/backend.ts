@@ -1,6 +1,8 @@
-// The one interface the indexer (writes) and the console (reads, retention) use for search, with
-// two implementations of identical semantics: Elasticsearch (elasticsearch.ts) and D1 FTS5 (fts.ts).
-// Parameter checks, paging cursors and document validation live here so both backends share them.
+// The one interface the indexer (writes) and the console (reads, retention) use for search and the
+// per-event index, with two implementations of identical semantics: Elasticsearch
+// (elasticsearch.ts) and D1 FTS5 (fts.ts). Event detail, a group's event list and search are all
+// served from it (no D1 row per event). Parameter checks, paging cursors and document validation
+// live here so both backends share them; conformance.ts holds them to the same answers.
 
 import { badRequest } from "../http/errors";
 import type { SearchDoc } from "../queue-message";
@@ -50,12 +52,42 @@ export interface SearchResult {
   groups: Array<{ groupId: string; count: number }>;
 }
 
+/** Where an event's raw record lives: an R2 segment and the record's byte range. */
+export interface SegmentPointer {
+  key: string;
+  offset: number;
+  length: number;
+}
+
+/** One event as the event index holds it: what the console lists, and its segment pointer. */
+export interface IndexedEvent extends SearchHit {
+  category: string;
+  /** ISO 8601, millisecond precision, UTC. */
+  receivedAt: string;
+  user: string | null;
+  /** Null for a document indexed without one (it is searchable, but has no detail to show). */
+  segment: SegmentPointer | null;
+}
+
+/** A page of a group's events, newest first (occurredAt, then eventId, both descending). */
+export interface EventPage {
+  events: IndexedEvent[];
+  next: string | null;
+}
+
 export interface SearchBackend {
   readonly name: "elasticsearch" | "fts";
   /** One result per doc, in order. Idempotent: re-indexing a doc changes nothing. */
   index(docs: SearchDoc[]): Promise<IndexResult[]>;
   search(params: SearchParams): Promise<SearchResult>;
-  get(projectId: string, eventId: string): Promise<SearchHit | null>;
+  /** One event by id, or null when it is unknown or not yet indexed. */
+  get(projectId: string, eventId: string): Promise<IndexedEvent | null>;
+  /** A group's events, newest first, keyset-paged (`limit` clamped as in search). */
+  groupEvents(
+    projectId: string,
+    groupId: string,
+    page: { limit?: number | null; cursor?: string | null },
+  ): Promise<EventPage>;
   /** Deletes the project's docs with occurredAt < cutoffMs; returns how many were deleted. */
   deleteOlderThan(projectId: string, cutoffMs: number): Promise<number>;
 }
@@ -73,7 +105,7 @@ export interface SearchBounds {
   after: Cursor | null;
 }
 
-export function searchBounds(params: SearchParams): SearchBounds {
+export function searchBounds(params: Pick<SearchParams, "from" | "to" | "limit" | "cursor">): SearchBounds {
   const requested = params.limit ?? DEFAULT_LIMIT;
   if (!Number.isFinite(requested)) throw badRequest("limit must be a number");
   return {
@@ -116,7 +148,10 @@ export function decodeCursor(s: string): Cursor {
 }
 
 /** Builds a page from limit+1 fetched hits: the extra one only says whether there is a next page. */
-export function page(fetched: SearchHit[], limit: number): { hits: SearchHit[]; next: string | null } {
+export function page<T extends Pick<SearchHit, "occurredAt" | "eventId">>(
+  fetched: T[],
+  limit: number,
+): { hits: T[]; next: string | null } {
   const hits = fetched.slice(0, limit);
   const last = hits[hits.length - 1];
   const next =

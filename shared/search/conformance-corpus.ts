@@ -48,6 +48,10 @@ export function corpusDoc(n: number): SearchDoc {
     platform: n >= 9 && n <= 14 ? "node" : "javascript",
     stack: "",
     tags: { browser: n % 2 ? "Chrome" : "Firefox", "os.name": "Linux" },
+    // The event index's pointer to the raw record (ev20 has none: searchable, no detail).
+    ...(n === 20
+      ? {}
+      : { segmentKey: `segments/seg-${Math.ceil(n / 10)}`, segmentOffset: n * 100, segmentLength: 90 + n }),
     ...(g ? GROUPS[g] : {}),
   };
   if (n === 19) Object.assign(base, { message: "Timeout après 30 s — naïve café", level: "warning" });

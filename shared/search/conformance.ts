@@ -115,6 +115,49 @@ export function runSearchConformance(
       expect(await backend.get("p2", "ev03")).toBeNull();
     });
 
+    it("serves one event by id with its segment pointer (the event index)", async () => {
+      expect(await backend.get("p1", "ev13")).toEqual({
+        eventId: "ev13",
+        groupId: "g2",
+        category: "error",
+        occurredAt: new Date(at(13)).toISOString(),
+        receivedAt: new Date(at(13) + 1000).toISOString(),
+        type: "ReferenceError",
+        message: "bar is not defined",
+        release: "1.0.0",
+        environment: "production",
+        level: "error",
+        user: "bob",
+        segment: { key: "segments/seg-2", offset: 1300, length: 103 },
+      });
+      expect((await backend.get("p1", "ev20"))?.segment).toBeNull();
+      expect(await backend.get("p1", "nosuch")).toBeNull();
+    });
+
+    it("lists a group's events newest first, keyset-paged, per project", async () => {
+      const pages: string[][] = [];
+      let cursor: string | null = null;
+      do {
+        const r = await backend.groupEvents("p1", "g1", { limit: 3, cursor });
+        pages.push(r.events.map((e) => e.eventId));
+        cursor = r.next;
+      } while (cursor);
+      // ev06 and ev05 share a timestamp: the id breaks the tie, across the page boundary too.
+      expect(pages).toEqual([ids(8, 7, 6), ids(5, 4, 3), ids(2, 1)]);
+      const g2 = await backend.groupEvents("p1", "g2", {});
+      expect(g2.events.map((e) => e.eventId)).toEqual(newest(range(9, 14)));
+      expect(g2.next).toBeNull();
+      expect(g2.events[0]).toEqual(await backend.get("p1", "ev14"));
+      expect((await backend.groupEvents("p2", "g1", {})).events.map((e) => e.eventId)).toEqual(
+        newest(range(21, 24)),
+      );
+      expect((await backend.groupEvents("p3", "g1", {})).events).toEqual([]);
+      expect((await backend.groupEvents("p1", "g1", { limit: 1000 })).events).toHaveLength(8);
+      await expect(backend.groupEvents("p1", "g1", { cursor: "nope" })).rejects.toMatchObject({
+        status: 400,
+      });
+    });
+
     it("pages with an opaque cursor; total and groups cover the whole match", async () => {
       const seen: string[] = [];
       let cursor: string | null = null;

@@ -50,10 +50,20 @@ export function prepareDoc(doc: SearchDoc): IndexableDoc | { dead: string } {
     platform: keyword(doc.platform),
     stack: typeof doc.stack === "string" ? doc.stack.slice(0, MAX_STACK) : "",
     tags: tags(doc.tags),
+    ...pointer(doc),
     text: "",
   };
   out.text = searchText(out);
   return out;
+}
+
+/** The segment pointer, whole or not at all (a document without one is searchable, not viewable). */
+function pointer(doc: SearchDoc): Pick<SearchDoc, "segmentKey" | "segmentOffset" | "segmentLength"> {
+  const { segmentKey: key, segmentOffset: offset, segmentLength: length } = doc;
+  if (typeof key !== "string" || key.length === 0 || key.length > MAX_KEYWORD) return {};
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length)) return {};
+  if ((offset as number) < 0 || (length as number) <= 0) return {};
+  return { segmentKey: key, segmentOffset: offset, segmentLength: length };
 }
 
 /** Tag values become (capped) strings, so "k:5" matches the same way in both engines. */

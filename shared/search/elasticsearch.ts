@@ -1,6 +1,7 @@
 // The Elasticsearch search backend, over plain fetch (no Node client inside workers): `_bulk` into
 // monthly indices `<prefix>-YYYY.MM` for the indexer, `_search` over `<prefix>-*` for the console.
-// The index template (es-template.json) must be installed first: `npm run search:setup`.
+// The index template (es-template.json) is installed by `npm run search:setup`, and checked (and
+// installed if missing) by `index` before its first write in an isolate (es-schema.ts).
 //
 // Retention: `deleteOlderThan` is per project (`_delete_by_query`, or search + bulk delete where the
 // reindex module is missing, as in the integ-test distribution). The global maximum retention is
@@ -8,6 +9,8 @@
 
 import type { SearchDoc } from "../queue-message";
 import {
+  type EventPage,
+  type IndexedEvent,
   type IndexResult,
   page,
   type SearchBackend,
@@ -18,7 +21,8 @@ import {
 } from "./backend";
 import { prepareDoc } from "./doc";
 import { type BulkLimits, bulkChunks, DEFAULT_BULK_LIMITS, readBulkResponse } from "./es-bulk";
-import { boolQuery, HIT_FIELDS, searchBody } from "./es-dsl";
+import { boolQuery, EVENT_FIELDS, groupEventsBody, searchBody } from "./es-dsl";
+import { ensureSearchSchema, type SchemaReport } from "./es-schema";
 import { parseQuery } from "./query";
 
 export interface ElasticsearchConfig {
@@ -37,7 +41,18 @@ export interface ElasticsearchConfig {
   fetch?: typeof fetch;
 }
 
-type EsHit = { _source?: Partial<SearchHit> };
+/** Clusters (url + prefix) whose schema this isolate has checked: once per isolate, not per batch. */
+const checkedSchemas = new Map<string, Promise<SchemaReport>>();
+
+type EsSource = Partial<SearchHit> & {
+  category?: string;
+  receivedAt?: string | number;
+  user?: string | null;
+  segmentKey?: string | null;
+  segmentOffset?: number | null;
+  segmentLength?: number | null;
+};
+type EsHit = { _source?: EsSource };
 
 /**
  * @example
@@ -57,8 +72,30 @@ export class ElasticsearchBackend implements SearchBackend {
     this.fetcher = config.fetch ?? ((input, init) => fetch(input, init));
   }
 
+  /**
+   * Installs the index template and missing fields if needed, or throws a SearchSchemaError that
+   * says what to run. Cached per isolate once it succeeds; a failure is tried again next time.
+   */
+  ensureSchema(): Promise<SchemaReport> {
+    const key = `${this.base} ${this.prefix}`;
+    let check = checkedSchemas.get(key);
+    if (!check) {
+      check = ensureSearchSchema((m, p, b) => this.request(m, p, b), this.prefix);
+      checkedSchemas.set(key, check);
+      check.catch(() => checkedSchemas.delete(key));
+    }
+    return check;
+  }
+
   async index(docs: SearchDoc[]): Promise<IndexResult[]> {
     const results: IndexResult[] = new Array(docs.length).fill("retry");
+    try {
+      // Never let a `_bulk` auto-create an index with dynamic mappings: docs wait instead.
+      await this.ensureSchema();
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "elasticsearch schema not ready", error: String(err) }));
+      return results;
+    }
     const ready: Array<{ position: number; doc: Exclude<ReturnType<typeof prepareDoc>, { dead: string }> }> =
       [];
     docs.forEach((doc, position) => {
@@ -92,14 +129,25 @@ export class ElasticsearchBackend implements SearchBackend {
     };
   }
 
-  async get(projectId: string, eventId: string): Promise<SearchHit | null> {
+  async get(projectId: string, eventId: string): Promise<IndexedEvent | null> {
     const json = await this.searchRequest({
       size: 1,
       query: { bool: { filter: [{ term: { projectId } }, { term: { eventId } }] } },
-      _source: HIT_FIELDS,
+      _source: EVENT_FIELDS,
     });
     const hit = json.hits?.hits?.[0];
-    return hit ? toHit(hit) : null;
+    return hit ? toEvent(hit) : null;
+  }
+
+  async groupEvents(
+    projectId: string,
+    groupId: string,
+    params: { limit?: number | null; cursor?: string | null },
+  ): Promise<EventPage> {
+    const bounds = searchBounds(params);
+    const json = await this.searchRequest(groupEventsBody(projectId, groupId, bounds));
+    const { hits, next } = page((json.hits?.hits ?? []).map(toEvent), bounds.limit);
+    return { events: hits, next };
   }
 
   async deleteOlderThan(projectId: string, cutoffMs: number): Promise<number> {
@@ -204,6 +252,27 @@ function toHit(h: EsHit): SearchHit {
     environment: s.environment ?? null,
     level: s.level ?? "",
   };
+}
+
+function toEvent(h: EsHit): IndexedEvent {
+  const s = h._source ?? {};
+  const { segmentKey: key, segmentOffset: offset, segmentLength: length } = s;
+  return {
+    ...toHit(h),
+    category: s.category ?? "error",
+    // Stored as epoch ms (doc.ts), returned as ISO like occurredAt.
+    receivedAt: iso(s.receivedAt),
+    user: s.user ?? null,
+    segment:
+      typeof key === "string" && typeof offset === "number" && typeof length === "number"
+        ? { key, offset, length }
+        : null,
+  };
+}
+
+function iso(v: string | number | undefined): string {
+  const ms = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : Number.NaN;
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : "";
 }
 
 function authHeader(c: ElasticsearchConfig): Record<string, string> {

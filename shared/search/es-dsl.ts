@@ -16,7 +16,30 @@ export const HIT_FIELDS = [
   "level",
 ];
 
+/** What the event index returns for one event (get, a group's events). */
+export const EVENT_FIELDS = [
+  ...HIT_FIELDS,
+  "category",
+  "receivedAt",
+  "user",
+  "segmentKey",
+  "segmentOffset",
+  "segmentLength",
+];
+
 type Clause = Record<string, unknown>;
+
+/** A group's events newest first: filters only, no total, no aggregation (cheap at any size). */
+export function groupEventsBody(projectId: string, groupId: string, bounds: SearchBounds) {
+  return {
+    size: bounds.limit + 1,
+    track_total_hits: false,
+    query: { bool: { filter: [{ term: { projectId } }, { term: { groupId } }] } },
+    sort: [{ occurredAt: { order: "desc" } }, { eventId: { order: "desc" } }],
+    ...(bounds.after ? { search_after: [bounds.after.at, bounds.after.id] } : {}),
+    _source: EVENT_FIELDS,
+  };
+}
 
 /** The bool query shared by search and get: project, query terms, param filters, time range. */
 export function boolQuery(projectId: string, query: SearchQuery, params: SearchParams, bounds: SearchBounds) {

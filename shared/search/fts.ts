@@ -1,11 +1,14 @@
-// The embedded search backend: D1 tables search_docs + search_fts (migrations/0001_search_fts.sql),
-// used when no Elasticsearch is configured. Same semantics as elasticsearch.ts (see conformance.ts).
+// The embedded search backend and event index: D1 tables search_docs + search_fts
+// (migrations/0001_search_fts.sql, 0004_event_index.sql), used when no Elasticsearch is configured.
+// Same semantics as elasticsearch.ts (see conformance.ts).
 //
 // D1 allows 100 bound parameters per statement, so a batch of docs travels as ONE JSON parameter
 // expanded with json_each(), in chunks that stay well under D1's statement and value size limits.
 
 import type { SearchDoc } from "../queue-message";
 import {
+  type EventPage,
+  type IndexedEvent,
   type IndexResult,
   MAX_GROUPS,
   page,
@@ -24,11 +27,13 @@ const CHUNK_BYTES = 512 * 1024;
 const DELETE_CHUNK = 1000;
 
 const INSERT_DOCS = `INSERT INTO search_docs (project_id, event_id, group_id, fingerprint, category, occurred_at,
-  received_at, type, message, level, release, environment, "user", platform, tags)
+  received_at, type, message, level, release, environment, "user", platform, tags, segment_key, segment_offset,
+  segment_length)
 SELECT j.value ->> '$.projectId', j.value ->> '$.eventId', j.value ->> '$.groupId', j.value ->> '$.fingerprint',
   j.value ->> '$.category', j.value ->> '$.occurredAt', j.value ->> '$.receivedAt', j.value ->> '$.type',
   j.value ->> '$.message', j.value ->> '$.level', j.value ->> '$.release', j.value ->> '$.environment',
-  j.value ->> '$.user', j.value ->> '$.platform', j.value -> '$.tags'
+  j.value ->> '$.user', j.value ->> '$.platform', j.value -> '$.tags', j.value ->> '$.segmentKey',
+  j.value ->> '$.segmentOffset', j.value ->> '$.segmentLength'
 FROM json_each(?) AS j WHERE true
 ON CONFLICT (project_id, event_id) DO NOTHING`;
 
@@ -41,6 +46,17 @@ WHERE NOT EXISTS (SELECT 1 FROM search_fts AS f WHERE f.rowid = d.rowid)`;
 
 const HIT_COLUMNS =
   "d.event_id, d.group_id, d.occurred_at, d.type, d.message, d.release, d.environment, d.level";
+const EVENT_COLUMNS = `${HIT_COLUMNS}, d.category, d.received_at, d."user", d.segment_key, d.segment_offset,
+  d.segment_length`;
+
+interface EventRow extends HitRow {
+  category: string;
+  received_at: number;
+  user: string | null;
+  segment_key: string | null;
+  segment_offset: number | null;
+  segment_length: number | null;
+}
 
 interface HitRow {
   event_id: string;
@@ -115,12 +131,28 @@ export class FtsSearchBackend implements SearchBackend {
     };
   }
 
-  async get(projectId: string, eventId: string): Promise<SearchHit | null> {
+  async get(projectId: string, eventId: string): Promise<IndexedEvent | null> {
     const row = await this.db
-      .prepare(`SELECT ${HIT_COLUMNS} FROM search_docs AS d WHERE d.project_id = ? AND d.event_id = ?`)
+      .prepare(`SELECT ${EVENT_COLUMNS} FROM search_docs AS d WHERE d.project_id = ? AND d.event_id = ?`)
       .bind(projectId, eventId)
-      .first<HitRow>();
-    return row ? toHit(row) : null;
+      .first<EventRow>();
+    return row ? toEvent(row) : null;
+  }
+
+  async groupEvents(
+    projectId: string,
+    groupId: string,
+    params: { limit?: number | null; cursor?: string | null },
+  ): Promise<EventPage> {
+    const bounds = searchBounds(params);
+    // A row-value comparison, so the cursor is a range on search_docs_group_time (no skipped rows).
+    const after = bounds.after ? " AND (d.occurred_at, d.event_id) < (?, ?)" : "";
+    const rows = await this.db
+      .prepare(`${GROUP_EVENTS_SQL}${after} ORDER BY d.occurred_at DESC, d.event_id DESC LIMIT ?`)
+      .bind(projectId, groupId, ...(bounds.after ? [bounds.after.at, bounds.after.id] : []), bounds.limit + 1)
+      .all<EventRow>();
+    const { hits, next } = page(rows.results.map(toEvent), bounds.limit);
+    return { events: hits, next };
   }
 
   async deleteOlderThan(projectId: string, cutoffMs: number): Promise<number> {
@@ -137,6 +169,23 @@ export class FtsSearchBackend implements SearchBackend {
       if (n < DELETE_CHUNK) return deleted;
     }
   }
+}
+
+/** A group's events; callers append the cursor condition, order and limit. */
+export const GROUP_EVENTS_SQL = `SELECT ${EVENT_COLUMNS} FROM search_docs AS d
+  WHERE d.project_id = ? AND d.group_id = ?`;
+
+function toEvent(r: EventRow): IndexedEvent {
+  return {
+    ...toHit(r),
+    category: r.category,
+    receivedAt: new Date(r.received_at).toISOString(),
+    user: r.user,
+    segment:
+      r.segment_key !== null && r.segment_offset !== null && r.segment_length !== null
+        ? { key: r.segment_key, offset: r.segment_offset, length: r.segment_length }
+        : null,
+  };
 }
 
 function toHit(r: HitRow): SearchHit {

@@ -101,6 +101,13 @@ describe("dashboard in headless Chromium", () => {
     group = await eventually(async () =>
       (await groups()).find((g) => g.message === message && g.count === 2),
     );
+    // Its events come from the event index, written by the indexer after the group's counters.
+    await eventually(async () => {
+      const r = await adminApi<{ events: unknown[] }>(
+        `/api/v1/projects/${project.id}/groups/${group.id}/events`,
+      );
+      return r.body.events.length === 2 ? true : null;
+    });
     await page.goto("/ui/");
     await expect.poll(() => page.locator(`[data-project-id="${project.id}"]`).count()).toBe(1);
     expect(await page.textContent(`#snip-${project.id}-raygun4js`)).toContain(

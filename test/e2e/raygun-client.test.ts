@@ -36,9 +36,13 @@ describe("raygun4node against Sluice", () => {
       return r.body.groups.length > 0 ? r.body.groups : null;
     });
     expect(groups[0]).toMatchObject({ type: "Error", message: "card declined for order 4711", count: 1 });
-    const events = await adminApi<{ events: { id: string; release: string }[] }>(
-      `/api/v1/projects/${project.id}/groups/${groups[0]!.id}/events`,
-    );
+    // The group's event list comes from the event index, written by the indexer after the group.
+    const events = await eventually(async () => {
+      const r = await adminApi<{ events: { id: string; release: string }[] }>(
+        `/api/v1/projects/${project.id}/groups/${groups[0]!.id}/events`,
+      );
+      return r.body.events.length > 0 ? r : null;
+    });
     expect(events.body.events[0]!.release).toBe("3.2.1");
     const detail = await adminApi<{
       event: { exceptions: { frames: { function: string | null; filename: string | null }[] }[] };

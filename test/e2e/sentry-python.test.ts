@@ -49,6 +49,14 @@ describe.each(variants)("Python $name against Sluice", (variant) => {
       ["ZeroDivisionError", 1],
     ]);
     expect(groups.every((g) => g.platform === "python")).toBe(true);
+    // Event detail comes from the event index, written by the indexer after the group's counters.
+    const keyError = groups.find((g) => g.type === "KeyError")!;
+    await eventually(async () => {
+      const r = await adminApi<{ events: unknown[] }>(
+        `/api/v1/projects/${project.id}/groups/${keyError.id}/events`,
+      );
+      return r.body.events.length === 2 ? true : null;
+    });
     const d = await adminApi<{
       event: { exceptions: { frames: { function: string; inApp: boolean | null; filename: string }[] }[] };
     }>(`/api/v1/projects/${project.id}/events/${same.ids[0]!.replaceAll("-", "")}`);

@@ -2,8 +2,12 @@
 // a real Elasticsearch. The stack reaches Elasticsearch through a TCP proxy owned by this test;
 // closing the proxy (refusing connections, cutting kept-alive ones) is the outage, so a shared
 // Elasticsearch other engineers use is never stopped. Events sent during the outage must be
-// accepted, stored in D1/R2, and all become searchable once Elasticsearch is back (the indexer
-// retries with backoff: 4, 8, 16 s ...), with nothing dead-lettered and nothing lost.
+// accepted, counted in D1 (group counters and hourly aggregates), stored in R2, and all become
+// searchable, listable and viewable once Elasticsearch is back (the indexer retries with backoff:
+// 4, 8, 16 s ...), with nothing dead-lettered, nothing lost and nothing counted twice.
+//
+// The stack runs on a fresh index prefix with no template: `npm start` must install it (a fresh
+// cluster), or every search would fail on dynamic mappings. Only that prefix is deleted afterwards.
 import { execFileSync } from "node:child_process";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
@@ -15,6 +19,12 @@ const ROOT = join(import.meta.dirname, "..", "..");
 const ES_URL = (process.env.SLUICE_TEST_ES_URL ?? "http://127.0.0.1:9200").replace(/\/$/, "");
 const OUTAGE_MS = 15_000;
 const N = 40;
+const PREFIX = `sluice-outage-${Date.now().toString(36)}`;
+
+async function esCall(method: string, path: string) {
+  const r = await fetch(`${ES_URL}${path}`, { method });
+  return { status: r.status, json: (await r.json()) as unknown };
+}
 
 async function esHealthy(url: string): Promise<boolean> {
   try {
@@ -92,19 +102,23 @@ beforeAll(async () => {
       return;
     }
   }
-  execFileSync(process.execPath, ["scripts/search-setup.mjs"], {
-    cwd: ROOT,
-    env: { ...process.env, ELASTICSEARCH_URL: ES_URL },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  // A fresh cluster as far as Sluice knows: no template for this prefix until `npm start`.
+  expect((await esCall("GET", `/_index_template/${PREFIX}`)).status).toBe(404);
   proxy = new OutageProxy(await freePort(), new URL(ES_URL));
   await proxy.up();
-  stack = await startStack({ ELASTICSEARCH_URL: proxy.url });
+  stack = await startStack({ ELASTICSEARCH_URL: proxy.url, ELASTICSEARCH_INDEX_PREFIX: PREFIX });
+  expect((await esCall("GET", `/_index_template/${PREFIX}`)).status).toBe(200);
 });
 
 afterAll(async () => {
   await stack?.stop();
   await proxy?.down();
+  if (!skipReason) {
+    const indices = (await esCall("GET", `/_cat/indices/${PREFIX}-*?format=json&h=index`)).json;
+    for (const { index } of Array.isArray(indices) ? (indices as { index: string }[]) : [])
+      await esCall("DELETE", `/${index}`);
+    await esCall("DELETE", `/_index_template/${PREFIX}`);
+  }
   if (startedEs) execFileSync("bash", ["scripts/elasticsearch.sh", "stop"], { cwd: ROOT, stdio: "inherit" });
 });
 
@@ -167,11 +181,40 @@ describe("Elasticsearch outage during ingestion", () => {
       expect(r.body.backend).toBe("elasticsearch");
       return r.body.total;
     };
-    const groupSum = async () => {
-      const r = await adminApi<{ groups: { count: number }[] }>(
-        `/api/v1/projects/${project.id}/groups?limit=100`,
-      );
-      return r.body.groups.reduce((n, g) => n + g.count, 0);
+    const groups = async () =>
+      (
+        await adminApi<{ groups: { id: string; count: number }[] }>(
+          `/api/v1/projects/${project.id}/groups?limit=100`,
+        )
+      ).body.groups;
+    const groupSum = async () => (await groups()).reduce((n, g) => n + g.count, 0);
+    /** Occurrences in the hourly aggregate (the histogram API), all groups. */
+    const histogramSum = async () => {
+      let n = 0;
+      for (const g of await groups()) {
+        const r = await adminApi<{ buckets: { count: number }[] }>(
+          `/api/v1/projects/${project.id}/groups/${g.id}/histogram?days=1`,
+        );
+        n += r.body.buckets.reduce((a, b) => a + b.count, 0);
+      }
+      return n;
+    };
+    /** Every event of every group through the event index (Elasticsearch), page by page. */
+    const listedEvents = async () => {
+      const ids: string[] = [];
+      for (const g of await groups()) {
+        let cursor: string | null = null;
+        do {
+          const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+          const r = await adminApi<{ events: { id: string }[]; next: string | null }>(
+            `/api/v1/projects/${project.id}/groups/${g.id}/events?limit=7${q}`,
+          );
+          if (r.status !== 200) throw new Error(`group events answered ${r.status}`);
+          ids.push(...r.body.events.map((e) => e.id));
+          cursor = r.body.next;
+        } while (cursor);
+      }
+      return ids;
     };
 
     // Warm-up while healthy: the path through the proxy to Elasticsearch works.
@@ -196,8 +239,13 @@ describe("Elasticsearch outage during ingestion", () => {
       "events stored during the outage",
     );
     const searchDuringOutage = await adminApi(`/api/v1/projects/${project.id}/search?q=${marker}`);
-    // Search is unavailable while its engine is down: a transient 503, not a 500.
+    // Search is unavailable while its engine is down: a transient 503, not a 500; so are the
+    // event index's other reads, while the D1 aggregates keep answering.
     expect(searchDuringOutage.status).toBe(503);
+    const [someGroup] = await groups();
+    const listDuringOutage = await adminApi(`/api/v1/projects/${project.id}/groups/${someGroup!.id}/events`);
+    expect(listDuringOutage.status).toBe(503);
+    expect(await histogramSum()).toBe(N + 3);
     await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - outageStart))));
     await proxy!.up();
     const outageSeconds = (Date.now() - outageStart) / 1000;
@@ -212,6 +260,18 @@ describe("Elasticsearch outage during ingestion", () => {
     );
     expect(letters.body.deadLetters).toEqual([]);
     expect(await groupSum()).toBe(N + 3);
+    expect(await histogramSum()).toBe(N + 3);
+    // The event index lists each event once (newest first, keyset pages) and serves its detail.
+    const listed = await listedEvents();
+    expect(listed).toHaveLength(N + 3);
+    expect(new Set(listed).size).toBe(N + 3);
+    for (const id of [listed[0]!, listed[listed.length - 1]!]) {
+      const detail = await adminApi<{ summary: { id: string } }>(
+        `/api/v1/projects/${project.id}/events/${id}`,
+      );
+      expect(detail.status).toBe(200);
+      expect(detail.body.summary.id).toBe(id);
+    }
     const figures = {
       suite: "es-outage",
       outageSeconds,

@@ -224,9 +224,13 @@ describe("no secret in logs or responses", () => {
       for (const [path, init] of sends) await edge(path, { method: "POST", ...init });
       await waitFor(async () => ((await groupCountSum(p.id)) >= 2 ? true : null), 20_000, "events stored");
       const groups = await api<{ groups: { id: string }[] }>(`/api/v1/projects/${p.id}/groups`);
-      const events = await api<{ events: { id: string }[] }>(
-        `/api/v1/projects/${p.id}/groups/${groups.body.groups[0]!.id}/events`,
-      );
+      // The group's event list comes from the event index, written by the indexer after the group.
+      const events = await waitFor(async () => {
+        const r = await api<{ events: { id: string }[] }>(
+          `/api/v1/projects/${p.id}/groups/${groups.body.groups[0]!.id}/events`,
+        );
+        return r.body.events.length > 0 ? r : null;
+      });
       for (const path of [
         `/api/v1/projects/${p.id}/events/${events.body.events[0]!.id}`,
         `/api/v1/projects/${p.id}/events/${events.body.events[0]!.id}/raw`,

@@ -54,13 +54,14 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
-// Message ids only need to be unique: an isolate-random prefix and a counter, no per-call entropy.
+// Message ids are unique (an isolate-random prefix and a counter, no per-call entropy) and start
+// with the send time in hex: the processor's ledger prunes by id range once redelivery is over.
 // (Drawn on first use: the Workers runtime forbids random values in global scope.)
 let isolatePrefix = "";
 let messageCounter = 0;
 const nextMessageId = () => {
   if (isolatePrefix === "") isolatePrefix = randomHex(6);
-  return `${isolatePrefix}${(messageCounter++).toString(36)}`;
+  return `${Date.now().toString(16).padStart(12, "0")}${isolatePrefix}${(messageCounter++).toString(36)}`;
 };
 
 // Ingestion requests in flight in this isolate: group commit only waits when there are others.

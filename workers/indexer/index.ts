@@ -1,5 +1,7 @@
 // Indexer worker: consumes sluice-index (IndexBatch bodies from the processor) and writes search
-// documents to Elasticsearch, or to the D1 FTS5 fallback when ELASTICSEARCH_URL is not set.
+// documents (the event index) to Elasticsearch, or to the D1 FTS5 fallback when ELASTICSEARCH_URL is
+// not set. Before its first Elasticsearch write per isolate, the backend installs the index template
+// if missing and refuses indices with dynamic mappings (shared/search/es-schema.ts): docs then wait.
 import { createSearchBackend } from "../../shared/search/index";
 import { deadLetterSender } from "./dead-letter";
 import { handleIndexBatch } from "./handle-index-batch";

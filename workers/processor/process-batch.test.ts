@@ -1,6 +1,8 @@
-// The processor against real local D1 and R2 inside workerd: idempotent redelivery, packed
-// segments read back byte-exact with one range GET, injected R2/D1 failures ending in retries (and
-// after max retries in the dead-letter queue, replayable) with nothing lost, and retention.
+// The processor against real local D1, R2 and Queues inside workerd: no D1 row per error event
+// (the event index is the search backend, fed through the real index queue), exactly-once
+// aggregates through the per-message ledger, packed segments read back byte-exact with one range
+// GET, injected R2/D1 failures ending in retries (and after max retries in the dead-letter queue,
+// replayable) with nothing lost, and retention (aggregates, event index, ledger).
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +12,8 @@ import { decodeRecord, readRecord } from "../../shared/storage/segments";
 import { api, createTestProject, type TestProject, waitFor } from "../../test/helpers";
 import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
 import processor from "./index";
-import { runRetention } from "./retention";
+import { processBatch } from "./process-batch";
+import { LEDGER_DAYS, runRetention } from "./retention";
 
 let _project: TestProject;
 beforeAll(async () => {
@@ -36,7 +39,10 @@ function raygunItem(p: TestProject, overrides: Partial<IngestItem> = {}, message
   };
 }
 
-const body = (items: IngestItem[], id = crypto.randomUUID()): string =>
+/** A message id as the edge makes them: send time in 12 hex digits, then a unique part. */
+const messageId = (at = Date.now()) => `${at.toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
+
+const body = (items: IngestItem[], id = messageId()): string =>
   JSON.stringify({ v: 1, id, items } satisfies IngestBatch);
 
 async function deliver(bodies: string[], attempts = 1, environment: unknown = env) {
@@ -54,19 +60,45 @@ async function groupCounts(p: TestProject) {
   return r.body.groups;
 }
 
-async function eventRows(p: TestProject) {
+interface IndexedRow {
+  event_id: string;
+  segment_key: string;
+  segment_offset: number;
+  segment_length: number;
+}
+
+/** The project's entries in the event index (the FTS backend here) right now. */
+async function indexedNow(p: TestProject) {
   return (
     await env.DB.prepare(
-      "SELECT event_id, segment_key, segment_offset, segment_length FROM events WHERE project_id = ?",
+      "SELECT event_id, segment_key, segment_offset, segment_length FROM search_docs WHERE project_id = ?",
     )
-      .bind(Number(p.id))
-      .all<{
-        event_id: string;
-        segment_key: string;
-        segment_offset: number;
-        segment_length: number;
-      }>()
+      .bind(p.id)
+      .all<IndexedRow>()
   ).results;
+}
+
+/** Waits until the indexer (real index queue) has indexed `n` of the project's events. */
+async function eventRows(p: TestProject, n: number) {
+  await waitFor(async () => (await indexedNow(p)).length >= n);
+  return indexedNow(p);
+}
+
+/** D1 rows per event (the `events` pointer table): none for errors. */
+async function perEventRows(p: TestProject) {
+  const r = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE project_id = ?")
+    .bind(Number(p.id))
+    .first<{ n: number }>();
+  return r?.n ?? 0;
+}
+
+async function groupHours(p: TestProject) {
+  const r = await env.DB.prepare(
+    "SELECT sum(count) AS n, count(*) AS rows FROM group_hours WHERE project_id = ?",
+  )
+    .bind(Number(p.id))
+    .first<{ n: number | null; rows: number }>();
+  return { occurrences: r?.n ?? 0, rows: r?.rows ?? 0 };
 }
 
 describe("idempotency", () => {
@@ -75,8 +107,18 @@ describe("idempotency", () => {
     const b = body([raygunItem(p)]);
     expect((await deliver([b])).explicitAcks).toHaveLength(1);
     expect((await deliver([b], 2)).explicitAcks).toHaveLength(1);
-    expect(await eventRows(p)).toHaveLength(1);
+    expect(await eventRows(p, 1)).toHaveLength(1);
     expect((await groupCounts(p)).map((g) => g.count)).toEqual([1]);
+    expect((await groupHours(p)).occurrences).toBe(1);
+    expect(await perEventRows(p)).toBe(0);
+  });
+
+  it("a message delivered twice in ONE batch is applied once and both copies are acked", async () => {
+    const p = await createTestProject("same-batch");
+    const b = body([raygunItem(p), raygunItem(p)]);
+    expect((await deliver([b, b])).explicitAcks).toHaveLength(2);
+    expect((await groupCounts(p)).map((g) => g.count)).toEqual([2]);
+    expect((await groupHours(p)).occurrences).toBe(2);
   });
 
   it("a batch redelivered three times (in different compositions) leaves one occurrence per event and correct counts", async () => {
@@ -86,13 +128,86 @@ describe("idempotency", () => {
     await deliver(bodies);
     await deliver([bodies[1]!, bodies[0]!], 2);
     await deliver([bodies[2]!, bodies[1]!, bodies[0]!], 3);
-    expect(await eventRows(p)).toHaveLength(30);
+    expect(await eventRows(p, 30)).toHaveLength(30);
+    expect((await groupHours(p)).occurrences).toBe(30);
     const counts = (await groupCounts(p)).map((g) => g.count).sort((a, b) => a - b);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(30);
     const stats = await api<{ totals: { outcome: string; quantity: number }[] }>(
       `/api/v1/projects/${p.id}/stats`,
     );
     expect(stats.body.totals.find((t) => t.outcome === "accepted")?.quantity).toBe(30);
+  });
+});
+
+describe("D1 rows per event (Elasticsearch budget: ≤ 0.3)", () => {
+  it("writes no row per error event: one ledger row per message, aggregates once per key, counted by D1", async () => {
+    const p = await createTestProject("budget");
+    // 100 messages of 4 reports in 5 groups, all in one hour and one minute (realistic reuse).
+    const hour = Math.floor(Date.now() / 3600_000) * 3600_000 - 3600_000;
+    const items = Array.from({ length: 400 }, (_, i) => {
+      const it = raygunItem(p, { receivedAt: hour + 60_000 }, `budget group ${i % 5}`);
+      const report = JSON.parse(it.payload!);
+      report.occurredOn = new Date(hour + 60_000 + i).toISOString();
+      report.details.error.className = `BudgetError${i % 5}`;
+      it.payload = JSON.stringify(report);
+      it.size = it.payload.length;
+      return it;
+    });
+    const bodies = Array.from({ length: 100 }, (_, m) => body(items.slice(m * 4, m * 4 + 4)));
+    const run = async (attempts: number) => {
+      const batch = createMessageBatch(
+        "sluice-errors-0",
+        bodies.map((b, i) => ({ id: `b${i}-${attempts}`, timestamp: new Date(), attempts, body: b })),
+      );
+      return processBatch(batch, env);
+    };
+    const first = await run(1);
+    expect(first.stored).toBe(400);
+    // 100 ledger rows + the segment row (3 b-tree entries: rowid, key, time) + 5 groups + 5 group
+    // hours + 1 outcome row.
+    expect(first.d1RowsWritten).toBe(100 + 3 + 5 + 5 + 1);
+    expect(first.d1RowsWritten / first.stored).toBeLessThanOrEqual(0.3);
+    expect(await perEventRows(p)).toBe(0);
+    const ledger = await env.DB.prepare(
+      "SELECT count(*) AS n FROM message_ledger WHERE id IN (SELECT value ->> '$.id' FROM json_each(?))",
+    )
+      .bind(JSON.stringify(bodies.map((b) => JSON.parse(b))))
+      .first<{ n: number }>();
+    expect(ledger?.n).toBe(100);
+
+    // Redelivery of the whole batch: only the new segment's row; every counter stays exact.
+    const again = await run(2);
+    expect(again.d1RowsWritten).toBe(3);
+    expect((await groupCounts(p)).map((g) => g.count)).toEqual([80, 80, 80, 80, 80]);
+    expect(await groupHours(p)).toEqual({ occurrences: 400, rows: 5 });
+    const stats = await api<{ totals: { outcome: string; quantity: number }[] }>(
+      `/api/v1/projects/${p.id}/stats?from=${hour - 3600_000}`,
+    );
+    expect(stats.body.totals.find((t) => t.outcome === "accepted")?.quantity).toBe(400);
+    // The event index still gets every event once, with its segment pointer.
+    expect(await eventRows(p, 400)).toHaveLength(400);
+  });
+});
+
+describe("message ledger", () => {
+  it("is pruned by retention once the queue can no longer redeliver, and not before", async () => {
+    const now = Date.now();
+    const old = messageId(now - (LEDGER_DAYS + 1) * 86_400_000);
+    const recent = messageId(now - (LEDGER_DAYS - 1) * 86_400_000);
+    await env.DB.batch(
+      [old, recent].map((id) =>
+        env.DB.prepare("INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, 'b', ?)").bind(
+          id,
+          now,
+        ),
+      ),
+    );
+    const report = await runRetention(env, now);
+    expect(report.ledgerPruned).toBeGreaterThanOrEqual(1);
+    const left = await env.DB.prepare("SELECT id FROM message_ledger WHERE id IN (?, ?)")
+      .bind(old, recent)
+      .all<{ id: string }>();
+    expect(left.results.map((r) => r.id)).toEqual([recent]);
   });
 });
 
@@ -104,7 +219,7 @@ describe("packed segments", () => {
       return it;
     });
     await deliver([body(items.slice(0, 25)), body(items.slice(25))]);
-    const rows = await eventRows(p);
+    const rows = await eventRows(p, 40);
     expect(rows).toHaveLength(40);
     expect(new Set(rows.map((r) => r.segment_key)).size).toBe(1);
     const byId = new Map(items.map((i) => [i.eventId, i.payload!]));
@@ -162,10 +277,12 @@ describe("failures", () => {
       const result = await deliver([b], 3, failingEnv(what).env);
       expect(result.explicitAcks).toHaveLength(0);
       expect(result.retryMessages).toHaveLength(1);
-      expect(await eventRows(p)).toHaveLength(0);
+      expect(await indexedNow(p)).toHaveLength(0);
+      expect(await groupCounts(p)).toHaveLength(0);
       // The retry (R2 and D1 healthy again) stores everything exactly once.
       expect((await deliver([b], 4)).explicitAcks).toHaveLength(1);
-      expect(await eventRows(p)).toHaveLength(2);
+      expect(await eventRows(p, 2)).toHaveLength(2);
+      expect((await groupCounts(p)).map((g) => g.count)).toEqual([2]);
     },
   );
 
@@ -176,7 +293,7 @@ describe("failures", () => {
     await deliver([b], 1, failing.env);
     expect(failing.r2Puts()).toBe(1);
     await deliver([b], 2);
-    expect(await eventRows(p)).toHaveLength(1);
+    expect(await eventRows(p, 1)).toHaveLength(1);
     const listed = await env.BLOBS.list({ prefix: "segments/" });
     const known = (await env.DB.prepare("SELECT key FROM segments").all<{ key: string }>()).results.map(
       (r) => r.key,
@@ -187,7 +304,7 @@ describe("failures", () => {
     expect(report.orphansDeleted).toBe(orphans.length);
     const after = await env.BLOBS.list({ prefix: "segments/" });
     expect(after.objects.every((o) => known.includes(o.key))).toBe(true);
-    expect(await eventRows(p)).toHaveLength(1);
+    expect(await indexedNow(p)).toHaveLength(1);
   });
 
   it("a poison message goes to the dead-letter queue with its reason, is recorded, and replays", async () => {
@@ -204,7 +321,7 @@ describe("failures", () => {
     });
     expect(recorded.map((d) => d.reason).join("\n")).toMatch(/undecodable message/);
     expect(recorded.map((d) => d.reason).join("\n")).toMatch(/not JSON/);
-    expect(await eventRows(p)).toHaveLength(1);
+    expect(await eventRows(p, 1)).toHaveLength(1);
     const replay = await api<{ replayed: number; skipped: { reason: string }[] }>(
       "/api/v1/dead-letters/replay",
       { method: "POST", body: "{}" },
@@ -223,13 +340,17 @@ describe("retention", () => {
       body: JSON.stringify({ retentionDays: 365 }),
     });
     await deliver([body([raygunItem(shortP), raygunItem(shortP), raygunItem(longP)])]);
-    expect(await eventRows(shortP)).toHaveLength(2);
-    const segKey = (await eventRows(longP))[0]!.segment_key;
+    expect(await eventRows(shortP, 2)).toHaveLength(2);
+    const segKey = (await eventRows(longP, 1))[0]!.segment_key;
+    expect((await groupHours(shortP)).rows).toBe(1);
     // 100 days later: the 90-day project's data is gone, the 365-day project's stays (and so does the shared segment).
     const report = await runRetention(env, Date.now() + 100 * 86_400_000);
     expect(report.eventsDeleted).toBeGreaterThanOrEqual(2);
-    expect(await eventRows(shortP)).toHaveLength(0);
-    expect(await eventRows(longP)).toHaveLength(1);
+    expect(report.searchDocsDeleted).toBeGreaterThanOrEqual(2);
+    expect(await indexedNow(shortP)).toHaveLength(0);
+    expect(await indexedNow(longP)).toHaveLength(1);
+    expect(await groupHours(shortP)).toEqual({ occurrences: 0, rows: 0 });
+    expect((await groupHours(longP)).occurrences).toBe(1);
     expect(await env.BLOBS.head(segKey)).not.toBeNull();
     expect(await groupCounts(shortP)).toHaveLength(0);
     expect(await groupCounts(longP)).toHaveLength(1);

@@ -9,6 +9,8 @@
 // Any R2, D1 or queue failure retries the affected messages with exponential backoff; nothing is
 // acked before it is stored. R2 is written before D1, so a crash in between leaves only an
 // unreferenced segment (collected by the retention sweep) and the retry stores everything again.
+// D1 gets aggregates and one ledger row per message (d1-writes.ts), no row per event: each event's
+// search document carries its segment pointer, and the search backend is the event index.
 
 import { decodeMessage } from "../../shared/queue-codec";
 import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
@@ -93,11 +95,31 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   const now = Date.now();
   const batchId = newBatchId();
 
-  // 1. Decode; poison messages go to the dead-letter queue with the reason.
+  // 1. Decode; poison messages go to the dead-letter queue with the reason. A message delivered
+  // twice in one batch is applied once and settled like its first copy.
   const live: { msg: Message<unknown>; body: IngestBatch }[] = [];
+  const copies = new Map<Message<unknown>, Message<unknown>>();
+  const byId = new Map<string, Message<unknown>>();
+  const seenEvents = new Set<string>();
   for (const msg of batch.messages) {
     try {
-      live.push({ msg, body: decodeMessage(msg.body) });
+      const body = decodeMessage(msg.body);
+      // A message without an id (hand-made) still gets a unique ledger key: applied, never lost.
+      if (typeof body.id !== "string" || body.id === "") body.id = `${batchId}-${live.length}`;
+      const first = byId.get(body.id);
+      if (first) {
+        copies.set(msg, first);
+        continue;
+      }
+      byId.set(body.id, msg);
+      // The same event in two messages of one batch (a resend) is stored and counted once.
+      body.items = body.items.filter((it) => {
+        const key = `${it.projectId}\u0000${it.eventId}`;
+        if (seenEvents.has(key)) return false;
+        seenEvents.add(key);
+        return true;
+      });
+      live.push({ msg, body });
     } catch (err) {
       await deadLetter(env, batch.queue, `undecodable message: ${(err as Error).message}`, msg.body);
       metrics.deadLettered++;
@@ -107,14 +129,14 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
 
   // 2. Prepare every item; a transient failure fails only its message.
   const failed = new Set<Message<unknown>>();
-  const prepared: { msg: Message<unknown>; p: Prepared }[] = [];
+  const prepared: { msg: Message<unknown>; messageId: string; p: Prepared }[] = [];
   const poisoned: { item: IngestItem; reason: string }[] = [];
   await Promise.all(
     live.flatMap(({ msg, body }) =>
       body.items.map(async (item) => {
         metrics.items++;
         try {
-          prepared.push({ msg, p: await prepareItem(item, env) });
+          prepared.push({ msg, messageId: body.id, p: await prepareItem(item, env) });
         } catch (err) {
           if (err instanceof PoisonItemError) poisoned.push({ item, reason: err.message });
           else {
@@ -128,9 +150,10 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     ),
   );
   const ok = prepared.filter(({ msg }) => !failed.has(msg));
-  const edgeOutcomes = live
-    .filter(({ msg, body }) => !failed.has(msg) && (body.outcomes?.length ?? 0) > 0)
-    .map(({ body }) => ({ messageId: body.id, outcomes: body.outcomes as OutcomeRecord[] }));
+  // Every message applied by this batch gets a ledger row, with the edge's drop counts it carries.
+  const applied = live
+    .filter(({ msg }) => !failed.has(msg))
+    .map(({ body }) => ({ id: body.id, outcomes: (body.outcomes ?? []) as OutcomeRecord[] }));
 
   try {
     // 3. One segment object for the whole batch.
@@ -161,18 +184,25 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       segment = {
         key,
         bytes: body.byteLength,
-        refs: ok.map(({ p }, i) => ({ prepared: p, segmentKey: key, ...refs[i]! })),
+        refs: ok.map(({ p, messageId }, i) => ({ prepared: p, messageId, segmentKey: key, ...refs[i]! })),
       };
     }
 
     // 4. One D1 batch.
-    const d1 = await writeBatch(env.DB, { batchId, now, segment, edgeOutcomes });
+    const d1 = await writeBatch(env.DB, { batchId, now, segment, messages: applied });
     metrics.d1RowsWritten = d1.rowsWritten;
 
-    // 5. Search documents (idempotent by event id, so they are sent even for redelivered events).
-    const docs = ok
-      .filter(({ p }) => p.event)
-      .map(({ p }) => toSearchDoc(p.event!, p.grouping?.groupId ?? null, p.grouping?.fingerprint ?? null));
+    // 5. Search documents, the event index (idempotent by event id, so they are sent even for
+    // redelivered events: a first delivery whose index send failed gets them now).
+    const docs = (segment?.refs ?? [])
+      .filter(({ prepared: p }) => p.event)
+      .map(({ prepared: p, segmentKey: key, offset, length }) =>
+        toSearchDoc(p.event!, p.grouping?.groupId ?? null, p.grouping?.fingerprint ?? null, {
+          key,
+          offset,
+          length,
+        }),
+      );
     metrics.indexMessages = await sendIndexDocs(env, docs);
 
     // Claim-check blobs held the payload before scrubbing: the segment now has the clean copy.
@@ -193,7 +223,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
         error: String((err as Error)?.stack ?? err),
       }),
     );
-    for (const { msg } of live) {
+    for (const msg of [...live.map((l) => l.msg), ...copies.keys()]) {
       msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
       metrics.retried++;
     }
@@ -207,6 +237,10 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     } else {
       msg.ack();
     }
+  }
+  for (const [copy, first] of copies) {
+    if (failed.has(first)) copy.retry({ delaySeconds: backoffSeconds(copy.attempts) });
+    else copy.ack();
   }
   metrics.stored = ok.length;
   return metrics;

@@ -1,9 +1,11 @@
 // Retention (the processor's cron): deletes what each project no longer keeps, without scanning
 // all data. Work is driven by the segments table (one row per processor batch, indexed by time):
-// an expired segment names the events it holds per project, so their rows are deleted by primary
-// key, and the R2 object goes once no project still keeps any of its events. Aggregates are
-// deleted by primary-key range, attachments and search documents per project. Groups keep their
-// lifetime counts (Sentry's "times seen"); a group none of whose events remain is deleted.
+// an expired segment names the events it holds per project, so their pointer rows are deleted by
+// primary key, and the R2 object goes once no project still keeps any of its events. Aggregates
+// (group hours included) are deleted by primary-key range, attachments and search documents (the
+// event index) per project. Groups keep their lifetime counts (Sentry's "times seen"); a group
+// none of whose events remain is deleted. The message ledger is pruned once the queue can no
+// longer redeliver its messages.
 // Each run is bounded (MAX_SEGMENTS_PER_RUN); the next run continues where this one stopped.
 
 import { createSearchBackend, type SearchEnv } from "../../shared/search";
@@ -22,6 +24,7 @@ export interface RetentionReport {
   groupsDeleted: number;
   searchDocsDeleted: number;
   orphansDeleted: number;
+  ledgerPruned: number;
 }
 
 const DAY = 86_400_000;
@@ -29,6 +32,9 @@ const MAX_SEGMENTS_PER_RUN = 200;
 /** A segment object without a row this long after it was written was left by a crash mid-batch. */
 const ORPHAN_AGE_MS = 3600_000;
 const DEAD_LETTER_DAYS = 30;
+/** Cloudflare Queues keep a message at most this long (the default retention): no redelivery after. */
+export const LEDGER_DAYS = 4;
+const LEDGER_DELETE_CHUNK = 5000;
 
 export async function runRetention(env: RetentionEnv, now = Date.now()): Promise<RetentionReport> {
   const report: RetentionReport = {
@@ -39,6 +45,7 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
     groupsDeleted: 0,
     searchDocsDeleted: 0,
     orphansDeleted: 0,
+    ledgerPruned: 0,
   };
   const projects = (
     await env.DB.prepare("SELECT id, settings FROM projects").all<{ id: number; settings: string }>()
@@ -108,6 +115,11 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
       env.DB.prepare("DELETE FROM outcomes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
       env.DB.prepare("DELETE FROM rum_page_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
       env.DB.prepare("DELETE FROM session_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
+      // Whole hours only: an hour still partly inside the retention keeps its count.
+      env.DB.prepare("DELETE FROM group_hours WHERE project_id = ? AND hour <= ?").bind(
+        pid,
+        cutoff - 3600_000,
+      ),
     ]);
     report.groupsDeleted += groups[0]?.meta.changes ?? 0;
     report.searchDocsDeleted += await search.deleteOlderThan(projectId, cutoff);
@@ -138,8 +150,29 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
     } while (cursor);
   }
 
+  report.ledgerPruned = await pruneLedger(env.DB, now);
   await env.DB.prepare("DELETE FROM dead_letters WHERE created_at < ?")
     .bind(now - DEAD_LETTER_DAYS * DAY)
     .run();
   return report;
+}
+
+/**
+ * Deletes ledger rows older than the queue's retention. Message ids start with their send time in
+ * 12 hex digits (workers/edge/enqueue.ts), so "older" is a primary-key range: no scan.
+ */
+export async function pruneLedger(db: D1Database, now: number): Promise<number> {
+  const cutoff = Math.floor(now - LEDGER_DAYS * DAY)
+    .toString(16)
+    .padStart(12, "0");
+  const stmt = db
+    .prepare(`DELETE FROM message_ledger WHERE id IN (SELECT id FROM message_ledger WHERE id < ?
+      LIMIT ${LEDGER_DELETE_CHUNK}) RETURNING 1 AS x`)
+    .bind(cutoff);
+  let pruned = 0;
+  for (;;) {
+    const n = (await stmt.all()).results.length;
+    pruned += n;
+    if (n < LEDGER_DELETE_CHUNK) return pruned;
+  }
 }

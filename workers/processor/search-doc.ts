@@ -1,4 +1,5 @@
-// Canonical event → search document (one per stored event; `_id` = event id).
+// Canonical event → search document (one per stored event; `_id` = event id), carrying the
+// pointer to the event's record in its R2 segment: the document is the event's only index entry.
 import type { CanonicalEvent } from "../../shared/event";
 import type { SearchDoc } from "../../shared/queue-message";
 
@@ -8,6 +9,7 @@ export function toSearchDoc(
   event: CanonicalEvent,
   groupId: string | null,
   fingerprint: string | null,
+  segment: { key: string; offset: number; length: number } | null = null,
 ): SearchDoc {
   const lines: string[] = [];
   for (const exc of event.exceptions) {
@@ -35,5 +37,8 @@ export function toSearchDoc(
     platform: event.platform,
     stack: lines.join("\n"),
     tags: event.tags,
+    segmentKey: segment?.key ?? null,
+    segmentOffset: segment?.offset ?? null,
+    segmentLength: segment?.length ?? null,
   };
 }

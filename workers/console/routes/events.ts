@@ -1,12 +1,17 @@
 // Event detail: the canonical event and the payload as received (PII-scrubbed), read from its R2
-// segment with one range GET; and the raw payload as a download.
+// segment with one range GET; and the raw payload as a download. The segment pointer comes from
+// the event index (the search backend); items without a search document (RUM, sessions, unknown
+// item types) have a pointer row in D1 instead. An event the indexer has not reached yet is a 404.
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { attachments, events } from "../../../shared/db/schema";
 import type { CanonicalEvent } from "../../../shared/event";
+import { ClientError } from "../../../shared/http/errors";
 import { type NormalizeSubject, normalizeStored } from "../../../shared/normalize";
+import { createSearchBackend } from "../../../shared/search";
+import type { IndexedEvent } from "../../../shared/search/backend";
 import { type RecordHeader, readRecord } from "../../../shared/storage/segments";
 import { EventParams, EventSummarySchema, errorResponses, json } from "../schemas";
 import { validationHook } from "../validation";
@@ -14,19 +19,63 @@ import { eventSummary } from "./groups";
 
 export const eventRoutes = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ defaultHook: validationHook });
 
-async function loadEvent(env: ConsoleEnv, projectId: string, eventId: string) {
-  const [row] = await drizzle(env.DB)
-    .select()
-    .from(events)
-    .where(and(eq(events.projectId, Number(projectId)), eq(events.eventId, eventId)))
-    .limit(1);
-  if (!row) return null;
-  const record = await readRecord(env.BLOBS, row.segmentKey, {
-    offset: row.segmentOffset,
-    length: row.segmentLength,
-  });
-  return { row, record };
+type EventRow = typeof events.$inferSelect;
+
+/** A D1 pointer row in the event index's shape. */
+function fromRow(r: EventRow): IndexedEvent {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    eventId: r.eventId,
+    groupId: r.groupId,
+    category: r.category,
+    occurredAt: iso(r.occurredAt),
+    receivedAt: iso(r.receivedAt),
+    type: r.type,
+    message: r.message ?? "",
+    level: r.level ?? "",
+    release: r.release,
+    environment: r.environment,
+    user: r.userId,
+    segment: { key: r.segmentKey, offset: r.segmentOffset, length: r.segmentLength },
+  };
 }
+
+/** Both point look-ups (search backend by id, D1 by primary key); null when neither knows it. */
+async function loadEvent(env: ConsoleEnv, projectId: string, eventId: string) {
+  const [indexed, [row]] = await Promise.all([
+    // An item with a D1 pointer row stays viewable while the search engine is down.
+    createSearchBackend(env)
+      .get(projectId, eventId)
+      .catch((err: unknown) => err),
+    drizzle(env.DB)
+      .select()
+      .from(events)
+      .where(and(eq(events.projectId, Number(projectId)), eq(events.eventId, eventId)))
+      .limit(1),
+  ]);
+  if (indexed instanceof Error && !row) throw indexed;
+  const hit = indexed instanceof Error ? null : (indexed as IndexedEvent | null);
+  const entry = hit?.segment ? hit : row ? fromRow(row) : hit;
+  if (!entry?.segment) return null;
+  const record = await readRecord(env.BLOBS, entry.segment.key, {
+    offset: entry.segment.offset,
+    length: entry.segment.length,
+  });
+  return { entry, record };
+}
+
+/** The event, or a response: 404 unknown / not yet indexed, 503 when the search engine is down. */
+async function findEvent(env: ConsoleEnv, projectId: string, eventId: string) {
+  try {
+    return await loadEvent(env, projectId, eventId);
+  } catch (err) {
+    if (err instanceof ClientError) throw err;
+    console.warn(JSON.stringify({ msg: "event index unavailable", error: String(err) }));
+    return "unavailable" as const;
+  }
+}
+
+const unavailable = { error: "event index (search backend) unavailable, try again shortly" };
 
 const decoder = new TextDecoder();
 
@@ -61,8 +110,9 @@ eventRoutes.openapi(
   }),
   async (c) => {
     const { id, eventId } = c.req.valid("param");
-    const found = await loadEvent(c.env, id, eventId);
-    if (!found) return c.json({ error: "event not found" }, 404);
+    const found = await findEvent(c.env, id, eventId);
+    if (found === "unavailable") return c.json(unavailable, 503, { "Retry-After": "10" });
+    if (!found) return c.json({ error: "event not found (or not indexed yet)" }, 404);
     if (!found.record) return c.json({ error: "event payload not found (expired or deleted)" }, 404);
     const text = decoder.decode(found.record.payload);
     let raw: unknown = text;
@@ -79,7 +129,7 @@ eventRoutes.openapi(
       {
         event: canonical(found.record.header, text),
         raw,
-        summary: eventSummary(found.row),
+        summary: eventSummary(found.entry),
         attachments: atts.map((a) => ({ name: a.name, size: a.size, contentType: a.contentType })),
       },
       200,
@@ -102,8 +152,9 @@ eventRoutes.openapi(
   }),
   async (c) => {
     const { id, eventId } = c.req.valid("param");
-    const found = await loadEvent(c.env, id, eventId);
-    if (!found?.record) return c.json({ error: "event not found" }, 404);
+    const found = await findEvent(c.env, id, eventId);
+    if (found === "unavailable") return c.json(unavailable, 503, { "Retry-After": "10" });
+    if (!found?.record) return c.json({ error: "event not found (or not indexed yet)" }, 404);
     return c.body(found.record.payload as unknown as ArrayBuffer, 200, {
       "content-type": "application/octet-stream",
       "content-disposition": `attachment; filename="${eventId}.json"`,

@@ -1,10 +1,14 @@
 // Error groups of a project: list (newest activity first, with status filter), one group, status
-// changes (active / resolved / ignored), a group's events, and its occurrence histogram.
+// changes (active / resolved / ignored), a group's events (from the event index, the search
+// backend), and its occurrence histogram (from the group_hours aggregate, never per-event rows).
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { errorGroups, events } from "../../../shared/db/schema";
+import { errorGroups } from "../../../shared/db/schema";
+import { ClientError } from "../../../shared/http/errors";
+import { createSearchBackend } from "../../../shared/search";
+import type { IndexedEvent } from "../../../shared/search/backend";
 import { decodeCursor, olderThan, pageOf } from "../keyset";
 import {
   EventSummarySchema,
@@ -16,12 +20,12 @@ import {
   PageQuery,
   ProjectIdParam,
 } from "../schemas";
+import { occurrences } from "../ui/data";
 import { validationHook } from "../validation";
 
 export const groupRoutes = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ defaultHook: validationHook });
 
 type GroupRow = typeof errorGroups.$inferSelect;
-type EventRow = typeof events.$inferSelect;
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
 
@@ -44,19 +48,19 @@ export function groupView(g: GroupRow) {
   };
 }
 
-export function eventSummary(e: EventRow) {
+export function eventSummary(e: IndexedEvent) {
   return {
     id: e.eventId,
     groupId: e.groupId,
     category: e.category,
-    occurredAt: iso(e.occurredAt)!,
-    receivedAt: iso(e.receivedAt)!,
+    occurredAt: e.occurredAt,
+    receivedAt: e.receivedAt,
     type: e.type,
     message: e.message,
     level: e.level,
     release: e.release,
     environment: e.environment,
-    user: e.userId,
+    user: e.user,
   };
 }
 
@@ -157,24 +161,18 @@ groupRoutes.openapi(
   async (c) => {
     const { id, groupId } = c.req.valid("param");
     const { limit = 50, cursor } = c.req.valid("query");
-    const cur = decodeCursor(cursor);
-    if (cur === undefined) return c.json({ error: "cursor: invalid cursor" }, 400);
-    // events has no group index (one row written per event is the budget): this scans the
-    // project's rows newest-first, bounded by retention.
-    const rows = await drizzle(c.env.DB)
-      .select()
-      .from(events)
-      .where(
-        and(
-          eq(events.projectId, Number(id)),
-          eq(events.groupId, groupId),
-          olderThan(cur, events.occurredAt, events.eventId),
-        ),
-      )
-      .orderBy(desc(events.occurredAt), desc(events.eventId))
-      .limit(limit + 1);
-    const { items, next } = pageOf(rows, limit, (e) => ({ time: e.occurredAt, id: e.eventId }));
-    return c.json({ events: items.map(eventSummary), next }, 200);
+    const backend = createSearchBackend(c.env);
+    try {
+      // Keyset-paged by the backend (its own opaque cursor, checked there: a bad one is a 400).
+      const page = await backend.groupEvents(id, groupId, { limit, cursor });
+      return c.json({ events: page.events.map(eventSummary), next: page.next }, 200);
+    } catch (err) {
+      if (err instanceof ClientError) return c.json({ error: `cursor: ${err.message}` }, 400);
+      console.warn(JSON.stringify({ msg: "event index failed", backend: backend.name, error: String(err) }));
+      return c.json({ error: `event index (${backend.name}) unavailable, try again shortly` }, 503, {
+        "Retry-After": "10",
+      });
+    }
   },
 );
 
@@ -200,24 +198,9 @@ groupRoutes.openapi(
     const step = days <= 2 ? 3600_000 : 86_400_000;
     const to = Date.now();
     const from = Math.floor((to - days * 86_400_000) / step) * step;
-    const rows = await drizzle(c.env.DB)
-      .select({
-        b: sql<number>`(${events.occurredAt} / ${sql.raw(String(step))}) * ${sql.raw(String(step))}`,
-        n: sql<number>`count(*)`,
-      })
-      .from(events)
-      .where(
-        and(
-          eq(events.projectId, Number(id)),
-          eq(events.groupId, groupId),
-          sql`${events.occurredAt} >= ${from}`,
-        ),
-      )
-      .groupBy(sql`1`);
-    const counts = new Map(rows.map((r) => [Number(r.b), Number(r.n)]));
-    const buckets = [];
-    for (let t = from; t <= to; t += step)
-      buckets.push({ t: new Date(t).toISOString(), count: counts.get(t) ?? 0 });
-    return c.json({ buckets }, 200);
+    const n = Math.floor((to - from) / step) + 1;
+    const { times, counts } = await occurrences(c.env.DB, id, [groupId], step, n, to);
+    const series = counts.get(groupId) ?? [];
+    return c.json({ buckets: times.map((t, i) => ({ t, count: series[i] ?? 0 })) }, 200);
   },
 );

@@ -177,9 +177,13 @@ describe("the spine: report → queue → processor → D1/R2 → API", () => {
       message: "basketTotal is not defined",
       count: 1,
     });
-    const events = await api<{ events: { id: string }[] }>(
-      `/api/v1/projects/${p.id}/groups/${groups[0]!.id}/events`,
-    );
+    // The group's event list comes from the event index, written by the indexer after the group.
+    const events = await waitFor(async () => {
+      const r = await api<{ events: { id: string }[] }>(
+        `/api/v1/projects/${p.id}/groups/${groups[0]!.id}/events`,
+      );
+      return r.body.events.length > 0 ? r : null;
+    });
     expect(events.body.events).toHaveLength(1);
     const detail = await api<{
       event: { exceptions: { frames: { function: string; lineno: number }[] }[]; release: string };
@@ -229,9 +233,13 @@ describe("the spine: report → queue → processor → D1/R2 → API", () => {
       const r = await api<{ groups: { id: string; count: number }[] }>(`/api/v1/projects/${p.id}/groups`);
       return r.body.groups[0]?.count === 1 ? r.body.groups : null;
     });
-    const events = await api<{ events: { id: string }[] }>(
-      `/api/v1/projects/${p.id}/groups/${groups[0]!.id}/events`,
-    );
+    // The group's event list comes from the event index, written by the indexer after the group.
+    const events = await waitFor(async () => {
+      const r = await api<{ events: { id: string }[] }>(
+        `/api/v1/projects/${p.id}/groups/${groups[0]!.id}/events`,
+      );
+      return r.body.events.length > 0 ? r : null;
+    });
     const detail = await api<{ raw: { details: { userCustomData: { pad: string } } } }>(
       `/api/v1/projects/${p.id}/events/${events.body.events[0]!.id}`,
     );

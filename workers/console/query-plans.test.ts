@@ -1,0 +1,177 @@
+// Every D1 query the console runs (API routes and the dashboard's aggregates), recorded from real
+// requests against real local D1, then checked with EXPLAIN QUERY PLAN: none may scan a table, and
+// none may read a per-event table (the FTS5 event index, pointer rows, attachments, segments, the
+// message ledger) except by its key or a group's keyset range. So what a console query reads grows
+// with the page asked for, the time range and the number of groups, never with a project's events.
+// Full-text search itself is the exception (a match count is proportional to the matches); with
+// Elasticsearch it does not touch D1 at all.
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, BASE, call, createTestProject, type TestProject, waitFor } from "../../test/helpers";
+import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
+import consoleWorker from "./index";
+import { groupTitles, occurrences, releaseBreakdown, sparklines } from "./ui/data";
+
+interface Recorded {
+  sql: string;
+  params: unknown[];
+}
+
+/** A D1 binding that records every statement (and its bound parameters) it prepares. */
+function recordingDb(log: Recorded[]): D1Database {
+  return new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare")
+        return (sql: string) => {
+          const entry: Recorded = { sql, params: [] };
+          log.push(entry);
+          const stmt = target.prepare(sql);
+          return new Proxy(stmt, {
+            get(s, p) {
+              if (p === "bind")
+                return (...params: unknown[]) => {
+                  entry.params = params;
+                  return s.bind(...params);
+                };
+              const v = Reflect.get(s, p);
+              return typeof v === "function" ? v.bind(s) : v;
+            },
+          });
+        };
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+/** Tables with a row (or more) per event: only key look-ups and keyset ranges are allowed. */
+const PER_EVENT = [
+  "search_docs",
+  "d", // fts.ts's alias of search_docs: plans name the alias
+  "search_fts",
+  "events",
+  "attachments",
+  "segments",
+  "message_ledger",
+];
+/** Small global tables an admin lists whole. */
+const LISTED_WHOLE = ["projects", "dead_letters"];
+
+/** The plan lines that break the rule (empty when the statement is fine). */
+async function violations(r: Recorded): Promise<string[]> {
+  const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${r.sql}`)
+    .bind(...r.params)
+    .all<{ detail: string }>();
+  const bad: string[] = [];
+  for (const { detail } of plan.results) {
+    const scan = /^SCAN (\w+)/.exec(detail);
+    if (scan && !LISTED_WHOLE.includes(scan[1]!) && !/^SCAN (json_each|CONSTANT ROW)/.test(detail))
+      bad.push(detail);
+    const search = /^SEARCH (\w+)/.exec(detail);
+    if (search && PER_EVENT.includes(search[1]!) && !/\b(event_id|group_id|key|rowid|id)=/.test(detail))
+      bad.push(detail);
+  }
+  return bad;
+}
+
+let p: TestProject;
+let groupId: string;
+let eventIds: string[];
+
+beforeAll(async () => {
+  p = await createTestProject("query-plans");
+  for (let i = 0; i < 6; i++) {
+    const report = structuredClone(nodeReport);
+    report.occurredOn = new Date(Date.now() - i * 1000).toISOString();
+    report.details.error.message = `plan ${i}`;
+    const res = await call("/entries", {
+      method: "POST",
+      headers: { "x-apikey": p.key },
+      body: JSON.stringify(report),
+    });
+    expect(res.status).toBe(202);
+  }
+  const rows = await waitFor(async () => {
+    const r = await env.DB.prepare("SELECT event_id, group_id FROM search_docs WHERE project_id = ?")
+      .bind(p.id)
+      .all<{ event_id: string; group_id: string }>();
+    return r.results.length === 6 ? r.results : null;
+  });
+  groupId = rows[0]!.group_id;
+  eventIds = rows.map((r) => r.event_id);
+});
+
+describe("console queries (EXPLAIN QUERY PLAN)", () => {
+  it("no API route or dashboard aggregate scans, or reads per-event rows other than by key", async () => {
+    const log: Recorded[] = [];
+    const db = recordingDb(log);
+    const consoleEnv = { ...env, DB: db } as unknown as ConsoleEnv;
+    const get = async (path: string, init: RequestInit = {}) => {
+      const res = await consoleWorker.fetch(
+        new Request(`${BASE}${path}`, { ...init, headers: { ...ADMIN, "content-type": "application/json" } }),
+        consoleEnv,
+        createExecutionContext(),
+      );
+      expect(res.status, path).toBeLessThan(300);
+      return res.json() as Promise<Record<string, unknown>>;
+    };
+    const base = `/api/v1/projects/${p.id}`;
+    await get("/api/v1/projects");
+    await get(base);
+    await get(`${base}/settings`);
+    await get(`${base}/groups`);
+    await get(`${base}/groups?status=active&limit=1`);
+    await get(`${base}/groups/${groupId}`);
+    await get(`${base}/groups/${groupId}`, { method: "PATCH", body: JSON.stringify({ status: "active" }) });
+    const first = (await get(`${base}/groups/${groupId}/events?limit=2`)) as { next: string };
+    expect(first.next).toEqual(expect.any(String));
+    await get(`${base}/groups/${groupId}/events?limit=2&cursor=${encodeURIComponent(first.next)}`);
+    await get(`${base}/groups/${groupId}/histogram?days=1`);
+    await get(`${base}/groups/${groupId}/histogram?days=90`);
+    await get(`${base}/events/${eventIds[0]}`);
+    await get(`${base}/events/${eventIds[1]}/raw`);
+    await get(`${base}/stats`);
+    await get(`${base}/rum/pages`);
+    await get(`${base}/releases`);
+    await get("/api/v1/dead-letters");
+    // The dashboard's own aggregate reads (issues list sparklines, issue page chart and releases).
+    await sparklines(db, p.id, [groupId, "other"]);
+    await occurrences(db, p.id, [groupId], 86_400_000, 90);
+    await releaseBreakdown(db, p.id, groupId);
+    await groupTitles(db, p.id, [groupId]);
+
+    const reads = log.filter((r) => /^\s*(SELECT|WITH|UPDATE|DELETE)/i.test(r.sql));
+    expect(reads.length).toBeGreaterThanOrEqual(15);
+    // The per-event reads really are on the event index and the aggregate, not somewhere else.
+    expect(reads.some((r) => /FROM search_docs/.test(r.sql) && /group_id = \?/.test(r.sql))).toBe(true);
+    expect(reads.some((r) => /"group_hours"/.test(r.sql))).toBe(true);
+    const bad: Array<{ sql: string; plan: string[] }> = [];
+    for (const r of reads) {
+      const v = await violations(r);
+      if (v.length > 0) bad.push({ sql: r.sql.replace(/\s+/g, " ").slice(0, 200), plan: v });
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it("the checker itself flags a scan and a per-project read of the event index", async () => {
+    expect(
+      await violations({ sql: "SELECT count(*) FROM group_hours WHERE count > ?", params: [1] }),
+    ).not.toEqual([]);
+    expect(
+      await violations({
+        sql: "SELECT * FROM search_docs WHERE project_id = ? AND level = ?",
+        params: ["1", "x"],
+      }),
+    ).not.toEqual([]);
+    expect(
+      await violations({ sql: "SELECT * FROM search_docs AS d WHERE d.project_id = ?", params: ["1"] }),
+    ).not.toEqual([]);
+    expect(
+      await violations({
+        sql: "SELECT * FROM search_docs AS d WHERE d.project_id = ? AND d.group_id = ? LIMIT 3",
+        params: ["1", "g"],
+      }),
+    ).toEqual([]);
+  });
+});
