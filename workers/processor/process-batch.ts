@@ -15,7 +15,7 @@ import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../sh
 import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
 import { backoffSeconds } from "./backoff";
 import { type StoredRef, writeBatch } from "./d1-writes";
-import { PoisonItemError, type Prepared, prepareItem } from "./prepare";
+import { itemBudgetMs, PoisonItemError, type Prepared, prepareItem } from "./prepare";
 import { toSearchDoc } from "./search-doc";
 
 export interface ProcessEnv {
@@ -105,8 +105,11 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     }
   }
 
-  // 2. Prepare every item; a transient failure fails only its message.
+  // 2. Prepare every item; a transient failure fails only its message, and only that item is
+  // dead-lettered once the message is on its last attempt (the rest is stored all along).
   const failed = new Set<Message<unknown>>();
+  const failedItems: { msg: Message<unknown>; item: IngestItem; reason: string }[] = [];
+  const budget = itemBudgetMs(env);
   const prepared: { msg: Message<unknown>; p: Prepared }[] = [];
   const poisoned: { item: IngestItem; reason: string }[] = [];
   await Promise.all(
@@ -114,7 +117,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       body.items.map(async (item) => {
         metrics.items++;
         try {
-          prepared.push({ msg, p: await prepareItem(item, env) });
+          prepared.push({ msg, p: await prepareItem(item, env, budget) });
         } catch (err) {
           if (err instanceof PoisonItemError) poisoned.push({ item, reason: err.message });
           else {
@@ -122,14 +125,20 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
               JSON.stringify({ msg: "item failed, will retry", eventId: item.eventId, error: String(err) }),
             );
             failed.add(msg);
+            failedItems.push({ msg, item, reason: `failed on every attempt: ${String(err)}` });
           }
         }
       }),
     ),
   );
-  const ok = prepared.filter(({ msg }) => !failed.has(msg));
+  // Writers are idempotent, so items of a message that will be retried are stored now.
+  const ok = prepared;
+  const maxRetries = Number((env as { MAX_RETRIES?: unknown }).MAX_RETRIES) || 5;
+  const retrying = new Set([...failed].filter((msg) => msg.attempts < maxRetries));
+  for (const { item, reason } of failedItems.filter(({ msg }) => !retrying.has(msg)))
+    poisoned.push({ item, reason });
   const edgeOutcomes = live
-    .filter(({ msg, body }) => !failed.has(msg) && (body.outcomes?.length ?? 0) > 0)
+    .filter(({ msg, body }) => !retrying.has(msg) && (body.outcomes?.length ?? 0) > 0)
     .map(({ body }) => ({ messageId: body.id, outcomes: body.outcomes as OutcomeRecord[] }));
 
   try {
@@ -201,7 +210,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   }
 
   for (const { msg } of live) {
-    if (failed.has(msg)) {
+    if (retrying.has(msg)) {
       msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
       metrics.retried++;
     } else {
