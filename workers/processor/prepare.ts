@@ -202,6 +202,8 @@ export function itemBudgetMs(env: object): number {
  * and the item alone goes to the dead letters while the rest of its message and batch is stored.
  * Every step is linear in its input (shared/policy/linear-time.test.ts), so the budget is a
  * backstop; an async stall is cut by a timer, a synchronous overrun is caught when it returns.
+ * Payloads load concurrently, but items take turns to be processed: the clock then measures each
+ * item's own work, and one item hogging the thread cannot push the others past their budgets.
  */
 export async function prepareItem(
   item: IngestItem,
@@ -216,6 +218,25 @@ export async function prepareItem(
   const preparer = PREPARERS[key] ?? (item.protocol === "sentry" ? sentryRaw : undefined);
   if (!preparer) throw new PoisonItemError(`no processor for ${item.protocol} item type "${item.itemType}"`);
   const text = await loadPayload(item, env);
+  return inTurn(() => prepareTimed(preparer, item, text, key, budgetMs));
+}
+
+let turn: Promise<unknown> = Promise.resolve();
+
+/** Runs `fn` after every earlier turn of this isolate has settled. */
+function inTurn<T>(fn: () => Promise<T>): Promise<T> {
+  const run = turn.then(fn, fn);
+  turn = run.catch(() => undefined);
+  return run;
+}
+
+async function prepareTimed(
+  preparer: ItemPreparer,
+  item: IngestItem,
+  text: string,
+  key: string,
+  budgetMs: number,
+): Promise<Prepared> {
   const started = Date.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const overrun = new Promise<never>((_, reject) => {
