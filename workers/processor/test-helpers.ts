@@ -2,10 +2,12 @@
 // bodies, delivery of a batch to the processor's queue handler, and D1 look-ups.
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import { newEventId } from "../../shared/ids";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
 import type { TestProject } from "../../test/helpers";
 import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
+import { recordDeadLetters } from "./dead-letters";
 import processor from "./index";
 
 export function raygunItem(
@@ -71,4 +73,24 @@ export async function deadLetterRows(projectId: string): Promise<DeadLetterRow[]
       .bind(Number(projectId))
       .all<DeadLetterRow>()
   ).results;
+}
+
+/** Runs the DLQ consumer on one message, with D1 refusing every write when `failD1`. */
+export async function recordOne(body: string, failD1 = false, id = `dl-${crypto.randomUUID()}`) {
+  const db = failD1
+    ? new Proxy(env.DB, {
+        get(target, prop) {
+          if (prop === "prepare" || prop === "batch")
+            return () => {
+              throw new Error("injected D1 failure");
+            };
+          const v = Reflect.get(target, prop);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      })
+    : env.DB;
+  const batch = createMessageBatch("sluice-dlq", [{ id, timestamp: new Date(), attempts: 4, body }]);
+  await recordDeadLetters(batch, { ...env, DB: db });
+  expect((await getQueueResult(batch, createExecutionContext())).ackAll).toBe(true);
+  return id;
 }
