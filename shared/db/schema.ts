@@ -177,9 +177,31 @@ export const deadLetters = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     createdAt: integer("created_at").notNull(),
     replayedAt: integer("replayed_at"),
+    /** The project whose items the body holds (one per dead letter); null when it names none. */
+    projectId: integer("project_id"),
   },
-  (t) => [index("dead_letters_created_at").on(t.createdAt)],
+  (t) => [
+    index("dead_letters_created_at").on(t.createdAt),
+    index("dead_letters_project_created").on(t.projectId, t.createdAt),
+  ],
 );
+
+/** R2 blobs (claim checks, attachments) a dead letter still needs: the orphan sweep keeps them. */
+export const deadLetterBlobs = sqliteTable(
+  "dead_letter_blobs",
+  {
+    blobKey: text("blob_key").primaryKey(),
+    deadLetterId: text("dead_letter_id").notNull(),
+  },
+  (t) => [index("dead_letter_blobs_dead_letter").on(t.deadLetterId)],
+);
+
+/** Where the retention cron's sweep of an R2 prefix stopped (the last key examined). */
+export const sweepCursors = sqliteTable("sweep_cursors", {
+  prefix: text("prefix").primaryKey(),
+  after: text("after").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
 
 /**
  * Ledger of applied ingest messages: one row per queue message, in the same transaction as the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileGlobs, wildcardMatch } from "./glob";
+import { compileGlob, compileGlobs } from "./glob";
 
 describe("globs", () => {
   it("match whole strings with * and ?, case-insensitively", () => {
@@ -20,8 +20,20 @@ describe("globs", () => {
   it("stay fast on adversarial patterns", () => {
     const text = "a".repeat(20_000);
     const t0 = Date.now();
-    expect(wildcardMatch("*a*a*a*a*a*b", text)).toBe(false);
+    expect(compileGlob("*a*a*a*a*a*b")(text)).toBe(false);
+    expect(compileGlob("*a?a*a??b*")(text)).toBe(false);
     expect(Date.now() - t0).toBeLessThan(2000);
+  });
+  it("place middle segments in order between head and tail, with ? inside segments", () => {
+    expect(compileGlob("a*b?d*e")("axxbcdyye")).toBe(true);
+    expect(compileGlob("a*b?d*e")("axxbdyye")).toBe(false);
+    expect(compileGlob("ab*ba")("aba")).toBe(false);
+    expect(compileGlob("ab*ba")("abba")).toBe(true);
+    expect(compileGlob("*??*")("a")).toBe(false);
+    expect(compileGlob("*??*")("ab")).toBe(true);
+    const long = `x${"?".repeat(40)}y`;
+    expect(compileGlob(`*${long}*`)(`zz x${"k".repeat(40)}y zz`)).toBe(true);
+    expect(compileGlob(`*${long}*`)(`zz x${"k".repeat(39)}y zz`)).toBe(false);
   });
   it("an empty set matches nothing", () => {
     expect(compileGlobs([]).test("x")).toBe(false);

@@ -29,7 +29,9 @@ function hasSensitiveKey(text: string): boolean {
   return false;
 }
 /** Bearer/Basic credentials, PEM private keys, user:password@ in URLs (also with JSON-escaped slashes). */
-const STRING_TRIGGER = /bearer|basic|-----BEGIN|\/\/[^\s"/@]*:[^\s"/@]*@|\\\/\\\/[^\s"/@]*:[^\s"/@]*@/i;
+// The user part excludes ":" so that only the first colon splits user from password: with ":"
+// allowed on both sides, a run of colons made every colon a split point (quadratic).
+const STRING_TRIGGER = /bearer|basic|-----BEGIN|\/\/[^\s"/@:]*:[^\s"/@]*@|\\\/\\\/[^\s"/@:]*:[^\s"/@]*@/i;
 /**
  * One case-insensitive scan for every literal the key and string triggers need (a single regex is
  * ~5× faster than lower-casing the text and searching it word by word); only a hit runs the precise
@@ -47,6 +49,8 @@ function runHasCard(digits: string): boolean {
   return false;
 }
 
+const MAX_RUN_CHECKED = 64;
+
 /** Runs of 13+ digits with single spaces or dashes between them: the card rule's raw material. */
 const DIGIT_RUN = /\d(?:[ -]?\d){12,}/g;
 
@@ -58,8 +62,10 @@ const DIGIT_RUN = /\d(?:[ -]?\d){12,}/g;
 function hasCardNumber(text: string): boolean {
   DIGIT_RUN.lastIndex = 0;
   for (let m = DIGIT_RUN.exec(text); m; m = DIGIT_RUN.exec(text)) {
-    // The card rule only matches whole runs of 13–19 digits; checking every window is conservative.
-    if (runHasCard(m[0].replace(/[ -]/g, "").slice(0, 64))) return true;
+    // The card rule can match a group-aligned window anywhere in a separated run; a run longer
+    // than the windows checked here is simply sent to the (linear) walk: conservative and bounded.
+    const digits = m[0].replace(/[ -]/g, "");
+    if (digits.length > MAX_RUN_CHECKED || runHasCard(digits)) return true;
   }
   return false;
 }

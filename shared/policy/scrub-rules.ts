@@ -58,14 +58,23 @@ export function isTokenCount(key: string, value: unknown): boolean {
 }
 
 // --- in-string patterns (all part of the default rules) --------------------------------------
+// Every pattern below is linear in its input: each can start only at a literal (or a bounded
+// window) and its quantified runs cannot be re-entered from a later start, so one hostile string
+// cannot make a batch blow its CPU limit (shared/policy/linear-time.test.ts proves the growth).
 
 /** Cheap pre-check: strings without any trigger skip every rule below. */
 const TRIGGER = /\d[ -]?\d[ -]?\d[ -]?\d|bearer|basic|\/\/[^\s/@]*@|-----BEGIN|=/i;
 
 const BEARER = /\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*/gi;
 const BASIC = /\b(basic)\s+([A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])/gi;
-const URL_AUTH = /((?:\b[a-z][a-z0-9+.-]*:)?\/\/)([^\s:@/?#]*):([^\s@/?#]*)@/gi;
-const PEM = /(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)/g;
+/**
+ * `//user:pass@`. No scheme prefix: the replacement keeps whatever precedes `//` anyway, and an
+ * optional `[a-z][a-z0-9+.-]*:` prefix let every position of a long "a.a.a." run rescan the run
+ * (quadratic: 7 s at 80 KB). Neither run can contain `/`, so starts never share a run.
+ */
+const URL_AUTH = /\/\/([^\s:@/?#]*):([^\s@/?#]*)@/g;
+/** The label of a PEM private-key marker, right after "-----BEGIN " / "-----END " (bounded). */
+const PEM_LABEL = /^[A-Z ]{0,64}PRIVATE KEY-----/;
 const CARD = /(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g;
 /** `key=value` in query strings, urlencoded bodies and log lines. */
 const PAIR = /(^|[?&;\s])([^=&?;\s#]+)=([^&;\s#]*)/g;
@@ -78,7 +87,7 @@ export function scrubString(s: string, rules: KeyRules): string {
   if (s.length < 4 || !TRIGGER.test(s)) return s;
   let out = s;
   if (rules.defaults) {
-    if (out.includes("-----BEGIN")) out = out.replace(PEM, `$1\n${FILTERED}\n$2`);
+    if (out.includes("-----BEGIN")) out = scrubPem(out);
     out = out.replace(BEARER, `$1 ${FILTERED}`);
     out = out.replace(BASIC, basicReplacer);
     if (out.includes("@")) out = out.replace(URL_AUTH, urlAuthReplacer);
@@ -101,9 +110,42 @@ function basicReplacer(m: string, word: string, b64: string): string {
   }
 }
 
-function urlAuthReplacer(m: string, prefix: string, user: string, pass: string): string {
+function urlAuthReplacer(m: string, user: string, pass: string): string {
   if (!pass || pass === FILTERED) return m;
-  return `${prefix}${user ? FILTERED : ""}:${FILTERED}@`;
+  return `//${user ? FILTERED : ""}:${FILTERED}@`;
+}
+
+/** The end of a PEM marker's label at `at`, or -1. */
+function pemLabelEnd(s: string, at: number): number {
+  const m = PEM_LABEL.exec(s.slice(at, at + 80));
+  return m ? at + m[0].length : -1;
+}
+
+/**
+ * Replaces the body of every `-----BEGIN … PRIVATE KEY-----` … `-----END … PRIVATE KEY-----`
+ * block. A forward scan with indexOf: once no END marker follows a BEGIN, no later BEGIN can be
+ * closed either, so the text is read once (a lazy `[\s\S]*?` regex rescanned it from every BEGIN).
+ */
+function scrubPem(s: string): string {
+  let out = "";
+  let copied = 0;
+  let from = 0;
+  for (;;) {
+    const begin = s.indexOf("-----BEGIN ", from);
+    if (begin === -1) break;
+    const head = pemLabelEnd(s, begin + 11);
+    if (head === -1) {
+      from = begin + 11;
+      continue;
+    }
+    let end = s.indexOf("-----END ", head);
+    let tail = -1;
+    while (end !== -1 && (tail = pemLabelEnd(s, end + 9)) === -1) end = s.indexOf("-----END ", end + 9);
+    if (end === -1) break;
+    out += `${s.slice(copied, head)}\n${FILTERED}\n${s.slice(end, tail)}`;
+    copied = from = tail;
+  }
+  return copied === 0 ? s : out + s.slice(copied);
 }
 
 function cardReplacer(m: string): string {

@@ -370,7 +370,7 @@ describe("faults in the processor path", () => {
       }
       return JSON.stringify(batch);
     });
-    const doomed = Math.ceil(bodies.length / 3);
+    const doomed = missing.length; // each failing item is dead-lettered alone, not its message
     const before = new Set((await deadLetterRows()).map((d) => d.id));
     // Through the real queue: its consumer retries with backoff (2, 4, 8 s), then dead-letters.
     await env.Q_ERRORS_0.sendBatch(bodies.map((body) => ({ body, contentType: "text" as const })));

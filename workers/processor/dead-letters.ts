@@ -1,54 +1,196 @@
 // Dead-letter queue consumer: records every message that could not be processed (with the reason
 // when the sender gave one) in D1, where the API lists it and `npm run dlq:replay` re-sends it.
-// If D1 itself is failing, the records go to R2 (dead-letters/<day>/<id>.json) instead: the DLQ is
-// the last stop, and its messages are deleted after their own retries, so they must land somewhere.
+//
+//   sluice-dlq ─▶ split by project ─▶ scrub (inline payloads; claim-check blobs rewritten) ─▶ D1
+//                                                                      └─ D1 failing ─▶ R2 dead-letters/
+//
+// A message the queue gave up on may hold several projects' items: each project's share becomes
+// its own dead letter, so it follows that project's retention (retention.ts) and is replayed on
+// its own. Payloads are scrubbed with the item's own policy before anything is stored, like the
+// processor does for events. If D1 refuses a dead letter, it goes to R2 (dead-letters/<id>.json,
+// its facts in custom metadata) instead, where the console lists and replays it too.
 
-import { sql } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
-import { jsonChunks } from "../../shared/json-chunks";
+import { DEFAULT_POLICY } from "../../shared/normalize";
+import { type ScrubOptions, scrubJson } from "../../shared/policy/scrub";
+import { scrubString } from "../../shared/policy/scrub-rules";
+import type { IngestItem } from "../../shared/queue-message";
+
+export const DEAD_LETTER_PREFIX = "dead-letters/";
+/** Dead letters whose body names no project are kept this long. */
+export const UNOWNED_DEAD_LETTER_DAYS = 30;
+
+export interface DeadLetterRecord {
+  id: string;
+  queue: string;
+  reason: string;
+  /** `{"v":1,"deadLetter":{queue,reason},"body":<original body, scrubbed>}` */
+  body: string;
+  attempts: number;
+  projectId: number | null;
+  /** R2 blobs the body refers to (claim checks, attachments): kept while the dead letter lives. */
+  blobs: string[];
+  createdAt: number;
+}
+
+/** The R2 fallback object of a dead letter. */
+export const deadLetterKey = (id: string) => `${DEAD_LETTER_PREFIX}${id}.json`;
+
+type Blobs = Pick<R2Bucket, "get" | "put">;
+
+/** `include` postdates the root workers-types; without it R2 lists no custom metadata. */
+type ListWithMetadata = R2ListOptions & { include: "customMetadata"[] };
+
+/** One page of R2-fallback dead letters, with the custom metadata that describes each. */
+export function listFallback(blobs: R2Bucket, cursor: string | undefined): Promise<R2Objects> {
+  const options: ListWithMetadata = { prefix: DEAD_LETTER_PREFIX, cursor, include: ["customMetadata"] };
+  return blobs.list(options);
+}
+
+function parseMaybe(v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Scrubs text with a project's rules: structurally when it is JSON, else as one string. */
+export function scrubText(text: string, options: ScrubOptions): string {
+  const parsed = parseMaybe(text);
+  if (typeof parsed === "object" && parsed !== null) {
+    const r = scrubJson(parsed, options);
+    return r.changed ? JSON.stringify(r.value) : text;
+  }
+  const fields = options.sensitiveFields.map((f) => f.trim().toLowerCase()).filter((f) => f !== "");
+  return scrubString(text, { defaults: options.defaults, scrubIp: options.scrubIpAddresses, fields });
+}
+
+/** Scrubs one dead-lettered item: its inline payload, or its claim-check blob in place. */
+async function scrubItem(item: IngestItem, blobs: Blobs, refs: string[]): Promise<IngestItem> {
+  const options = item.policy?.scrubbing ?? DEFAULT_POLICY.scrubbing;
+  if (item.blobKey) refs.push(item.blobKey);
+  if (typeof item.payload === "string") return { ...item, payload: scrubText(item.payload, options) };
+  if (item.blobKey?.startsWith("claims/") && !item.binary) {
+    const obj = await blobs.get(item.blobKey);
+    if (obj) {
+      const text = await obj.text();
+      const clean = scrubText(text, options);
+      if (clean !== text) await blobs.put(item.blobKey, clean);
+    }
+  }
+  return item;
+}
+
+/** Splits one DLQ message into per-project dead letters with scrubbed bodies. */
+export async function toDeadLetters(
+  msg: { id: string; body: unknown; attempts: number },
+  blobs: Blobs,
+  now: number,
+): Promise<DeadLetterRecord[]> {
+  const outer = parseMaybe(msg.body);
+  const note = isRecord(outer) && isRecord(outer.deadLetter) ? outer.deadLetter : null;
+  const inner = note && isRecord(outer) && "body" in outer ? parseMaybe(outer.body) : outer;
+  const queue = typeof note?.queue === "string" ? note.queue : "unknown";
+  const reason = typeof note?.reason === "string" ? note.reason : "exhausted retries";
+  const record = (id: string, body: unknown, projectId: number | null, refs: string[]) => ({
+    id,
+    queue,
+    reason,
+    body: JSON.stringify({ v: 1, deadLetter: { queue, reason }, body }),
+    attempts: msg.attempts,
+    projectId,
+    blobs: refs,
+    createdAt: now,
+  });
+
+  const list = isRecord(inner) ? (Array.isArray(inner.items) ? inner.items : inner.docs) : undefined;
+  if (!isRecord(inner) || !Array.isArray(list)) {
+    // Not a Sluice batch: kept (scrubbed with the default rules) for inspection.
+    const text = typeof inner === "string" ? inner : JSON.stringify(inner);
+    return [record(msg.id, scrubText(text ?? "", DEFAULT_POLICY.scrubbing), null, [])];
+  }
+  const byProject = new Map<string, unknown[]>();
+  for (const entry of list) {
+    const pid = isRecord(entry) ? String(entry.projectId ?? "") : "";
+    let share = byProject.get(pid);
+    if (!share) byProject.set(pid, (share = []));
+    share.push(entry);
+  }
+  const outcomes = Array.isArray(inner.outcomes) ? inner.outcomes : [];
+  const out: DeadLetterRecord[] = [];
+  for (const [pid, entries] of byProject) {
+    const many = byProject.size > 1;
+    const refs: string[] = [];
+    let body: Record<string, unknown>;
+    if (Array.isArray(inner.items)) {
+      const items = await Promise.all(entries.map((e) => scrubItem(e as IngestItem, blobs, refs)));
+      const own = outcomes.filter((o) => isRecord(o) && String(o.projectId) === pid);
+      // Each share gets its own ledger id, so replaying every share applies each outcome once.
+      body = { ...inner, id: many ? `${String(inner.id)}:${pid}` : inner.id, items };
+      if (own.length > 0) body.outcomes = own;
+      else delete body.outcomes;
+    } else {
+      body = { ...inner, docs: entries }; // search documents come from scrubbed events
+    }
+    const n = Number(pid);
+    out.push(
+      record(many ? `${msg.id}:${pid}` : msg.id, body, pid !== "" && Number.isInteger(n) ? n : null, refs),
+    );
+  }
+  return out;
+}
+
+const INSERT_SQL = `INSERT INTO dead_letters (id, queue, reason, body, attempts, created_at, project_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+const BLOB_SQL = `INSERT INTO dead_letter_blobs (blob_key, dead_letter_id) VALUES (?, ?)
+  ON CONFLICT (blob_key) DO UPDATE SET dead_letter_id = excluded.dead_letter_id`;
+
+/** The D1 statements recording dead letters (rows and their blob references). */
+export function deadLetterStatements(db: D1Database, records: DeadLetterRecord[]): D1PreparedStatement[] {
+  return records.flatMap((r) => [
+    db.prepare(INSERT_SQL).bind(r.id, r.queue, r.reason, r.body, r.attempts, r.createdAt, r.projectId),
+    ...r.blobs.map((k) => db.prepare(BLOB_SQL).bind(k, r.id)),
+  ]);
+}
+
+/** Writes one dead letter to R2, its listing facts in custom metadata (no GET needed to list). */
+async function putFallback(blobs: Blobs, r: DeadLetterRecord): Promise<void> {
+  await blobs.put(deadLetterKey(r.id), JSON.stringify(r), {
+    customMetadata: {
+      id: r.id,
+      queue: r.queue.slice(0, 200),
+      reason: r.reason.slice(0, 500),
+      attempts: String(r.attempts),
+      createdAt: String(r.createdAt),
+      projectId: r.projectId === null ? "" : String(r.projectId),
+      blobs: JSON.stringify(r.blobs).slice(0, 1000),
+    },
+  });
+}
 
 export async function recordDeadLetters(
   batch: MessageBatch<unknown>,
   env: { DB: D1Database; BLOBS: R2Bucket },
 ): Promise<void> {
-  const orm = drizzle(env.DB);
-  const rows = batch.messages.map((msg) => {
-    let parsed: unknown = msg.body;
-    if (typeof parsed === "string") {
+  const now = Date.now();
+  const records = (await Promise.all(batch.messages.map((msg) => toDeadLetters(msg, env.BLOBS, now)))).flat();
+  try {
+    await env.DB.batch(deadLetterStatements(env.DB, records));
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "dead letters not recorded in D1 as a batch", error: String(err) }));
+    // One at a time, so one record D1 refuses (e.g. too large) cannot send the others to R2;
+    // if R2 fails too, this throws and the queue retries the batch.
+    for (const r of records) {
       try {
-        parsed = JSON.parse(parsed);
+        await env.DB.batch(deadLetterStatements(env.DB, [r]));
       } catch {
-        /* keep the raw text */
+        await putFallback(env.BLOBS, r);
       }
     }
-    const note = (parsed as { deadLetter?: { queue?: string; reason?: string } })?.deadLetter;
-    return {
-      id: msg.id,
-      queue: note?.queue ?? "unknown",
-      reason: note?.reason ?? "exhausted retries",
-      body: typeof msg.body === "string" ? msg.body : JSON.stringify(msg.body),
-      attempts: msg.attempts,
-    };
-  });
-  try {
-    for (const chunk of jsonChunks(rows))
-      await orm.run(sql`INSERT INTO dead_letters (id, queue, reason, body, attempts, created_at)
-      SELECT value->>'id', value->>'queue', value->>'reason', value->>'body', value->>'attempts', ${Date.now()}
-      FROM json_each(${chunk}) WHERE true ON CONFLICT DO NOTHING`);
-  } catch (err) {
-    console.error(
-      JSON.stringify({ msg: "dead letters not recorded in D1; writing them to R2", error: String(err) }),
-    );
-    const day = new Date().toISOString().slice(0, 10);
-    // If R2 fails too, this throws and the queue retries the batch.
-    await Promise.all(
-      rows.map((row) =>
-        env.BLOBS.put(
-          `dead-letters/${day}/${row.id}.json`,
-          JSON.stringify({ ...row, createdAt: Date.now() }),
-        ),
-      ),
-    );
   }
   batch.ackAll();
 }

@@ -186,7 +186,30 @@ export async function loadPayload(item: IngestItem, env: PrepareEnv): Promise<st
   return obj.text();
 }
 
-export async function prepareItem(item: IngestItem, env: PrepareEnv): Promise<Prepared> {
+/** Per-item processing budget (ms) unless the environment sets ITEM_BUDGET_MS. */
+export const ITEM_BUDGET_MS = 2000;
+
+/** The per-item budget this environment grants (`ITEM_BUDGET_MS`, else the default). */
+export function itemBudgetMs(env: object): number {
+  const raw = Number((env as { ITEM_BUDGET_MS?: unknown }).ITEM_BUDGET_MS);
+  return Number.isFinite(raw) && raw > 0 ? raw : ITEM_BUDGET_MS;
+}
+
+/**
+ * Prepares one item. Only loading a claim-checked payload can fail transiently (R2); once the
+ * payload is in hand every step is a pure function of it, so any error it throws, and any run past
+ * the item's budget, would recur on every retry: it becomes a PoisonItemError naming the reason,
+ * and the item alone goes to the dead letters while the rest of its message and batch is stored.
+ * Every step is linear in its input (shared/policy/linear-time.test.ts), so the budget is a
+ * backstop; an async stall is cut by a timer, a synchronous overrun is caught when it returns.
+ * Payloads load concurrently, but items take turns to be processed: the clock then measures each
+ * item's own work, and one item hogging the thread cannot push the others past their budgets.
+ */
+export async function prepareItem(
+  item: IngestItem,
+  env: PrepareEnv,
+  budgetMs = ITEM_BUDGET_MS,
+): Promise<Prepared> {
   if (item.binary) {
     if (!item.blobKey) throw new PoisonItemError("binary item without blobKey");
     return prepareBinary(item);
@@ -195,5 +218,49 @@ export async function prepareItem(item: IngestItem, env: PrepareEnv): Promise<Pr
   const preparer = PREPARERS[key] ?? (item.protocol === "sentry" ? sentryRaw : undefined);
   if (!preparer) throw new PoisonItemError(`no processor for ${item.protocol} item type "${item.itemType}"`);
   const text = await loadPayload(item, env);
-  return preparer(item, text);
+  return inTurn(() => prepareTimed(preparer, item, text, key, budgetMs));
+}
+
+let turn: Promise<unknown> = Promise.resolve();
+
+/** Runs `fn` after every earlier turn of this isolate has settled. */
+function inTurn<T>(fn: () => Promise<T>): Promise<T> {
+  const run = turn.then(fn, fn);
+  turn = run.catch(() => undefined);
+  return run;
+}
+
+async function prepareTimed(
+  preparer: ItemPreparer,
+  item: IngestItem,
+  text: string,
+  key: string,
+  budgetMs: number,
+): Promise<Prepared> {
+  const started = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const overrun = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new PoisonItemError(budgetReason(budgetMs, Date.now() - started))),
+      budgetMs,
+    );
+  });
+  try {
+    const prepared = await Promise.race([preparer(item, text), overrun]);
+    const spent = Date.now() - started;
+    if (spent > budgetMs) throw new PoisonItemError(budgetReason(budgetMs, spent));
+    return prepared;
+  } catch (err) {
+    if (err instanceof PoisonItemError) throw err;
+    const e = err as Error;
+    throw new PoisonItemError(
+      `${key} item could not be processed: ${e?.name ?? "Error"}: ${e?.message ?? String(err)}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function budgetReason(budgetMs: number, spent: number): string {
+  return `item exceeded its processing budget (${spent} ms > ${budgetMs} ms)`;
 }

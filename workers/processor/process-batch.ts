@@ -17,7 +17,7 @@ import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../sh
 import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
 import { backoffSeconds } from "./backoff";
 import { type StoredRef, writeBatch } from "./d1-writes";
-import { PoisonItemError, type Prepared, prepareItem } from "./prepare";
+import { itemBudgetMs, PoisonItemError, type Prepared, prepareItem } from "./prepare";
 import { toSearchDoc } from "./search-doc";
 
 export interface ProcessEnv {
@@ -127,8 +127,11 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     }
   }
 
-  // 2. Prepare every item; a transient failure fails only its message.
+  // 2. Prepare every item; a transient failure fails only its message, and only that item is
+  // dead-lettered once the message is on its last attempt (the rest is stored all along).
   const failed = new Set<Message<unknown>>();
+  const failedItems: { msg: Message<unknown>; item: IngestItem; reason: string }[] = [];
+  const budget = itemBudgetMs(env);
   const prepared: { msg: Message<unknown>; messageId: string; p: Prepared }[] = [];
   const poisoned: { item: IngestItem; reason: string }[] = [];
   await Promise.all(
@@ -136,7 +139,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       body.items.map(async (item) => {
         metrics.items++;
         try {
-          prepared.push({ msg, messageId: body.id, p: await prepareItem(item, env) });
+          prepared.push({ msg, messageId: body.id, p: await prepareItem(item, env, budget) });
         } catch (err) {
           if (err instanceof PoisonItemError) poisoned.push({ item, reason: err.message });
           else {
@@ -144,15 +147,24 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
               JSON.stringify({ msg: "item failed, will retry", eventId: item.eventId, error: String(err) }),
             );
             failed.add(msg);
+            failedItems.push({ msg, item, reason: `failed on every attempt: ${String(err)}` });
           }
         }
       }),
     ),
   );
-  const ok = prepared.filter(({ msg }) => !failed.has(msg));
+  // A message with a transiently failing item is retried whole, and applied (ledger row, aggregates,
+  // storage) only once, when every item of it is stored or dead-lettered; on its last attempt, only
+  // the items still failing are dead-lettered and the rest of the message is stored.
+  const maxRetries = Number((env as { MAX_RETRIES?: unknown }).MAX_RETRIES) || 5;
+  const retrying = new Set([...failed].filter((msg) => msg.attempts < maxRetries));
+  for (const { item, reason } of failedItems.filter(({ msg }) => !retrying.has(msg))) {
+    poisoned.push({ item, reason });
+  }
+  const ok = prepared.filter(({ msg }) => !retrying.has(msg));
   // Every message applied by this batch gets a ledger row, with the edge's drop counts it carries.
   const applied = live
-    .filter(({ msg }) => !failed.has(msg))
+    .filter(({ msg }) => !retrying.has(msg))
     .map(({ body }) => ({ id: body.id, outcomes: (body.outcomes ?? []) as OutcomeRecord[] }));
 
   try {
@@ -231,7 +243,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   }
 
   for (const { msg } of live) {
-    if (failed.has(msg)) {
+    if (retrying.has(msg)) {
       msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
       metrics.retried++;
     } else {
@@ -239,7 +251,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     }
   }
   for (const [copy, first] of copies) {
-    if (failed.has(first)) copy.retry({ delaySeconds: backoffSeconds(copy.attempts) });
+    if (retrying.has(first)) copy.retry({ delaySeconds: backoffSeconds(copy.attempts) });
     else copy.ack();
   }
   metrics.stored = ok.length;

@@ -5,11 +5,14 @@
 // (group hours included) are deleted by primary-key range, attachments and search documents (the
 // event index) per project. Groups keep their lifetime counts (Sentry's "times seen"); a group
 // none of whose events remain is deleted. The message ledger is pruned once the queue can no
-// longer redeliver its messages.
+// longer redeliver its messages. Dead letters (D1 rows and the R2 fallback) follow their project's
+// retention too. The orphan sweep (./orphan-sweep.ts) covers every other R2 prefix Sluice writes.
 // Each run is bounded (MAX_SEGMENTS_PER_RUN); the next run continues where this one stopped.
 
 import { createSearchBackend, type SearchEnv } from "../../shared/search";
 import { readSettings } from "../../shared/settings";
+import { listFallback, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
+import { sweepOrphans } from "./orphan-sweep";
 
 export interface RetentionEnv extends SearchEnv {
   DB: D1Database;
@@ -25,13 +28,11 @@ export interface RetentionReport {
   searchDocsDeleted: number;
   orphansDeleted: number;
   ledgerPruned: number;
+  deadLettersDeleted: number;
 }
 
 const DAY = 86_400_000;
 const MAX_SEGMENTS_PER_RUN = 200;
-/** A segment object without a row this long after it was written was left by a crash mid-batch. */
-const ORPHAN_AGE_MS = 3600_000;
-const DEAD_LETTER_DAYS = 30;
 /** Cloudflare Queues keep a message at most this long (the default retention): no redelivery after. */
 export const LEDGER_DAYS = 4;
 const LEDGER_DELETE_CHUNK = 5000;
@@ -46,6 +47,7 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
     searchDocsDeleted: 0,
     orphansDeleted: 0,
     ledgerPruned: 0,
+    deadLettersDeleted: 0,
   };
   const projects = (
     await env.DB.prepare("SELECT id, settings FROM projects").all<{ id: number; settings: string }>()
@@ -125,35 +127,10 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
     report.searchDocsDeleted += await search.deleteOlderThan(projectId, cutoff);
   }
 
-  // 3. Orphan segments (R2 written, D1 batch never committed) of the last two days.
-  for (const day of [now - DAY, now]) {
-    const prefix = `segments/${new Date(day).toISOString().slice(0, 10)}/`;
-    let cursor: string | undefined;
-    do {
-      const page = await env.BLOBS.list({ prefix, cursor, limit: 1000 });
-      const old = page.objects.filter((o) => now - o.uploaded.getTime() > ORPHAN_AGE_MS);
-      if (old.length > 0) {
-        const known = new Set(
-          (
-            await env.DB.prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
-              .bind(JSON.stringify(old.map((o) => o.key)))
-              .all<{ key: string }>()
-          ).results.map((r) => r.key),
-        );
-        const orphans = old.filter((o) => !known.has(o.key)).map((o) => o.key);
-        if (orphans.length > 0) {
-          await env.BLOBS.delete(orphans);
-          report.orphansDeleted += orphans.length;
-        }
-      }
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
-  }
-
+  // 3. Dead letters, then every R2 object nothing refers to any more.
+  report.deadLettersDeleted = await expireDeadLetters(env, now, retention);
+  report.orphansDeleted = await sweepOrphans(env, now, (p) => retention.get(p) ?? 90);
   report.ledgerPruned = await pruneLedger(env.DB, now);
-  await env.DB.prepare("DELETE FROM dead_letters WHERE created_at < ?")
-    .bind(now - DEAD_LETTER_DAYS * DAY)
-    .run();
   return report;
 }
 
@@ -175,4 +152,48 @@ export async function pruneLedger(db: D1Database, now: number): Promise<number> 
     pruned += n;
     if (n < LEDGER_DELETE_CHUNK) return pruned;
   }
+}
+
+/**
+ * Deletes dead letters older than their project's retention (UNOWNED_DEAD_LETTER_DAYS when the
+ * body names no project, or one that no longer exists), in D1 and in the R2 fallback. Their blob
+ * references go with them; the blobs themselves are left to the orphan sweep, which deletes them
+ * unless something else (an attachments row, a newer dead letter) still refers to them.
+ */
+async function expireDeadLetters(
+  env: RetentionEnv,
+  now: number,
+  retention: Map<string, number>,
+): Promise<number> {
+  const cutoffOf = (projectId: string) => now - (retention.get(projectId) ?? UNOWNED_DEAD_LETTER_DAYS) * DAY;
+  const statements = [...retention].map(([projectId]) =>
+    env.DB.prepare("DELETE FROM dead_letters WHERE project_id = ? AND created_at < ?").bind(
+      Number(projectId),
+      cutoffOf(projectId),
+    ),
+  );
+  statements.push(
+    env.DB.prepare(
+      `DELETE FROM dead_letters WHERE (project_id IS NULL OR project_id NOT IN (SELECT id FROM projects))
+        AND created_at < ?`,
+    ).bind(now - UNOWNED_DEAD_LETTER_DAYS * DAY),
+    env.DB.prepare("DELETE FROM dead_letter_blobs WHERE dead_letter_id NOT IN (SELECT id FROM dead_letters)"),
+  );
+  const results = await env.DB.batch(statements);
+  let deleted = results.slice(0, -1).reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+
+  let cursor: string | undefined;
+  do {
+    const page = await listFallback(env.BLOBS, cursor);
+    const expired = page.objects.filter((o) => {
+      const created = Number(o.customMetadata?.createdAt) || o.uploaded.getTime();
+      return created < cutoffOf(o.customMetadata?.projectId ?? "");
+    });
+    if (expired.length > 0) {
+      await env.BLOBS.delete(expired.map((o) => o.key));
+      deleted += expired.length;
+    }
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return deleted;
 }

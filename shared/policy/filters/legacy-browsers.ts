@@ -11,7 +11,8 @@ const OPERA_MINI = /Opera Mini\/(\d+)/;
 const OPERA_PRESTO = /^Opera\/\d.*?Version\/(\d+)/;
 const OPERA_BLINK = /\bOPR\/(\d+)/;
 const ANDROID = /Android (\d+)/;
-const SAFARI_VERSION = /Version\/(\d+)[^ ]* (?:Mobile\/\S+ )?Safari\//;
+// Bounded runs: with `[^ ]*`, "Version/1" repeated without a space made every start rescan the rest.
+const SAFARI_VERSION = /Version\/(\d+)[^ ]{0,64} (?:Mobile\/\S{1,64} )?Safari\//;
 const NOT_SAFARI = /Chrome\/|CriOS\/|Chromium\/|Android|OPR\//;
 
 export const legacyBrowsersFilter: InboundFilter = {

@@ -2,6 +2,9 @@
 // recorded by the processor's DLQ consumer. Replay re-sends each body to the queue its shape
 // belongs to (ingest batches by item kind, search documents to the index queue); writers are
 // idempotent, so replaying something that was in fact stored changes nothing.
+// Dead letters the processor could not record in D1 sit in R2 (dead-letters/<id>.json, described
+// by custom metadata): they are listed beside the D1 ones, and once replayed they move to D1 as
+// replayed rows.
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
@@ -22,6 +25,9 @@ const DeadLetterSchema = z
     createdAt: z.string(),
     replayedAt: z.string().nullable(),
     size: z.number(),
+    projectId: z.number().nullable(),
+    /** Where the dead letter is kept: D1, or R2 when D1 refused it. */
+    storage: z.enum(["d1", "r2"]),
   })
   .openapi("DeadLetter");
 
@@ -37,6 +43,57 @@ export function unwrap(body: string): unknown {
   return wrapped && typeof wrapped === "object" && wrapped.deadLetter && "body" in wrapped
     ? wrapped.body
     : parsed;
+}
+
+const R2_PREFIX = "dead-letters/";
+
+interface FallbackRecord {
+  id: string;
+  queue: string;
+  reason: string;
+  body: string;
+  attempts: number;
+  createdAt: number;
+  projectId: number | null;
+}
+
+/** R2-fallback dead letters (at most `max`), described by their custom metadata, newest first. */
+async function listFallback(blobs: R2Bucket, max: number) {
+  const out: {
+    key: string;
+    id: string;
+    queue: string;
+    reason: string;
+    attempts: number;
+    createdAt: number;
+    projectId: number | null;
+    size: number;
+  }[] = [];
+  let cursor: string | undefined;
+  do {
+    // `include` postdates the root workers-types; without it R2 lists no custom metadata.
+    const options: R2ListOptions & { include: "customMetadata"[] } = {
+      prefix: R2_PREFIX,
+      cursor,
+      include: ["customMetadata"],
+    };
+    const page = await blobs.list(options);
+    for (const o of page.objects) {
+      const m = o.customMetadata ?? {};
+      out.push({
+        key: o.key,
+        id: m.id || o.key.slice(o.key.lastIndexOf("/") + 1).replace(/\.json$/, ""),
+        queue: m.queue || "unknown",
+        reason: m.reason || "exhausted retries",
+        attempts: Number(m.attempts) || 0,
+        createdAt: Number(m.createdAt) || o.uploaded.getTime(),
+        projectId: m.projectId ? Number(m.projectId) : null,
+        size: o.size,
+      });
+    }
+    cursor = page.truncated && out.length < max ? page.cursor : undefined;
+  } while (cursor);
+  return out.sort((a, b) => b.createdAt - a.createdAt).slice(0, max);
 }
 
 function kindOf(batch: IngestBatch): QueueKind {
@@ -90,18 +147,29 @@ deadLetterRoutes.openapi(
       .where(pending === "true" ? isNull(deadLetters.replayedAt) : undefined)
       .orderBy(desc(deadLetters.createdAt))
       .limit(limit);
+    const listed = [
+      ...rows.map((r) => ({
+        id: r.id,
+        queue: r.queue,
+        reason: r.reason,
+        attempts: r.attempts,
+        createdAt: r.createdAt,
+        replayedAt: r.replayedAt ? new Date(r.replayedAt).toISOString() : null,
+        size: r.body.length,
+        projectId: r.projectId,
+        storage: "d1" as const,
+      })),
+      // R2 holds only pending ones: a replayed fallback moves to D1.
+      ...(await listFallback(c.env.BLOBS, limit)).map(({ key: _key, ...f }) => ({
+        ...f,
+        replayedAt: null,
+        storage: "r2" as const,
+      })),
+    ]
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, limit);
     return c.json(
-      {
-        deadLetters: rows.map((r) => ({
-          id: r.id,
-          queue: r.queue,
-          reason: r.reason,
-          attempts: r.attempts,
-          createdAt: new Date(r.createdAt).toISOString(),
-          replayedAt: r.replayedAt ? new Date(r.replayedAt).toISOString() : null,
-          size: r.body.length,
-        })),
-      },
+      { deadLetters: listed.map((d) => ({ ...d, createdAt: new Date(d.createdAt).toISOString() })) },
       200,
     );
   },
@@ -151,6 +219,36 @@ deadLetterRoutes.openapi(
       }
       await target.send(typeof body === "string" ? body : JSON.stringify(body), { contentType: "text" });
       await db.update(deadLetters).set({ replayedAt: Date.now() }).where(eq(deadLetters.id, row.id));
+      replayed++;
+    }
+    const wanted = ids ? new Set(ids) : null;
+    for (const f of await listFallback(c.env.BLOBS, 500 - rows.length)) {
+      if (wanted && !wanted.has(f.id)) continue;
+      const obj = await c.env.BLOBS.get(f.key);
+      if (!obj) continue; // replayed concurrently
+      const record = (await obj.json()) as FallbackRecord;
+      const body = unwrap(record.body);
+      const target = replayTarget(c.env, body);
+      if (!target) {
+        skipped.push({ id: f.id, reason: "body is not a Sluice queue message" });
+        continue;
+      }
+      await target.send(typeof body === "string" ? body : JSON.stringify(body), { contentType: "text" });
+      const now = Date.now();
+      await db
+        .insert(deadLetters)
+        .values({
+          id: record.id,
+          queue: record.queue,
+          reason: record.reason,
+          body: record.body,
+          attempts: record.attempts,
+          createdAt: record.createdAt,
+          projectId: record.projectId,
+          replayedAt: now,
+        })
+        .onConflictDoUpdate({ target: deadLetters.id, set: { replayedAt: now } });
+      await c.env.BLOBS.delete(f.key);
       replayed++;
     }
     return c.json({ replayed, skipped }, 200);

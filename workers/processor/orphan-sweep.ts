@@ -1,0 +1,167 @@
+// The retention cron's sweep of what Sluice writes to R2 outside retention's time-indexed tables:
+//
+//   segments/<day>/…        processor batches; a crash between the R2 PUT and the D1 batch leaves
+//                           one without a segments row (only the last two days can hold those)
+//   claims/<pid>/<event>    payloads > 100 KB, written by the edge, deleted once stored
+//   attachments/<pid>/<event>/…  binary items, written by the edge, linked by an attachments row
+//
+// A claim or attachment is kept while an attachments row or a dead letter refers to it, or while
+// its item may still be in a queue (IN_FLIGHT_MS, capped by the project's retention: an event
+// older than that would be expired at once). Claims and attachments are not partitioned by day,
+// so each run lists a bounded number of keys and resumes after the last one (sweep_cursors).
+// R2 dead letters (dead-letters/) expire with their project's retention in retention.ts.
+
+import { listFallback } from "./dead-letters";
+
+export interface SweepEnv {
+  DB: D1Database;
+  BLOBS: R2Bucket;
+}
+
+const DAY = 86_400_000;
+/** A segment object without a row this long after it was written was left by a crash mid-batch. */
+const SEGMENT_ORPHAN_MS = 3600_000;
+/** Cloudflare Queues keep an unconsumed message for 4 days by default. */
+export const IN_FLIGHT_MS = 4 * DAY;
+/** Keys listed per prefix per run (pages of 1000). */
+const KEYS_PER_RUN = 5000;
+
+type RetentionDays = (projectId: string) => number;
+
+async function deleteKeys(env: SweepEnv, keys: string[]): Promise<number> {
+  for (let i = 0; i < keys.length; i += 1000) await env.BLOBS.delete(keys.slice(i, i + 1000));
+  return keys.length;
+}
+
+/** Orphan segments (R2 written, D1 batch never committed) of the last two days. */
+export async function sweepSegments(env: SweepEnv, now: number): Promise<number> {
+  let deleted = 0;
+  for (const day of [now - DAY, now]) {
+    const prefix = `segments/${new Date(day).toISOString().slice(0, 10)}/`;
+    let cursor: string | undefined;
+    do {
+      const page = await env.BLOBS.list({ prefix, cursor, limit: 1000 });
+      const old = page.objects.filter((o) => now - o.uploaded.getTime() > SEGMENT_ORPHAN_MS);
+      if (old.length > 0) {
+        const known = new Set(
+          (
+            await env.DB.prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
+              .bind(JSON.stringify(old.map((o) => o.key)))
+              .all<{ key: string }>()
+          ).results.map((r) => r.key),
+        );
+        deleted += await deleteKeys(
+          env,
+          old.filter((o) => !known.has(o.key)).map((o) => o.key),
+        );
+      }
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+  }
+  return deleted;
+}
+
+/** Blob keys that R2-fallback dead letters refer to (they have no dead_letter_blobs rows). */
+async function fallbackRefs(env: SweepEnv): Promise<Set<string>> {
+  const refs = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await listFallback(env.BLOBS, cursor);
+    for (const o of page.objects) {
+      try {
+        for (const k of JSON.parse(o.customMetadata?.blobs ?? "[]") as string[]) refs.add(k);
+      } catch {
+        /* metadata cut short: its blobs age out like unreferenced ones */
+      }
+    }
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return refs;
+}
+
+/** Which of `keys` a dead letter or an attachments row refers to. */
+async function referenced(env: SweepEnv, keys: string[], fallback: Set<string>): Promise<Set<string>> {
+  // attachments/<pid>/<eventId>/…: probed by the attachments primary key, then the exact key.
+  const attachments = keys
+    .filter((k) => k.startsWith("attachments/"))
+    .map((k) => [Number(k.split("/")[1]), k.split("/")[2] ?? "", k]);
+  const [dl, att] = await env.DB.batch<{ key: string }>([
+    env.DB.prepare(
+      "SELECT blob_key AS key FROM dead_letter_blobs WHERE blob_key IN (SELECT value FROM json_each(?))",
+    ).bind(JSON.stringify(keys)),
+    env.DB.prepare(
+      `SELECT a.blob_key AS key FROM json_each(?) j CROSS JOIN attachments a
+        ON a.project_id = j.value->>0 AND a.event_id = j.value->>1 AND a.blob_key = j.value->>2
+       WHERE true`,
+    ).bind(JSON.stringify(attachments)),
+  ]);
+  const out = new Set<string>();
+  for (const r of [...(dl?.results ?? []), ...(att?.results ?? [])]) out.add(r.key);
+  for (const k of keys) if (fallback.has(k)) out.add(k);
+  return out;
+}
+
+/**
+ * Sweeps up to KEYS_PER_RUN keys of `claims/` or `attachments/`, resuming after the key where the
+ * previous run stopped; deletes the unreferenced ones past their in-flight window.
+ */
+export async function sweepPrefix(
+  env: SweepEnv,
+  prefix: "claims/" | "attachments/",
+  now: number,
+  retentionDays: RetentionDays,
+  fallback: Set<string>,
+): Promise<number> {
+  const saved = await env.DB.prepare("SELECT after FROM sweep_cursors WHERE prefix = ?")
+    .bind(prefix)
+    .first<{ after: string }>();
+  let after = saved?.after || undefined;
+  let listed = 0;
+  let deleted = 0;
+  let done = false;
+  while (listed < KEYS_PER_RUN) {
+    const page = await env.BLOBS.list({ prefix, startAfter: after, limit: 1000 });
+    listed += page.objects.length;
+    const old = page.objects.filter((o) => {
+      const projectId = o.key.slice(prefix.length).split("/", 1)[0] ?? "";
+      const window = Math.min(IN_FLIGHT_MS, retentionDays(projectId) * DAY);
+      return now - o.uploaded.getTime() > window;
+    });
+    if (old.length > 0) {
+      const keep = await referenced(
+        env,
+        old.map((o) => o.key),
+        fallback,
+      );
+      deleted += await deleteKeys(
+        env,
+        old.filter((o) => !keep.has(o.key)).map((o) => o.key),
+      );
+    }
+    after = page.objects.at(-1)?.key ?? after;
+    if (!page.truncated) {
+      done = true;
+      break;
+    }
+  }
+  await env.DB.prepare(
+    `INSERT INTO sweep_cursors (prefix, after, updated_at) VALUES (?, ?, ?)
+     ON CONFLICT (prefix) DO UPDATE SET after = excluded.after, updated_at = excluded.updated_at`,
+  )
+    .bind(prefix, done ? "" : (after ?? ""), now)
+    .run();
+  return deleted;
+}
+
+/** Every R2 sweep of a retention run; returns the number of objects deleted. */
+export async function sweepOrphans(
+  env: SweepEnv,
+  now: number,
+  retentionDays: RetentionDays,
+): Promise<number> {
+  const fallback = await fallbackRefs(env);
+  let deleted = await sweepSegments(env, now);
+  for (const prefix of ["claims/", "attachments/"] as const)
+    deleted += await sweepPrefix(env, prefix, now, retentionDays, fallback);
+  return deleted;
+}

@@ -1,0 +1,65 @@
+// Preparing an item (scrub pre-check, scrub, normalization, grouping) is linear in its payload:
+// every pathological shape of shared/policy/linear-time.ts, placed in every text field a Sentry
+// event or a Raygun report has, costs at most 15× the time at 10× the size.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { newEventId } from "../../shared/ids";
+import { measureGrowth, PATHOLOGICAL } from "../../shared/policy/linear-time";
+import type { IngestItem } from "../../shared/queue-message";
+import { prepareItem } from "./prepare";
+
+/** ~2 KB per field at 1× (a payload of ~10 KB), ~100 KB at 10×. */
+const UNIT = 500;
+
+function sentryEvent(s: string): unknown {
+  return {
+    event_id: "a".repeat(32),
+    message: s,
+    exception: {
+      values: [
+        { type: "Error", value: s, stacktrace: { frames: [{ filename: s, function: s, abs_path: s }] } },
+      ],
+    },
+    request: { url: s, headers: { "User-Agent": s, Cookie: s } },
+    tags: { note: s },
+  };
+}
+
+function raygunReport(s: string): unknown {
+  return {
+    occurredOn: new Date().toISOString(),
+    details: {
+      error: { message: s, className: s, stackTrace: [{ fileName: s, methodName: s, className: s }] },
+      request: { url: s, headers: { "User-Agent": s }, form: { note: s } },
+      userCustomData: { note: s },
+    },
+  };
+}
+
+const item = (protocol: "sentry" | "raygun", payload: string): IngestItem => ({
+  protocol,
+  category: "error",
+  itemType: protocol === "sentry" ? "event" : "entry",
+  projectId: "1",
+  eventId: newEventId(),
+  receivedAt: Date.now(),
+  client: { ip: "203.0.113.9", userAgent: null, country: null, colo: null },
+  payload,
+  size: payload.length,
+});
+
+describe("prepareItem is linear in its payload", () => {
+  for (const [protocol, build] of [
+    ["sentry", sentryEvent],
+    ["raygun", raygunReport],
+  ] as const) {
+    it.each(Object.keys(PATHOLOGICAL))(`${protocol}: %s`, async (shape) => {
+      const make = PATHOLOGICAL[shape]!;
+      const [small, large] = [UNIT, 10 * UNIT].map((n) => item(protocol, JSON.stringify(build(make(n)))));
+      const g = await measureGrowth((i: IngestItem) => prepareItem(i, env), small!, large!);
+      expect(g.ratio, `${shape}: ${g.small.toFixed(1)} ms → ${g.large.toFixed(1)} ms`).toBeLessThanOrEqual(
+        15,
+      );
+    });
+  }
+});

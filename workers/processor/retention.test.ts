@@ -1,0 +1,113 @@
+// Retention of dead letters and the orphan sweep, inside workerd against real local D1, R2 and
+// Queues: dead letters (D1 rows and the R2 fallback) follow their project's retention, and every
+// R2 prefix Sluice writes is swept: unreferenced claim checks and attachments go once no queue can
+// still hold their item, while what a dead letter or an attachments row refers to stays.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { newEventId } from "../../shared/ids";
+import type { IngestItem } from "../../shared/queue-message";
+import { api, createTestProject, type TestProject } from "../../test/helpers";
+import { deadLetterKey } from "./dead-letters";
+import { runRetention } from "./retention";
+import { batchBody, deadLetterRows, deliver, raygunItem, recordOne } from "./test-helpers";
+
+const DAY = 86_400_000;
+
+async function setRetention(p: TestProject, days: number) {
+  const r = await api(`/api/v1/projects/${p.id}/settings`, {
+    method: "PATCH",
+    body: JSON.stringify({ retentionDays: days }),
+  });
+  expect(r.status).toBe(200);
+}
+
+const exists = async (key: string) => (await env.BLOBS.head(key)) !== null;
+
+/** A dead letter holding one item of `p`, recorded in D1, or in R2 when `inR2`. */
+const deadLetterOf = (p: TestProject, inR2 = false, over: Partial<IngestItem> = {}) =>
+  recordOne(batchBody([raygunItem(p, over)]), inR2);
+
+describe("dead-letter retention", () => {
+  it("deletes dead letters older than their project's retention, in D1 and in the R2 fallback", async () => {
+    const [short, long] = await Promise.all([createTestProject("dl-short"), createTestProject("dl-long")]);
+    await setRetention(short, 2);
+    await setRetention(long, 365);
+    await deadLetterOf(short);
+    const shortR2 = await deadLetterOf(short, true);
+    const longD1 = await deadLetterOf(long);
+    const longR2 = await deadLetterOf(long, true);
+    const unowned = await recordOne("not a Sluice message");
+    const unownedRow = () => env.DB.prepare("SELECT id FROM dead_letters WHERE id = ?").bind(unowned).first();
+
+    const early = await runRetention(env, Date.now() + 1 * DAY);
+    expect(early.deadLettersDeleted).toBe(0);
+
+    const report = await runRetention(env, Date.now() + 3 * DAY);
+    expect(report.deadLettersDeleted).toBe(2);
+    expect(await deadLetterRows(short.id)).toHaveLength(0);
+    expect(await exists(deadLetterKey(shortR2))).toBe(false);
+    expect((await deadLetterRows(long.id)).map((r) => r.id)).toEqual([longD1]);
+    expect(await exists(deadLetterKey(longR2))).toBe(true);
+    expect(await unownedRow()).not.toBeNull();
+
+    // Without a project, the default 30 days apply.
+    await runRetention(env, Date.now() + 31 * DAY);
+    expect(await unownedRow()).toBeNull();
+    expect(await deadLetterRows(long.id)).toHaveLength(1);
+    expect(await exists(deadLetterKey(longR2))).toBe(true);
+  });
+});
+
+describe("orphan sweep", () => {
+  it("collects unreferenced claim checks and attachments once out of flight, and keeps referenced ones", async () => {
+    const p = await createTestProject("sweep");
+    const key = (what: string) => `claims/${p.id}/${what}-${crypto.randomUUID()}`;
+    const orphanClaim = key("orphan");
+    const dlClaim = key("dead-lettered");
+    const fallbackClaim = key("fallback");
+    for (const k of [orphanClaim, dlClaim, fallbackClaim]) await env.BLOBS.put(k, '{"m":"x"}');
+    await deadLetterOf(p, false, { payload: undefined, blobKey: dlClaim });
+    await deadLetterOf(p, true, { payload: undefined, blobKey: fallbackClaim });
+
+    // An attachment the processor linked to its event, and one whose item never arrived.
+    const eventId = newEventId();
+    const linked = `attachments/${p.id}/${eventId}/0-${crypto.randomUUID()}`;
+    const orphanAttachment = `attachments/${p.id}/${newEventId()}/0-${crypto.randomUUID()}`;
+    for (const k of [linked, orphanAttachment]) await env.BLOBS.put(k, new Uint8Array([1, 2, 3]));
+    const attachment: IngestItem = {
+      protocol: "sentry",
+      category: "attachment",
+      itemType: "attachment",
+      projectId: p.id,
+      eventId: newEventId(),
+      receivedAt: Date.now(),
+      client: { ip: null, userAgent: null, country: null, colo: null },
+      blobKey: linked,
+      binary: true,
+      size: 3,
+      meta: { eventId, item: { filename: "dump.bin" } },
+    };
+    const { result } = await deliver([batchBody([attachment])], { queue: "sluice-telemetry-0" });
+    expect(result.explicitAcks).toHaveLength(1);
+    const row = await env.DB.prepare("SELECT blob_key FROM attachments WHERE project_id = ? AND event_id = ?")
+      .bind(Number(p.id), eventId)
+      .first<{ blob_key: string }>();
+    expect(row?.blob_key).toBe(linked);
+
+    // An hour on, every item may still be queued: nothing goes.
+    await runRetention(env, Date.now() + 3600_000);
+    for (const k of [orphanClaim, dlClaim, fallbackClaim, linked, orphanAttachment])
+      expect(await exists(k), k).toBe(true);
+
+    // Past the in-flight window: only the unreferenced ones go.
+    const report = await runRetention(env, Date.now() + 5 * DAY);
+    expect(report.orphansDeleted).toBeGreaterThanOrEqual(2);
+    expect(await exists(orphanClaim)).toBe(false);
+    expect(await exists(orphanAttachment)).toBe(false);
+    for (const k of [dlClaim, fallbackClaim, linked]) expect(await exists(k), k).toBe(true);
+
+    // Once the dead letters and the attachment expire with the project's 90 days, their blobs go too.
+    await runRetention(env, Date.now() + 91 * DAY);
+    for (const k of [dlClaim, fallbackClaim, linked]) expect(await exists(k), k).toBe(false);
+  });
+});

@@ -1,0 +1,96 @@
+// Shared fixtures for the processor's workerd tests: Raygun items from a real SDK report, batch
+// bodies, delivery of a batch to the processor's queue handler, and D1 look-ups.
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { newEventId } from "../../shared/ids";
+import type { IngestBatch, IngestItem } from "../../shared/queue-message";
+import type { TestProject } from "../../test/helpers";
+import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
+import { recordDeadLetters } from "./dead-letters";
+import processor from "./index";
+
+export function raygunItem(
+  p: TestProject,
+  overrides: Partial<IngestItem> = {},
+  message = "boom",
+): IngestItem {
+  const report = structuredClone(nodeReport);
+  report.details.error.message = message;
+  report.occurredOn = new Date().toISOString();
+  const payload = JSON.stringify(report);
+  return {
+    protocol: "raygun",
+    category: "error",
+    itemType: "entry",
+    projectId: p.id,
+    eventId: newEventId(),
+    receivedAt: Date.now(),
+    client: { ip: "203.0.113.9", userAgent: "raygun-node", country: null, colo: null },
+    payload,
+    size: payload.length,
+    ...overrides,
+  };
+}
+
+export const batchBody = (items: IngestItem[], id = crypto.randomUUID()): string =>
+  JSON.stringify({ v: 1, id, items } satisfies IngestBatch);
+
+/** Runs the processor's queue handler on one batch of `bodies` from `queue`. */
+export async function deliver(
+  bodies: string[],
+  { attempts = 1, environment = env as unknown, queue = "sluice-errors-0" } = {},
+) {
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((b, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body: b })),
+  );
+  const ctx = createExecutionContext();
+  await processor.queue(batch, environment as ProcessorEnv);
+  return { batch, result: await getQueueResult(batch, ctx) };
+}
+
+export async function storedEventIds(p: TestProject): Promise<string[]> {
+  const rows = await env.DB.prepare("SELECT event_id FROM events WHERE project_id = ?")
+    .bind(Number(p.id))
+    .all<{ event_id: string }>();
+  return rows.results.map((r) => r.event_id).sort();
+}
+
+export interface DeadLetterRow {
+  id: string;
+  reason: string;
+  body: string;
+  project_id: number | null;
+  created_at: number;
+}
+
+export async function deadLetterRows(projectId: string): Promise<DeadLetterRow[]> {
+  return (
+    await env.DB.prepare(
+      "SELECT id, reason, body, project_id, created_at FROM dead_letters WHERE project_id = ?",
+    )
+      .bind(Number(projectId))
+      .all<DeadLetterRow>()
+  ).results;
+}
+
+/** Runs the DLQ consumer on one message, with D1 refusing every write when `failD1`. */
+export async function recordOne(body: string, failD1 = false, id = `dl-${crypto.randomUUID()}`) {
+  const db = failD1
+    ? new Proxy(env.DB, {
+        get(target, prop) {
+          if (prop === "prepare" || prop === "batch")
+            return () => {
+              throw new Error("injected D1 failure");
+            };
+          const v = Reflect.get(target, prop);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      })
+    : env.DB;
+  const batch = createMessageBatch("sluice-dlq", [{ id, timestamp: new Date(), attempts: 4, body }]);
+  await recordDeadLetters(batch, { ...env, DB: db });
+  expect((await getQueueResult(batch, createExecutionContext())).ackAll).toBe(true);
+  return id;
+}
