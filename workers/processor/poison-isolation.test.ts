@@ -90,7 +90,7 @@ describe("poison isolation", () => {
     expect(await deadLetterRows(c.id)).toHaveLength(0);
   });
 
-  it("an item that fails transiently keeps its message retrying while the rest is stored; on the last attempt it alone is dead-lettered", async () => {
+  it("an item that fails transiently keeps its message retrying (the batch's other messages are stored); on the last attempt it alone is dead-lettered and the rest of its message is stored", async () => {
     const missing = raygunItem(a, {
       payload: undefined,
       blobKey: `claims/${a.id}/never-written`,
@@ -98,10 +98,16 @@ describe("poison isolation", () => {
     });
     const others = [raygunItem(a), raygunItem(c)];
     const body = batchBody([missing, ...others]);
-    const first = await deliver([body], { attempts: 1 });
+    const bystander = raygunItem(b);
+    const first = await deliver([body, batchBody([bystander])], { attempts: 1 });
     expect(first.result.retryMessages).toHaveLength(1);
-    expect(await storedEventIds(a)).toEqual(expect.arrayContaining([others[0]!.eventId]));
-    expect(await storedEventIds(c)).toEqual(expect.arrayContaining([others[1]!.eventId]));
+    expect(first.result.explicitAcks).toHaveLength(1);
+    // Another message of the same batch is stored at once.
+    expect(await storedEventIds(b)).toEqual(expect.arrayContaining([bystander.eventId]));
+    // A message is applied (stored, counted, its ledger row written) once, when all of its items
+    // are stored or dead-lettered, so its other items wait for its retry instead of being counted
+    // twice or losing their claim check.
+    expect(await storedEventIds(c)).not.toContain(others[1]!.eventId);
 
     const last = await deliver([body], { attempts: Number(env.MAX_RETRIES) });
     expect(last.result.retryMessages).toHaveLength(0);
@@ -112,6 +118,8 @@ describe("poison isolation", () => {
     expect(letter.reason).toMatch(/failed on every attempt: .*never-written not found/);
     const items = (JSON.parse(letter.body) as { body: { items: IngestItem[] } }).body.items;
     expect(items.map((i) => i.eventId)).toEqual([missing.eventId]);
+    expect(await storedEventIds(a)).toEqual(expect.arrayContaining([others[0]!.eventId]));
+    expect(await storedEventIds(a)).not.toContain(missing.eventId);
     // Redelivery stored nothing twice.
     expect((await storedEventIds(c)).filter((id) => id === others[1]!.eventId)).toHaveLength(1);
   });
