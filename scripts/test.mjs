@@ -24,10 +24,11 @@ if (!env.SLUICE_TEST_ES_URL && !(env.SLUICE_SKIP_ES === "1" && !env.CI)) {
 
 const vitest = join(root, "node_modules", ".bin", "vitest");
 let failed = false;
-const only = process.argv[2]; // "workers" | "e2e" to run one half
+const only = process.argv[2]; // "workers" | "e2e" | "compat" to run one part
 for (const [name, config] of [
   ["workers", "vitest.workers.config.ts"],
   ["e2e", "vitest.e2e.config.ts"],
+  ["compat", "test/compat/vitest.config.ts"], // every real SDK client; regenerates the README matrix
 ]) {
   if (only && only !== name) continue;
   const r = spawnSync(vitest, ["run", "-c", config], { cwd: root, stdio: "inherit", env });
