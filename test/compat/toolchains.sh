@@ -2,6 +2,7 @@
 # Builds the compatibility suite's non-npm clients from their registries and prints how to run one:
 #   python   a venv with sentry-sdk and raygun4py from PyPI          → the venv's python
 #   go       sentry-go from the Go module proxy, built once           → the binary
+#            (a `go` older than go.mod's fetches the Go toolchain itself from the module proxy)
 #   java     io.sentry:sentry from Maven Central, compiled once       → a java command line
 # Everything is cached under .cache/compat (keyed by the pinned versions and the sources), so a
 # second run costs nothing. Exits 3 with a reason on stderr when the toolchain itself is missing
@@ -35,11 +36,27 @@ case "${1:-}" in
     echo "$VENV/bin/python"
     ;;
   go)
-    command -v go >/dev/null || missing "go"
-    export GOMODCACHE=$CACHE/go/mod GOCACHE=$CACHE/go/build GOFLAGS=-mod=readonly GOTOOLCHAIN=local
+    export GOMODCACHE=$CACHE/go/mod GOCACHE=$CACHE/go/build GOFLAGS=-mod=readonly
     bin=$CACHE/go/sentry-go-$(stamp "$CLIENTS/go/go.mod" "$CLIENTS/go/go.sum" "$CLIENTS/go/main.go")
     if [ ! -x "$bin" ]; then
-      (cd "$CLIENTS/go" && go build -o "$bin.tmp" . >&2) && mv "$bin.tmp" "$bin"
+      need=$(awk '/^go /{print $2}' "$CLIENTS/go/go.mod")
+      have=$(go env GOVERSION 2>/dev/null | sed 's/^go//' || true)
+      GO=go
+      # Go >= 1.21 fetches a newer toolchain by itself (GOTOOLCHAIN=auto); an older or missing one
+      # is replaced by the official toolchain module from the Go module proxy, cached here.
+      if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "$have" 1.21 | sort -V | head -1)" != 1.21 ]; then
+        case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) missing "go (no toolchain for $(uname -m))" ;; esac
+        dir=$CACHE/go/toolchain-$need
+        if [ ! -x "$dir/bin/go" ]; then
+          command -v curl >/dev/null && command -v unzip >/dev/null || missing "go (and curl/unzip to fetch it)"
+          curl -fsSL "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go$need.linux-$arch.zip" -o "$CACHE/go/toolchain.zip"
+          rm -rf "$dir.tmp" && unzip -q -d "$dir.tmp" "$CACHE/go/toolchain.zip" && rm "$CACHE/go/toolchain.zip"
+          mv "$dir.tmp/golang.org/toolchain@v0.0.1-go$need.linux-$arch" "$dir" && rm -rf "$dir.tmp"
+          chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/* 2>/dev/null || true
+        fi
+        GO=$dir/bin/go
+      fi
+      (cd "$CLIENTS/go" && "$GO" build -o "$bin.tmp" . >&2) && mv "$bin.tmp" "$bin"
     fi
     echo "$bin"
     ;;
