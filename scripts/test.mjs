@@ -13,7 +13,8 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETC
 const es = join(root, "scripts", "elasticsearch.sh");
 let startedEs = false;
 
-if (!env.SLUICE_TEST_ES_URL && !(env.SLUICE_SKIP_ES === "1" && !env.CI)) {
+// The compatibility suite alone needs no Elasticsearch.
+if (!env.SLUICE_TEST_ES_URL && process.argv[2] !== "compat" && !(env.SLUICE_SKIP_ES === "1" && !env.CI)) {
   const running = spawnSync("bash", [es, "status"], { cwd: root }).status === 0;
   if (!running) {
     execFileSync("bash", [es, "start"], { cwd: root, stdio: "inherit", env });

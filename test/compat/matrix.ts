@@ -28,7 +28,7 @@ export const NOT_IN_SUITE: { sdk: string; protocol: "Sentry" | "Raygun"; reason:
     sdk: "Rust `sentry` crate",
     protocol: "Sentry",
     reason:
-      "not run in CI yet: a cold build of the crate with an HTTP transport was not fitted into the 20-minute CI budget; it speaks the same envelope endpoint as the clients above",
+      "not in the suite: a cold build of `sentry` 0.49.5 (ureq transport) took 5 min 54 s on the 2-core CI box, and Debian 12's rustc 1.63 is older than the crate's minimum (1.89) while no reachable registry serves a Rust toolchain; it posts the same envelopes as the SDKs above",
   },
   {
     sdk: "raygun4java",
@@ -73,7 +73,8 @@ export function renderMatrix(rows: CompatResult[]): string {
   ];
   for (const r of rows) {
     const verified = [...r.verified];
-    const extra = r.accepted.filter((c) => c !== "error");
+    const said = verified.join(" ").toLowerCase();
+    const extra = r.accepted.filter((c) => c !== "error" && !said.includes(c));
     if (extra.length > 0) verified.push(`also accepted: ${extra.join(", ")}`);
     lines.push(
       `| ${r.protocol} | ${cell(r.sdk)} | ${cell(r.version)} | ${cell(verified.join(", "))} (${r.lastRun}) | ${cell(r.notSupported.join("; ") || "—")} |`,
