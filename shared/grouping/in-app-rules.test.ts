@@ -43,6 +43,7 @@ describe("default in-app rules", () => {
     ["csharp", { module: "Shop.Billing" }, false],
     ["ruby", { filename: "/gems/vendor/node_modules/x.js" }, true],
     ["ruby", { filename: "/app/models/order.rb" }, false],
+    ["ruby", { filename: "/usr/lib/ruby/3.1.0/net/http.rb" }, true],
   ] as const)("%s %j is a system frame: %s", (platform, f, system) => {
     expect(isSystemFrame(frame(f), platform)).toBe(system);
   });

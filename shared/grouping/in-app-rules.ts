@@ -15,6 +15,7 @@
 //   javascript  …/node_modules/…, `node:` and `internal/` core modules, `<anonymous>`,
 //               `[native code]`, browser extensions
 //   csharp      modules System.* Microsoft.* Mono.*
+//   other       the JavaScript and Python rules, and libraries installed under /usr/lib, /usr/local/lib
 // Every family also treats node_modules, site-packages and dist-packages paths as system frames, since
 // a platform name is only a hint (Raygun's is derived from the client name).
 
@@ -51,6 +52,7 @@ const GO_ROOT = /(?:^|\/)go\/src\//;
 const JS_SYSTEM =
   /^(?:node:|internal\/|<anonymous>$|\[native code\]$|(?:chrome|moz|safari(?:-web)?)-extension:)/;
 const CSHARP_SYSTEM = /^(?:System|Microsoft|Mono)\./;
+const OS_LIBRARY = /^\/usr\/(?:local\/)?lib\//;
 
 function paths(frame: FrameLike): string[] {
   const out: string[] = [];
@@ -90,7 +92,7 @@ export function isSystemFrame(frame: FrameLike, platform: string | null | undefi
     case "csharp":
       return module !== null && CSHARP_SYSTEM.test(module);
     default:
-      return files.some((p) => JS_SYSTEM.test(p) || PYTHON_STDLIB.test(p));
+      return files.some((p) => JS_SYSTEM.test(p) || PYTHON_STDLIB.test(p) || OS_LIBRARY.test(p));
   }
 }
 
