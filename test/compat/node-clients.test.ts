@@ -17,6 +17,7 @@ function node(script: string, args: string[]): string {
   return execFileSync(process.execPath, [join(clients, script), ...args], {
     encoding: "utf8",
     timeout: 60_000,
+    env: clientEnv(),
   });
 }
 
