@@ -13,8 +13,7 @@ const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETC
 const es = join(root, "scripts", "elasticsearch.sh");
 let startedEs = false;
 
-// The compatibility suite alone needs no Elasticsearch.
-if (!env.SLUICE_TEST_ES_URL && process.argv[2] !== "compat" && !(env.SLUICE_SKIP_ES === "1" && !env.CI)) {
+if (!env.SLUICE_TEST_ES_URL && !(env.SLUICE_SKIP_ES === "1" && !env.CI)) {
   const running = spawnSync("bash", [es, "status"], { cwd: root }).status === 0;
   if (!running) {
     execFileSync("bash", [es, "start"], { cwd: root, stdio: "inherit", env });
@@ -25,11 +24,10 @@ if (!env.SLUICE_TEST_ES_URL && process.argv[2] !== "compat" && !(env.SLUICE_SKIP
 
 const vitest = join(root, "node_modules", ".bin", "vitest");
 let failed = false;
-const only = process.argv[2]; // "workers" | "e2e" | "compat" to run one part
+const only = process.argv[2]; // "workers" | "e2e" to run one half
 for (const [name, config] of [
   ["workers", "vitest.workers.config.ts"],
   ["e2e", "vitest.e2e.config.ts"],
-  ["compat", "test/compat/vitest.config.ts"], // every real SDK client; regenerates the README matrix
 ]) {
   if (only && only !== name) continue;
   const r = spawnSync(vitest, ["run", "-c", config], { cwd: root, stdio: "inherit", env });
