@@ -3,6 +3,7 @@
 
 import type { Breadcrumb, CanonicalEvent, ClientInfo, ExceptionInfo, StackFrame } from "../event";
 import { toLevel } from "../event";
+import { resolveInApp } from "../grouping/in-app-rules";
 import {
   getArrayCI,
   getCI,
@@ -24,10 +25,27 @@ export interface RaygunContext {
 const MAX_FRAMES = 250;
 const MAX_INNER = 10;
 const JS_LINE_COL = /^line \d+, column \d+$/;
-const NOT_IN_APP =
-  /node_modules|site-packages|dist-packages|^node:|^internal\/|\/usr\/lib\/|^<anonymous>|^\[native code\]/;
+const PYTHON_FILE = /\.py[cw]?$/i;
 
-function frameFromRaygun(raw: unknown, sdkName: string): StackFrame | null {
+/**
+ * Raygun's SDKs list the raising frame first (raygun4js, raygun4node, raygun4net, ...), except
+ * raygun4py, which walks the traceback from the caller down like Python prints it. A client that
+ * does not say which it is is judged by its frames: Python files mean a Python traceback.
+ */
+export function raygunFramesCallerFirst(sdkName: string, trace: unknown[]): boolean {
+  if (sdkName.includes("raygun4py")) return true;
+  if (sdkName !== "") return false;
+  let files = 0;
+  for (const f of trace) {
+    const file = getStringCI(f, "fileName");
+    if (!file) continue;
+    if (!PYTHON_FILE.test(file)) return false;
+    files++;
+  }
+  return files > 0;
+}
+
+function frameFromRaygun(raw: unknown, sdkName: string, platform: string | null): StackFrame | null {
   if (!isObject(raw)) return null;
   const filename = getStringCI(raw, "fileName");
   let fn = getStringCI(raw, "methodName");
@@ -42,25 +60,32 @@ function frameFromRaygun(raw: unknown, sdkName: string): StackFrame | null {
   // raygun4js fills className with "line L, column C"; raygun4node with "unknown".
   if (mod && (JS_LINE_COL.test(mod) || mod === "unknown")) mod = null;
   if (fn === "[anonymous]" || fn === "?" || fn === "") fn = null;
-  const inApp = filename ? !NOT_IN_APP.test(filename) : null;
+  const module = mod || null;
   return {
     filename,
     function: fn,
-    module: mod || null,
+    module,
     lineno: getNumberCI(raw, "lineNumber"),
     colno: getNumberCI(raw, "columnNumber"),
-    inApp,
+    inApp: resolveInApp({ filename, module }, platform, null),
     contextLine,
   };
 }
 
-function exceptionFromRaygun(error: JsonObject, sdkName: string): ExceptionInfo {
+function exceptionFromRaygun(error: JsonObject, sdkName: string, platform: string | null): ExceptionInfo {
   const frames: StackFrame[] = [];
   const trace = getArrayCI(error, "stackTrace");
-  // Raygun lists the throwing frame first; the canonical order is caller → callee.
-  for (let i = Math.min(trace.length, MAX_FRAMES) - 1; i >= 0; i--) {
-    const f = frameFromRaygun(trace[i], sdkName);
-    if (f) frames.push(f);
+  // The canonical order is caller → callee; keep the MAX_FRAMES frames nearest the raise.
+  if (raygunFramesCallerFirst(sdkName, trace)) {
+    for (let i = Math.max(0, trace.length - MAX_FRAMES); i < trace.length; i++) {
+      const f = frameFromRaygun(trace[i], sdkName, platform);
+      if (f) frames.push(f);
+    }
+  } else {
+    for (let i = Math.min(trace.length, MAX_FRAMES) - 1; i >= 0; i--) {
+      const f = frameFromRaygun(trace[i], sdkName, platform);
+      if (f) frames.push(f);
+    }
   }
   return {
     type: getStringCI(error, "className"),
@@ -70,11 +95,15 @@ function exceptionFromRaygun(error: JsonObject, sdkName: string): ExceptionInfo 
 }
 
 /** Outermost error last, like Sentry's chained exceptions (innerError is the cause). */
-function collectExceptions(error: JsonObject | null, sdkName: string): ExceptionInfo[] {
+function collectExceptions(
+  error: JsonObject | null,
+  sdkName: string,
+  platform: string | null,
+): ExceptionInfo[] {
   const chain: ExceptionInfo[] = [];
   let current: JsonObject | null = error;
   while (current && chain.length < MAX_INNER) {
-    chain.unshift(exceptionFromRaygun(current, sdkName));
+    chain.unshift(exceptionFromRaygun(current, sdkName, platform));
     current = getObjectCI(current, "innerError");
   }
   return chain;
@@ -113,7 +142,8 @@ export function normalizeRaygunReport(report: unknown, ctx: RaygunContext): Cano
   const error = getObjectCI(details, "error");
   const clientObj = getObjectCI(details, "client");
   const sdkName = getStringCI(clientObj, "name") ?? "";
-  const exceptions = collectExceptions(error, sdkName.toLowerCase());
+  const platform = platformFromSdk(sdkName);
+  const exceptions = collectExceptions(error, sdkName.toLowerCase(), platform);
   const top = exceptions[exceptions.length - 1];
   const occurred = parseIsoTimestamp(getCI(report, "occurredOn")) ?? ctx.receivedAt;
 
@@ -147,7 +177,7 @@ export function normalizeRaygunReport(report: unknown, ctx: RaygunContext): Cano
     occurredAt: new Date(occurred).toISOString(),
     receivedAt: new Date(ctx.receivedAt).toISOString(),
     level: "error",
-    platform: platformFromSdk(sdkName),
+    platform,
     type: top?.type ?? null,
     message: (top?.value ?? top?.type ?? "").slice(0, 8192),
     exceptions,

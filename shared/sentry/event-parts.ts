@@ -3,7 +3,8 @@
 
 import type { Breadcrumb, EventRequest, EventUser, ExceptionInfo, StackFrame } from "../event";
 import { toLevel } from "../event";
-import { isObject, type JsonObject } from "../json/case-insensitive";
+import { resolveInApp } from "../grouping/in-app-rules";
+import { isObject } from "../json/case-insensitive";
 import { parseTimestamp, toIso } from "./timestamps";
 
 /** Relay's `MaxChars` limits. */
@@ -63,16 +64,15 @@ export function entries(v: unknown): [string, string][] {
   return out;
 }
 
-const NOT_IN_APP = /node_modules|\/usr\/lib\/python|site-packages|dist-packages/;
-
-function inferInApp(f: JsonObject): boolean {
-  for (const p of [str(f.abs_path), str(f.filename)]) {
-    if (p && (NOT_IN_APP.test(p) || p.startsWith("node:") || p.startsWith("internal/"))) return false;
-  }
-  return true;
-}
-
-export function normalizeFrames(stacktrace: unknown, notes: Record<string, unknown>): StackFrame[] {
+/**
+ * Frames caller → callee, as every Sentry SDK sends them. `in_app` is the SDK's where it sent one;
+ * elsewhere the platform's default rules (shared/grouping/in-app-rules.ts) decide.
+ */
+export function normalizeFrames(
+  stacktrace: unknown,
+  notes: Record<string, unknown>,
+  platform: string | null = null,
+): StackFrame[] {
   const raw = isObject(stacktrace) && Array.isArray(stacktrace.frames) ? stacktrace.frames : [];
   let frames = raw.filter(isObject);
   if (frames.length > MAX_FRAMES) {
@@ -83,16 +83,20 @@ export function normalizeFrames(stacktrace: unknown, notes: Record<string, unkno
   const anyInApp = frames.some((f) => typeof f.in_app === "boolean");
   return frames.map((f) => {
     const fn = str(f.function);
+    const filename = str(f.filename);
+    const module = str(f.module);
+    const absPath = str(f.abs_path);
+    const sdkFlag = typeof f.in_app === "boolean" ? f.in_app : null;
     const frame: StackFrame = {
-      filename: str(f.filename),
+      filename,
       function: fn === "?" || fn === "" ? null : fn,
-      module: str(f.module),
+      module,
       lineno: int(f.lineno),
       colno: int(f.colno),
-      inApp: typeof f.in_app === "boolean" ? f.in_app : anyInApp ? null : inferInApp(f),
+      inApp: resolveInApp({ filename, module, absPath }, platform, sdkFlag, anyInApp),
     };
     if (f.context_line !== undefined) frame.contextLine = str(f.context_line);
-    if (f.abs_path !== undefined) frame.absPath = str(f.abs_path);
+    if (f.abs_path !== undefined) frame.absPath = absPath;
     return frame;
   });
 }
@@ -107,6 +111,7 @@ export function normalizeExceptions(
   exception: unknown,
   topStacktrace: unknown,
   notes: Record<string, unknown>,
+  platform: string | null = null,
 ): ExceptionInfo[] {
   const list = values(exception, true).filter(isObject);
   const out: ExceptionInfo[] = [];
@@ -127,7 +132,7 @@ export function normalizeExceptions(
     }
     if (!type && !value) continue;
     const stacktrace = list.length === 1 && isObject(topStacktrace) ? topStacktrace : e.stacktrace;
-    const info: ExceptionInfo = { type, value, frames: normalizeFrames(stacktrace, notes) };
+    const info: ExceptionInfo = { type, value, frames: normalizeFrames(stacktrace, notes, platform) };
     const module = str(e.module);
     if (module) info.module = module;
     if (isObject(e.mechanism)) {

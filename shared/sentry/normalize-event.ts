@@ -86,7 +86,7 @@ export function normalizeSentryEvent(payload: unknown, ctx: NormalizeContext): C
   const platformRaw = str(e.platform);
   const platform = platformRaw && PLATFORMS.has(platformRaw) ? platformRaw : "other";
 
-  const exceptions = normalizeExceptions(e.exception, e.stacktrace, notes);
+  const exceptions = normalizeExceptions(e.exception, e.stacktrace, notes, platform);
   const top = exceptions[exceptions.length - 1];
   const text = messageText(e.logentry, e.message);
   const transaction = str(e.transaction);
