@@ -7,7 +7,22 @@ import { runRetention } from "./retention";
 export default {
   async queue(batch, env) {
     if (batch.queue === "sluice-dlq") return recordDeadLetters(batch, env);
-    await processBatch(batch, env);
+    const m = await processBatch(batch, env);
+    // One line per batch for Workers Logs: ids and counts only, never payloads or keys.
+    console.log(
+      JSON.stringify({
+        msg: "batch",
+        queue: batch.queue,
+        batchId: m.batchId,
+        messages: m.messages,
+        items: m.items,
+        stored: m.stored,
+        deadLettered: m.deadLettered,
+        retried: m.retried,
+        d1RowsWritten: m.d1RowsWritten,
+        projects: m.storedByProject,
+      }),
+    );
   },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(

@@ -28,6 +28,8 @@ export interface ProcessEnv {
 }
 
 export interface BatchMetrics {
+  /** The processor invocation's id: the one its segment key, ledger rows and logs carry. */
+  batchId: string;
   messages: number;
   items: number;
   stored: number;
@@ -36,6 +38,8 @@ export interface BatchMetrics {
   r2Writes: number;
   d1RowsWritten: number;
   indexMessages: number;
+  /** Items stored per project id (the batch log line's volume signal; never payloads or keys). */
+  storedByProject: Record<string, number>;
 }
 
 const INDEX_MESSAGE_BYTES = 100_000;
@@ -82,7 +86,9 @@ async function sendIndexDocs(env: ProcessEnv, docs: SearchDoc[]): Promise<number
 }
 
 export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv): Promise<BatchMetrics> {
+  const batchId = newBatchId();
   const metrics: BatchMetrics = {
+    batchId,
     messages: batch.messages.length,
     items: 0,
     stored: 0,
@@ -91,9 +97,9 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     r2Writes: 0,
     d1RowsWritten: 0,
     indexMessages: 0,
+    storedByProject: {},
   };
   const now = Date.now();
-  const batchId = newBatchId();
 
   // 1. Decode; poison messages go to the dead-letter queue with the reason. A message delivered
   // twice in one batch is applied once and settled like its first copy.
@@ -255,5 +261,9 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     else copy.ack();
   }
   metrics.stored = ok.length;
+  for (const { p } of ok) {
+    const project = String(p.item.projectId);
+    metrics.storedByProject[project] = (metrics.storedByProject[project] ?? 0) + 1;
+  }
   return metrics;
 }
