@@ -103,7 +103,12 @@ export async function verifyScenario(x: Expectation): Promise<string[]> {
     verified.push("message");
   }
 
-  const d = await adminApi<Detail>(`/api/v1/projects/${x.projectId}/events/${repeated!.lastEventId}`);
+  // The group's counters are written by the processor; the event detail is served from the event
+  // index once the indexer has run (404 until then).
+  const d = await eventually(async () => {
+    const r = await adminApi<Detail>(`/api/v1/projects/${x.projectId}/events/${repeated!.lastEventId}`);
+    return r.status === 404 ? null : r;
+  }, 30_000);
   expect(d.status).toBe(200);
   const ev = d.body.event;
   const inApp = inAppFunctions(d.body).map(bare);

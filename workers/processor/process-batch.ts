@@ -107,6 +107,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   const copies = new Map<Message<unknown>, Message<unknown>>();
   const byId = new Map<string, Message<unknown>>();
   const seenEvents = new Set<string>();
+  const duplicateClaims: string[] = [];
   for (const msg of batch.messages) {
     try {
       const body = decodeMessage(msg.body);
@@ -121,7 +122,11 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       // The same event in two messages of one batch (a resend) is stored and counted once.
       body.items = body.items.filter((it) => {
         const key = `${it.projectId}\u0000${it.eventId}`;
-        if (seenEvents.has(key)) return false;
+        if (seenEvents.has(key)) {
+          // Its own claim-check blob (keys are unique per item) is deleted with the batch's.
+          if (it.blobKey?.startsWith("claims/")) duplicateClaims.push(it.blobKey);
+          return false;
+        }
         seenEvents.add(key);
         return true;
       });
@@ -226,7 +231,8 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     // Claim-check blobs held the payload before scrubbing: the segment now has the clean copy.
     const claims = ok
       .map(({ p }) => p.item.blobKey)
-      .filter((k): k is string => !!k && k.startsWith("claims/"));
+      .filter((k): k is string => !!k && k.startsWith("claims/"))
+      .concat(duplicateClaims);
     if (claims.length > 0) await env.BLOBS.delete(claims);
 
     for (const { item, reason } of poisoned) {
