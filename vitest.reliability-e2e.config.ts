@@ -1,6 +1,7 @@
-// The Node side of the reliability suite: faults that need the real stack (one `wrangler dev` of
-// every worker, started by the test itself) and a real Elasticsearch, e.g. an Elasticsearch outage
-// during ingestion. The workerd side is vitest.reliability.config.ts.
+// The Node side of the reliability suite: what needs the real stack (one `wrangler dev` of every
+// worker, started by each test file itself): hostile input over real HTTP, and an Elasticsearch
+// outage during ingestion against a real Elasticsearch. The workerd side is
+// vitest.reliability.config.ts; `npm run test:reliability` runs both (test/reliability/run-suite.mjs).
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({

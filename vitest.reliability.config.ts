@@ -1,6 +1,6 @@
 // The reliability suite inside workerd (hostile input, injected faults, security), against the same
-// pipeline test worker as vitest.workers.config.ts: real local Queues, D1 and R2. The Node-side
-// Elasticsearch outage test runs under vitest.reliability-e2e.config.ts.
+// pipeline test worker as vitest.workers.config.ts: real local Queues, D1 and R2. The Node side
+// (hostile input over HTTP, an Elasticsearch outage) runs under vitest.reliability-e2e.config.ts.
 import { defineConfig } from "vitest/config";
 import { pipelinePool } from "./test/vitest-pool";
 
