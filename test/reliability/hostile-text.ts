@@ -1,6 +1,6 @@
 // Text that makes backtracking regexes and naive walkers blow up (issue #12): the processor scrubs
 // and the edge filters every string a key holder sends, so each of these must cost time linear in
-// its length. Used small inside generated payloads, and big (~100 KB) in the dedicated cases.
+// its length. Used small inside generated payloads, and big (~64 KB) in the dedicated cases.
 import fc from "fast-check";
 
 /** One pathological string shape, by repeat count. */
@@ -54,7 +54,7 @@ export function deepValue(depth: number, leaf: unknown = 1): unknown {
 export function hostileValue(maxRepeat: number): fc.Arbitrary<unknown> {
   return fc.oneof(
     { weight: 6, arbitrary: hostileString(maxRepeat) },
-    { weight: 1, arbitrary: fc.integer({ min: 1, max: 5_000 }).map(manyKeys) },
-    { weight: 1, arbitrary: fc.integer({ min: 1, max: 2_000 }).map((d) => deepValue(d)) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 1_000 }).map(manyKeys) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 500 }).map((d) => deepValue(d)) },
   );
 }
