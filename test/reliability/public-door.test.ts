@@ -160,8 +160,7 @@ describe("issue #12 downstream", () => {
       },
     });
     const binary = new Uint8Array(4096).map((_, i) => (i * 151 + 255) % 256);
-    const envelope = (message: string) => {
-      const id = hex();
+    const envelope = (id: string, message: string) => {
       const head = new TextEncoder().encode(
         `{"event_id":"${id}"}\n{"type":"event"}\n${JSON.stringify({ event_id: id, message, level: "error" })}\n` +
           `{"type":"attachment","length":${binary.length},"filename":"dump.bin","content_type":"application/octet-stream"}\n`,
@@ -173,30 +172,40 @@ describe("issue #12 downstream", () => {
       return body;
     };
     const path = `/api/${p.id}/envelope/?sentry_key=${p.key}&sentry_version=7`;
-    const filtered = await timed("sentry", path, { method: "POST", body: envelope("please drop me now") });
-    const first = await timed("sentry", path, { method: "POST", body: envelope("within the quota") });
-    const limited = [];
-    for (let i = 0; i < 3; i++)
-      limited.push(
-        (await timed("sentry", path, { method: "POST", body: envelope(`over the quota ${i}`) })).status,
-      );
+    const post = async (id: string, message: string) =>
+      (await timed("sentry", path, { method: "POST", body: envelope(id, message) })).status;
+    const ids = { filtered: hex(), first: hex(), limited: [hex(), hex(), hex()] };
+    const statuses = {
+      filtered: await post(ids.filtered, "please drop me now"),
+      first: await post(ids.first, "within the quota"),
+      limited: [] as number[],
+    };
+    for (const [i, id] of ids.limited.entries()) statuses.limited.push(await post(id, `over the quota ${i}`));
     await drained(() => outcomeTotals(p.id), retries);
-    const stored = await storedEvents(p.id);
-    const objects = (await env.BLOBS.list({ prefix: `attachments/${p.id}/` })).objects.map((o) => o.key);
-    // The one admitted event and its attachment are stored (2 rows, 1 object); nothing of the
-    // refused envelopes is, in D1 or in R2.
-    expect({
-      filtered: filtered.status,
-      first: first.status,
-      limited,
-      stored: stored.rows,
-      objects: objects.length,
-    }).toEqual({
-      filtered: 200,
-      first: 200,
-      limited: [429, 429, 429],
-      stored: 2,
-      objects: 1,
+    const refused = [ids.filtered, ...ids.limited];
+    const rows = async (table: "events" | "attachments", id: string) =>
+      (
+        await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE project_id = ? AND event_id = ?`)
+          .bind(Number(p.id), id)
+          .first<{ n: number }>()
+      )?.n ?? 0;
+    const referenced = new Set(
+      (await env.DB.prepare("SELECT blob_key FROM attachments").all<{ blob_key: string }>()).results.map(
+        (r) => r.blob_key,
+      ),
+    );
+    const orphans = (await env.BLOBS.list({ prefix: "attachments/" })).objects
+      .map((o) => o.key)
+      .filter((k) => !referenced.has(k));
+    let refusedRows = 0;
+    for (const id of refused) refusedRows += (await rows("events", id)) + (await rows("attachments", id));
+    // The admitted event is stored; of the refused envelopes nothing is, in D1 or in R2 (every
+    // attachment object belongs to a stored attachment).
+    expect({ statuses, first: await rows("events", ids.first), refusedRows, orphans }).toEqual({
+      statuses: { filtered: 200, first: 200, limited: [429, 429, 429] },
+      first: 1,
+      refusedRows: 0,
+      orphans: [],
     });
   });
 
