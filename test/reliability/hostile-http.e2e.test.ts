@@ -69,6 +69,8 @@ async function admin<T>(path: string, init: RequestInit = {}): Promise<{ status:
   const res = await fetch(`${stack.url}${path}`, {
     ...init,
     headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
+    // A stalled stack must fail the wait below, not hang it.
+    signal: AbortSignal.timeout(15_000),
   });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
@@ -251,11 +253,16 @@ describe("hostile input over HTTP against wrangler dev", () => {
     }
     expect(statuses).toEqual(reports.map((r) => `${r.name} ${r.protocol === "raygun" ? 202 : 200}`));
     const sentAt = Date.now();
+    let seen = "not asked";
     for (;;) {
-      const r = await admin<{ total: number }>(`/api/v1/projects/${U.id}/search?q=${marker}&limit=1`);
-      if (r.status === 200 && r.body.total === reports.length) break;
-      if (Date.now() - sentAt > 90_000)
-        throw new Error(`hostile reports searchable: ${r.body.total}/${reports.length}`);
+      try {
+        const r = await admin<{ total: number }>(`/api/v1/projects/${U.id}/search?q=${marker}&limit=1`);
+        seen = `${r.body.total}/${reports.length}`;
+        if (r.status === 200 && r.body.total === reports.length) break;
+      } catch (err) {
+        seen = `search failed: ${String(err)}`;
+      }
+      if (Date.now() - sentAt > 90_000) throw new Error(`hostile reports searchable after 90 s: ${seen}`);
       await new Promise((res) => setTimeout(res, 500));
     }
     hostileReadableMs = Date.now() - sentAt;

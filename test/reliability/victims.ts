@@ -55,6 +55,7 @@ export class VictimTraffic {
   private sent = 0;
   private refused: string[] = [];
   private lastAnswerAt = 0;
+  private readonly readErrors: string[] = [];
 
   constructor(
     private readonly send: Send,
@@ -94,7 +95,10 @@ export class VictimTraffic {
   }
 
   /** Waits until every victim event is searchable and counted, or `timeoutMs` passed; the figures. */
-  async account(api: Api, timeoutMs: number): Promise<VictimFigures & { refusals: string[] }> {
+  async account(
+    api: Api,
+    timeoutMs: number,
+  ): Promise<VictimFigures & { refusals: string[]; readErrors: string[] }> {
     await Promise.all(this.pending);
     const accepted = this.sent - this.refused.length;
     const read = async () => {
@@ -108,7 +112,12 @@ export class VictimTraffic {
     let last = { searchable: 0, counted: 0 };
     let readyAt = Number.NaN;
     while (Date.now() - start < timeoutMs) {
-      last = await read();
+      try {
+        last = await read();
+      } catch (err) {
+        // A stalled console counts as "not readable yet"; the last good reading decides at the end.
+        this.readErrors.push(String(err).slice(0, 200));
+      }
       if (last.searchable >= accepted && last.counted >= accepted) {
         readyAt = Date.now();
         break;
@@ -124,6 +133,7 @@ export class VictimTraffic {
       victimLost: this.sent - readable,
       victimDrainMs: Math.max(0, readyAt - this.lastAnswerAt),
       refusals: this.refused.slice(0, 5),
+      readErrors: this.readErrors.slice(0, 3),
     };
   }
 
