@@ -1,7 +1,9 @@
-// The Node side of the reliability suite: faults that need the real stack (one `wrangler dev` of
-// every worker, started by the test itself) and a real Elasticsearch, e.g. an Elasticsearch outage
-// during ingestion. The workerd side is vitest.reliability.config.ts.
+// The Node side of the reliability suite: what needs the real stack (one `wrangler dev` of every
+// worker, started by each test file itself): hostile input over real HTTP, and an Elasticsearch
+// outage during ingestion against a real Elasticsearch. The workerd side is
+// vitest.reliability.config.ts; `npm run test:reliability` runs both.
 import { defineConfig } from "vitest/config";
+import ReliabilitySummary from "./test/reliability/summary-reporter";
 
 export default defineConfig({
   test: {
@@ -10,5 +12,7 @@ export default defineConfig({
     testTimeout: 240_000,
     hookTimeout: 240_000,
     fileParallelism: false,
+    // Ends `npm run test:reliability` with one summary per protocol (both halves' figures).
+    reporters: ["default", new ReliabilitySummary("http")],
   },
 });

@@ -1,7 +1,8 @@
 // The reliability suite inside workerd (hostile input, injected faults, security), against the same
-// pipeline test worker as vitest.workers.config.ts: real local Queues, D1 and R2. The Node-side
-// Elasticsearch outage test runs under vitest.reliability-e2e.config.ts.
+// pipeline test worker as vitest.workers.config.ts: real local Queues, D1 and R2. The Node side
+// (hostile input over HTTP, an Elasticsearch outage) runs under vitest.reliability-e2e.config.ts.
 import { defineConfig } from "vitest/config";
+import ReliabilitySummary from "./test/reliability/summary-reporter";
 import { pipelinePool } from "./test/vitest-pool";
 
 export default defineConfig(async () => ({
@@ -19,6 +20,8 @@ export default defineConfig(async () => ({
     include: ["test/reliability/**/*.test.ts"],
     exclude: ["test/reliability/**/*.e2e.test.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
+    // The figures of this half feed the per-protocol summary (the HTTP half prints the total).
+    reporters: ["default", new ReliabilitySummary("in-process")],
     testTimeout: 180_000,
     hookTimeout: 60_000,
   },

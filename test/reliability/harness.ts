@@ -30,14 +30,37 @@ export function tapResponses(fn: ResponseTap | null): void {
   tap = fn;
 }
 
-/** One request through the pipeline worker's fetch handler; a thrown exception rejects. */
-export async function edge(path: string, init: RequestInit = {}): Promise<Response> {
+/**
+ * One request through the pipeline worker's fetch handler; a thrown exception rejects. `bindings`
+ * replaces the environment (e.g. a D1 binding that counts queries).
+ */
+export async function edge(
+  path: string,
+  init: RequestInit = {},
+  bindings: Cloudflare.Env = env,
+): Promise<Response> {
   const request = new Request(`${BASE}${path}`, init);
-  const res = await worker.fetch(request as never, env as never, createExecutionContext());
+  const res = await worker.fetch(request as never, bindings as never, createExecutionContext());
   if (!tap) return res;
   const text = await res.text();
   tap(request.method, path, res.status, text);
   return new Response(res.status === 204 || res.status === 304 ? null : text, res);
+}
+
+/** The worker's bindings with a D1 that counts the statements it runs. */
+export function countingD1(): { bindings: Cloudflare.Env; queries(): number } {
+  let queries = 0;
+  const db = new Proxy(env.DB, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (prop === "prepare" || prop === "exec") queries++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { bindings: { ...env, DB: db }, queries: () => queries };
 }
 
 /** An admin API call; the body is parsed when it is JSON. */

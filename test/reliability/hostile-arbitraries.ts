@@ -1,11 +1,14 @@
 // fast-check generators of hostile request bodies and credentials for the edge. Bodies start from
 // real captured payloads (Raygun fixtures, Sentry SDK envelopes) and are mutated with
 // fc.anything() at any path, or are raw junk: malformed JSON, invalid UTF-8, deep nesting, big
-// arrays, truncations. Requests get odd, duplicated, oversized or foreign credentials and encodings.
+// arrays, truncations, regex-hostile text (hostile-text.ts). Requests get odd, duplicated, oversized,
+// foreign or random unknown credentials, and real or lying encodings (gzip, deflate, br, zstd).
 import fc from "fast-check";
 import { type FixtureName, fixtureBytes } from "../../shared/sentry/fixtures/index";
 import jsReport from "../../workers/edge/raygun/fixtures/raygun4js-shaped-pascalcase.json";
 import nodeReport from "../../workers/edge/raygun/fixtures/raygun4node-2.2.8-error.json";
+import { compress } from "./compression";
+import { hostileValue } from "./hostile-text";
 
 export type Body = string | Uint8Array;
 type Path = (string | number)[];
@@ -62,12 +65,19 @@ const anyValue = fc.anything({
   stringUnit: "binary",
 });
 
+/**
+ * Regex-hostile strings of up to ~2 KB, many keys, deep nesting: every shape reaches every field,
+ * while 10,000 runs stay quick (the ~64 KB ones that show superlinear time are dedicated cases).
+ */
+const hostile = hostileValue(1_000);
+
 /** A real payload with one node replaced by anything, deleted, or the whole thing wrapped. */
 export function mutated(base: unknown): fc.Arbitrary<unknown> {
   const paths = allPaths(base);
   const at = fc.constantFrom(...paths);
   return fc.oneof(
     { weight: 6, arbitrary: fc.tuple(at, anyValue).map(([p, v]) => setAt(base, p, v)) },
+    { weight: 1, arbitrary: fc.tuple(at, hostile).map(([p, v]) => setAt(base, p, v)) },
     { weight: 2, arbitrary: at.map((p) => setAt(base, p, undefined, true)) },
     {
       weight: 1,
@@ -207,6 +217,11 @@ export const rumBody: fc.Arbitrary<Body> = fc.oneof(
   { weight: 3, arbitrary: junk },
 );
 
+/** A well-formed ingest key that belongs to no project (floods of these must stay cheap). */
+export const unknownKey: fc.Arbitrary<string> = fc
+  .uint8Array({ minLength: 16, maxLength: 16 })
+  .map((b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(""));
+
 export interface Credentials {
   path?: string;
   query: string;
@@ -247,6 +262,7 @@ export function raygunAuth(key: string, otherKey: string): fc.Arbitrary<Credenti
         h(otherKey),
       ),
     },
+    { weight: 1, arbitrary: unknownKey.map(h) },
     { weight: 1, arbitrary: fc.integer({ min: 33, max: 60_000 }).map((n) => h("a".repeat(n))) },
     { weight: 1, arbitrary: fc.constantFrom(h(""), h("\t"), h(`${key},${key}`)) },
     {
@@ -541,6 +557,7 @@ export function sentryAuth(
         q(""),
       ),
     },
+    { weight: 1, arbitrary: unknownKey.map((k) => q(`sentry_key=${k}&sentry_version=7`)) },
     {
       weight: 1,
       arbitrary: fc
@@ -573,14 +590,34 @@ export function sentryAuth(
 
 // ---------------------------------------------------------------- transport
 
-/** "as-gzip"/"as-deflate": the header is set but the body is sent as is (corrupt, or pre-compressed). */
-export type Encoding = "none" | "gzip" | "deflate" | "as-gzip" | "as-deflate" | "br" | "identity" | "odd";
+/** A real encoding ("gzip", "br", ...), or "as-<name>": the header says it, the bytes are not. */
+export type Encoding =
+  | "none"
+  | "gzip"
+  | "deflate"
+  | "br"
+  | "zstd"
+  | "as-gzip"
+  | "as-deflate"
+  | "as-br"
+  | "as-zstd"
+  | "identity"
+  | "odd";
 export const encodings: fc.Arbitrary<Encoding> = fc.oneof(
   { weight: 12, arbitrary: fc.constant<Encoding>("none") },
-  { weight: 2, arbitrary: fc.constant<Encoding>("gzip") },
+  { weight: 2, arbitrary: fc.constantFrom<Encoding>("gzip", "br") },
   {
-    weight: 1,
-    arbitrary: fc.constantFrom<Encoding>("deflate", "as-gzip", "as-deflate", "br", "identity", "odd"),
+    weight: 2,
+    arbitrary: fc.constantFrom<Encoding>(
+      "deflate",
+      "zstd",
+      "as-gzip",
+      "as-deflate",
+      "as-br",
+      "as-zstd",
+      "identity",
+      "odd",
+    ),
   },
 );
 export const contentTypes = fc.constantFrom(
@@ -592,27 +629,21 @@ export const contentTypes = fc.constantFrom(
   "application/json; charset=latin1",
 );
 
-async function compress(body: Body, format: "gzip" | "deflate"): Promise<Uint8Array> {
-  const bytes = typeof body === "string" ? enc.encode(body) : body;
-  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream(format));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 /** Applies a Content-Encoding to a body (compressing for real, or lying about it). */
 export async function encodeBody(body: Body, encoding: Encoding): Promise<{ body: Body; header?: string }> {
   switch (encoding) {
     case "none":
       return { body };
     case "gzip":
-      return { body: await compress(body, "gzip"), header: "gzip" };
     case "deflate":
-      return { body: await compress(body, "deflate"), header: "deflate" };
-    case "as-gzip":
-      return { body, header: "gzip" };
-    case "as-deflate":
-      return { body, header: "deflate" };
     case "br":
-      return { body, header: "br" };
+    case "zstd":
+      return { body: await compress(body, encoding), header: encoding };
+    case "as-gzip":
+    case "as-deflate":
+    case "as-br":
+    case "as-zstd":
+      return { body, header: encoding.slice(3) };
     case "identity":
       return { body, header: "identity" };
     case "odd":
