@@ -117,16 +117,6 @@ export function reportFigures(suite: string, figures: Record<string, unknown>): 
   console.log(`RELIABILITY ${JSON.stringify({ suite, ...figures })}`);
 }
 
-/** Row counts straight from D1 (the source of truth the API reads). */
-export async function storedEvents(projectId: string): Promise<{ rows: number; distinct: number }> {
-  const r = await env.DB.prepare(
-    "SELECT COUNT(*) AS rows, COUNT(DISTINCT event_id) AS distinct_ids FROM events WHERE project_id = ?",
-  )
-    .bind(Number(projectId))
-    .first<{ rows: number; distinct_ids: number }>();
-  return { rows: r?.rows ?? 0, distinct: r?.distinct_ids ?? 0 };
-}
-
 /** Sum of outcome quantities by outcome for a project, through the stats API. */
 export async function outcomeTotals(projectId: string): Promise<Record<string, number>> {
   const r = await api<{ totals: { outcome: string; quantity: number }[] }>(
