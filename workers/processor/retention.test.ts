@@ -111,3 +111,20 @@ describe("orphan sweep", () => {
     for (const k of [dlClaim, fallbackClaim, linked]) expect(await exists(k), k).toBe(false);
   });
 });
+
+describe("orphan sweep and short retention", () => {
+  it("keeps a 1-day project's claim check while the queue can still deliver its item", async () => {
+    const p = await createTestProject("sweep-short");
+    await setRetention(p, 1);
+    const claim = `claims/${p.id}/backlog-${crypto.randomUUID()}`;
+    await env.BLOBS.put(claim, '{"m":"x"}');
+
+    // Two days on, a backlog may still hold the item: its payload must still be there.
+    await runRetention(env, Date.now() + 2 * DAY);
+    expect(await exists(claim)).toBe(true);
+
+    // Past the queue's retention nothing can deliver it any more.
+    await runRetention(env, Date.now() + 5 * DAY);
+    expect(await exists(claim)).toBe(false);
+  });
+});
