@@ -186,14 +186,20 @@ export const deadLetters = sqliteTable(
   ],
 );
 
-/** R2 blobs (claim checks, attachments) a dead letter still needs: the orphan sweep keeps them. */
+/**
+ * R2 blobs (claim checks, attachments) a dead letter still needs: the orphan sweep keeps them. One
+ * row per blob and dead letter, so two dead letters of one item each keep its blob while they live.
+ */
 export const deadLetterBlobs = sqliteTable(
   "dead_letter_blobs",
   {
-    blobKey: text("blob_key").primaryKey(),
+    blobKey: text("blob_key").notNull(),
     deadLetterId: text("dead_letter_id").notNull(),
   },
-  (t) => [index("dead_letter_blobs_dead_letter").on(t.deadLetterId)],
+  (t) => [
+    primaryKey({ columns: [t.blobKey, t.deadLetterId] }),
+    index("dead_letter_blobs_dead_letter").on(t.deadLetterId),
+  ],
 );
 
 /** Where the retention cron's sweep of an R2 prefix stopped (the last key examined). */

@@ -146,8 +146,10 @@ export async function toDeadLetters(
 
 const INSERT_SQL = `INSERT INTO dead_letters (id, queue, reason, body, attempts, created_at, project_id)
   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+// One row per blob and dead letter: a second dead letter of the same item (a poison send repeated
+// after a failure) adds its own reference instead of taking over the first one's.
 const BLOB_SQL = `INSERT INTO dead_letter_blobs (blob_key, dead_letter_id) VALUES (?, ?)
-  ON CONFLICT (blob_key) DO UPDATE SET dead_letter_id = excluded.dead_letter_id`;
+  ON CONFLICT DO NOTHING`;
 
 /** The D1 statements recording dead letters (rows and their blob references). */
 export function deadLetterStatements(db: D1Database, records: DeadLetterRecord[]): D1PreparedStatement[] {

@@ -6,12 +6,13 @@
 //   attachments/<pid>/<event>/…  binary items, written by the edge, linked by an attachments row
 //
 // A claim or attachment is kept while an attachments row or a dead letter refers to it, or while
-// its item may still be in a queue (IN_FLIGHT_MS, capped by the project's retention: an event
-// older than that would be expired at once). Claims and attachments are not partitioned by day,
+// its item may still be in a queue (QUEUE_RETENTION_MS, whatever the project's retention: a
+// backlog can hold an item longer than a short retention, and its claim must still be there). Claims and attachments are not partitioned by day,
 // so each run lists a bounded number of keys and resumes after the last one (sweep_cursors).
 // R2 dead letters (dead-letters/) expire with their project's retention in retention.ts.
 
 import { listFallback } from "./dead-letters";
+import { QUEUE_RETENTION_MS } from "./queue-retention";
 
 export interface SweepEnv {
   DB: D1Database;
@@ -21,12 +22,8 @@ export interface SweepEnv {
 const DAY = 86_400_000;
 /** A segment object without a row this long after it was written was left by a crash mid-batch. */
 const SEGMENT_ORPHAN_MS = 3600_000;
-/** Cloudflare Queues keep an unconsumed message for 4 days by default. */
-export const IN_FLIGHT_MS = 4 * DAY;
 /** Keys listed per prefix per run (pages of 1000). */
 const KEYS_PER_RUN = 5000;
-
-type RetentionDays = (projectId: string) => number;
 
 async function deleteKeys(env: SweepEnv, keys: string[]): Promise<number> {
   for (let i = 0; i < keys.length; i += 1000) await env.BLOBS.delete(keys.slice(i, i + 1000));
@@ -109,7 +106,6 @@ export async function sweepPrefix(
   env: SweepEnv,
   prefix: "claims/" | "attachments/",
   now: number,
-  retentionDays: RetentionDays,
   fallback: Set<string>,
 ): Promise<number> {
   const saved = await env.DB.prepare("SELECT after FROM sweep_cursors WHERE prefix = ?")
@@ -122,11 +118,8 @@ export async function sweepPrefix(
   while (listed < KEYS_PER_RUN) {
     const page = await env.BLOBS.list({ prefix, startAfter: after, limit: 1000 });
     listed += page.objects.length;
-    const old = page.objects.filter((o) => {
-      const projectId = o.key.slice(prefix.length).split("/", 1)[0] ?? "";
-      const window = Math.min(IN_FLIGHT_MS, retentionDays(projectId) * DAY);
-      return now - o.uploaded.getTime() > window;
-    });
+    // Never before the queue has given up on its item: the processor still needs it.
+    const old = page.objects.filter((o) => now - o.uploaded.getTime() > QUEUE_RETENTION_MS);
     if (old.length > 0) {
       const keep = await referenced(
         env,
@@ -157,11 +150,10 @@ export async function sweepPrefix(
 export async function sweepOrphans(
   env: SweepEnv,
   now: number,
-  retentionDays: RetentionDays,
 ): Promise<number> {
   const fallback = await fallbackRefs(env);
   let deleted = await sweepSegments(env, now);
   for (const prefix of ["claims/", "attachments/"] as const)
-    deleted += await sweepPrefix(env, prefix, now, retentionDays, fallback);
+    deleted += await sweepPrefix(env, prefix, now, fallback);
   return deleted;
 }

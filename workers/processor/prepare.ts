@@ -200,8 +200,11 @@ export function itemBudgetMs(env: object): number {
  * payload is in hand every step is a pure function of it, so any error it throws, and any run past
  * the item's budget, would recur on every retry: it becomes a PoisonItemError naming the reason,
  * and the item alone goes to the dead letters while the rest of its message and batch is stored.
- * Every step is linear in its input (shared/policy/linear-time.test.ts), so the budget is a
- * backstop; an async stall is cut by a timer, a synchronous overrun is caught when it returns.
+ * Every step is linear in its input (shared/policy/linear-time.test.ts): that, not the budget,
+ * bounds CPU. The budget is a backstop for wall-clock time: an async stall is cut by a timer.
+ * A synchronous overrun is caught when it returns only where the clock advances during CPU work
+ * (Node, tests); deployed Workers do not advance Date.now() during synchronous work, so there the
+ * budget does not see a CPU overrun (the Workers CPU limit does).
  * Payloads load concurrently, but items take turns to be processed: the clock then measures each
  * item's own work, and one item hogging the thread cannot push the others past their budgets.
  */

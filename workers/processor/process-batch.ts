@@ -2,9 +2,12 @@
 //
 //   decode messages ──poison──▶ dead-letter queue
 //        │
-//   prepare items (load claim checks, scrub, normalize, group) ──poison item──▶ dead-letter queue
+//   ledger look-up (messages already applied: stored again, never counted or dead-lettered again)
 //        │
-//   one R2 segment PUT ─▶ one D1 batch() ─▶ index queue (search docs) ─▶ ack
+//   prepare items (load claim checks, scrub, normalize, group)
+//        │
+//   one R2 segment PUT ─▶ poison items ─▶ dead-letter queue ─▶ one D1 batch() ─▶ index queue
+//   (search docs) ─▶ delete claim checks ─▶ ack
 //
 // Any R2, D1 or queue failure retries the affected messages with exponential backoff; nothing is
 // acked before it is stored. R2 is written before D1, so a crash in between leaves only an
@@ -43,6 +46,42 @@ export interface BatchMetrics {
 }
 
 const INDEX_MESSAGE_BYTES = 100_000;
+
+/** `ms` as 12 hex digits: the time prefix every ledger id starts with (workers/edge/enqueue.ts). */
+const timeHex = (ms: number) =>
+  Math.max(0, Math.floor(Number.isFinite(ms) ? ms : Date.now()))
+    .toString(16)
+    .padStart(12, "0")
+    .slice(-12);
+
+/**
+ * The id of the one-item message a poison item is dead-lettered as: time-prefixed like the edge's
+ * (so the ledger prunes it by key range once replayed) and deterministic per item, so that the same
+ * item dead-lettered twice and replayed twice is applied once.
+ */
+export const poisonMessageId = (item: IngestItem) =>
+  `${timeHex(item.receivedAt)}poison-${item.projectId}-${item.eventId}`;
+
+/**
+ * The ledger ids that mean "this message is applied": its own, and for a dead letter's per-project
+ * share (`<parent>:<projectId>`, dead-letters.ts) its parent's, which the ledger holds when the
+ * parent's D1 batch committed before the message was dead-lettered anyway.
+ */
+function ledgerKeys(id: string): string[] {
+  const i = id.lastIndexOf(":");
+  return i > 0 && /^\d+$/.test(id.slice(i + 1)) ? [id, id.slice(0, i)] : [id];
+}
+
+async function appliedBefore(db: D1Database, ids: string[]): Promise<Set<string>> {
+  const keys = [...new Set(ids.flatMap(ledgerKeys))];
+  if (keys.length === 0) return new Set();
+  const rows = await db
+    .prepare("SELECT id FROM message_ledger WHERE id IN (SELECT value FROM json_each(?))")
+    .bind(JSON.stringify(keys))
+    .all<{ id: string }>();
+  const known = new Set(rows.results.map((r) => r.id));
+  return new Set(ids.filter((id) => ledgerKeys(id).some((k) => known.has(k))));
+}
 
 function newBatchId(): string {
   const b = new Uint8Array(10);
@@ -112,7 +151,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     try {
       const body = decodeMessage(msg.body);
       // A message without an id (hand-made) still gets a unique ledger key: applied, never lost.
-      if (typeof body.id !== "string" || body.id === "") body.id = `${batchId}-${live.length}`;
+      if (typeof body.id !== "string" || body.id === "") body.id = `${timeHex(now)}${batchId}-${live.length}`;
       const first = byId.get(body.id);
       if (first) {
         copies.set(msg, first);
@@ -138,13 +177,31 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     }
   }
 
+  // Messages the ledger already holds (a redelivery, or a replayed share of an applied message) are
+  // stored again (their search documents may not have been sent) but neither counted again nor
+  // their poison items dead-lettered again. If the look-up fails, every message is retried.
+  let already: Set<string>;
+  try {
+    already = await appliedBefore(
+      env.DB,
+      live.map(({ body }) => body.id),
+    );
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "ledger look-up failed, retrying", error: String(err) }));
+    for (const msg of [...live.map((l) => l.msg), ...copies.keys()]) {
+      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+      metrics.retried++;
+    }
+    return metrics;
+  }
+
   // 2. Prepare every item; a transient failure fails only its message, and only that item is
   // dead-lettered once the message is on its last attempt (the rest is stored all along).
   const failed = new Set<Message<unknown>>();
   const failedItems: { msg: Message<unknown>; item: IngestItem; reason: string }[] = [];
   const budget = itemBudgetMs(env);
   const prepared: { msg: Message<unknown>; messageId: string; p: Prepared }[] = [];
-  const poisoned: { item: IngestItem; reason: string }[] = [];
+  const poisoned: { msg: Message<unknown>; item: IngestItem; reason: string }[] = [];
   await Promise.all(
     live.flatMap(({ msg, body }) =>
       body.items.map(async (item) => {
@@ -152,7 +209,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
         try {
           prepared.push({ msg, messageId: body.id, p: await prepareItem(item, env, budget) });
         } catch (err) {
-          if (err instanceof PoisonItemError) poisoned.push({ item, reason: err.message });
+          if (err instanceof PoisonItemError) poisoned.push({ msg, item, reason: err.message });
           else {
             console.warn(
               JSON.stringify({ msg: "item failed, will retry", eventId: item.eventId, error: String(err) }),
@@ -168,14 +225,20 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   // storage) only once, when every item of it is stored or dead-lettered; on its last attempt, only
   // the items still failing are dead-lettered and the rest of the message is stored.
   const maxRetries = Number((env as { MAX_RETRIES?: unknown }).MAX_RETRIES) || 5;
-  const retrying = new Set([...failed].filter((msg) => msg.attempts < maxRetries));
-  for (const { item, reason } of failedItems.filter(({ msg }) => !retrying.has(msg))) {
-    poisoned.push({ item, reason });
-  }
+  // A message the ledger already holds never retries: its failing items were dead-lettered when it
+  // was applied.
+  const bodyOf = new Map(live.map(({ msg, body }) => [msg, body]));
+  const retrying = new Set(
+    [...failed].filter((msg) => msg.attempts < maxRetries && !already.has(bodyOf.get(msg)!.id)),
+  );
+  for (const f of failedItems.filter(({ msg }) => !retrying.has(msg))) poisoned.push(f);
+  // Dead letters only for messages applied now for the first time: a retrying message's poison
+  // items wait for the attempt that applies it, and an applied one's were sent when it was.
+  const letters = poisoned.filter(({ msg }) => !retrying.has(msg) && !already.has(bodyOf.get(msg)!.id));
   const ok = prepared.filter(({ msg }) => !retrying.has(msg));
   // Every message applied by this batch gets a ledger row, with the edge's drop counts it carries.
   const applied = live
-    .filter(({ msg }) => !retrying.has(msg))
+    .filter(({ msg, body }) => !retrying.has(msg) && !already.has(body.id))
     .map(({ body }) => ({ id: body.id, outcomes: (body.outcomes ?? []) as OutcomeRecord[] }));
 
   try {
@@ -211,11 +274,18 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       };
     }
 
-    // 4. One D1 batch.
+    // 4. Poison items to the dead letters before the D1 batch records their message as applied:
+    // a failure here retries the message with nothing counted and every claim check in place.
+    for (const { item, reason } of letters) {
+      await deadLetter(env, batch.queue, reason, { v: 1, id: poisonMessageId(item), items: [item] });
+      metrics.deadLettered++;
+    }
+
+    // 5. One D1 batch.
     const d1 = await writeBatch(env.DB, { batchId, now, segment, messages: applied });
     metrics.d1RowsWritten = d1.rowsWritten;
 
-    // 5. Search documents, the event index (idempotent by event id, so they are sent even for
+    // 6. Search documents, the event index (idempotent by event id, so they are sent even for
     // redelivered events: a first delivery whose index send failed gets them now).
     const docs = (segment?.refs ?? [])
       .filter(({ prepared: p }) => p.event)
@@ -227,18 +297,6 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
         }),
       );
     metrics.indexMessages = await sendIndexDocs(env, docs);
-
-    // Claim-check blobs held the payload before scrubbing: the segment now has the clean copy.
-    const claims = ok
-      .map(({ p }) => p.item.blobKey)
-      .filter((k): k is string => !!k && k.startsWith("claims/"))
-      .concat(duplicateClaims);
-    if (claims.length > 0) await env.BLOBS.delete(claims);
-
-    for (const { item, reason } of poisoned) {
-      await deadLetter(env, batch.queue, reason, { v: 1, id: `poison-${item.eventId}`, items: [item] });
-      metrics.deadLettered++;
-    }
   } catch (err) {
     console.error(
       JSON.stringify({
@@ -253,6 +311,18 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     }
     return metrics;
   }
+
+  // 7. Last, once everything is stored and dead-lettered: claim-check blobs held the payload before
+  // scrubbing, and the segment now has the clean copy. A failure here loses nothing (the orphan
+  // sweep collects what is left), so it does not retry the batch.
+  const claims = ok
+    .map(({ p }) => p.item.blobKey)
+    .filter((k): k is string => !!k && k.startsWith("claims/"))
+    .concat(duplicateClaims);
+  if (claims.length > 0)
+    await env.BLOBS.delete(claims).catch((err) =>
+      console.warn(JSON.stringify({ msg: "claim checks not deleted", error: String(err) })),
+    );
 
   for (const { msg } of live) {
     if (retrying.has(msg)) {

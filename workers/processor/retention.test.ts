@@ -111,3 +111,39 @@ describe("orphan sweep", () => {
     for (const k of [dlClaim, fallbackClaim, linked]) expect(await exists(k), k).toBe(false);
   });
 });
+
+describe("orphan sweep and short retention", () => {
+  it("keeps a 1-day project's claim check while the queue can still deliver its item", async () => {
+    const p = await createTestProject("sweep-short");
+    await setRetention(p, 1);
+    const claim = `claims/${p.id}/backlog-${crypto.randomUUID()}`;
+    await env.BLOBS.put(claim, '{"m":"x"}');
+
+    // Two days on, a backlog may still hold the item: its payload must still be there.
+    await runRetention(env, Date.now() + 2 * DAY);
+    expect(await exists(claim)).toBe(true);
+
+    // Past the queue's retention nothing can deliver it any more.
+    await runRetention(env, Date.now() + 5 * DAY);
+    expect(await exists(claim)).toBe(false);
+  });
+});
+
+describe("dead-letter blob references", () => {
+  it("two dead letters of one claim-checked item each keep its blob: deleting the newer leaves the older's", async () => {
+    const p = await createTestProject("dl-dup");
+    const claim = `claims/${p.id}/dup-${crypto.randomUUID()}`;
+    await env.BLOBS.put(claim, '{"m":"x"}');
+    const item = raygunItem(p, { payload: undefined, blobKey: claim });
+    const older = await recordOne(batchBody([item]));
+    const newer = await recordOne(batchBody([item]));
+    await env.DB.prepare("DELETE FROM dead_letters WHERE id = ?").bind(newer).run();
+
+    // Past the in-flight window: the older dead letter still refers to the blob.
+    await runRetention(env, Date.now() + 5 * DAY);
+    expect(
+      await env.DB.prepare("SELECT id FROM dead_letters WHERE id = ?").bind(older).first(),
+    ).not.toBeNull();
+    expect(await exists(claim)).toBe(true);
+  });
+});

@@ -13,6 +13,7 @@ import { createSearchBackend, type SearchEnv } from "../../shared/search";
 import { readSettings } from "../../shared/settings";
 import { listFallback, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
 import { sweepOrphans } from "./orphan-sweep";
+import { QUEUE_RETENTION_DAYS } from "./queue-retention";
 
 export interface RetentionEnv extends SearchEnv {
   DB: D1Database;
@@ -33,8 +34,8 @@ export interface RetentionReport {
 
 const DAY = 86_400_000;
 const MAX_SEGMENTS_PER_RUN = 200;
-/** Cloudflare Queues keep a message at most this long (the default retention): no redelivery after. */
-export const LEDGER_DAYS = 4;
+/** No redelivery after the queue's retention: ledger rows older than that can go. */
+export const LEDGER_DAYS = QUEUE_RETENTION_DAYS;
 const LEDGER_DELETE_CHUNK = 5000;
 
 export async function runRetention(env: RetentionEnv, now = Date.now()): Promise<RetentionReport> {
@@ -129,7 +130,7 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
 
   // 3. Dead letters, then every R2 object nothing refers to any more.
   report.deadLettersDeleted = await expireDeadLetters(env, now, retention);
-  report.orphansDeleted = await sweepOrphans(env, now, (p) => retention.get(p) ?? 90);
+  report.orphansDeleted = await sweepOrphans(env, now);
   report.ledgerPruned = await pruneLedger(env.DB, now);
   return report;
 }

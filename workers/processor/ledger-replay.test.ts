@@ -1,0 +1,173 @@
+// Dead letters and the message ledger, inside workerd against real local D1, R2 and Queues: a
+// poison item is dead-lettered once, by the attempt that applies its message (never by a retrying
+// attempt, never again on redelivery); a failing dead-letter send loses no claim check; ledger ids
+// made by the processor start with a time in hex; a dead letter's per-project shares, replayed
+// after their message was in fact applied, count nothing again.
+import { createMessageBatch } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { IngestItem } from "../../shared/queue-message";
+import { api, createTestProject, type TestProject } from "../../test/helpers";
+import { toDeadLetters } from "./dead-letters";
+import { PREPARERS } from "./prepare";
+import { poisonMessageId, processBatch } from "./process-batch";
+import { batchBody, deliver, raygunItem, storedEventIds } from "./test-helpers";
+
+let a: TestProject;
+let b: TestProject;
+beforeAll(async () => {
+  [a, b] = await Promise.all([createTestProject("ledger-a"), createTestProject("ledger-b")]);
+  PREPARERS["raygun:bomb"] = async () => {
+    throw new TypeError("bad frames");
+  };
+});
+afterAll(() => {
+  delete PREPARERS["raygun:bomb"];
+});
+
+/** The environment with a dead-letter queue that records what is sent, and fails while `failing`. */
+function recordingDlq() {
+  const sent: { body: { id: string; items: IngestItem[] }; reason: string }[] = [];
+  const state = { failing: false };
+  const Q_DLQ = {
+    async send(body: string) {
+      if (state.failing) throw new Error("injected DLQ failure");
+      const parsed = JSON.parse(body) as {
+        deadLetter: { reason: string };
+        body: { id: string; items: IngestItem[] };
+      };
+      sent.push({ body: parsed.body, reason: parsed.deadLetter.reason });
+    },
+    async sendBatch() {
+      throw new Error("not used");
+    },
+  };
+  return { sent, state, environment: { ...env, Q_DLQ } };
+}
+
+async function accepted(p: TestProject): Promise<number> {
+  const stats = await api<{ totals: { outcome: string; quantity: number }[] }>(
+    `/api/v1/projects/${p.id}/stats`,
+  );
+  return stats.body.totals.find((t) => t.outcome === "accepted")?.quantity ?? 0;
+}
+
+const HEX_TIME = /^[0-9a-f]{12}/;
+const timeOf = (id: string) => Number.parseInt(id.slice(0, 12), 16);
+
+describe("poison items and retries", () => {
+  it("a poison item is dead-lettered once: not while its message retries, not again on redelivery", async () => {
+    const a = await createTestProject("ledger-once");
+    const poison = raygunItem(a, { itemType: "bomb" });
+    const missing = raygunItem(a, {
+      payload: undefined,
+      blobKey: `claims/${a.id}/gone-${crypto.randomUUID()}`,
+    });
+    const good = raygunItem(a);
+    const body = batchBody([poison, missing, good]);
+    const dlq = recordingDlq();
+
+    for (let attempt = 1; attempt < Number(env.MAX_RETRIES); attempt++) {
+      const r = await deliver([body], { attempts: attempt, environment: dlq.environment });
+      expect(r.result.retryMessages).toHaveLength(1);
+    }
+    expect(dlq.sent).toHaveLength(0);
+
+    const last = await deliver([body], { attempts: Number(env.MAX_RETRIES), environment: dlq.environment });
+    expect(last.result.explicitAcks).toHaveLength(1);
+    expect(dlq.sent.map((s) => s.body.items[0]!.eventId).sort()).toEqual(
+      [poison.eventId, missing.eventId].sort(),
+    );
+
+    // Redelivered after it was applied: stored nothing new, counted nothing, dead-lettered nothing.
+    const again = await deliver([body], { attempts: 1, environment: dlq.environment });
+    expect(again.result.explicitAcks).toHaveLength(1);
+    expect(dlq.sent).toHaveLength(2);
+    expect(await accepted(a)).toBe(1);
+    expect(await storedEventIds(a)).toContain(good.eventId);
+  });
+
+  it("a failing dead-letter send retries the message with its claim checks in place; the retry stores everything", async () => {
+    const p = await createTestProject("ledger-claim");
+    const claimKey = `claims/${p.id}/big-${crypto.randomUUID()}`;
+    const big = raygunItem(p);
+    await env.BLOBS.put(claimKey, big.payload!);
+    const claimed = { ...big, payload: undefined, blobKey: claimKey };
+    const poison = raygunItem(p, { itemType: "bomb" });
+    const body = batchBody([claimed, poison]);
+    const dlq = recordingDlq();
+
+    dlq.state.failing = true;
+    const first = await deliver([body], { attempts: 1, environment: dlq.environment });
+    expect(first.result.retryMessages).toHaveLength(1);
+    expect(await env.BLOBS.head(claimKey)).not.toBeNull();
+
+    dlq.state.failing = false;
+    const second = await deliver([body], { attempts: 2, environment: dlq.environment });
+    expect(second.result.explicitAcks).toHaveLength(1);
+    expect(dlq.sent.map((s) => s.body.items[0]!.eventId)).toEqual([poison.eventId]);
+    expect(dlq.sent.some((s) => s.reason.includes("failed on every attempt"))).toBe(false);
+    expect(await storedEventIds(p)).toEqual([claimed.eventId]);
+    expect(await accepted(p)).toBe(1);
+    expect(await env.BLOBS.head(claimKey)).toBeNull();
+  });
+});
+
+describe("ledger ids", () => {
+  it("a message without an id and a poison item's dead letter get time-prefixed ids; a poison item's id is the same every time", async () => {
+    const item = raygunItem(a);
+    const batch = createMessageBatch("sluice-errors-0", [
+      { id: "no-id", timestamp: new Date(), attempts: 1, body: JSON.stringify({ v: 1, items: [item] }) },
+    ]);
+    const before = Date.now();
+    const metrics = await processBatch(batch, env);
+    const rows = await env.DB.prepare("SELECT id FROM message_ledger WHERE batch_id = ?")
+      .bind(metrics.batchId)
+      .all<{ id: string }>();
+    expect(rows.results).toHaveLength(1);
+    const id = rows.results[0]!.id;
+    expect(id).toMatch(HEX_TIME);
+    expect(timeOf(id)).toBeGreaterThanOrEqual(before - 1000);
+    expect(timeOf(id)).toBeLessThanOrEqual(Date.now() + 1000);
+
+    const poison = raygunItem(a, { itemType: "bomb" });
+    const dlq = recordingDlq();
+    await deliver([batchBody([poison])], { environment: dlq.environment });
+    await deliver([batchBody([poison])], { environment: dlq.environment });
+    expect(dlq.sent).toHaveLength(2);
+    expect(dlq.sent[0]!.body.id).toBe(poisonMessageId(poison));
+    expect(dlq.sent[1]!.body.id).toBe(dlq.sent[0]!.body.id);
+    expect(dlq.sent[0]!.body.id).toMatch(HEX_TIME);
+    expect(timeOf(dlq.sent[0]!.body.id)).toBe(poison.receivedAt);
+  });
+});
+
+describe("dead-letter replay", () => {
+  it("a message applied once, then dead-lettered as per-project shares and replayed, changes no counter", async () => {
+    const items = [raygunItem(a), raygunItem(b), raygunItem(b)];
+    const [beforeA, beforeB] = [await accepted(a), await accepted(b)];
+    const body = batchBody(items, `${Date.now().toString(16).padStart(12, "0")}replay`);
+    expect((await deliver([body])).result.explicitAcks).toHaveLength(1);
+    expect([await accepted(a), await accepted(b)]).toEqual([beforeA + 1, beforeB + 2]);
+
+    // The queue gave up on it anyway (e.g. the ack was lost): the DLQ consumer splits it per project.
+    const letters = await toDeadLetters(
+      {
+        id: `dlq-${crypto.randomUUID()}`,
+        body: JSON.stringify({
+          v: 1,
+          deadLetter: { queue: "sluice-errors-0", reason: "exhausted" },
+          body: JSON.parse(body),
+        }),
+        attempts: 5,
+      },
+      env.BLOBS,
+      Date.now(),
+    );
+    expect(letters).toHaveLength(2);
+    const shares = letters.map((l) => JSON.stringify((JSON.parse(l.body) as { body: unknown }).body));
+    const replay = await deliver(shares);
+    expect(replay.result.explicitAcks).toHaveLength(2);
+    expect([await accepted(a), await accepted(b)]).toEqual([beforeA + 1, beforeB + 2]);
+  });
+});
