@@ -51,8 +51,29 @@ export async function readDecoded(
   const { limit, what = "body" } = options;
   const chunks: Uint8Array[] = [];
   let total = 0;
+  // The compressed input is bounded too (by the same limit): input that decodes to nothing
+  // (zstd skippable frames, empty gzip members, brotli metadata) must not be read to the end free.
+  let raw = 0;
+  let rawTooLarge = false;
+  const reader = source.getReader();
+  const bounded = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      raw += value.byteLength;
+      if (raw > limit) {
+        rawTooLarge = true;
+        await reader.cancel().catch(() => {});
+        return controller.error(new Error("compressed input exceeds the limit"));
+      }
+      controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  const rawError = () =>
+    tooLarge(`${what} exceeds the limit of ${limit} bytes${encoding ? " before decompression" : ""}`);
   try {
-    await decodeStream(source, encoding, (chunk) => {
+    await decodeStream(bounded, encoding, (chunk) => {
       total += chunk.byteLength;
       if (total > limit) {
         throw tooLarge(
@@ -63,12 +84,14 @@ export async function readDecoded(
     });
   } catch (err) {
     if (err instanceof ClientError) throw err;
+    if (rawTooLarge) throw rawError();
     throw badRequest(`failed to read request body`, [
       encoding
         ? `failed to decode ${encoding} payload${err instanceof DecodeError && err.hint ? `: ${err.hint}` : ""}`
         : String((err as Error)?.message ?? err),
     ]);
   }
+  if (rawTooLarge) throw rawError();
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
   let offset = 0;
