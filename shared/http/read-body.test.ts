@@ -5,6 +5,23 @@ import { readBody } from "./read-body";
 
 const post = (body: BodyInit, headers: Record<string, string> = {}) =>
   new Request("http://sluice.test/entries", { method: "POST", body, headers });
+const concat = (parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+};
+// Streamed in 4 KiB chunks, as a network body arrives.
+const stream = (bytes: Uint8Array) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < bytes.byteLength; i += 4096) controller.enqueue(bytes.slice(i, i + 4096));
+      controller.close();
+    },
+  });
 const report = JSON.stringify({ details: { error: { message: "boom" } } });
 
 describe("readBody", () => {
@@ -32,6 +49,30 @@ describe("readBody", () => {
       status: 413,
       message: `crash report exceeds the limit of ${128 * 1024} bytes after decompression`,
     });
+  });
+
+  it("bounds the compressed bytes too: input that decodes to nothing is a 413, not read to the end", async () => {
+    const limit = 64 * 1024;
+    // Empty non-final stored deflate blocks (what a sync flush emits): 5 bytes each, decoding to
+    // nothing. A gzip stream of N of them and then an empty final block is valid and empty.
+    const gzipOfEmptyBlocks = (n: number) => {
+      const parts: Uint8Array[] = [Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff)];
+      for (let i = 0; i < n; i++) parts.push(Uint8Array.of(0, 0, 0, 0xff, 0xff));
+      parts.push(Uint8Array.of(1, 0, 0, 0xff, 0xff), new Uint8Array(8));
+      return concat(parts);
+    };
+    const big = gzipOfEmptyBlocks(Math.ceil((2 * limit) / 5));
+    expect(big.byteLength).toBeGreaterThan(limit);
+    const err = await readBody(post(stream(big), { "content-encoding": "gzip" }), { limit }).catch((e) => e);
+    expect(err).toMatchObject({
+      status: 413,
+      message: `body exceeds the limit of ${limit} bytes before decompression`,
+    });
+    // Under the limit, the same shape is an (empty) body like any other.
+    const small = await readBody(post(stream(gzipOfEmptyBlocks(100)), { "content-encoding": "gzip" }), {
+      limit,
+    });
+    expect(small.byteLength).toBe(0);
   });
 
   it("refuses an unknown encoding with 415 naming the supported ones, before reading", async () => {

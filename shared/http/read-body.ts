@@ -12,9 +12,11 @@ export interface ReadBodyOptions {
   what?: string;
 }
 
-/** Returns the decoded body bytes; throws ClientError (400/413/415) for bad or oversize input. */
-export async function readBody(request: Request, options: ReadBodyOptions): Promise<Uint8Array> {
-  const { limit, what = "body" } = options;
+/**
+ * Checks a body's Content-Encoding (415 if unsupported) and, uncompressed, its declared length
+ * (413); returns the encoding to decode with, "" for none.
+ */
+function bodyEncoding(request: Request, limit: number, what: string): string {
   const encoding = (request.headers.get("content-encoding") ?? "").trim().toLowerCase();
   const identity = encoding === "" || encoding === "identity";
   const declared = Number(request.headers.get("content-length") ?? "NaN");
@@ -29,13 +31,94 @@ export async function readBody(request: Request, options: ReadBodyOptions): Prom
       "unsupported_encoding",
     );
   }
+  return identity ? "" : encoding;
+}
+
+/** Returns the decoded body bytes; throws ClientError (400/413/415) for bad or oversize input. */
+export async function readBody(request: Request, options: ReadBodyOptions): Promise<Uint8Array> {
+  const { limit, what = "body" } = options;
+  const encoding = bodyEncoding(request, limit, what);
   if (!request.body) return new Uint8Array(0);
   // Fast path: an uncompressed body of known, acceptable length is read in one native call (HTTP
   // framing guarantees it is not longer than declared).
-  if (identity && Number.isFinite(declared)) {
+  if (encoding === "" && Number.isFinite(Number(request.headers.get("content-length") ?? "NaN"))) {
     return new Uint8Array(await request.arrayBuffer());
   }
-  return readDecoded(request.body, identity ? "" : encoding, { limit, what });
+  return readDecoded(request.body, encoding, { limit, what });
+}
+
+/** A body read but not yet decoded: decode it (or its first line) once the sender is known. */
+export interface RawBody {
+  bytes: Uint8Array;
+  /** "" for none. */
+  encoding: string;
+  limit: number;
+  what: string;
+}
+
+/**
+ * Reads a body's raw bytes without decoding them (at most `limit` of them, else 413; 415 for an
+ * unsupported encoding), for a caller that must authenticate from the body's first line before
+ * paying for the rest: see `readFirstLine` and `decodeRaw`.
+ */
+export async function readRawBody(request: Request, options: ReadBodyOptions): Promise<RawBody> {
+  const { limit, what = "body" } = options;
+  const encoding = bodyEncoding(request, limit, what);
+  const bytes = request.body ? await readDecoded(request.body, "", { limit, what }) : new Uint8Array(0);
+  return { bytes, encoding, limit, what };
+}
+
+const FIRST_LINE_SLICE = 4096;
+
+/**
+ * Decodes a raw body only as far as its first newline (the newline excluded), or `cap` decoded bytes
+ * if it comes no sooner, or its end: the decoder stops there, whatever follows.
+ */
+export async function readFirstLine(raw: RawBody, cap: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const stop = new Error("first line read");
+  try {
+    // Fed in small slices, so that the decoder stops (its input too) soon after the newline.
+    let at = 0;
+    const slices = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (at >= raw.bytes.byteLength) return controller.close();
+          controller.enqueue(raw.bytes.subarray(at, at + FIRST_LINE_SLICE));
+          at += FIRST_LINE_SLICE;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    await decodeStream(slices, raw.encoding, (chunk) => {
+      const nl = chunk.indexOf(0x0a);
+      const take = Math.min(nl >= 0 ? nl : chunk.byteLength, cap - total);
+      chunks.push(chunk.subarray(0, take));
+      total += take;
+      if (nl >= 0 || total >= cap) throw stop;
+    });
+  } catch (err) {
+    if (err !== stop) {
+      throw badRequest(`failed to read request body`, [
+        raw.encoding
+          ? `failed to decode ${raw.encoding} payload${err instanceof DecodeError && err.hint ? `: ${err.hint}` : ""}`
+          : String((err as Error)?.message ?? err),
+      ]);
+    }
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+/** Decodes a whole raw body, with `readBody`'s limit on the decoded bytes and its errors. */
+export function decodeRaw(raw: RawBody): Promise<Uint8Array> {
+  return readDecoded(new Blob([raw.bytes]).stream(), raw.encoding, { limit: raw.limit, what: raw.what });
 }
 
 /**
@@ -51,8 +134,29 @@ export async function readDecoded(
   const { limit, what = "body" } = options;
   const chunks: Uint8Array[] = [];
   let total = 0;
+  // The compressed input is bounded too (by the same limit): input that decodes to nothing
+  // (zstd skippable frames, empty gzip members, brotli metadata) must not be read to the end free.
+  let raw = 0;
+  let rawTooLarge = false;
+  const reader = source.getReader();
+  const bounded = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      raw += value.byteLength;
+      if (raw > limit) {
+        rawTooLarge = true;
+        await reader.cancel().catch(() => {});
+        return controller.error(new Error("compressed input exceeds the limit"));
+      }
+      controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  const rawError = () =>
+    tooLarge(`${what} exceeds the limit of ${limit} bytes${encoding ? " before decompression" : ""}`);
   try {
-    await decodeStream(source, encoding, (chunk) => {
+    await decodeStream(bounded, encoding, (chunk) => {
       total += chunk.byteLength;
       if (total > limit) {
         throw tooLarge(
@@ -63,12 +167,14 @@ export async function readDecoded(
     });
   } catch (err) {
     if (err instanceof ClientError) throw err;
+    if (rawTooLarge) throw rawError();
     throw badRequest(`failed to read request body`, [
       encoding
         ? `failed to decode ${encoding} payload${err instanceof DecodeError && err.hint ? `: ${err.hint}` : ""}`
         : String((err as Error)?.message ?? err),
     ]);
   }
+  if (rawTooLarge) throw rawError();
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
   let offset = 0;

@@ -179,6 +179,55 @@ describe("per-category quotas", () => {
     expect(totals).toContainEqual({ category: "session", outcome: "accepted", reason: "", quantity: 2 });
   });
 
+  it("check-ins, replays and the other uncounted categories each get rateLimitPerMinute; 429 names their category", async () => {
+    const p = await createTestProject("check-in-quota");
+    await configure(p, { rateLimitPerMinute: 2, spikeProtection: false });
+    await awayFromMinuteEnd();
+    const checkIn = (i: number): [Record<string, unknown>, string] => [
+      { type: "check_in" },
+      JSON.stringify({ check_in_id: `${i}`.padStart(32, "c"), monitor_slug: "nightly", status: "ok" }),
+    ];
+    expect((await post(p, envelope({}, [checkIn(1)]))).status).toBe(200);
+    expect((await post(p, envelope({}, [checkIn(2)]))).status).toBe(200);
+    const limited = await post(p, envelope({}, [checkIn(3)]));
+    expect(limited.status).toBe(429);
+    expect(parseRateLimits(limited.headers.get("x-sentry-rate-limits") ?? "")).toEqual([
+      expect.objectContaining({ categories: ["monitor"], scope: "project", reasonCode: "rate_limit" }),
+    ]);
+    // Each category counts apart: the events' own budget and the replays' are untouched.
+    const ok = await post(p, envelope({}, [event("still welcome")]));
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("x-sentry-rate-limits")).toBeNull();
+    const replay = (i: number): [Record<string, unknown>, string] => [
+      { type: "replay_event" },
+      JSON.stringify({ type: "replay_event", replay_id: `${i}`.padStart(32, "e"), segment_id: 0 }),
+    ];
+    expect((await post(p, envelope({}, [replay(1)]))).status).toBe(200);
+    expect((await post(p, envelope({}, [replay(2)]))).status).toBe(200);
+    const replayLimited = await post(p, envelope({}, [replay(3)]));
+    expect(replayLimited.status).toBe(429);
+    expect(parseRateLimits(replayLimited.headers.get("x-sentry-rate-limits") ?? "")).toEqual([
+      expect.objectContaining({ categories: ["replay"], reasonCode: "rate_limit" }),
+    ]);
+    const totals = await waitFor(async () => {
+      const r = await api<{ totals: Totals }>(`/api/v1/projects/${p.id}/stats`);
+      const limitedOnes = r.body.totals.filter((t) => t.outcome === "rate_limited");
+      return limitedOnes.length === 2 ? r.body.totals : null;
+    });
+    expect(totals).toContainEqual({
+      category: "check_in",
+      outcome: "rate_limited",
+      reason: "rate_limit",
+      quantity: 1,
+    });
+    expect(totals).toContainEqual({
+      category: "replay",
+      outcome: "rate_limited",
+      reason: "rate_limit",
+      quantity: 1,
+    });
+  });
+
   it("settings validate the new quotas", async () => {
     const p = await createTestProject("quota-settings");
     const bad = await api<{ error: string }>(`/api/v1/projects/${p.id}/settings`, {

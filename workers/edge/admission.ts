@@ -4,7 +4,9 @@
 //   1. inbound filters  (shared/policy/filters: IP, release, message, localhost, extensions, ...)
 //   2. sampling         (shared/policy/sampling: deterministic per trace / RUM session / event)
 //   3. quotas           (./quota: events per minute and spike protection; sessions per minute;
-//                        attachment bytes per minute — Relay's categories, each counted apart)
+//                        attachment bytes per minute; replays, profiles, spans, logs, check-ins
+//                        and user reports per minute, each against the events' per-minute budget —
+//                        Relay's categories, each counted apart)
 //
 // Filters and sampling run before quotas, so dropped items never count against a quota (Raygun:
 // "filtered errors are dropped before the process rate is counted"). An envelope's attachments
@@ -20,7 +22,13 @@ import type { QuotaReason } from "../../shared/policy/quota";
 import { sampleDecision } from "../../shared/policy/sampling";
 import type { IngestItem, OutcomeRecord } from "../../shared/queue-message";
 import type { ProjectRecord } from "./project-cache";
-import { checkCategoryQuota, checkQuota, type QuotaEnv } from "./quota";
+import {
+  checkCategoryQuota,
+  checkQuota,
+  PER_MINUTE_CATEGORIES,
+  type PerMinuteCategory,
+  type QuotaEnv,
+} from "./quota";
 
 export interface Candidate {
   item: IngestItem;
@@ -50,6 +58,15 @@ const FILTERED: ReadonlySet<Category> = new Set(["error", "default", "transactio
 const QUOTA_COUNTED: ReadonlySet<Category> = new Set(["error", "default", "transaction", "rum"]);
 /** Relay category names sent to Sentry SDKs while the quota is exhausted. */
 const LIMITED_RELAY_CATEGORIES = ["default", "error", "transaction", "attachment"];
+/** The Relay category SDKs back off for each of the per-minute categories (X-Sentry-Rate-Limits). */
+const RELAY_CATEGORY: Record<PerMinuteCategory, string> = {
+  replay: "replay",
+  profile: "profile",
+  span: "span",
+  log: "log_item",
+  check_in: "monitor",
+  user_report: "feedback",
+};
 /** Item types an envelope's attachments belong to: when the event goes, its files go with it. */
 const OWNS_ATTACHMENTS: ReadonlySet<string> = new Set(["event", "transaction"]);
 
@@ -112,13 +129,26 @@ export async function admit(
     (cat) =>
       rateLimitedOutcome(project.id, cat, reason as QuotaReason, { at: now });
 
-  // Events and sessions have quotas of their own: ask both at once.
+  // Events, sessions and the per-minute categories (replays, profiles, spans, logs, check-ins, user
+  // reports) have quotas of their own: ask them all at once.
   const counted = survivors.filter((c) => QUOTA_COUNTED.has(c.item.category));
   const sessions = survivors.filter((c) => c.item.category === "session");
-  const [events, sessionQuota] = await Promise.all([
+  const perMinute = PER_MINUTE_CATEGORIES.map(
+    (category) => [category, survivors.filter((c) => c.item.category === category)] as const,
+  ).filter(([, list]) => list.length > 0);
+  const [events, sessionQuota, ...perMinuteQuotas] = await Promise.all([
     counted.length > 0 ? checkQuota(env, waitUntil, project, counted.length) : null,
     checkCategoryQuota(env, project, "session", sessions.length),
+    ...perMinute.map(([category, list]) => checkCategoryQuota(env, project, category, list.length)),
   ]);
+  perMinute.forEach(([category, list], i) => {
+    const quota = perMinuteQuotas[i]!;
+    for (const c of list.slice(quota.admitted)) {
+      over.add(c);
+      outcomes.push(limitedOutcome(quota.limit?.reason ?? "rate_limit")(category));
+    }
+    if (quota.limit) limits.push({ ...quota.limit, categories: [RELAY_CATEGORY[category]] });
+  });
   if (events && events.admitted < counted.length) {
     const drop = limitedOutcome(events.limit?.reason ?? "rate_limit");
     for (const c of counted.slice(events.admitted)) {

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { decodeMessage } from "../../shared/queue-codec";
 import type { IngestItem } from "../../shared/queue-message";
 import { api, call, createTestProject, waitFor } from "../../test/helpers";
-import { CLAIM_CHECK_BYTES, enqueue } from "./enqueue";
+import { CLAIM_CHECK_BYTES, enqueue, requestFinished, requestStarted } from "./enqueue";
 
 function bigItem(projectId: string, eventId: string, marker: string): IngestItem {
   return {
@@ -77,4 +77,43 @@ describe("claim checks", () => {
       .first<{ n: number }>();
     expect(dead!.n).toBe(0);
   });
+});
+
+describe("group commit", () => {
+  it("a follower whose leader's send outlasts the wait re-sends the group's message with the same id", async () => {
+    const sent: string[] = [];
+    let calls = 0;
+    const send = async (body: string) => {
+      sent.push(body);
+      // The leader's send hangs past the followers' 5 s wait, then lands after all.
+      if (calls++ === 0) await new Promise((r) => setTimeout(r, 5500));
+    };
+    const queue = {
+      send,
+      sendBatch: async (batch: { body: string }[]) => void sent.push(...batch.map((m) => m.body)),
+    };
+    const qenv = { BLOBS: env.BLOBS, QUEUE_SHARDS: "{}", Q_ERRORS_0: queue };
+    const item = (eventId: string): IngestItem => ({
+      ...bigItem("9002", eventId, "x"),
+      payload: JSON.stringify({ message: "small" }),
+    });
+    // Two ingestion requests in flight: the first leads the group, the second follows it.
+    requestStarted();
+    requestStarted();
+    try {
+      await Promise.all([
+        enqueue(qenv, "errors", [item("a".repeat(32))]),
+        enqueue(qenv, "errors", [item("b".repeat(32))]),
+      ]);
+    } finally {
+      requestFinished();
+      requestFinished();
+    }
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    const batches = sent.map((body) => decodeMessage(body));
+    // Every copy is the group's one message: the processor's ledger drops the second by its id.
+    expect(new Set(batches.map((b) => b.id)).size).toBe(1);
+    for (const b of batches)
+      expect(b.items.map((i) => i.eventId).sort()).toEqual(["a".repeat(32), "b".repeat(32)]);
+  }, 15_000);
 });

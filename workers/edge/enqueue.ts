@@ -122,15 +122,16 @@ async function send(name: string, g: Group): Promise<void> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function followerWait(g: Group, items: PackedItem[], outcomes: OutcomeRecord[]): Promise<void> {
+async function followerWait(name: string, g: Group): Promise<void> {
   const deadline = Date.now() + FOLLOWER_TIMEOUT_MS;
   while (g.state === "collecting" || g.state === "sending") {
     if (Date.now() > deadline) {
-      // The sending request vanished (e.g. its client disconnected mid-send): send our own
-      // items. A duplicate is harmless — the processor is idempotent by event id.
-      await sendBodies(g.queue, [
-        { body: encodeMessage(nextMessageId(), items, outcomes), bytes: MAX_MESSAGE_BYTES },
-      ]);
+      // The sending request vanished (e.g. its client disconnected before or mid-send). Send the
+      // group ourselves: if it never left the leader, as the leader would have; if the leader's send
+      // is in flight, the same message bodies again — same message ids — so should that send land
+      // too, the processor's ledger drops the second copy instead of counting its items twice.
+      if (g.state === "collecting") return send(name, g);
+      await sendBodies(g.queue, g.messages);
       return;
     }
     await sleep(1);
@@ -175,7 +176,7 @@ async function add(
     await sleep(GROUP_COMMIT_MS);
     if (g.state === "collecting") return send(name, g);
   }
-  return followerWait(g, items, outcomes);
+  return followerWait(name, g);
 }
 
 async function claimCheck(env: EnqueueEnv, item: IngestItem): Promise<PackedItem> {

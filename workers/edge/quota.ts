@@ -98,11 +98,20 @@ export async function checkQuota(
   return { admitted: quantity, limit: null };
 }
 
+/**
+ * Categories each counted against the project's per-minute limit (`rateLimitPerMinute`) of their
+ * own, as Relay counts each category apart: replays, profiles, spans, logs, check-ins, user
+ * reports. (Client reports are outcomes, never limited.)
+ */
+export const PER_MINUTE_CATEGORIES = ["replay", "profile", "span", "log", "check_in", "user_report"] as const;
+export type PerMinuteCategory = (typeof PER_MINUTE_CATEGORIES)[number];
+
 /** Quotas of their own (Relay's categories), apart from the events' per-minute limit. */
-export type CategoryQuota = "attachment" | "session";
+export type CategoryQuota = "attachment" | "session" | PerMinuteCategory;
 
 /**
- * Decides whether `quantity` of a category (attachment bytes, or sessions) fits the project's
+ * Decides whether `quantity` of a category (attachment bytes, sessions, or items of a
+ * `PER_MINUTE_CATEGORIES` category) fits the project's
  * per-minute quota of that category. Each has its own QuotaCounter, so a flood of attachments
  * never uses up the events' quota or the other way round. Attachments are admitted all or none:
  * an envelope's files are one unit to the SDK (Relay enforces them the same way).
@@ -118,7 +127,9 @@ export async function checkCategoryQuota(
   const limit =
     category === "attachment"
       ? project.settings.attachmentBytesPerMinute
-      : project.settings.sessionsPerMinute;
+      : category === "session"
+        ? project.settings.sessionsPerMinute
+        : project.settings.rateLimitPerMinute;
   if (quantity === 0 || limit === null || !env.QUOTA) return { admitted: quantity, limit: null };
   const now = Date.now();
   const name = `${project.id}:${category}`;

@@ -459,6 +459,34 @@ describe("authentication before decompression and parsing", () => {
     expect(owner.status).toBe(400);
   });
 
+  it("envelope: a tunnel's body is decoded only up to its header line before the dsn is authenticated", async () => {
+    const p = await createTestProject("tunnel-head");
+    // A gzip body whose envelope header is followed by 1 MiB (incompressible) and is cut short:
+    // decoding it all fails (400), so a stranger's 403 shows nothing much past the header was decoded.
+    const gzipHeaderThenGarbage = (header: string) => {
+      const noise = new Uint8Array(1024 * 1024);
+      for (let i = 0; i < noise.byteLength; i += 65536) crypto.getRandomValues(noise.subarray(i, i + 65536));
+      const text = new TextEncoder().encode(`${header}\n`);
+      const whole = new Uint8Array(text.byteLength + noise.byteLength);
+      whole.set(text);
+      whole.set(noise, text.byteLength);
+      const gz = zlib.gzipSync(whole);
+      return gz.subarray(0, gz.byteLength - 4096);
+    };
+    const send = (header: string) =>
+      call(`/api/${p.id}/envelope/`, {
+        method: "POST",
+        body: gzipHeaderThenGarbage(header),
+        headers: { "content-encoding": "gzip" },
+      });
+    const stranger = await send(JSON.stringify({ dsn: `http://${"f".repeat(32)}@sluice.test/${p.id}` }));
+    expect(stranger.status).toBe(403);
+    // The project's own dsn gets the whole body decoded, and so finds it corrupt.
+    const owner = await send(JSON.stringify({ dsn: `http://${p.key}@sluice.test/${p.id}` }));
+    expect(owner.status).toBe(400);
+    expect(await owner.json()).toMatchObject({ detail: "failed to read request body" });
+  });
+
   it("envelope: 20 MB of tiny items stops at the item cap, by query key or by tunnel dsn", async () => {
     const p = await createTestProject("tiny-items");
     const items = '{"type":"x"}\n\n'.repeat(1_450_000);

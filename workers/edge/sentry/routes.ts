@@ -9,7 +9,14 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { badRequest, ClientError } from "../../../shared/http/errors";
-import { decodeUtf8, readBody, readDecoded } from "../../../shared/http/read-body";
+import {
+  decodeRaw,
+  decodeUtf8,
+  readBody,
+  readDecoded,
+  readFirstLine,
+  readRawBody,
+} from "../../../shared/http/read-body";
 import { newEventId, normalizeUuid } from "../../../shared/ids";
 import type { QueueKind } from "../../../shared/queue-message";
 import { type Envelope, parseEnvelopeHeader, parseEnvelopeItems } from "../../../shared/sentry/envelope";
@@ -97,13 +104,29 @@ async function preAuthenticate(c: Ctx) {
 
 type Authenticated = [ProjectRecord, Envelope];
 
+/** How much of a tunnel's body is decoded, looking for the envelope header, before authentication. */
+const MAX_TUNNEL_HEADER_BYTES = 64 * 1024;
+
 /** Reads and parses an envelope body; authenticated (tunnel `dsn` included) before any item is parsed. */
 async function readEnvelope(c: Ctx): Promise<Authenticated> {
-  const bytes = await readBody(c.req.raw, { limit: MAX_ENVELOPE_BYTES, what: "envelope" });
-  const head = parseEnvelopeHeader(bytes);
-  // With a request carrier, the envelope dsn (if any) must agree with it: check both together.
-  const project = await authenticateSentry(c.req.raw, c.env, c.req.param("projectId")!, head.headers.dsn);
+  let bytes: Uint8Array;
+  let project: ProjectRecord;
+  if (c.get("project")) {
+    bytes = await readBody(c.req.raw, { limit: MAX_ENVELOPE_BYTES, what: "envelope" });
+    // With a request carrier, the envelope dsn (if any) must agree with it: check both together.
+    const head = parseEnvelopeHeader(bytes);
+    project = await authenticateSentry(c.req.raw, c.env, c.req.param("projectId")!, head.headers.dsn);
+  } else {
+    // A tunnel: the dsn is in the envelope header. Only that first line is decoded before the
+    // sender is known; the rest (up to 20 MiB decoded) only for a project's own key.
+    const raw = await readRawBody(c.req.raw, { limit: MAX_ENVELOPE_BYTES, what: "envelope" });
+    const first = parseEnvelopeHeader(await readFirstLine(raw, MAX_TUNNEL_HEADER_BYTES));
+    project = await authenticateSentry(c.req.raw, c.env, c.req.param("projectId")!, first.headers.dsn);
+    c.set("project", project); // a decode error from here on is this project's outcome
+    bytes = await decodeRaw(raw);
+  }
   c.set("project", project);
+  const head = parseEnvelopeHeader(bytes);
   // Relay bounds bytes, not items; every item costs Sluice a stored record, so parsing stops at
   // the item cap (413) instead of building a million-item list first.
   return [project, parseEnvelopeItems(bytes, head, { maxItems: MAX_ITEMS_PER_ENVELOPE })];
