@@ -147,10 +147,7 @@ export async function sweepPrefix(
 }
 
 /** Every R2 sweep of a retention run; returns the number of objects deleted. */
-export async function sweepOrphans(
-  env: SweepEnv,
-  now: number,
-): Promise<number> {
+export async function sweepOrphans(env: SweepEnv, now: number): Promise<number> {
   const fallback = await fallbackRefs(env);
   let deleted = await sweepSegments(env, now);
   for (const prefix of ["claims/", "attachments/"] as const)
