@@ -140,6 +140,16 @@ describe("failed-login throttling", () => {
     expect((await postLogin(TOKEN, "2001:db8:1:3::1")).status).toBe(303);
   });
 
+  it("30 concurrent wrong logins from one client: at most 10 are compared, the rest get 429", async () => {
+    const ip = "198.51.100.77";
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, () => postLogin("wrong", ip).then((r) => r.status)),
+    );
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    expect((await postLogin(TOKEN, ip)).status).toBe(429);
+  });
+
   it("a successful login clears the client's failures", async () => {
     const ip = "203.0.113.9";
     for (let i = 0; i < 9; i++) expect((await postLogin("wrong", ip)).status).toBe(401);
