@@ -11,6 +11,7 @@ import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { deadLetters } from "../../../shared/db/schema";
 import type { IngestBatch, QueueKind } from "../../../shared/queue-message";
+import { type FallbackRecord, listFallbackEntries } from "../../../shared/storage/dead-letter-store";
 import { errorResponses, json } from "../schemas";
 import { validationHook } from "../validation";
 
@@ -43,57 +44,6 @@ export function unwrap(body: string): unknown {
   return wrapped && typeof wrapped === "object" && wrapped.deadLetter && "body" in wrapped
     ? wrapped.body
     : parsed;
-}
-
-const R2_PREFIX = "dead-letters/";
-
-interface FallbackRecord {
-  id: string;
-  queue: string;
-  reason: string;
-  body: string;
-  attempts: number;
-  createdAt: number;
-  projectId: number | null;
-}
-
-/** R2-fallback dead letters (at most `max`), described by their custom metadata, newest first. */
-async function listFallback(blobs: R2Bucket, max: number) {
-  const out: {
-    key: string;
-    id: string;
-    queue: string;
-    reason: string;
-    attempts: number;
-    createdAt: number;
-    projectId: number | null;
-    size: number;
-  }[] = [];
-  let cursor: string | undefined;
-  do {
-    // `include` postdates the root workers-types; without it R2 lists no custom metadata.
-    const options: R2ListOptions & { include: "customMetadata"[] } = {
-      prefix: R2_PREFIX,
-      cursor,
-      include: ["customMetadata"],
-    };
-    const page = await blobs.list(options);
-    for (const o of page.objects) {
-      const m = o.customMetadata ?? {};
-      out.push({
-        key: o.key,
-        id: m.id || o.key.slice(o.key.lastIndexOf("/") + 1).replace(/\.json$/, ""),
-        queue: m.queue || "unknown",
-        reason: m.reason || "exhausted retries",
-        attempts: Number(m.attempts) || 0,
-        createdAt: Number(m.createdAt) || o.uploaded.getTime(),
-        projectId: m.projectId ? Number(m.projectId) : null,
-        size: o.size,
-      });
-    }
-    cursor = page.truncated && out.length < max ? page.cursor : undefined;
-  } while (cursor);
-  return out.sort((a, b) => b.createdAt - a.createdAt).slice(0, max);
 }
 
 function kindOf(batch: IngestBatch): QueueKind {
@@ -160,7 +110,7 @@ deadLetterRoutes.openapi(
         storage: "d1" as const,
       })),
       // R2 holds only pending ones: a replayed fallback moves to D1.
-      ...(await listFallback(c.env.BLOBS, limit)).map(({ key: _key, ...f }) => ({
+      ...(await listFallbackEntries(c.env.BLOBS, limit)).map(({ key: _key, ...f }) => ({
         ...f,
         replayedAt: null,
         storage: "r2" as const,
@@ -222,7 +172,7 @@ deadLetterRoutes.openapi(
       replayed++;
     }
     const wanted = ids ? new Set(ids) : null;
-    for (const f of await listFallback(c.env.BLOBS, 500 - rows.length)) {
+    for (const f of await listFallbackEntries(c.env.BLOBS, 500 - rows.length)) {
       if (wanted && !wanted.has(f.id)) continue;
       const obj = await c.env.BLOBS.get(f.key);
       if (!obj) continue; // replayed concurrently
