@@ -4,9 +4,9 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { login, postLogin, TOKEN } from "../../../test/console-login";
 import { BASE, call } from "../../../test/helpers";
 import consoleWorker from "../index";
-import { login, postLogin, TOKEN } from "../test-login";
 
 /** GET a dashboard page with a cookie; the login redirect means "no session". */
 async function page(cookie: string, path = "/ui/"): Promise<"ok" | "login"> {
