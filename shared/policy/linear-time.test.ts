@@ -1,10 +1,10 @@
 // Every scrubbing and filtering step is linear in its input: over a corpus of known pathological
 // shapes, 10× the input may cost at most 15× the time (a backtracking pattern costs 100×).
 import { describe, expect, it } from "vitest";
+import { HOSTILE_GLOBS, measureGrowth, PATHOLOGICAL } from "../../test/linear-time";
 import { DEFAULT_SETTINGS } from "../settings";
 import { applyInboundFilters } from "./filters";
 import { input, withFilters } from "./filters/test-helpers";
-import { HOSTILE_GLOBS, measureGrowth, PATHOLOGICAL } from "./linear-time";
 import { type ScrubOptions, scrubJson } from "./scrub";
 import { mayNeedScrubbing } from "./scrub-prefilter";
 import { scrubString } from "./scrub-rules";

@@ -2,8 +2,8 @@
 // sibling subdomain (same site, so SameSite=Strict still sends the cookie) must not rotate keys.
 // Bearer-token calls (CLI, scripts) need no origin. Driven through the real console in workerd.
 import { describe, expect, it } from "vitest";
+import { login } from "../../test/console-login";
 import { ADMIN, BASE, call, createTestProject } from "../../test/helpers";
-import { login } from "./test-login";
 
 const keyOf = async (id: string) =>
   ((await (await call(`/api/v1/projects/${id}`, { headers: ADMIN })).json()) as { key: string }).key;

@@ -2,8 +2,8 @@
 // JSON, wrong content types, prototype names as lookup keys (range=constructor), bad numbers and
 // ids. Never a 5xx, never an error log.
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { login } from "../../test/console-login";
 import { ADMIN, BASE, call, createTestProject, type TestProject, waitFor } from "../../test/helpers";
-import { login } from "./test-login";
 
 type Case = [label: string, path: string, init?: RequestInit];
 

@@ -1,22 +1,23 @@
 // Failed-login throttling for the dashboard's login form, in D1 (shared by every isolate). Each
-// client network (an IPv4 address, an IPv6 /64) gets `perClient` failures per window; all clients
-// together get `global` failures per window, which also bounds the table: a new client row is only
-// written while the global count is under its limit, and rows of past windows are deleted.
+// client network (an IPv4 address, an IPv6 /64) gets `perClient` attempts per window. There is no
+// global limit (it would let anyone with many addresses lock the admin out): the table is bounded
+// instead by deleting rows of past windows and, past `maxClients` rows, the oldest windows.
+//
+// An attempt is counted before the token is compared, in one conditional upsert that returns the
+// new count, so concurrent posts from one client cannot get more than `perClient` comparisons.
 
-import { eq, inArray, lte, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { consoleLoginFailures } from "../../shared/db/schema";
 
 export interface ThrottleLimits {
   windowMs: number;
   perClient: number;
-  global: number;
+  /** Rows kept at most; beyond it the clients with the oldest windows are forgotten. */
+  maxClients: number;
 }
 
-export const LOGIN_LIMITS: ThrottleLimits = { windowMs: 15 * 60_000, perClient: 10, global: 1000 };
-
-/** The row that counts every client's failures together. */
-const ALL = "*";
+export const LOGIN_LIMITS: ThrottleLimits = { windowMs: 15 * 60_000, perClient: 10, maxClients: 10_000 };
 
 /**
  * The throttle key of a client address: IPv4 as is, IPv6 cut to its /64 (one subscriber usually
@@ -41,41 +42,40 @@ export function clientKey(ip: string | null | undefined): string {
     .join(":")}::/64`;
 }
 
-/** Seconds until `client` may try again, or 0 when it may try now. */
-export async function loginRetryAfter(
+/**
+ * Counts one login attempt of `client` (before its token is compared) and says whether it may be
+ * compared: 0 when it may, else the seconds until the client's window ends. A successful login
+ * then clears the count (clearLoginFailures); a failed one stays counted.
+ */
+export async function countLoginAttempt(
   db: D1Database,
   client: string,
   now = Date.now(),
   limits = LOGIN_LIMITS,
 ): Promise<number> {
-  const rows = await drizzle(db)
-    .select()
-    .from(consoleLoginFailures)
-    .where(inArray(consoleLoginFailures.client, [client, ALL]));
-  let until = 0;
-  for (const r of rows) {
-    const limit = r.client === ALL ? limits.global : limits.perClient;
-    const end = r.windowStart + limits.windowMs;
-    if (end > now && r.failures >= limit) until = Math.max(until, end);
-  }
-  return until > now ? Math.ceil((until - now) / 1000) : 0;
-}
-
-/** Counts one failed login of `client` (and of all clients); drops rows of past windows. */
-export async function recordLoginFailure(
-  db: D1Database,
-  client: string,
-  now = Date.now(),
-  limits = LOGIN_LIMITS,
-): Promise<void> {
-  const d = drizzle(db);
-  const t = consoleLoginFailures;
-  const bump = (key: string) =>
-    d
-      .insert(t)
-      .values({ client: key, windowStart: now, failures: 1 })
-      .onConflictDoUpdate({ target: t.client, set: { failures: sql`${t.failures} + 1` } });
-  await d.batch([d.delete(t).where(lte(t.windowStart, now - limits.windowMs)), bump(ALL), bump(client)]);
+  const expired = now - limits.windowMs;
+  const [, counted] = await db.batch<{ failures: number; window_start: number }>([
+    db.prepare("DELETE FROM console_login_failures WHERE window_start <= ?").bind(expired),
+    db
+      .prepare(
+        `INSERT INTO console_login_failures (client, window_start, failures) VALUES (?1, ?2, 1)
+         ON CONFLICT (client) DO UPDATE SET
+           failures = CASE WHEN window_start <= ?3 THEN 1 ELSE failures + 1 END,
+           window_start = CASE WHEN window_start <= ?3 THEN ?2 ELSE window_start END
+         RETURNING failures, window_start`,
+      )
+      .bind(client, now, expired),
+    // Bounded table: keep the newest `maxClients` windows (the row just counted is among them).
+    db
+      .prepare(
+        `DELETE FROM console_login_failures WHERE client IN (
+           SELECT client FROM console_login_failures ORDER BY window_start DESC LIMIT -1 OFFSET ?)`,
+      )
+      .bind(limits.maxClients),
+  ]);
+  const row = counted?.results[0];
+  if (!row || row.failures <= limits.perClient) return 0;
+  return Math.max(1, Math.ceil((row.window_start + limits.windowMs - now) / 1000));
 }
 
 /** Forgets a client's failures after it logged in. */

@@ -14,8 +14,11 @@ import { DEFAULT_POLICY } from "../../shared/normalize";
 import { type ScrubOptions, scrubJson } from "../../shared/policy/scrub";
 import { scrubString } from "../../shared/policy/scrub-rules";
 import type { IngestItem } from "../../shared/queue-message";
+import { deadLetterKey } from "../../shared/storage/dead-letter-store";
 
-export const DEAD_LETTER_PREFIX = "dead-letters/";
+// The R2 fallback lives in shared/storage/dead-letter-store.ts (the console lists and replays it).
+export { DEAD_LETTER_PREFIX, deadLetterKey, listFallback } from "../../shared/storage/dead-letter-store";
+
 /** Dead letters whose body names no project are kept this long. */
 export const UNOWNED_DEAD_LETTER_DAYS = 30;
 
@@ -32,19 +35,7 @@ export interface DeadLetterRecord {
   createdAt: number;
 }
 
-/** The R2 fallback object of a dead letter. */
-export const deadLetterKey = (id: string) => `${DEAD_LETTER_PREFIX}${id}.json`;
-
 type Blobs = Pick<R2Bucket, "get" | "put">;
-
-/** `include` postdates the root workers-types; without it R2 lists no custom metadata. */
-type ListWithMetadata = R2ListOptions & { include: "customMetadata"[] };
-
-/** One page of R2-fallback dead letters, with the custom metadata that describes each. */
-export function listFallback(blobs: R2Bucket, cursor: string | undefined): Promise<R2Objects> {
-  const options: ListWithMetadata = { prefix: DEAD_LETTER_PREFIX, cursor, include: ["customMetadata"] };
-  return blobs.list(options);
-}
 
 function parseMaybe(v: unknown): unknown {
   if (typeof v !== "string") return v;

@@ -1,11 +1,11 @@
 // Preparing an item (scrub pre-check, scrub, normalization, grouping) is linear in its payload:
-// every pathological shape of shared/policy/linear-time.ts, placed in every text field a Sentry
+// every pathological shape of test/linear-time.ts, placed in every text field a Sentry
 // event or a Raygun report has, costs at most 15× the time at 10× the size.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newEventId } from "../../shared/ids";
-import { measureGrowth, PATHOLOGICAL } from "../../shared/policy/linear-time";
 import type { IngestItem } from "../../shared/queue-message";
+import { measureGrowth, PATHOLOGICAL } from "../../test/linear-time";
 import { prepareItem } from "./prepare";
 
 /** ~2 KB per field at 1× (a payload of ~10 KB), ~100 KB at 10×. */

@@ -4,13 +4,15 @@
 // idempotent, so replaying something that was in fact stored changes nothing.
 // Dead letters the processor could not record in D1 sit in R2 (dead-letters/<id>.json, described
 // by custom metadata): they are listed beside the D1 ones, and once replayed they move to D1 as
-// replayed rows.
+// replayed rows holding a note (D1 refused the body once). A body too large for one queue message
+// is re-sent in parts, large payloads through claim checks.
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { deadLetters } from "../../../shared/db/schema";
-import type { IngestBatch, QueueKind } from "../../../shared/queue-message";
+import type { IndexBatch, IngestBatch, IngestItem, QueueKind } from "../../../shared/queue-message";
+import { type FallbackRecord, listFallbackEntries } from "../../../shared/storage/dead-letter-store";
 import { errorResponses, json } from "../schemas";
 import { validationHook } from "../validation";
 
@@ -45,57 +47,6 @@ export function unwrap(body: string): unknown {
     : parsed;
 }
 
-const R2_PREFIX = "dead-letters/";
-
-interface FallbackRecord {
-  id: string;
-  queue: string;
-  reason: string;
-  body: string;
-  attempts: number;
-  createdAt: number;
-  projectId: number | null;
-}
-
-/** R2-fallback dead letters (at most `max`), described by their custom metadata, newest first. */
-async function listFallback(blobs: R2Bucket, max: number) {
-  const out: {
-    key: string;
-    id: string;
-    queue: string;
-    reason: string;
-    attempts: number;
-    createdAt: number;
-    projectId: number | null;
-    size: number;
-  }[] = [];
-  let cursor: string | undefined;
-  do {
-    // `include` postdates the root workers-types; without it R2 lists no custom metadata.
-    const options: R2ListOptions & { include: "customMetadata"[] } = {
-      prefix: R2_PREFIX,
-      cursor,
-      include: ["customMetadata"],
-    };
-    const page = await blobs.list(options);
-    for (const o of page.objects) {
-      const m = o.customMetadata ?? {};
-      out.push({
-        key: o.key,
-        id: m.id || o.key.slice(o.key.lastIndexOf("/") + 1).replace(/\.json$/, ""),
-        queue: m.queue || "unknown",
-        reason: m.reason || "exhausted retries",
-        attempts: Number(m.attempts) || 0,
-        createdAt: Number(m.createdAt) || o.uploaded.getTime(),
-        projectId: m.projectId ? Number(m.projectId) : null,
-        size: o.size,
-      });
-    }
-    cursor = page.truncated && out.length < max ? page.cursor : undefined;
-  } while (cursor);
-  return out.sort((a, b) => b.createdAt - a.createdAt).slice(0, max);
-}
-
 function kindOf(batch: IngestBatch): QueueKind {
   const first = batch.items?.[0];
   if (!first) return "telemetry";
@@ -122,6 +73,74 @@ export function replayTarget(env: ConsoleEnv, body: unknown): Queue | null {
   if (Array.isArray((b as { items?: unknown }).items))
     return q[`Q_${kindOf(b as IngestBatch).toUpperCase()}_0`] ?? null;
   return null;
+}
+
+/** Queue messages carry at most 128 KB; a replayed body is cut into messages below this. */
+const MAX_MESSAGE_BYTES = 100_000;
+/** An item payload above this travels through R2 (a claim check), as the edge sends it. */
+const CLAIM_CHECK_BYTES = 64_000;
+
+const bytes = (s: string) => new TextEncoder().encode(s).byteLength;
+
+/** Splits `list` into runs whose JSON fits in `max` bytes (one oversized element alone). */
+function chunks<T>(list: T[], max: number): T[][] {
+  const out: T[][] = [];
+  let run: T[] = [];
+  let size = 0;
+  for (const x of list) {
+    const n = bytes(JSON.stringify(x)) + 1;
+    if (run.length > 0 && size + n > max) {
+      out.push(run);
+      run = [];
+      size = 0;
+    }
+    run.push(x);
+    size += n;
+  }
+  if (run.length > 0) out.push(run);
+  return out;
+}
+
+/**
+ * Re-sends a dead letter's body to `target`. A body too large for one queue message (a dead letter
+ * kept in R2 because D1 refused it, say) is cut into several: large item payloads go to R2 as claim
+ * checks, as the edge does, and the items (or search documents) are split across messages.
+ */
+async function resend(env: ConsoleEnv, target: Queue, body: unknown): Promise<void> {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  if (bytes(text) <= MAX_MESSAGE_BYTES) {
+    await target.send(text, { contentType: "text" });
+    return;
+  }
+  const parsed = (typeof body === "string" ? JSON.parse(body) : body) as Partial<IngestBatch & IndexBatch>;
+  let messages: string[];
+  if (Array.isArray(parsed.docs)) {
+    messages = chunks(parsed.docs, MAX_MESSAGE_BYTES).map((docs) => JSON.stringify({ ...parsed, docs }));
+  } else {
+    const items: IngestItem[] = [];
+    for (const item of parsed.items ?? []) {
+      if (typeof item.payload === "string" && bytes(item.payload) > CLAIM_CHECK_BYTES) {
+        const blobKey = `claims/${item.projectId}/${item.eventId}/replay-${crypto.randomUUID()}`;
+        await env.BLOBS.put(blobKey, item.payload);
+        const { payload: _payload, ...rest } = item;
+        items.push({ ...rest, blobKey });
+      } else items.push(item);
+    }
+    messages = chunks(items, MAX_MESSAGE_BYTES).map((run, i) =>
+      JSON.stringify({
+        ...parsed,
+        id: i === 0 ? parsed.id : `${parsed.id}:replay-${i}`,
+        items: run,
+        outcomes: i === 0 ? parsed.outcomes : undefined,
+      }),
+    );
+  }
+  const tooBig = messages.find((m) => bytes(m) > 120_000);
+  if (tooBig !== undefined)
+    throw new Error(`a part of ${bytes(tooBig)} bytes is too large for a queue message`);
+  // One at a time (a sendBatch carries at most 256 KB); deterministic ids, so a replay that
+  // stopped half-way and is run again changes nothing for the parts already applied.
+  for (const m of messages) await target.send(m, { contentType: "text" });
 }
 
 deadLetterRoutes.openapi(
@@ -160,7 +179,7 @@ deadLetterRoutes.openapi(
         storage: "d1" as const,
       })),
       // R2 holds only pending ones: a replayed fallback moves to D1.
-      ...(await listFallback(c.env.BLOBS, limit)).map(({ key: _key, ...f }) => ({
+      ...(await listFallbackEntries(c.env.BLOBS, limit)).map(({ key: _key, ...f }) => ({
         ...f,
         replayedAt: null,
         storage: "r2" as const,
@@ -217,12 +236,17 @@ deadLetterRoutes.openapi(
         skipped.push({ id: row.id, reason: "body is not a Sluice queue message" });
         continue;
       }
-      await target.send(typeof body === "string" ? body : JSON.stringify(body), { contentType: "text" });
+      try {
+        await resend(c.env, target, body);
+      } catch (err) {
+        skipped.push({ id: row.id, reason: `not re-sent: ${String(err).slice(0, 200)}` });
+        continue;
+      }
       await db.update(deadLetters).set({ replayedAt: Date.now() }).where(eq(deadLetters.id, row.id));
       replayed++;
     }
     const wanted = ids ? new Set(ids) : null;
-    for (const f of await listFallback(c.env.BLOBS, 500 - rows.length)) {
+    for (const f of await listFallbackEntries(c.env.BLOBS, 500 - rows.length)) {
       if (wanted && !wanted.has(f.id)) continue;
       const obj = await c.env.BLOBS.get(f.key);
       if (!obj) continue; // replayed concurrently
@@ -233,7 +257,13 @@ deadLetterRoutes.openapi(
         skipped.push({ id: f.id, reason: "body is not a Sluice queue message" });
         continue;
       }
-      await target.send(typeof body === "string" ? body : JSON.stringify(body), { contentType: "text" });
+      try {
+        await resend(c.env, target, body);
+      } catch (err) {
+        skipped.push({ id: f.id, reason: `not re-sent (it stays in R2): ${String(err).slice(0, 200)}` });
+        continue;
+      }
+      // D1 refused this body once (that is why it is in R2): the replayed row holds a note instead.
       const now = Date.now();
       await db
         .insert(deadLetters)
@@ -241,13 +271,23 @@ deadLetterRoutes.openapi(
           id: record.id,
           queue: record.queue,
           reason: record.reason,
-          body: record.body,
+          body: JSON.stringify({ v: 1, replayedFromR2: f.key, bodyBytes: f.size }),
           attempts: record.attempts,
           createdAt: record.createdAt,
           projectId: record.projectId,
           replayedAt: now,
         })
-        .onConflictDoUpdate({ target: deadLetters.id, set: { replayedAt: now } });
+        .onConflictDoUpdate({ target: deadLetters.id, set: { replayedAt: now } })
+        .catch((err) =>
+          // Re-sent already: the R2 object goes either way, so no later replay sends it twice.
+          console.error(
+            JSON.stringify({
+              msg: "replayed R2 dead letter not recorded in D1",
+              id: f.id,
+              error: String(err),
+            }),
+          ),
+        );
       await c.env.BLOBS.delete(f.key);
       replayed++;
     }

@@ -4,9 +4,9 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { login, postLogin, TOKEN } from "../../../test/console-login";
 import { BASE, call } from "../../../test/helpers";
 import consoleWorker from "../index";
-import { login, postLogin, TOKEN } from "../test-login";
 
 /** GET a dashboard page with a cookie; the login redirect means "no session". */
 async function page(cookie: string, path = "/ui/"): Promise<"ok" | "login"> {
@@ -138,6 +138,16 @@ describe("failed-login throttling", () => {
       expect((await postLogin("wrong", `2001:db8:1:2::${(i + 1).toString(16)}`)).status).toBe(401);
     expect((await postLogin(TOKEN, "2001:db8:1:2:ffff::1")).status).toBe(429);
     expect((await postLogin(TOKEN, "2001:db8:1:3::1")).status).toBe(303);
+  });
+
+  it("30 concurrent wrong logins from one client: at most 10 are compared, the rest get 429", async () => {
+    const ip = "198.51.100.77";
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, () => postLogin("wrong", ip).then((r) => r.status)),
+    );
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    expect((await postLogin(TOKEN, ip)).status).toBe(429);
   });
 
   it("a successful login clears the client's failures", async () => {

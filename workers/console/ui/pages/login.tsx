@@ -2,7 +2,7 @@
 // cookie; failed logins are throttled per client network (login-throttle.ts); logout ends the session.
 import type { Context } from "hono";
 import { configuredToken, safeEqual } from "../../auth";
-import { clearLoginFailures, clientKey, loginRetryAfter, recordLoginFailure } from "../../login-throttle";
+import { clearLoginFailures, clientKey, countLoginAttempt } from "../../login-throttle";
 import { Layout } from "../components/layout";
 import { readForm } from "../input";
 import { endSession, safeNext, sameOrigin, startSession, type UiEnv } from "../session";
@@ -38,16 +38,16 @@ export async function loginSubmit(c: Context<UiEnv>) {
   if (!sameOrigin(c)) return c.text("cross-site request refused", 403);
   const form = await readForm(c);
   const next = safeNext(form.next);
-  // Checked before the token, so a throttled client learns nothing from further guesses.
+  // Counted (atomically) before the token is compared, so a throttled client learns nothing from
+  // further guesses and concurrent posts get no more comparisons than sequential ones.
   const client = clientKey(c.req.header("cf-connecting-ip"));
-  const wait = await loginRetryAfter(c.env.DB, client);
+  const wait = await countLoginAttempt(c.env.DB, client);
   if (wait > 0) {
     const minutes = Math.ceil(wait / 60);
     c.header("retry-after", String(wait));
     return c.html(render(next, `Too many failed logins: try again in ${minutes} min.`), 429);
   }
   if (typeof form.token !== "string" || !safeEqual(form.token, token)) {
-    await recordLoginFailure(c.env.DB, client);
     return c.html(render(next, "That token is not right."), 401);
   }
   await clearLoginFailures(c.env.DB, client);

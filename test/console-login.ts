@@ -1,6 +1,6 @@
 // Test helper for the console's workerd tests: logs in through the real dashboard form and returns
 // the session cookie, as a browser would hold it.
-import { BASE, call } from "../../test/helpers";
+import { BASE, call } from "./helpers";
 
 export const TOKEN = "test-admin-token";
 
