@@ -3,7 +3,7 @@
 // (hostile input over HTTP, an Elasticsearch outage) runs under vitest.reliability-e2e.config.ts.
 import { defineConfig } from "vitest/config";
 import ReliabilitySummary from "./test/reliability/summary-reporter";
-import { pipelinePool } from "./test/vitest-pool";
+import { dropBatchLogLines, pipelinePool } from "./test/vitest-pool";
 
 export default defineConfig(async () => ({
   plugins: [
@@ -20,6 +20,7 @@ export default defineConfig(async () => ({
     include: ["test/reliability/**/*.test.ts"],
     exclude: ["test/reliability/**/*.e2e.test.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
+    onConsoleLog: dropBatchLogLines,
     // The figures of this half feed the per-protocol summary (the HTTP half prints the total).
     reporters: ["default", new ReliabilitySummary("in-process")],
     testTimeout: 180_000,

@@ -1,7 +1,7 @@
 // Tests that run inside workerd (the real Workers runtime) against miniflare's local D1, R2 and
 // Queues: unit tests of shared modules and integration tests of the whole pipeline.
 import { defineConfig } from "vitest/config";
-import { pipelinePool } from "./test/vitest-pool";
+import { dropBatchLogLines, pipelinePool } from "./test/vitest-pool";
 
 export default defineConfig(async () => ({
   plugins: [
@@ -17,6 +17,7 @@ export default defineConfig(async () => ({
   test: {
     include: ["shared/**/*.test.ts", "workers/**/*.test.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
+    onConsoleLog: dropBatchLogLines,
     testTimeout: 30_000,
   },
 }));

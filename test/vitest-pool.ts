@@ -11,3 +11,12 @@ export async function pipelinePool(bindings: Record<string, string>) {
     },
   });
 }
+
+/**
+ * The processor's one-line-per-batch log (`{"msg":"batch",...}`) is for Workers Logs in
+ * production; in the suites every test batch would print one, drowning what a failure prints.
+ * workers/processor/batch-log.test.ts asserts the line itself.
+ */
+export function dropBatchLogLines(log: string): boolean | undefined {
+  return log.startsWith('{"msg":"batch",') ? false : undefined;
+}
