@@ -1,8 +1,11 @@
 // Ingest-key → project look-up with an isolate-memory cache, so the hot path does no I/O on a hit.
 // Real projects and unknown keys are cached apart, so a flood of random keys can neither evict a
 // real project nor cost a D1 query each: unknown keys are answered from per-prefix key sets
-// (./key-buckets), and a key D1 denied is remembered in a small bounded map of its own. A settings
-// change takes effect within the TTL (PROJECT_CACHE_TTL_SECONDS, 30 s by default).
+// (./key-buckets), and a key D1 denied is remembered in a small bounded map of its own. A bucket is
+// a snapshot, so a project created after its prefix's bucket was loaded is missing from it: such a
+// "certainly unknown" answer is re-checked against D1 at a small per-isolate rate, enough for real
+// new projects (whose SDKs send at once) and a fixed cost under a flood. A settings change takes
+// effect within the TTL (PROJECT_CACHE_TTL_SECONDS, 30 s by default).
 
 import type { ItemPolicy } from "../../shared/queue-message";
 import { type ProjectSettings, readSettings } from "../../shared/settings";
@@ -26,6 +29,11 @@ const KEY_RE = /^[0-9a-f]{32}$/;
 const MAX_PROJECTS = 10_000;
 /** Keys D1 denied although their bucket listed them (rotated away): rare, so a small map. */
 const MAX_DENIED = 1_000;
+/** Re-checks of keys a loaded bucket lacks: a token bucket per isolate (burst, then per second). */
+export const RECHECK_BURST = 5;
+export const RECHECKS_PER_SECOND = 5;
+let recheckTokens = RECHECK_BURST;
+let recheckRefilledAt = 0;
 const cache = new Map<string, Entry>();
 const denied = new Map<string, number>();
 const inflight = new Map<string, Promise<ProjectRecord | null>>();
@@ -71,9 +79,10 @@ export async function lookupProject(
   // A burst of unknown keys with one prefix waits for that prefix's single load instead of a query each.
   const loadingBucket = bucketLoading(key);
   if (loadingBucket) await loadingBucket.catch(() => undefined);
-  if (knownToBucket(key) === false) return null;
   const deniedUntil = denied.get(key);
   if (deniedUntil !== undefined && deniedUntil > now) return null;
+  const absentFromBucket = knownToBucket(key) === false;
+  if (absentFromBucket && !takeRecheck(now)) return null;
   let pending = inflight.get(key);
   if (!pending) {
     // Concurrent requests for the same key share one D1 query.
@@ -86,7 +95,7 @@ export async function lookupProject(
     cache.delete(key); // re-inserted last: eviction order is the order of refresh
     if (cache.size >= MAX_PROJECTS) cache.delete(cache.keys().next().value as string);
     cache.set(key, { value, expires: now + ttlMs });
-  } else if (knownToBucket(key) === true) {
+  } else if (absentFromBucket || knownToBucket(key) === true) {
     if (denied.size >= MAX_DENIED) denied.delete(denied.keys().next().value as string);
     denied.set(key, now + ttlMs);
   } else {
@@ -95,11 +104,23 @@ export async function lookupProject(
   return value;
 }
 
+function takeRecheck(now: number): boolean {
+  recheckTokens = Math.min(
+    RECHECK_BURST,
+    recheckTokens + ((now - recheckRefilledAt) / 1000) * RECHECKS_PER_SECOND,
+  );
+  recheckRefilledAt = now;
+  if (recheckTokens < 1) return false;
+  recheckTokens -= 1;
+  return true;
+}
+
 /** Drops cached entries (tests, and after a key rotation in the same isolate). */
 export function clearProjectCache(): void {
   cache.clear();
   denied.clear();
   clearKeyBuckets();
+  recheckTokens = RECHECK_BURST;
 }
 
 /** The processing settings that travel with each item (so the processor needs no look-up). */
