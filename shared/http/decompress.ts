@@ -94,7 +94,7 @@ export async function decodeStream(
   if (encoding !== "" && encoding !== "identity") {
     const format = Object.hasOwn(WEB_FORMATS, encoding) ? WEB_FORMATS[encoding] : undefined;
     if (!format) throw new DecodeError(`unsupported encoding "${encoding}"`);
-    stream = source.pipeThrough(new DecompressionStream(format));
+    stream = decompress(source, format);
   }
   const reader = stream.getReader();
   for (;;) {
@@ -112,6 +112,35 @@ export async function decodeStream(
       throw err;
     }
   }
+}
+
+/**
+ * `source` through a DecompressionStream, fed by hand rather than by pipeThrough: a corrupt or
+ * truncated body (or a reader that stops early) rejects the writer's `write`/`close`, and workerd
+ * reports a rejection left inside a pipe as an uncaught exception. Here it is caught: the readable
+ * side errors (or was cancelled) and the reader in decodeStream reports it as a DecodeError.
+ */
+function decompress(
+  source: ReadableStream<Uint8Array>,
+  format: "gzip" | "deflate",
+): ReadableStream<Uint8Array> {
+  const ds = new DecompressionStream(format);
+  const writer = ds.writable.getWriter();
+  const input = source.getReader();
+  (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await input.read();
+        if (done) break;
+        await writer.write(value);
+      }
+      await writer.close();
+    } catch (err) {
+      await writer.abort(err).catch(() => {});
+      await input.cancel(err).catch(() => {});
+    }
+  })();
+  return ds.readable;
 }
 
 /**
