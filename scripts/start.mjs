@@ -76,6 +76,10 @@ const childEnv = {
   TMPDIR: process.env.TMPDIR ?? "/tmp",
   ...quietEnv,
   CLOUDFLARE_INCLUDE_PROCESS_ENV: "true",
+  // Each stack keeps its own dev registry: another wrangler dev starting or stopping on the same
+  // machine (a second stack, a test's own) would otherwise make this one reload its runtime
+  // mid-request ("Your worker restarted mid-request").
+  WRANGLER_REGISTRY_PATH: join(state, "dev-registry"),
   ...workerVars,
 };
 

@@ -2,7 +2,13 @@
 // Content-Encoding (gzip, x-gzip, deflate, br, zstd), so a decompression bomb ends in 413, never in
 // an out-of-memory. Workers never decompress request bodies themselves.
 
-import { DecodeError, decodeStream, isSupportedEncoding, SUPPORTED_ENCODINGS } from "./decompress";
+import {
+  DecodeError,
+  decodeStream,
+  isSupportedEncoding,
+  OutputTooLargeError,
+  SUPPORTED_ENCODINGS,
+} from "./decompress";
 import { badRequest, ClientError, tooLarge } from "./errors";
 
 export interface ReadBodyOptions {
@@ -91,14 +97,23 @@ export async function readFirstLine(raw: RawBody, cap: number): Promise<Uint8Arr
       },
       { highWaterMark: 0 },
     );
-    await decodeStream(slices, raw.encoding, (chunk) => {
-      const nl = chunk.indexOf(0x0a);
-      const take = Math.min(nl >= 0 ? nl : chunk.byteLength, cap - total);
-      chunks.push(chunk.subarray(0, take));
-      total += take;
-      if (nl >= 0 || total >= cap) throw stop;
-    });
+    await decodeStream(
+      slices,
+      raw.encoding,
+      (chunk) => {
+        const nl = chunk.indexOf(0x0a);
+        const take = Math.min(nl >= 0 ? nl : chunk.byteLength, cap - total);
+        chunks.push(chunk.subarray(0, take));
+        total += take;
+        if (nl >= 0 || total >= cap) throw stop;
+      },
+      // br/zstd decode whole (bounded): the envelope limit, then the first line is taken.
+      { maxOutput: raw.limit },
+    );
   } catch (err) {
+    if (err instanceof OutputTooLargeError) {
+      throw tooLarge(`${raw.what} exceeds the limit of ${raw.limit} bytes after decompression`);
+    }
     if (err !== stop) {
       throw badRequest(`failed to read request body`, [
         raw.encoding
@@ -156,17 +171,25 @@ export async function readDecoded(
   const rawError = () =>
     tooLarge(`${what} exceeds the limit of ${limit} bytes${encoding ? " before decompression" : ""}`);
   try {
-    await decodeStream(bounded, encoding, (chunk) => {
-      total += chunk.byteLength;
-      if (total > limit) {
-        throw tooLarge(
-          `${what} exceeds the limit of ${limit} bytes${encoding ? " after decompression" : ""}`,
-        );
-      }
-      chunks.push(chunk);
-    });
+    await decodeStream(
+      bounded,
+      encoding,
+      (chunk) => {
+        total += chunk.byteLength;
+        if (total > limit) {
+          throw tooLarge(
+            `${what} exceeds the limit of ${limit} bytes${encoding ? " after decompression" : ""}`,
+          );
+        }
+        chunks.push(chunk);
+      },
+      { maxOutput: limit },
+    );
   } catch (err) {
     if (err instanceof ClientError) throw err;
+    if (err instanceof OutputTooLargeError) {
+      throw tooLarge(`${what} exceeds the limit of ${limit} bytes after decompression`);
+    }
     if (rawTooLarge) throw rawError();
     throw badRequest(`failed to read request body`, [
       encoding
