@@ -6,38 +6,18 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { newEventId } from "../../shared/ids";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
 import { decodeRecord, readRecord } from "../../shared/storage/segments";
 import { api, createTestProject, type TestProject, waitFor } from "../../test/helpers";
-import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
 import processor from "./index";
 import { processBatch } from "./process-batch";
 import { LEDGER_DAYS, runRetention } from "./retention";
+import { raygunItem } from "./test-helpers";
 
 let _project: TestProject;
 beforeAll(async () => {
   _project = await createTestProject("processor");
 });
-
-function raygunItem(p: TestProject, overrides: Partial<IngestItem> = {}, message = "boom"): IngestItem {
-  const report = structuredClone(nodeReport);
-  report.details.error.message = message;
-  report.occurredOn = new Date().toISOString();
-  const payload = JSON.stringify(report);
-  return {
-    protocol: "raygun",
-    category: "error",
-    itemType: "entry",
-    projectId: p.id,
-    eventId: newEventId(),
-    receivedAt: Date.now(),
-    client: { ip: "203.0.113.9", userAgent: "raygun-node", country: null, colo: null },
-    payload,
-    size: payload.length,
-    ...overrides,
-  };
-}
 
 /** A message id as the edge makes them: send time in 12 hex digits, then a unique part. */
 const messageId = (at = Date.now()) => `${at.toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
