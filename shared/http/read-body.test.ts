@@ -51,7 +51,7 @@ describe("readBody", () => {
     });
   });
 
-  it("bounds the compressed bytes too: input that decodes to nothing is a 413, not read to the end", async () => {
+  it("bounds the compressed bytes too: input that decodes to nothing is a 413 once past the limit, never decoded to the end", async () => {
     const limit = 64 * 1024;
     // Empty non-final stored deflate blocks (what a sync flush emits): 5 bytes each, decoding to
     // nothing. A gzip stream of N of them and then an empty final block is valid and empty.
@@ -73,6 +73,37 @@ describe("readBody", () => {
       limit,
     });
     expect(small.byteLength).toBe(0);
+  });
+
+  it("reads a body it refuses part way through on to its end (discarded), never cancels it", async () => {
+    // Cancelling a request body that is still arriving leaves its connection unusable: under
+    // wrangler dev the next requests on it (other projects' too) failed with 503.
+    const size = 1024 * 1024;
+    const sent = { bytes: 0, cancelled: false };
+    const garbage = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent.bytes >= size) return controller.close();
+          controller.enqueue(new Uint8Array(16 * 1024).fill(0x78));
+          sent.bytes += 16 * 1024;
+        },
+        cancel() {
+          sent.cancelled = true;
+        },
+      });
+    for (const [encoding, limit, status] of [
+      ["gzip", size, 400],
+      ["deflate", size, 400],
+      ["gzip", 64 * 1024, 400],
+      ["", 64 * 1024, 413],
+    ] as const) {
+      sent.bytes = 0;
+      sent.cancelled = false;
+      const headers: Record<string, string> = encoding ? { "content-encoding": encoding } : {};
+      const err = await readBody(post(garbage(), headers), { limit }).catch((e) => e);
+      expect(err, `${encoding} ${limit}`).toMatchObject({ status });
+      expect(sent, `${encoding} ${limit}`).toEqual({ bytes: size, cancelled: false });
+    }
   });
 
   it("refuses an unknown encoding with 415 naming the supported ones, before reading", async () => {

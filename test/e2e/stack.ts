@@ -38,7 +38,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Runn
       PORT: String(port),
       SLUICE_STATE_DIR: state,
       ADMIN_TOKEN: "e2e-admin-token",
-      SLUICE_LOG_LEVEL: "warn",
+      SLUICE_LOG_LEVEL: process.env.SLUICE_E2E_LOG_LEVEL ?? "warn",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

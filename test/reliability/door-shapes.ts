@@ -203,9 +203,55 @@ function originCases({ originLocked: p }: DoorProjects): DoorCase[] {
   return cases;
 }
 
+/**
+ * Bodies refused part way through (a Content-Encoding they do not have), several in a row: the edge
+ * answers before the body has arrived, and must leave the connection usable for the next request
+ * (cancelling the rest of the body made wrangler's proxy answer the following requests 503).
+ */
+function corruptBodyCases({ attacker }: DoorProjects): DoorCase[] {
+  const garbage = "x".repeat(256 * 1024);
+  const cases: DoorCase[] = [];
+  for (const encoding of ["gzip", "deflate", "br", "zstd"]) {
+    for (let round = 0; round < 3; round++) {
+      cases.push(
+        {
+          name: `Raygun body of 256 KiB that is not ${encoding}, right key (#${round + 1})`,
+          protocol: "raygun",
+          build: async () => ({
+            path: "/entries",
+            init: {
+              method: "POST",
+              headers: { "x-apikey": attacker.key, "content-encoding": encoding },
+              body: garbage,
+            },
+          }),
+          expect: [400, 413],
+          budgetMs: REFUSE_MS,
+        },
+        {
+          name: `Sentry envelope of 256 KiB that is not ${encoding}, right key (#${round + 1})`,
+          protocol: "sentry",
+          build: async () => ({
+            path: `/api/${attacker.id}/envelope/${sentryQuery(attacker.key)}`,
+            init: { method: "POST", headers: { "content-encoding": encoding }, body: garbage },
+          }),
+          expect: [400],
+          budgetMs: REFUSE_MS,
+        },
+      );
+    }
+  }
+  return cases;
+}
+
 /** Every request case of issue #12 for these projects. */
 export function doorCases(projects: DoorProjects): DoorCase[] {
-  return [...bombCases(projects), ...floodCases(projects), ...originCases(projects)];
+  return [
+    ...bombCases(projects),
+    ...floodCases(projects),
+    ...originCases(projects),
+    ...corruptBodyCases(projects),
+  ];
 }
 
 /**

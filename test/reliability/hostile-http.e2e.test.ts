@@ -3,6 +3,7 @@
 // HTTP_RUNS per route), the issue #12 request cases of door-shapes.ts, and ~64 KB regex-hostile
 // reports, while a victim project per protocol sends good events in between. Every answer must be
 // < 500 within its budget, the stack must stay up, and every victim event must be readable.
+import { writeFileSync } from "node:fs";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningStack, startStack } from "../e2e/stack";
@@ -174,6 +175,8 @@ afterAll(async () => {
       })}`,
     );
   }
+  if (process.env.RELIABILITY_STACK_LOG && stack)
+    writeFileSync(process.env.RELIABILITY_STACK_LOG, stack.logs());
   await stack?.stop();
 });
 
