@@ -78,12 +78,12 @@ describe("R2 is written only for admitted items", () => {
     await configure(p, { filters: { errorMessages: ["*secret sauce*"] } });
     const res = await post(p, envelope({}, [event("the secret sauce leaked"), attachment(300)]));
     expect(res.status).toBe(200);
-    const totals = await totalsWhen(p, 2);
+    const totals = await totalsWhen(p, 1 + 300);
     expect(totals).toContainEqual({
       category: "attachment",
       outcome: "filtered",
       reason: "error-message",
-      quantity: 1,
+      quantity: 300,
     });
     expect(await storedAttachments(p)).toEqual([]);
   });
@@ -95,12 +95,12 @@ describe("R2 is written only for admitted items", () => {
     expect((await post(p, envelope({}, [event("first")]))).status).toBe(200);
     const res = await post(p, envelope({}, [event("second"), attachment(500)]));
     expect(res.status).toBe(429);
-    const totals = await totalsWhen(p, 3);
+    const totals = await totalsWhen(p, 2 + 500);
     expect(totals).toContainEqual({
       category: "attachment",
       outcome: "rate_limited",
       reason: "rate_limit",
-      quantity: 1,
+      quantity: 500,
     });
     expect(await storedAttachments(p)).toEqual([]);
   });
@@ -145,14 +145,15 @@ describe("per-category quotas", () => {
     const mixed = await post(p, envelope({}, [event("still welcome"), attachment(10, "c.bin")]));
     expect(mixed.status).toBe(200);
     expect(mixed.headers.get("x-sentry-rate-limits")).toMatch(/^\d+:attachment:project:rate_limit$/);
-    const totals = await totalsWhen(p, 4);
+    const totals = await totalsWhen(p, 1 + 600 + 610);
     expect(totals).toContainEqual({
       category: "attachment",
       outcome: "rate_limited",
       reason: "rate_limit",
-      quantity: 2,
+      quantity: 610,
     });
-    expect(totals).toContainEqual({ category: "attachment", outcome: "accepted", reason: "", quantity: 1 });
+    // Outcomes count attachments in bytes, as Relay's do.
+    expect(totals).toContainEqual({ category: "attachment", outcome: "accepted", reason: "", quantity: 600 });
     expect(totals).toContainEqual({ category: "error", outcome: "accepted", reason: "", quantity: 1 });
     expect((await storedAttachments(p)).length).toBe(1);
   });

@@ -76,7 +76,7 @@ function sessionIdOf(parsed: unknown): string | null {
 }
 
 /** Why an envelope's event was dropped: its attachments get the same outcome. */
-type Drop = (category: Category) => OutcomeRecord;
+type Drop = (category: Category, quantity?: number) => OutcomeRecord;
 
 /** Decides each candidate's fate. */
 export async function admit(
@@ -101,7 +101,7 @@ export async function admit(
           ? filterInputFromRaygun(c.parsed, filterClient, category)
           : filterInputFromSentry(c.parsed, filterClient, category);
       const filter = applyInboundFilters(input, settings);
-      if (filter) drop = (cat) => filteredOutcome(project.id, cat, filter, { at: now });
+      if (filter) drop = (cat, quantity) => filteredOutcome(project.id, cat, filter, { at: now, quantity });
     }
     if (!drop) {
       const sample = sampleDecision(
@@ -114,10 +114,10 @@ export async function admit(
         },
         settings,
       );
-      if (!sample.keep) drop = (cat) => sampledOutcome(project.id, cat, { at: now });
+      if (!sample.keep) drop = (cat, quantity) => sampledOutcome(project.id, cat, { at: now, quantity });
     }
     if (drop) {
-      outcomes.push(drop(category));
+      outcomes.push(drop(category, category === "attachment" ? c.item.size : undefined));
       if (c.item.protocol === "sentry" && OWNS_ATTACHMENTS.has(c.item.itemType)) eventDrop ??= drop;
     } else survivors.push(c);
   }
@@ -126,8 +126,8 @@ export async function admit(
   const over = new Set<Candidate>();
   const limitedOutcome =
     (reason: string): Drop =>
-    (cat) =>
-      rateLimitedOutcome(project.id, cat, reason as QuotaReason, { at: now });
+    (cat, quantity) =>
+      rateLimitedOutcome(project.id, cat, reason as QuotaReason, { at: now, quantity });
 
   // Events, sessions and the per-minute categories (replays, profiles, spans, logs, check-ins, user
   // reports) have quotas of their own: ask them all at once.
@@ -164,12 +164,13 @@ export async function admit(
   }
   if (sessionQuota.limit) limits.push({ ...sessionQuota.limit, categories: ["session"] });
 
-  // Attachments: gone with their event, else counted in bytes against the attachment quota.
+  // Attachments: gone with their event, else counted in bytes against the attachment quota. Their
+  // outcomes count bytes too, as Relay's do (quantity = the file's size).
   const attachments = survivors.filter((c) => c.item.category === "attachment");
   if (eventDrop) {
     for (const c of attachments) {
       over.add(c);
-      outcomes.push(eventDrop("attachment"));
+      outcomes.push(eventDrop("attachment", c.item.size));
     }
   } else if (attachments.length > 0) {
     const bytes = attachments.reduce((n, c) => n + c.item.size, 0);
@@ -178,7 +179,7 @@ export async function admit(
       const drop = limitedOutcome(quota.limit?.reason ?? "rate_limit");
       for (const c of attachments) {
         over.add(c);
-        outcomes.push(drop("attachment"));
+        outcomes.push(drop("attachment", c.item.size));
       }
     }
     if (quota.limit) limits.push({ ...quota.limit, categories: ["attachment"] });

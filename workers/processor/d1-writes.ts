@@ -121,7 +121,9 @@ export function buildStatements(input: D1WriteInput): SQL[] {
   for (const { prepared: p, messageId } of refs) {
     const pid = Number(p.item.projectId);
     const at = p.item.receivedAt;
-    count(messageId, pid, at, p.item.category, p.invalid ? "invalid" : "accepted", p.invalid ?? "", 1);
+    // Attachments are counted in bytes, as Relay's outcomes count them.
+    const quantity = p.item.category === "attachment" ? p.item.size : 1;
+    count(messageId, pid, at, p.item.category, p.invalid ? "invalid" : "accepted", p.invalid ?? "", quantity);
     for (const d of p.discards ?? [])
       count(messageId, pid, at, d.category, "client_discard", d.reason, d.quantity);
   }
