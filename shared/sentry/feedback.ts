@@ -7,6 +7,8 @@
 import { badRequest } from "../http/errors";
 
 export interface FeedbackRecord {
+  /** The feedback's own id when the SDK gives one (a resend is then stored once). */
+  id: string | null;
   /** The event the feedback is about, when the SDK names one (32 lowercase hex). */
   eventId: string | null;
   name: string | null;
@@ -42,6 +44,7 @@ export function parseUserReport(value: unknown): FeedbackRecord {
   const message = text(value.comments, MAX_MESSAGE);
   if (!message) throw badRequest("user_report has no comments");
   return {
+    id: null,
     eventId: eventIdOf(value.event_id),
     name: text(value.name, MAX_FIELD),
     email: text(value.email, MAX_FIELD),
@@ -60,6 +63,7 @@ export function parseFeedbackEvent(value: unknown): FeedbackRecord {
   if (!message) throw badRequest("feedback has no message");
   const user = isObject(value) && isObject(value.user) ? value.user : {};
   return {
+    id: isObject(value) ? eventIdOf(value.event_id) : null,
     eventId: eventIdOf(fb.associated_event_id),
     name: text(fb.name, MAX_FIELD) ?? text(user.name, MAX_FIELD) ?? text(user.username, MAX_FIELD),
     email: text(fb.contact_email, MAX_FIELD) ?? text(user.email, MAX_FIELD),

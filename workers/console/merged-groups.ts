@@ -13,13 +13,8 @@ import {
 } from "../../shared/search/backend";
 
 export const GroupFacetQuery = z.object({
-  environment: z
-    .string()
-    .min(1)
-    .max(64)
-    .optional()
-    .openapi({ description: "Only groups seen in this environment" }),
-  release: z.string().min(1).max(200).optional().openapi({ description: "Only groups seen in this release" }),
+  environment: z.string().max(64).optional().openapi({ description: "Only groups seen in this environment" }),
+  release: z.string().max(200).optional().openapi({ description: "Only groups seen in this release" }),
 });
 
 /** Merged groups whose events a target's event list also reads (the most recently merged). */

@@ -131,24 +131,42 @@ export function facetStatements(refs: StoredRef[]): SQL[] {
   );
 }
 
-/** Feedback rows, idempotent by (project, feedback id); a later copy may fill in a missing group. */
+/**
+ * Feedback rows, idempotent by (project, feedback id); a later copy may fill in a missing group.
+ * Feedback that came before its event gets the event's group when the event is written (one index
+ * probe per event, named: SQLite would rather walk the project's key range; no row written unless
+ * one matches). Feedback processed after its event's D1
+ * write but before its indexing stays on its event only.
+ */
 export function feedbackStatements(refs: StoredRef[]): SQL[] {
   const rows = refs
     .filter(({ prepared: p }) => p.feedback)
     .map(({ prepared: p }) => ({
       p: Number(p.item.projectId),
-      id: p.item.eventId,
       at: p.item.receivedAt,
       ...p.feedback!,
+      id: p.feedback!.id ?? p.item.eventId,
     }));
-  return jsonChunks(rows).map(
+  const events = refs
+    .filter(({ prepared: p }) => p.grouping)
+    .map(({ prepared: p }) => ({ p: Number(p.item.projectId), e: p.item.eventId, g: p.grouping!.groupId }));
+  const linked = jsonChunks(events).map(
     (
       chunk,
-    ) => sql`INSERT INTO user_feedback (project_id, id, event_id, group_id, name, email, message, url, source, created_at)
+    ) => sql`UPDATE user_feedback INDEXED BY user_feedback_event SET group_id = j.value->>'g' FROM json_each(${chunk}) j
+      WHERE user_feedback.project_id = j.value->>'p' AND user_feedback.event_id = j.value->>'e'
+        AND user_feedback.group_id IS NULL`,
+  );
+  return linked.concat(
+    jsonChunks(rows).map(
+      (
+        chunk,
+      ) => sql`INSERT INTO user_feedback (project_id, id, event_id, group_id, name, email, message, url, source, created_at)
       SELECT d.value->>'p', d.value->>'id', d.value->>'eventId', d.value->>'groupId', d.value->>'name', d.value->>'email',
         d.value->>'message', d.value->>'url', d.value->>'source', d.value->>'at'
       FROM json_each(${chunk}) d WHERE true
       ON CONFLICT (project_id, id) DO UPDATE SET group_id = excluded.group_id
       WHERE group_id IS NULL AND excluded.group_id IS NOT NULL`,
+    ),
   );
 }
