@@ -35,5 +35,6 @@ CREATE TABLE `user_feedback` (
 --> statement-breakpoint
 CREATE INDEX `user_feedback_group` ON `user_feedback` (`project_id`,`group_id`,`created_at`);--> statement-breakpoint
 CREATE INDEX `user_feedback_event` ON `user_feedback` (`project_id`,`event_id`);--> statement-breakpoint
+CREATE INDEX `user_feedback_unlinked` ON `user_feedback` (`created_at`) WHERE "user_feedback"."group_id" IS NULL AND "user_feedback"."event_id" IS NOT NULL;--> statement-breakpoint
 ALTER TABLE `error_groups` ADD `merged_into` text;--> statement-breakpoint
 ALTER TABLE `error_groups` ADD `users` text;

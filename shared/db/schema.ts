@@ -4,6 +4,7 @@
 // (groups, group hours, RUM pages, sessions, outcomes) are keyed so that a batch upserts each key
 // once, guarded by the message ledger in the same transaction.
 
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const projects = sqliteTable("projects", {
@@ -302,5 +303,9 @@ export const userFeedback = sqliteTable(
     primaryKey({ columns: [t.projectId, t.id] }),
     index("user_feedback_group").on(t.projectId, t.groupId, t.createdAt),
     index("user_feedback_event").on(t.projectId, t.eventId),
+    // Feedback still waiting for its event's group (relinked by the processor's cron).
+    index("user_feedback_unlinked")
+      .on(t.createdAt)
+      .where(sql`${t.groupId} IS NULL AND ${t.eventId} IS NOT NULL`),
   ],
 );

@@ -13,6 +13,8 @@ import type { StoredRef } from "./d1-writes";
 import type { Prepared } from "./prepare";
 
 const DAY = 86_400_000;
+/** Unlinked feedback the cron looks up per run (each one event-index look-up). */
+const RELINK_PER_RUN = 200;
 /** Feedback whose event is not in the batch is resolved through the event index, this many at most. */
 const MAX_FEEDBACK_LOOKUPS = 50;
 
@@ -169,4 +171,39 @@ export function feedbackStatements(refs: StoredRef[]): SQL[] {
       WHERE group_id IS NULL AND excluded.group_id IS NOT NULL`,
     ),
   );
+}
+
+/**
+ * The cron's catch-up (every 30 minutes): feedback processed after its event's D1 write but before
+ * its indexing found no group; look its event up again for a day. Returns how many were linked.
+ */
+export async function relinkFeedback(env: SearchEnv, now = Date.now()): Promise<number> {
+  const rows = (
+    await env.DB.prepare(
+      `SELECT project_id AS p, id, event_id AS e FROM user_feedback INDEXED BY user_feedback_unlinked
+       WHERE group_id IS NULL AND event_id IS NOT NULL AND created_at > ? ORDER BY created_at LIMIT ?`,
+    )
+      .bind(now - DAY, RELINK_PER_RUN)
+      .all<{ p: number; id: string; e: string }>()
+  ).results;
+  if (rows.length === 0) return 0;
+  const backend = createSearchBackend(env);
+  const found = await Promise.all(
+    rows.map(async (r) => ({
+      ...r,
+      g: (await backend.get(String(r.p), r.e).catch(() => null))?.groupId ?? null,
+    })),
+  );
+  const links = found.filter((r) => r.g);
+  if (links.length === 0) return 0;
+  // The event's group may have been merged since it was indexed.
+  await env.DB.prepare(
+    `UPDATE user_feedback SET group_id = coalesce((SELECT r.to_group FROM group_redirects r
+       WHERE r.project_id = j.value->>'p' AND r.from_group = j.value->>'g'), j.value->>'g')
+     FROM json_each(?) j WHERE user_feedback.project_id = j.value->>'p' AND user_feedback.id = j.value->>'id'
+       AND user_feedback.group_id IS NULL`,
+  )
+    .bind(JSON.stringify(links))
+    .run();
+  return links.length;
 }

@@ -158,6 +158,42 @@ describe("user feedback", () => {
     expect(linked).toMatchObject({ id: early!.id, groupId: together.id });
   });
 
+  it("the cron links feedback whose event was indexed only after the feedback was processed", async () => {
+    const { env } = await import("cloudflare:workers");
+    const { relinkFeedback } = await import("../../processor/group-workflow");
+    const { createSearchBackend } = await import("../../../shared/search");
+    const late = hexId();
+    await postEnvelope(p, [[{ type: "user_report" }, { event_id: late, comments: "raced the indexer" }]]);
+    await waitFor(async () => (await eventFeedback(late)).length === 1);
+    expect(await relinkFeedback(env)).toBe(0);
+    // The event reaches the index without passing a processor batch after the feedback (the race).
+    const now = new Date().toISOString();
+    const indexedNow = await createSearchBackend(env).index([
+      {
+        eventId: late,
+        projectId: p.id,
+        groupId: group.id,
+        fingerprint: null,
+        category: "error",
+        occurredAt: now,
+        receivedAt: now,
+        type: "CheckoutError",
+        message: "late",
+        level: "error",
+        release: null,
+        environment: null,
+        user: null,
+        platform: null,
+        stack: "",
+        tags: {},
+      },
+    ]);
+    expect(indexedNow).toEqual(["ok"]);
+    expect(await relinkFeedback(env)).toBe(1);
+    expect((await eventFeedback(late))[0]?.groupId).toBe(group.id);
+    expect(await relinkFeedback(env)).toBe(0);
+  });
+
   it("links by an index probe per event, never a scan of the feedback table", async () => {
     const { env } = await import("cloudflare:workers");
     const { SQLiteAsyncDialect } = await import("drizzle-orm/sqlite-core");
@@ -186,7 +222,9 @@ describe("user feedback", () => {
       body: JSON.stringify({ into: group.id, groups: [together.id] }),
     });
     expect(r.status).toBe(200);
-    expect((await groupFeedback(group.id)).body.feedback.map((f) => f.message)).toContain("before the crash report");
+    expect((await groupFeedback(group.id)).body.feedback.map((f) => f.message)).toContain(
+      "before the crash report",
+    );
     expect((await groupFeedback(together.id)).body.feedback).toEqual([]);
   });
 
