@@ -38,9 +38,11 @@ export function addUser(sketch: Hll | undefined, event: CanonicalEvent): Hll | u
 }
 
 /**
- * Rewrites the group of every event (and feedback) whose group was merged into another. One D1
- * read per batch, by primary key; a merge committed after it is caught by the group upsert's own
- * redirect look-up (group-writes.ts), so counts never land on a merged group.
+ * Rewrites the group of every event (and feedback) whose group was merged into another, and reads
+ * each group's stored users sketch (Prepared.storedUsers), so that the group upsert writes the
+ * union computed here and walks the registers in SQL only if another batch changed the sketch in
+ * between. One D1 read per batch, by primary keys; a merge committed after it is caught by the
+ * group upsert's own redirect look-up (group-writes.ts), so counts never land on a merged group.
  */
 export async function applyRedirects(db: D1Database, prepared: Prepared[]): Promise<void> {
   const keys = new Set<string>();
@@ -50,23 +52,38 @@ export async function applyRedirects(db: D1Database, prepared: Prepared[]): Prom
   }
   if (keys.size === 0) return;
   const to = new Map<string, string>();
+  const users = new Map<string, string | null>();
   for (const chunk of jsonChunks([...keys].map((k) => JSON.parse(k) as [number, string]))) {
     const rows = await db
       .prepare(
-        `SELECT r.project_id AS p, r.from_group AS f, r.to_group AS t FROM json_each(?) j
-         CROSS JOIN group_redirects r ON r.project_id = j.value->>0 AND r.from_group = j.value->>1`,
+        `SELECT j.value->>0 AS p, j.value->>1 AS f, r.to_group AS t, g.users AS u FROM json_each(?) j
+         LEFT JOIN group_redirects r ON r.project_id = j.value->>0 AND r.from_group = j.value->>1
+         LEFT JOIN error_groups g ON g.project_id = j.value->>0 AND g.id = coalesce(r.to_group, j.value->>1)`,
       )
       .bind(chunk)
-      .all<{ p: number; f: string; t: string }>();
-    for (const r of rows.results) to.set(`${r.p}:${r.f}`, r.t);
+      .all<{ p: number; f: string; t: string | null; u: string | null }>();
+    for (const r of rows.results) {
+      if (r.t) to.set(`${r.p}:${r.f}`, r.t);
+      users.set(`${r.p}:${r.f}`, r.u);
+    }
   }
-  if (to.size === 0) return;
   for (const p of prepared) {
     const pid = Number(p.item.projectId);
-    if (p.grouping) p.grouping.groupId = to.get(`${pid}:${p.grouping.groupId}`) ?? p.grouping.groupId;
+    if (p.grouping) {
+      p.storedUsers = users.get(`${pid}:${p.grouping.groupId}`) ?? null;
+      p.grouping.groupId = to.get(`${pid}:${p.grouping.groupId}`) ?? p.grouping.groupId;
+    }
     if (p.feedback?.groupId)
       p.feedback.groupId = to.get(`${pid}:${p.feedback.groupId}`) ?? p.feedback.groupId;
   }
+}
+
+/** A group's users column for the upsert: the stored sketch (as read) and it with the batch's users. */
+export function usersRow(stored: string | null | undefined, batch: Hll | undefined) {
+  if (!batch) return { u: null, o: null };
+  const merged = Hll.decode(stored);
+  merged.merge(batch);
+  return { u: merged.encode(), o: stored ?? null };
 }
 
 /**

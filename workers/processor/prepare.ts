@@ -50,6 +50,8 @@ export interface Prepared {
   /** Client-side discards (Sentry client reports) to add to the outcome counters. */
   discards?: { category: string; reason: string; quantity: number }[];
   attachment?: AttachmentRef;
+  /** The group's affected-users sketch as stored before this batch (group-workflow.ts). */
+  storedUsers?: string | null;
   /** User feedback (Sentry user_report / feedback), stored by group-workflow.ts. */
   feedback?: StoredFeedback;
   /** The payload was stored but could not be interpreted (e.g. a malformed session): outcome "invalid". */
