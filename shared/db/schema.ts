@@ -4,6 +4,7 @@
 // (groups, group hours, RUM pages, sessions, outcomes) are keyed so that a batch upserts each key
 // once, guarded by the message ledger in the same transaction.
 
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const projects = sqliteTable("projects", {
@@ -39,6 +40,10 @@ export const errorGroups = sqliteTable(
     lastRelease: text("last_release"),
     /** Set when a resolved group received a new event (a regression). */
     regressedAt: integer("regressed_at"),
+    /** The group this one was merged into (shared/grouping/merge.ts); merged groups leave the lists. */
+    mergedInto: text("merged_into"),
+    /** Affected users: a HyperLogLog sketch of distinct user keys (shared/hll.ts). */
+    users: text("users"),
   },
   (t) => [primaryKey({ columns: [t.projectId, t.id] })],
 );
@@ -239,3 +244,68 @@ export const consoleLoginFailures = sqliteTable("console_login_failures", {
   windowStart: integer("window_start").notNull(),
   failures: integer("failures").notNull(),
 });
+
+/**
+ * Where later events of a merged group go (shared/grouping/merge.ts): the processor looks up the
+ * group ids it computed and writes to `to_group` instead. Bounded per project (MAX_REDIRECTS).
+ */
+export const groupRedirects = sqliteTable(
+  "group_redirects",
+  {
+    projectId: integer("project_id").notNull(),
+    fromGroup: text("from_group").notNull(),
+    toGroup: text("to_group").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.projectId, t.fromGroup] }),
+    index("group_redirects_to").on(t.projectId, t.toGroup),
+  ],
+);
+
+/**
+ * Which groups have events in which environment and release (facet = "environment" | "release"):
+ * the issue list's filters, read by key. Written once per group and value (and at most daily after),
+ * never per event; `last_seen` is day-coarse, for retention.
+ */
+export const groupFacets = sqliteTable(
+  "group_facets",
+  {
+    projectId: integer("project_id").notNull(),
+    facet: text("facet").notNull(),
+    value: text("value").notNull(),
+    groupId: text("group_id").notNull(),
+    lastSeen: integer("last_seen").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.facet, t.value, t.groupId] })],
+);
+
+/** User feedback (Sentry `user_report` items and `feedback` events), shown on its event and group. */
+export const userFeedback = sqliteTable(
+  "user_feedback",
+  {
+    projectId: integer("project_id").notNull(),
+    /** The feedback item's own id. */
+    id: text("id").notNull(),
+    /** The event the feedback is about, when the SDK names one. */
+    eventId: text("event_id"),
+    /** That event's group, resolved when the feedback was processed (null if unknown by then). */
+    groupId: text("group_id"),
+    name: text("name"),
+    email: text("email"),
+    message: text("message").notNull(),
+    url: text("url"),
+    /** user_report | feedback */
+    source: text("source").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.projectId, t.id] }),
+    index("user_feedback_group").on(t.projectId, t.groupId, t.createdAt),
+    index("user_feedback_event").on(t.projectId, t.eventId),
+    // Feedback still waiting for its event's group (relinked by the processor's cron).
+    index("user_feedback_unlinked")
+      .on(t.createdAt)
+      .where(sql`${t.groupId} IS NULL AND ${t.eventId} IS NOT NULL`),
+  ],
+);

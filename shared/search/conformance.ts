@@ -108,6 +108,20 @@ export function runSearchConformance(
       expect(r.groups).toEqual([{ groupId: "g1", count: 4 }]);
     });
 
+    it("filters by environment or release alone (the issue list's filters), matches per group within them", async () => {
+      const staging = await search({ environment: "staging", limit: 100 });
+      expect(staging.hits.map((h) => h.eventId)).toEqual(newest([3, 6, 9, 12, 15, 18]));
+      expect(staging.groups).toEqual([
+        { groupId: "g1", count: 2 },
+        { groupId: "g2", count: 2 },
+        { groupId: "g3", count: 2 },
+      ]);
+      const r2 = await search({ release: "2.0.0", limit: 100 });
+      expect(r2.hits.map((h) => h.eventId)).toEqual(newest(range(15, 20)));
+      expect(r2.groups).toEqual([{ groupId: "g3", count: 4 }]);
+      expect(await hitIds({ release: "2.0.0", environment: "nowhere" })).toEqual([]);
+    });
+
     it("isolates projects", async () => {
       expect(await hitIds({ projectId: "p2", q: "cannot" })).toEqual(newest(range(21, 24)));
       expect(await hitIds({ projectId: "p3" })).toEqual([]);

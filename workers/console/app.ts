@@ -2,7 +2,9 @@
 // its OpenAPI document. Every route is declared with its zod schemas, so the document cannot drift.
 //
 //   /api/v1/projects[/{id}[/settings|/keys/rotate]]      projects, keys, settings
-//   /api/v1/projects/{id}/groups[/{groupId}[/events|/histogram]]   error groups
+//   /api/v1/projects/{id}/groups[/{groupId}[/events|/histogram|/feedback]]   error groups
+//   /api/v1/projects/{id}/groups/merge                    fold groups into one
+//   /api/v1/projects/{id}/events/{eventId}/feedback      user feedback on an event
 //   /api/v1/projects/{id}/events/{eventId}[/raw]         event detail and raw payload
 //   /api/v1/projects/{id}/stats                           outcomes over time
 //   /api/v1/projects/{id}/search                          full-text search (Elasticsearch or D1 FTS5)
@@ -13,6 +15,8 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { requireAdmin } from "./auth";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { eventRoutes } from "./routes/events";
+import { feedbackRoutes } from "./routes/feedback";
+import { groupMergeRoutes } from "./routes/group-merge";
 import { groupRoutes } from "./routes/groups";
 import { projectRoutes } from "./routes/projects";
 import { releaseRoutes } from "./routes/releases";
@@ -37,7 +41,9 @@ app.use("/api/v1/*", async (c, next) => {
 });
 
 app.route("/", projectRoutes);
+app.route("/", groupMergeRoutes);
 app.route("/", groupRoutes);
+app.route("/", feedbackRoutes);
 app.route("/", eventRoutes);
 app.route("/", statsRoutes);
 app.route("/", searchRoutes);

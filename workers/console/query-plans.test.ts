@@ -7,10 +7,13 @@
 // Elasticsearch it does not touch D1 at all.
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, BASE, call, createTestProject, type TestProject, waitFor } from "../../test/helpers";
 import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
 import consoleWorker from "./index";
+import { mergeStatements } from "./merge-groups";
 import { groupTitles, occurrences, releaseBreakdown, sparklines } from "./ui/data";
 
 interface Recorded {
@@ -54,6 +57,7 @@ const PER_EVENT = [
   "attachments",
   "segments",
   "message_ledger",
+  "user_feedback",
 ];
 /** Small global tables an admin lists whole. */
 const LISTED_WHOLE = ["projects", "dead_letters"];
@@ -129,6 +133,21 @@ describe("console queries (EXPLAIN QUERY PLAN)", () => {
     await get(`${base}/groups/${groupId}/events?limit=2&cursor=${encodeURIComponent(first.next)}`);
     await get(`${base}/groups/${groupId}/histogram?days=1`);
     await get(`${base}/groups/${groupId}/histogram?days=90`);
+    // The issue workflow: list filters, feedback, a merge (and its target's events).
+    await get(`${base}/groups?environment=production&release=1.0.0`);
+    await get(`${base}/groups?release=1.0.0&limit=1`);
+    await get(`${base}/groups/${groupId}/feedback?limit=2`);
+    await get(`${base}/events/${eventIds[0]}/feedback`);
+    const refused = await consoleWorker.fetch(
+      new Request(`${BASE}${base}/groups/merge`, {
+        method: "POST",
+        headers: { ...ADMIN, "content-type": "application/json" },
+        body: JSON.stringify({ into: groupId, groups: ["0123456789abcdef"] }),
+      }),
+      consoleEnv,
+      createExecutionContext(),
+    );
+    expect(refused.status).toBe(404);
     await get(`${base}/events/${eventIds[0]}`);
     await get(`${base}/events/${eventIds[1]}/raw`);
     await get(`${base}/stats`);
@@ -142,6 +161,13 @@ describe("console queries (EXPLAIN QUERY PLAN)", () => {
     await groupTitles(db, p.id, [groupId]);
 
     const reads = log.filter((r) => /^\s*(SELECT|WITH|UPDATE|DELETE)/i.test(r.sql));
+    // The merge's own statements, writes included (planned only: EXPLAIN runs none of them).
+    const dialect = new SQLiteAsyncDialect();
+    for (const s of mergeStatements(Number(p.id), "0123456789abcdef", [groupId], Date.now())) {
+      const q = dialect.sqlToQuery(sql`${s}`);
+      reads.push({ sql: q.sql, params: q.params });
+    }
+    expect(reads.some((r) => /group_facets/.test(r.sql) && /\?/.test(r.sql))).toBe(true);
     expect(reads.length).toBeGreaterThanOrEqual(15);
     // The per-event reads really are on the event index and the aggregate, not somewhere else.
     expect(reads.some((r) => /FROM search_docs/.test(r.sql) && /group_id = \?/.test(r.sql))).toBe(true);

@@ -49,6 +49,11 @@ export const GroupSchema = z
     lastRelease: z.string().nullable(),
     regressedAt: z.string().nullable(),
     groupingVersion: z.number(),
+    users: z.number().openapi({
+      description:
+        "Affected users (distinct user id, else IP): a HyperLogLog estimate, ±3.25 % standard error",
+    }),
+    mergedInto: z.string().nullable().openapi({ description: "The group this one was merged into" }),
   })
   .openapi("Group");
 

@@ -18,6 +18,7 @@ import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { jsonChunks } from "../../shared/json-chunks";
 import type { OutcomeRecord } from "../../shared/queue-message";
 import { BUCKET_COUNT, bucketOf } from "../../shared/rum/page-views";
+import { facetStatements, feedbackStatements } from "./group-workflow";
 import { groupStatements } from "./group-writes";
 import { guard, tally } from "./ledger-sql";
 import type { Prepared } from "./prepare";
@@ -80,6 +81,7 @@ export function buildStatements(input: D1WriteInput): SQL[] {
   }
 
   statements.push(...groupStatements(batchId, refs));
+  statements.push(...facetStatements(refs), ...feedbackStatements(refs));
   statements.push(...rumStatements(batchId, refs));
 
   // Release health: session deltas per project, release, environment and minute.

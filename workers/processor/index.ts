@@ -1,6 +1,7 @@
 // Processor worker entry: the handler table. Ingest queues → processBatch; the dead-letter queue →
-// recordDeadLetters; the cron → retention.
+// recordDeadLetters; the cron → retention, and relinking user feedback to its group.
 import { recordDeadLetters } from "./dead-letters";
+import { relinkFeedback } from "./group-workflow";
 import { processBatch } from "./process-batch";
 import { runRetention } from "./retention";
 
@@ -27,6 +28,11 @@ export default {
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(
       runRetention(env).then((report) => console.log(JSON.stringify({ msg: "retention", ...report }))),
+    );
+    ctx.waitUntil(
+      relinkFeedback(env).catch((err) =>
+        console.warn(JSON.stringify({ msg: "feedback relink failed", error: String(err) })),
+      ),
     );
   },
 } satisfies ExportedHandler<ProcessorEnv>;

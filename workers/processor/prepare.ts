@@ -11,6 +11,12 @@ import { scrubJson } from "../../shared/policy/scrub";
 import { mayNeedScrubbing } from "../../shared/policy/scrub-prefilter";
 import type { IngestItem } from "../../shared/queue-message";
 import { type PageView, pageViewsOf } from "../../shared/rum/page-views";
+import {
+  type FeedbackRecord,
+  parseFeedbackEvent,
+  parseUserReport,
+  type StoredFeedback,
+} from "../../shared/sentry/feedback";
 import { parseClientReport, parseSessionAggregates, parseSessionUpdate } from "../../shared/sentry/items";
 
 export interface SessionDelta {
@@ -44,6 +50,10 @@ export interface Prepared {
   /** Client-side discards (Sentry client reports) to add to the outcome counters. */
   discards?: { category: string; reason: string; quantity: number }[];
   attachment?: AttachmentRef;
+  /** The group's affected-users sketch as stored before this batch (group-workflow.ts). */
+  storedUsers?: string | null;
+  /** User feedback (Sentry user_report / feedback), stored by group-workflow.ts. */
+  feedback?: StoredFeedback;
   /** The payload was stored but could not be interpreted (e.g. a malformed session): outcome "invalid". */
   invalid?: string;
   /** Whether the event gets a search document. */
@@ -155,7 +165,15 @@ export const PREPARERS: Record<string, ItemPreparer> = {
   "sentry:client_report": sentryAggregate((v, p) => {
     p.discards = parseClientReport(v);
   }),
+  "sentry:user_report": sentryAggregate((v, p) => {
+    p.feedback = withGroup(parseUserReport(v));
+  }),
+  "sentry:feedback": sentryAggregate((v, p) => {
+    p.feedback = withGroup(parseFeedbackEvent(v));
+  }),
 };
+
+const withGroup = (f: FeedbackRecord): StoredFeedback => ({ ...f, groupId: null });
 
 /** Binary items (attachments, replays) stay in their own R2 object; the segment keeps metadata. */
 function prepareBinary(item: IngestItem): Prepared {

@@ -20,6 +20,7 @@ import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../sh
 import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
 import { backoffSeconds } from "./backoff";
 import { type StoredRef, writeBatch } from "./d1-writes";
+import { applyRedirects, resolveFeedbackGroups } from "./group-workflow";
 import { itemBudgetMs, PoisonItemError, type Prepared, prepareItem } from "./prepare";
 import { toSearchDoc } from "./search-doc";
 
@@ -242,6 +243,11 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     .map(({ body }) => ({ id: body.id, outcomes: (body.outcomes ?? []) as OutcomeRecord[] }));
 
   try {
+    // Merged groups and feedback: which group each event and feedback belongs to (group-workflow.ts).
+    const items = ok.map(({ p }) => p);
+    await resolveFeedbackGroups(env, items);
+    await applyRedirects(env.DB, items);
+
     // 3. One segment object for the whole batch.
     let segment: { key: string; bytes: number; refs: StoredRef[] } | null = null;
     if (ok.length > 0) {

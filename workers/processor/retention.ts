@@ -118,6 +118,12 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
       env.DB.prepare("DELETE FROM outcomes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
       env.DB.prepare("DELETE FROM rum_page_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
       env.DB.prepare("DELETE FROM session_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
+      // Issue workflow (group-workflow.ts): facets are day-coarse, so a whole day past the cutoff.
+      env.DB.prepare("DELETE FROM group_facets WHERE project_id = ? AND last_seen < ?").bind(
+        pid,
+        cutoff - DAY,
+      ),
+      env.DB.prepare("DELETE FROM user_feedback WHERE project_id = ? AND created_at < ?").bind(pid, cutoff),
       // Whole hours only: an hour still partly inside the retention keeps its count.
       env.DB.prepare("DELETE FROM group_hours WHERE project_id = ? AND hour <= ?").bind(
         pid,

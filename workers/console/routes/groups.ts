@@ -3,13 +3,15 @@
 // backend), and its occurrence histogram (from the group_hours aggregate, never per-event rows).
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { errorGroups } from "../../../shared/db/schema";
+import { estimateUsers } from "../../../shared/hll";
 import { ClientError } from "../../../shared/http/errors";
 import { createSearchBackend } from "../../../shared/search";
 import type { IndexedEvent } from "../../../shared/search/backend";
 import { decodeCursor, olderThan, pageOf } from "../keyset";
+import { facetFilter, GroupFacetQuery, mergedGroupEvents } from "../merged-groups";
 import {
   EventSummarySchema,
   errorResponses,
@@ -45,6 +47,8 @@ export function groupView(g: GroupRow) {
     lastRelease: g.lastRelease,
     regressedAt: iso(g.regressedAt),
     groupingVersion: g.groupingVersion,
+    users: estimateUsers(g.users),
+    mergedInto: g.mergedInto,
   };
 }
 
@@ -68,7 +72,10 @@ groupRoutes.openapi(
   createRoute({
     method: "get",
     path: "/api/v1/projects/{id}/groups",
-    request: { params: ProjectIdParam, query: PageQuery.extend({ status: GroupStatus.optional() }) },
+    request: {
+      params: ProjectIdParam,
+      query: PageQuery.extend({ status: GroupStatus.optional() }).extend(GroupFacetQuery.shape),
+    },
     responses: {
       200: json(
         z.object({ groups: z.array(GroupSchema), next: z.string().nullable() }),
@@ -79,7 +86,7 @@ groupRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const { limit = 50, cursor, status } = c.req.valid("query");
+    const { limit = 50, cursor, status, environment, release } = c.req.valid("query");
     const cur = decodeCursor(cursor);
     if (cur === undefined) return c.json({ error: "cursor: invalid cursor" }, 400);
     const pid = Number(id);
@@ -90,6 +97,8 @@ groupRoutes.openapi(
         and(
           eq(errorGroups.projectId, pid),
           status ? eq(errorGroups.status, status) : undefined,
+          isNull(errorGroups.mergedInto),
+          facetFilter(pid, { environment, release }),
           olderThan(cur, errorGroups.lastSeen, errorGroups.id),
         ),
       )
@@ -164,7 +173,8 @@ groupRoutes.openapi(
     const backend = createSearchBackend(c.env);
     try {
       // Keyset-paged by the backend (its own opaque cursor, checked there: a bad one is a 400).
-      const page = await backend.groupEvents(id, groupId, { limit, cursor });
+      // A merge target also lists the events its merged groups had before the merge.
+      const page = await mergedGroupEvents(c.env.DB, backend, id, groupId, { limit, cursor });
       return c.json({ events: page.events.map(eventSummary), next: page.next }, 200);
     } catch (err) {
       if (err instanceof ClientError) return c.json({ error: `cursor: ${err.message}` }, 400);

@@ -4,6 +4,8 @@
 
 import { Hono } from "hono";
 import { eventRoutes } from "../routes/events";
+import { feedbackRoutes } from "../routes/feedback";
+import { groupMergeRoutes } from "../routes/group-merge";
 import { groupRoutes } from "../routes/groups";
 import { projectRoutes } from "../routes/projects";
 import { releaseRoutes } from "../routes/releases";
@@ -13,7 +15,9 @@ import { clientFault } from "../validation";
 
 const internal = new Hono<{ Bindings: ConsoleEnv }>()
   .route("/", projectRoutes)
+  .route("/", groupMergeRoutes)
   .route("/", groupRoutes)
+  .route("/", feedbackRoutes)
   .route("/", eventRoutes)
   .route("/", statsRoutes)
   .route("/", rumRoutes)

@@ -5,6 +5,7 @@
 //   GET  /ui/login · POST /ui/login · POST /ui/logout       session
 //   GET  /ui/ · POST /ui/projects                            projects, keys, SDK snippets; create
 //   GET  /ui/projects/:id                                    issues (error groups) with sparklines
+//   POST /ui/projects/:id/groups/merge                       merge the selected issues
 //   GET  /ui/projects/:id/groups/:groupId · POST …/status    one issue; resolve / ignore / reopen
 //   GET  /ui/projects/:id/events/:eventId                    one event with its stack trace
 //   GET  /ui/projects/:id/{search,outcomes,rum,releases,setup} · POST …/keys/rotate
@@ -16,6 +17,7 @@ import { ApiError } from "./api";
 import { Layout } from "./components/layout";
 import { eventPage } from "./pages/event";
 import { groupPage } from "./pages/group";
+import { groupMergeSubmit } from "./pages/group-merge";
 import { groupStatusSubmit, groupsPage } from "./pages/groups";
 import { loginPage, loginSubmit, logout } from "./pages/login";
 import { outcomesPage } from "./pages/outcomes";
@@ -68,6 +70,7 @@ uiRoutes.get(`${P}/search`, searchPage);
 uiRoutes.get(`${P}/outcomes`, outcomesPage);
 uiRoutes.get(`${P}/rum`, rumPage);
 uiRoutes.get(`${P}/releases`, releasesPage);
+uiRoutes.post(`${P}/groups/merge`, groupMergeSubmit);
 uiRoutes.get(G, groupPage);
 uiRoutes.post(`${G}/status`, groupStatusSubmit);
 uiRoutes.get(`${P}/events/:eventId{[0-9a-f]{32}}`, eventPage);

@@ -5,6 +5,7 @@ import type { FC } from "hono/jsx";
 import type { Breadcrumb, CanonicalEvent } from "../../../../shared/event";
 import { callApi } from "../api";
 import { LevelBadge, When } from "../components/badges";
+import { type Feedback, FeedbackList } from "../components/feedback-list";
 import { KvTable, Tags } from "../components/kv";
 import { Layout } from "../components/layout";
 import { Exceptions } from "../components/stack-trace";
@@ -56,9 +57,10 @@ const RequestInfo: FC<{ ev: CanonicalEvent }> = ({ ev }) => {
 
 export async function eventPage(c: Context<UiEnv>) {
   const { id, eventId } = c.req.param() as { id: string; eventId: string };
-  const [project, detail] = await Promise.all([
+  const [project, detail, feedback] = await Promise.all([
     callApi<Project>(c, `/api/v1/projects/${id}`),
     callApi<EventDetail>(c, `/api/v1/projects/${id}/events/${eventId}`),
+    callApi<{ feedback: Feedback[] }>(c, `/api/v1/projects/${id}/events/${eventId}/feedback`),
   ]);
   const ev = detail.event;
   const s = detail.summary;
@@ -97,6 +99,7 @@ export async function eventPage(c: Context<UiEnv>) {
           </div>
         </div>
       </div>
+      {feedback.feedback.length > 0 ? <FeedbackList projectId={id} feedback={feedback.feedback} /> : null}
       {ev ? (
         <>
           <div class="card">

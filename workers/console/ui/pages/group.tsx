@@ -5,6 +5,7 @@ import { ApiError, callApi } from "../api";
 import { LevelBadge, StatusBadge, When } from "../components/badges";
 import { CardHeader } from "../components/card-header";
 import { StackedBarChart } from "../components/charts";
+import { type Feedback, FeedbackList } from "../components/feedback-list";
 import { Layout } from "../components/layout";
 import { Exceptions } from "../components/stack-trace";
 import { StatusActions } from "../components/status-actions";
@@ -22,13 +23,16 @@ export async function groupPage(c: Context<UiEnv>) {
   const { id, groupId } = c.req.param() as { id: string; groupId: string };
   const range: Range = queryOption(c, "range", RANGES, "14d");
   const base = `/api/v1/projects/${id}/groups/${groupId}`;
-  const [project, group, hist, list, releases] = await Promise.all([
+  const [project, group, hist, list, releases, feedback] = await Promise.all([
     callApi<Project>(c, `/api/v1/projects/${id}`),
     callApi<Group>(c, base),
     occurrences(c.env.DB, id, [groupId], RANGES[range][0], RANGES[range][1]),
     callApi<{ events: EventSummary[]; next: string | null }>(c, `${base}/events?limit=25`),
     releaseBreakdown(c.env.DB, id, groupId),
+    callApi<{ feedback: Feedback[] }>(c, `${base}/feedback?limit=20`),
   ]);
+  // A merged issue lives on in the one it was merged into.
+  if (group.mergedInto) return c.redirect(`/ui/projects/${id}/groups/${group.mergedInto}`, 302);
   const latestId = group.lastEventId ?? list.events[0]?.id;
   const latest = latestId
     ? await callApi<EventDetail>(c, `/api/v1/projects/${id}/events/${latestId}`).catch((e) => {
@@ -65,6 +69,10 @@ export async function groupPage(c: Context<UiEnv>) {
           <div class="stat">
             <b>{fmtNum(group.count)}</b>
             <span>events</span>
+          </div>
+          <div class="stat">
+            <b class="users-count">{fmtNum(group.users)}</b>
+            <span>affected users (±3 %)</span>
           </div>
           <div class="stat">
             <b>
@@ -117,6 +125,7 @@ export async function groupPage(c: Context<UiEnv>) {
           <p class="muted">The latest event's payload is no longer stored.</p>
         )}
       </div>
+      <FeedbackList projectId={id} feedback={feedback.feedback} showEvent />
       <div class="grid">
         <div class="card">
           <h2>Releases and environments</h2>

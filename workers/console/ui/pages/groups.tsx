@@ -1,5 +1,6 @@
 // A project's issues (error groups): what crashed, how often, since when, trending how (a 24 h
-// sparkline), with a status filter and resolve / ignore / reopen actions; plus the status change.
+// sparkline), with status / environment / release filters, resolve / ignore / reopen actions and
+// merging of selected issues (group-merge.ts); plus the status change.
 import type { Context } from "hono";
 import { callApi } from "../api";
 import { LevelBadge, StatusBadge, When } from "../components/badges";
@@ -24,9 +25,13 @@ export async function groupsPage(c: Context<UiEnv>) {
   const id = c.req.param("id")!;
   const status = queryOption(c, "status", STATUSES, "");
   const cursor = c.req.query("cursor") ?? "";
-  const qs = new URLSearchParams({ limit: "50" });
+  const environment = (c.req.query("environment") ?? "").trim().slice(0, 64);
+  const release = (c.req.query("release") ?? "").trim().slice(0, 200);
+  const facets = { ...(environment ? { environment } : {}), ...(release ? { release } : {}) };
+  const qs = new URLSearchParams({ limit: "50", ...facets });
   if (status) qs.set("status", status);
   if (cursor) qs.set("cursor", cursor);
+  const filterQs = (extra: Record<string, string>) => `?${new URLSearchParams({ ...facets, ...extra })}`;
   const [project, list] = await Promise.all([
     callApi<Project>(c, `/api/v1/projects/${id}`),
     callApi<{ groups: Group[]; next: string | null }>(c, `/api/v1/projects/${id}/groups?${qs}`),
@@ -60,23 +65,47 @@ export async function groupsPage(c: Context<UiEnv>) {
         <div class="filters">
           Status:{" "}
           {FILTERS.map(([s, label]) => (
-            <a class={status === s ? "on" : ""} href={s ? `?status=${s}` : "?"}>
+            <a class={status === s ? "on" : ""} href={filterQs(s ? { status: s } : {})}>
               {label}
             </a>
           ))}
         </div>
+        <form method="get" class="actions facet-filters" style="margin:8px 0">
+          {status ? <input type="hidden" name="status" value={status} /> : null}
+          <input
+            type="text"
+            name="environment"
+            value={environment}
+            placeholder="environment"
+            aria-label="Environment"
+          />
+          <input type="text" name="release" value={release} placeholder="release" aria-label="Release" />
+          <button type="submit">Filter</button>
+          {environment || release ? <a href={status ? `?status=${status}` : "?"}>Clear</a> : null}
+        </form>
+        <form method="post" action={`/ui/projects/${id}/groups/merge`} id="merge-form" class="actions">
+          <input type="hidden" name="csrf" value={c.var.csrf} />
+          <button type="submit" data-action="merge">
+            Merge selected
+          </button>
+          <span class="muted small">into the selected issue with the most events</span>
+        </form>
         {list.groups.length === 0 ? (
           <div class="empty">
-            No issues{status ? ` with status ${status}` : ""} yet.{" "}
+            No issues{status ? ` with status ${status}` : ""}
+            {environment ? ` in environment ${environment}` : ""}
+            {release ? ` in release ${release}` : ""} yet.{" "}
             <a href={`/ui/projects/${id}/setup`}>Send your first error →</a>
           </div>
         ) : (
           <table class="groups">
             <thead>
               <tr>
+                <th />
                 <th>Issue</th>
                 <th>Status</th>
                 <th class="num">Events</th>
+                <th class="num">Users</th>
                 <th>Last 24 h</th>
                 <th>First seen</th>
                 <th>Last seen</th>
@@ -86,6 +115,15 @@ export async function groupsPage(c: Context<UiEnv>) {
             <tbody>
               {list.groups.map((g) => (
                 <tr class="group-row" data-group-id={g.id}>
+                  <td>
+                    <input
+                      type="checkbox"
+                      name="groups"
+                      value={g.id}
+                      form="merge-form"
+                      aria-label={`select ${g.type ?? "issue"} for merging`}
+                    />
+                  </td>
                   <td>
                     <a class="issue-title" href={`/ui/projects/${id}/groups/${g.id}`}>
                       {g.type ?? "Message"}
@@ -98,6 +136,7 @@ export async function groupsPage(c: Context<UiEnv>) {
                     <StatusBadge status={g.status} regressedAt={g.regressedAt} />
                   </td>
                   <td class="num">{fmtNum(g.count)}</td>
+                  <td class="num users-count">{fmtNum(g.users)}</td>
                   <td>
                     <Sparkline values={sparks.get(g.id) ?? []} label={`events per hour, last 24 h`} />
                   </td>
@@ -123,9 +162,7 @@ export async function groupsPage(c: Context<UiEnv>) {
         )}
         {list.next ? (
           <p>
-            <a href={`?${new URLSearchParams({ ...(status ? { status } : {}), cursor: list.next })}`}>
-              Older issues →
-            </a>
+            <a href={filterQs({ ...(status ? { status } : {}), cursor: list.next })}>Older issues →</a>
           </p>
         ) : null}
       </div>

@@ -16,11 +16,20 @@ export async function searchPage(c: Context<UiEnv>) {
   const id = c.req.param("id")!;
   const q = (c.req.query("q") ?? "").slice(0, 500);
   const cursor = c.req.query("cursor") || null;
+  const environment = (c.req.query("environment") ?? "").trim().slice(0, 64);
+  const release = (c.req.query("release") ?? "").trim().slice(0, 200);
   const project = await callApi<Project>(c, `/api/v1/projects/${id}`);
   let result: SearchResult | null = null;
   let error: string | null = null;
   try {
-    result = await createSearchBackend(c.env).search({ projectId: id, q: q || null, limit: 50, cursor });
+    result = await createSearchBackend(c.env).search({
+      projectId: id,
+      q: q || null,
+      environment: environment || null,
+      release: release || null,
+      limit: 50,
+      cursor,
+    });
   } catch (err) {
     if (!(err instanceof ClientError)) throw err;
     error = err.message;
@@ -29,6 +38,18 @@ export async function searchPage(c: Context<UiEnv>) {
   return c.html(
     <Layout title={`Search: ${q}`} csrf={c.var.csrf} project={project} tab="search" q={q}>
       {error ? <div class="err">{error}</div> : null}
+      <form method="get" class="actions facet-filters" style="margin-bottom:8px">
+        <input type="hidden" name="q" value={q} />
+        <input
+          type="text"
+          name="environment"
+          value={environment}
+          placeholder="environment"
+          aria-label="Environment"
+        />
+        <input type="text" name="release" value={release} placeholder="release" aria-label="Release" />
+        <button type="submit">Filter</button>
+      </form>
       <p class="muted small">
         Free text matches messages and stack traces; narrow with <code>type:TypeError</code>,{" "}
         <code>level:error</code>, <code>release:1.2.3</code>, <code>environment:production</code>,{" "}
@@ -104,7 +125,9 @@ export async function searchPage(c: Context<UiEnv>) {
           )}
           {result.next ? (
             <p>
-              <a href={`?${new URLSearchParams({ q, cursor: result.next })}`}>Older matches →</a>
+              <a href={`?${new URLSearchParams({ q, environment, release, cursor: result.next })}`}>
+                Older matches →
+              </a>
             </p>
           ) : null}
         </div>

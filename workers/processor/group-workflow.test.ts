@@ -1,0 +1,95 @@
+// The processor's share of the issue workflow against real local D1: affected users folded per
+// batch, including when another batch changed the same group's sketch between this batch's read
+// and its write (the upsert then merges in SQL instead of overwriting), and redelivery changing
+// nothing; facets written once per group and value.
+import { createMessageBatch } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Hll } from "../../shared/hll";
+import type { IngestItem } from "../../shared/queue-message";
+import { api, createTestProject, type TestProject } from "../../test/helpers";
+import { processBatch } from "./process-batch";
+import { raygunItem } from "./test-helpers";
+
+let p: TestProject;
+beforeAll(async () => {
+  p = await createTestProject("group-workflow");
+});
+
+const itemFor = (user: string): IngestItem => {
+  const it = raygunItem(p, {}, "users gone missing");
+  const report = JSON.parse(it.payload!);
+  report.details.user = { identifier: user };
+  report.details.version = "9.9.9";
+  it.payload = JSON.stringify(report);
+  it.size = it.payload.length;
+  return it;
+};
+const users = (from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) => itemFor(`user-${from + i}`));
+/** The estimate the processor must store: the sketch of exactly these users' keys. */
+const estimateOf = (...ranges: [number, number][]) => {
+  const s = new Hll();
+  for (const [from, to] of ranges) for (let i = from; i < to; i++) s.add(`u:user-${i}`);
+  return s.estimate();
+};
+const message = (items: IngestItem[]) => ({
+  id: `m-${crypto.randomUUID()}`,
+  timestamp: new Date(),
+  attempts: 1,
+  body: JSON.stringify({
+    v: 1,
+    id: `${Date.now().toString(16).padStart(12, "0")}${crypto.randomUUID()}`,
+    items,
+  }),
+});
+const run = (msgs: ReturnType<typeof message>[], db: D1Database = env.DB) =>
+  processBatch(createMessageBatch("sluice-errors-0", msgs), { ...env, DB: db });
+const theGroup = async () =>
+  (await api<{ groups: { id: string; count: number; users: number }[] }>(`/api/v1/projects/${p.id}/groups`))
+    .body.groups[0]!;
+
+describe("affected users in the processor", () => {
+  it("folds each batch's users into the group's sketch, and a redelivery changes nothing", async () => {
+    const first = message(users(0, 40));
+    await run([first]);
+    expect(await theGroup()).toMatchObject({ count: 40, users: estimateOf([0, 40]) });
+    await run([first]);
+    expect(await theGroup()).toMatchObject({ count: 40, users: estimateOf([0, 40]) });
+    await run([message(users(20, 60))]);
+    expect(await theGroup()).toMatchObject({ count: 80, users: estimateOf([0, 60]) });
+    expect(Math.abs(estimateOf([0, 60]) - 60)).toBeLessThanOrEqual(2);
+  });
+
+  it("keeps both batches' users when another batch wrote the sketch after this one read it", async () => {
+    // This batch reads the sketch, then another batch (users 100-149) commits before its D1 write.
+    const racing = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch")
+          return async (stmts: D1PreparedStatement[]) => {
+            await run([message(users(100, 150))]);
+            return target.batch(stmts);
+          };
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    await run([message(users(150, 200))], racing);
+    const g = await theGroup();
+    expect(g.count).toBe(180);
+    // 60 earlier + 50 + 50 distinct users: the union, not the last writer's sketch.
+    expect(g.users).toBe(estimateOf([0, 60], [100, 200]));
+    expect(estimateOf([0, 60], [100, 200])).toBeGreaterThan(estimateOf([0, 60], [150, 200]));
+  });
+
+  it("records the release facet once per group, not per batch", async () => {
+    const facets = () =>
+      env.DB.prepare("SELECT facet, value FROM group_facets WHERE project_id = ?")
+        .bind(Number(p.id))
+        .all<{ facet: string; value: string }>();
+    expect((await facets()).results).toEqual([{ facet: "release", value: "9.9.9" }]);
+    const m = await run([message(users(0, 5))]);
+    // Ledger row, segment row (3 entries), group, group hour, outcome: no facet row.
+    expect(m.d1RowsWritten).toBe(1 + 3 + 1 + 1 + 1);
+  });
+});
