@@ -189,13 +189,13 @@ alertRuleRoutes.openapi(
     method: "get",
     path: "/api/v1/projects/{id}/alert-rules/{ruleId}",
     request: { params: RuleParams },
-    responses: { 200: json(AlertRuleSchema, "One rule"), ...errorResponses },
+    responses: { 200: json(CreatedRuleSchema, "One rule, with its signing secret"), ...errorResponses },
   }),
   async (c) => {
     const { id, ruleId } = c.req.valid("param");
     const row = await getRule(c.env.DB, id, ruleId);
     if (!row) return c.json({ error: "alert rule not found" }, 404);
-    return c.json(ruleView(row), 200);
+    return c.json({ ...ruleView(row), secret: row.secret }, 200);
   },
 );
 
