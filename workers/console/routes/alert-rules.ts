@@ -253,7 +253,7 @@ alertRuleRoutes.openapi(
     path: "/api/v1/projects/{id}/alert-rules/{ruleId}",
     request: { params: RuleParams },
     responses: {
-      204: { description: "Deleted (with its cooldowns; the delivery log stays readable until retention)" },
+      204: { description: "Deleted, with its cooldowns and delivery log" },
       ...errorResponses,
     },
   }),
@@ -262,6 +262,7 @@ alertRuleRoutes.openapi(
     const [deleted] = await c.env.DB.batch([
       c.env.DB.prepare("DELETE FROM alert_rules WHERE project_id = ? AND id = ?").bind(Number(id), ruleId),
       c.env.DB.prepare("DELETE FROM alert_state WHERE rule_id = ?").bind(ruleId),
+      c.env.DB.prepare("DELETE FROM alert_deliveries WHERE rule_id = ?").bind(ruleId),
     ]);
     if (!deleted?.meta.changes) return c.json({ error: "alert rule not found" }, 404);
     return c.body(null, 204);
