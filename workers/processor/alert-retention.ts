@@ -3,7 +3,8 @@
 // cooldowns that have ended or whose group is gone (so a group that comes back is new again).
 // Every statement walks a primary-key prefix (rule id, or project id), never a whole table.
 
-import { timeHexPrefix } from "./alert-ids";
+/** The id prefix of `ms`: every delivery id made at or after `ms` sorts at or after it. */
+const timeHexPrefix = (ms: number) => Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0").slice(-12);
 
 const MINUTES_KEPT_MS = 2 * 3_600_000;
 
