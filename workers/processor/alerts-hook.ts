@@ -141,8 +141,8 @@ function minuteStatements(batchId: string, refs: StoredRef[], projects: Set<numb
     JSON.parse(s),
   );
   for (const chunk of jsonChunks(groups))
-    out.push(sql`DELETE FROM group_minutes WHERE rowid IN (
-      SELECT gm.rowid FROM json_each(${chunk}) d
+    out.push(sql`DELETE FROM group_minutes WHERE (project_id, group_id, minute) IN (
+      SELECT gm.project_id, gm.group_id, gm.minute FROM json_each(${chunk}) d
       CROSS JOIN group_minutes gm ON gm.project_id = d.value->>0 AND gm.group_id = d.value->>1
         AND gm.minute < ${now - KEEP_MINUTES_MS})`);
   return out;
@@ -267,8 +267,8 @@ async function release(db: D1Database, won: Candidate[]): Promise<void> {
   for (const chunk of jsonChunks(keys))
     await db
       .prepare(
-        `DELETE FROM alert_state WHERE rowid IN (SELECT s.rowid FROM json_each(?) d CROSS JOIN alert_state s
-           ON s.rule_id = d.value->>0 AND s.group_id = d.value->>1 AND s.trigger = d.value->>2)`,
+        `DELETE FROM alert_state WHERE (rule_id, group_id, trigger) IN
+           (SELECT value->>0, value->>1, value->>2 FROM json_each(?))`,
       )
       .bind(chunk)
       .run();

@@ -24,13 +24,20 @@ export function releaseRegressionStatements(batchId: string, refs: StoredRef[]):
       if (t > row.t) row.t = t;
     }
   }
+  // Groups are probed by primary key from the batch's rows (never a scan of error_groups); the
+  // regression time is read back from the same rows for the few groups that reopen.
   return jsonChunks([...rows.values()]).map(
-    (chunk) => sql`UPDATE error_groups SET status = 'active', regressed_at = d.t,
-        resolved_in_release = NULL, resolved_release_key = NULL
-      FROM (SELECT d.value->>'p' AS p, d.value->>'g' AS g, max(d.value->>'k') AS k, max(d.value->>'t') AS t
-            FROM json_each(${chunk}) d ${guard(batchId, sql`d.value->>'mid'`)}
-            WHERE true GROUP BY 1, 2) d
-      WHERE error_groups.project_id = d.p AND error_groups.id = d.g AND error_groups.status = 'resolved'
-        AND error_groups.resolved_release_key IS NOT NULL AND d.k > error_groups.resolved_release_key`,
+    (
+      chunk,
+    ) => sql`UPDATE error_groups SET status = 'active', resolved_in_release = NULL, resolved_release_key = NULL,
+        regressed_at = (SELECT max(r.value->>'t') FROM json_each(${chunk}) r
+          WHERE r.value->>'p' = error_groups.project_id AND r.value->>'g' = error_groups.id)
+      WHERE (project_id, id) IN (
+        SELECT g.project_id, g.id
+        FROM (SELECT d.value->>'p' AS p, d.value->>'g' AS g, max(d.value->>'k') AS k
+              FROM json_each(${chunk}) d ${guard(batchId, sql`d.value->>'mid'`)}
+              WHERE true GROUP BY 1, 2) d
+        CROSS JOIN error_groups g ON g.project_id = d.p AND g.id = d.g
+        WHERE g.status = 'resolved' AND g.resolved_release_key IS NOT NULL AND d.k > g.resolved_release_key)`,
   );
 }
