@@ -26,10 +26,14 @@ import { claim, loadGroups, loadRates, loadRules, type Rule, release } from "./a
 import type { StoredRef } from "./d1-writes";
 import { guard } from "./ledger-sql";
 
-export interface AlertHookEnv {
-  DB: D1Database;
-  /** Absent in tools that run the processor without alerting (benchmarks): no alerts decided. */
-  Q_ALERTS?: Queue;
+/** Where the hook reads and writes: rules are project configuration, the rest sits with groups. */
+export interface AlertStores {
+  /** The control database: alert_rules. */
+  control: D1Database;
+  /** The database the batch's groups are written to: error_groups, group_hours, group_minutes, alert_state. */
+  groups: D1Database;
+  /** sluice-alerts; absent in tools that run the processor without alerting: no alerts decided. */
+  queue: Queue | undefined;
 }
 
 interface Share extends BatchShare {
@@ -155,17 +159,17 @@ function toMessage(c: Candidate, now: number): AlertMessage {
 
 /** Reads the batch's rules and returns what to write with the batch and what to do after it. */
 export async function planAlerts(
-  env: AlertHookEnv,
+  stores: AlertStores,
   batchId: string,
   refs: StoredRef[],
   now: number,
 ): Promise<AlertPlan> {
-  const queue = env.Q_ALERTS;
+  const { queue } = stores;
   if (!queue) return NONE;
   const shares = sharesOf(refs);
   if (shares.size === 0) return NONE;
   const projectIds = [...new Set([...shares.values()].map((s) => s.projectId))];
-  const rules = await loadRules(env.DB, projectIds);
+  const rules = await loadRules(stores.control, projectIds);
   if (rules.length === 0) return NONE;
   const rulesOf = new Map<number, Rule[]>();
   for (const r of rules) rulesOf.set(r.projectId, [...(rulesOf.get(r.projectId) ?? []), r]);
@@ -175,14 +179,14 @@ export async function planAlerts(
     async send() {
       const mine = [...shares.values()].filter((s) => rulesOf.has(s.projectId));
       const keys = mine.map((s): [number, string] => [s.projectId, s.groupId]);
-      const groups = await loadGroups(env.DB, keys);
+      const groups = await loadGroups(stores.groups, keys);
       const rateKeys = mine.filter(
         (s) =>
           minuteProjects.has(s.projectId) ||
           rulesOf.get(s.projectId)!.some((r) => r.triggers.includes("frequency")),
       );
       const rates = await loadRates(
-        env.DB,
+        stores.groups,
         rateKeys.map((s): [number, string] => [s.projectId, s.groupId]),
         now,
         lookback(rules),
@@ -200,7 +204,7 @@ export async function planAlerts(
             candidates.push({ rule, share, group, trigger });
       }
       if (candidates.length === 0) return 0;
-      const won = await claim(env.DB, candidates, now);
+      const won = await claim(stores.groups, candidates, now);
       if (won.length === 0) return 0;
       try {
         const bodies = won.map((c) => ({
@@ -210,7 +214,7 @@ export async function planAlerts(
         for (let i = 0; i < bodies.length; i += 100) await queue.sendBatch(bodies.slice(i, i + 100));
       } catch (err) {
         // Released, so the batch's retry claims and sends them again.
-        await release(env.DB, won).catch((e) =>
+        await release(stores.groups, won).catch((e) =>
           console.error(JSON.stringify({ msg: "alert claims not released", error: String(e) })),
         );
         throw err;

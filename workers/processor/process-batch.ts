@@ -285,7 +285,12 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     }
 
     // 5. One D1 batch (with the per-minute counts alert rules need: alerts-hook.ts).
-    const alerts = await planAlerts(env, batchId, segment?.refs ?? [], now);
+    const alerts = await planAlerts(
+      { control: env.DB, groups: env.DB, queue: env.Q_ALERTS },
+      batchId,
+      segment?.refs ?? [],
+      now,
+    );
     const d1 = await writeBatch(env.DB, {
       batchId,
       now,
