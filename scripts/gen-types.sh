@@ -19,4 +19,5 @@ gen wrangler.toml EdgeEnv workers/edge/worker-configuration.d.ts
 gen workers/processor/wrangler.toml ProcessorEnv workers/processor/worker-configuration.d.ts
 gen workers/indexer/wrangler.toml IndexerEnv workers/indexer/worker-configuration.d.ts
 gen workers/console/wrangler.toml ConsoleEnv workers/console/worker-configuration.d.ts
+gen workers/alerter/wrangler.toml AlerterEnv workers/alerter/worker-configuration.d.ts
 echo "types regenerated"

@@ -33,6 +33,15 @@ const SPECS = {
     about: "list error groups",
     options: { status: { type: "string" } },
   },
+  "alerts:list": { max: 1, args: "<projectId>", about: "list a project's alert rules" },
+  "alerts:create": {
+    max: 2,
+    args: "<projectId> <json | @file | ->",
+    about: `create an alert rule, e.g. '{"name":"ops","triggers":["new_issue"],"target":{"type":"webhook","url":"https://..."}}'`,
+  },
+  "alerts:delete": { max: 2, args: "<projectId> <ruleId>", about: "delete an alert rule" },
+  "alerts:test": { max: 2, args: "<projectId> <ruleId>", about: "send a test alert to a rule's target" },
+  "alerts:deliveries": { max: 2, args: "<projectId> <ruleId>", about: "a rule's delivery log" },
   "dlq:list": { max: 0, args: "", about: "list dead-lettered messages" },
   "dlq:replay": {
     args: "[id ...]",
@@ -133,15 +142,17 @@ function table(rows, columns) {
   ].join("\n");
 }
 
-function readJsonArg(arg) {
+function readJsonArg(arg, what = "settings") {
   const text =
     arg === "-" ? readFileSync(0, "utf8") : arg.startsWith("@") ? readFileSync(arg.slice(1), "utf8") : arg;
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new CliError(`settings must be JSON: ${err.message}`);
+    throw new CliError(`${what} must be JSON: ${err.message}`);
   }
 }
+
+const rulesPath = (id) => `api/v1/projects/${encodeURIComponent(need(id, "<projectId>"))}/alert-rules`;
 
 const COMMANDS = {
   async "projects:create"(o, [name]) {
@@ -181,6 +192,50 @@ const COMMANDS = {
       })),
       ["id", "status", "count", "type", "message", "lastSeen"],
     );
+  },
+  async "alerts:list"(o, [id]) {
+    const body = await api(o, "GET", `${rulesPath(id)}`);
+    if (o.json) return body;
+    return table(
+      body.rules.map((r) => ({
+        ...r,
+        triggers: r.triggers.join(","),
+        target: `${r.target.type} ${r.target.url}`,
+      })),
+      ["id", "name", "triggers", "target", "cooldownMinutes", "enabled"],
+    );
+  },
+  async "alerts:create"(o, [id, json]) {
+    return api(o, "POST", rulesPath(id), readJsonArg(need(json, "<json>"), "the rule"));
+  },
+  async "alerts:delete"(o, [id, ruleId]) {
+    await api(o, "DELETE", `${rulesPath(id)}/${encodeURIComponent(need(ruleId, "<ruleId>"))}`);
+    return o.json ? { deleted: ruleId } : `deleted alert rule ${ruleId}`;
+  },
+  async "alerts:test"(o, [id, ruleId]) {
+    const body = await api(
+      o,
+      "POST",
+      `${rulesPath(id)}/${encodeURIComponent(need(ruleId, "<ruleId>"))}/test`,
+    );
+    return o.json ? body : `test alert queued: delivery ${body.deliveryId}`;
+  },
+  async "alerts:deliveries"(o, [id, ruleId]) {
+    const body = await api(
+      o,
+      "GET",
+      `${rulesPath(id)}/${encodeURIComponent(need(ruleId, "<ruleId>"))}/deliveries`,
+    );
+    if (o.json) return body;
+    return table(body.deliveries, [
+      "id",
+      "trigger",
+      "status",
+      "attempts",
+      "lastStatusCode",
+      "lastError",
+      "createdAt",
+    ]);
   },
   async "dlq:list"(o) {
     const body = await api(o, "GET", "api/v1/dead-letters");

@@ -1,5 +1,5 @@
 // `npm start`: the whole pipeline locally. Applies D1 migrations to local state, runs the edge,
-// processor, indexer and console in ONE `wrangler dev` (local D1, R2 and Queues; search on D1 FTS5
+// processor, indexer, console and alerter in ONE `wrangler dev` (local D1, R2 and Queues; search on D1 FTS5
 // unless ELASTICSEARCH_URL is set), makes sure a demo project exists, and prints how to use it.
 //
 // With ELASTICSEARCH_URL set, it first runs `npm run search:setup` (installs the index template
@@ -7,7 +7,8 @@
 //
 // Options (env): PORT (8787), SLUICE_STATE_DIR (.wrangler/state), ADMIN_TOKEN (dev-admin-token),
 // ELASTICSEARCH_URL / ELASTICSEARCH_API_KEY / ELASTICSEARCH_USERNAME / ELASTICSEARCH_PASSWORD,
-// ELASTICSEARCH_INDEX_PREFIX (sluice-events),
+// ELASTICSEARCH_INDEX_PREFIX (sluice-events), ALLOW_PRIVATE_ALERT_TARGETS (true here),
+// ALERT_RETRY_DELAYS / ALERT_TIMEOUT_MS (the alerter's backoff and per-attempt timeout),
 // SLUICE_LOG_LEVEL (wrangler's --log-level, default "info"; "warn" for benchmarks).
 
 import { execFileSync, spawn } from "node:child_process";
@@ -26,6 +27,7 @@ const CONFIGS = [
   "workers/processor/wrangler.toml",
   "workers/indexer/wrangler.toml",
   "workers/console/wrangler.toml",
+  "workers/alerter/wrangler.toml",
 ];
 
 const quietEnv = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
@@ -60,8 +62,15 @@ if (process.env.ELASTICSEARCH_URL) {
 // Auxiliary workers of a multi-config `wrangler dev` only see variables through the process
 // environment, so wrangler gets a curated one: only what the workers need, never the caller's
 // whole environment (which may hold unrelated secrets).
-const workerVars = { ADMIN_TOKEN: adminToken };
+// Alerts: a local receiver is a private address, so npm start allows them unless told otherwise.
+const workerVars = {
+  ADMIN_TOKEN: adminToken,
+  ALLOW_PRIVATE_ALERT_TARGETS: process.env.ALLOW_PRIVATE_ALERT_TARGETS ?? "true",
+  DASHBOARD_URL: base,
+};
 for (const name of [
+  "ALERT_RETRY_DELAYS",
+  "ALERT_TIMEOUT_MS",
   "ELASTICSEARCH_URL",
   "ELASTICSEARCH_API_KEY",
   "ELASTICSEARCH_USERNAME",

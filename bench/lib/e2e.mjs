@@ -22,9 +22,10 @@ function token(rand) {
   return `zq${Array.from({ length: 10 }, () => "ghijklmnopqrstuvwxyz"[Math.floor(rand() * 20)]).join("")}`;
 }
 
-async function startStack() {
+/** The stack of `node scripts/start.mjs` (also bench/alerts.mjs's, with its own state and env). */
+export async function startStack({ stateName = "e2e-state", env = {} } = {}) {
   const port = await freePort();
-  const state = scratch("e2e-state");
+  const state = scratch(stateName);
   mkdirSync(state, { recursive: true });
   const child = spawn(process.execPath, [join(ROOT, "scripts/start.mjs")], {
     cwd: ROOT,
@@ -34,6 +35,7 @@ async function startStack() {
       PORT: String(port),
       SLUICE_STATE_DIR: state,
       ADMIN_TOKEN: "x",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

@@ -76,7 +76,12 @@ export async function benchProcessor(
         ...COMPAT,
         d1Databases: { DB: "sluice" },
         r2Buckets: { BLOBS: "sluice-blobs" },
-        queueProducers: { Q_INDEX: { queueName: "sluice-index" }, Q_DLQ: { queueName: "sluice-dlq" } },
+        // Q_ALERTS: the alert hook runs (its rules look-up is counted; the bench has no rules).
+        queueProducers: {
+          Q_INDEX: { queueName: "sluice-index" },
+          Q_DLQ: { queueName: "sluice-dlq" },
+          Q_ALERTS: { queueName: "sluice-alerts" },
+        },
         bindings: search === "es" ? { ELASTICSEARCH_URL: esUrl, ELASTICSEARCH_INDEX_PREFIX: esPrefix } : {},
       },
       {

@@ -14,6 +14,7 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** Dependency order: the edge binds the console (service binding); consumers before producers. */
 export const WORKERS = [
   { name: "console", config: "workers/console/wrangler.toml" },
+  { name: "alerter", config: "workers/alerter/wrangler.toml" },
   { name: "indexer", config: "workers/indexer/wrangler.toml" },
   { name: "processor", config: "workers/processor/wrangler.toml" },
   { name: "edge", config: "wrangler.toml" },

@@ -44,6 +44,10 @@ export const errorGroups = sqliteTable(
     mergedInto: text("merged_into"),
     /** Affected users: a HyperLogLog sketch of distinct user keys (shared/hll.ts). */
     users: text("users"),
+    /** "Resolve in next release": only an event of a later release reopens it (shared/alerts/release-order.ts). */
+    resolvedInRelease: text("resolved_in_release"),
+    /** The sortable key of `resolvedInRelease`, compared in SQL by the processor. */
+    resolvedReleaseKey: text("resolved_release_key"),
   },
   (t) => [primaryKey({ columns: [t.projectId, t.id] })],
 );
@@ -308,4 +312,78 @@ export const userFeedback = sqliteTable(
       .on(t.createdAt)
       .where(sql`${t.groupId} IS NULL AND ${t.eventId} IS NOT NULL`),
   ],
+);
+
+/** Alert rules (project configuration, control database): triggers, target and cooldown. */
+export const alertRules = sqliteTable(
+  "alert_rules",
+  {
+    projectId: integer("project_id").notNull(),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    /** JSON of `AlertRuleConfig` (shared/alerts/rules.ts): triggers, threshold, spike, filters. */
+    config: text("config").notNull(),
+    /** webhook | slack */
+    targetType: text("target_type").notNull(),
+    targetUrl: text("target_url").notNull(),
+    /** HMAC-SHA256 key of the X-Sluice-Signature header. */
+    secret: text("secret").notNull(),
+    cooldownMinutes: integer("cooldown_minutes").notNull().default(30),
+    enabled: integer("enabled").notNull().default(1),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.id] })],
+);
+
+/** One row per alert delivery (workers/alerter), with every attempt in `attempts_log`. */
+export const alertDeliveries = sqliteTable(
+  "alert_deliveries",
+  {
+    ruleId: text("rule_id").notNull(),
+    /** Time-prefixed, so the newest come first in key order. */
+    id: text("id").notNull(),
+    projectId: integer("project_id").notNull(),
+    groupId: text("group_id"),
+    trigger: text("trigger").notNull(),
+    /** pending | retrying | delivered | refused | dead_letter */
+    status: text("status").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    latencyMs: integer("latency_ms"),
+    /** JSON array of {at, status, error, latencyMs}, one per attempt (capped). */
+    attemptsLog: text("attempts_log").notNull().default("[]"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ruleId, t.id] })],
+);
+
+/** Until when a rule stays quiet about a group and trigger (its cooldown), so a storm is one message. */
+export const alertState = sqliteTable(
+  "alert_state",
+  {
+    ruleId: text("rule_id").notNull(),
+    groupId: text("group_id").notNull(),
+    trigger: text("trigger").notNull(),
+    /** Epoch ms; new_issue alerts once per group, so its rows never expire. */
+    quietUntil: integer("quiet_until").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ruleId, t.groupId, t.trigger] })],
+);
+
+/**
+ * Events per group and received minute, written only for projects with spike or frequency rules
+ * and kept for about a day: what those triggers compare, without a scan of events.
+ */
+export const groupMinutes = sqliteTable(
+  "group_minutes",
+  {
+    projectId: integer("project_id").notNull(),
+    groupId: text("group_id").notNull(),
+    minute: integer("minute").notNull(),
+    count: integer("count").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.groupId, t.minute] })],
 );

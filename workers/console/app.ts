@@ -8,11 +8,13 @@
 //   /api/v1/projects/{id}/events/{eventId}[/raw]         event detail and raw payload
 //   /api/v1/projects/{id}/stats                           outcomes over time
 //   /api/v1/projects/{id}/search                          full-text search (Elasticsearch or D1 FTS5)
+//   /api/v1/projects/{id}/alert-rules[/{ruleId}[/deliveries|/test]]   alert rules and deliveries
 //   /api/v1/dead-letters[/replay]                         dead letters, and replaying them
 //   /api/v1/openapi.json                                  this API, described
 
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { requireAdmin } from "./auth";
+import { alertRuleRoutes } from "./routes/alert-rules";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { eventRoutes } from "./routes/events";
 import { feedbackRoutes } from "./routes/feedback";
@@ -50,6 +52,7 @@ app.route("/", searchRoutes);
 app.route("/", deadLetterRoutes);
 app.route("/", rumRoutes);
 app.route("/", releaseRoutes);
+app.route("/", alertRuleRoutes);
 app.route("/", uiRoutes);
 
 app.get("/", (c) => c.redirect("/ui/"));

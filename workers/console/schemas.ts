@@ -48,6 +48,10 @@ export const GroupSchema = z
     lastEventId: z.string().nullable(),
     lastRelease: z.string().nullable(),
     regressedAt: z.string().nullable(),
+    resolvedInRelease: z
+      .string()
+      .nullable()
+      .openapi({ description: "Reopens only on an event of a later release" }),
     groupingVersion: z.number(),
     users: z.number().openapi({
       description:

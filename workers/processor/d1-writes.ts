@@ -22,6 +22,7 @@ import { facetStatements, feedbackStatements } from "./group-workflow";
 import { groupStatements } from "./group-writes";
 import { guard, tally } from "./ledger-sql";
 import type { Prepared } from "./prepare";
+import { releaseRegressionStatements } from "./release-regression";
 
 export interface StoredRef {
   prepared: Prepared;
@@ -38,6 +39,8 @@ export interface D1WriteInput {
   segment: { key: string; bytes: number; refs: StoredRef[] } | null;
   /** Every message this batch applies (ids unique), with the edge's drop counts it carries. */
   messages: { id: string; outcomes: OutcomeRecord[] }[];
+  /** More statements for the same transaction (alert rules' per-minute counts: alerts-hook.ts). */
+  extra?: SQL[];
 }
 
 const minuteOf = (ms: number) => Math.floor(ms / 60_000) * 60_000;
@@ -82,6 +85,8 @@ export function buildStatements(input: D1WriteInput): SQL[] {
 
   statements.push(...groupStatements(batchId, refs));
   statements.push(...facetStatements(refs), ...feedbackStatements(refs));
+  statements.push(...releaseRegressionStatements(batchId, refs));
+  statements.push(...(input.extra ?? []));
   statements.push(...rumStatements(batchId, refs));
 
   // Release health: session deltas per project, release, environment and minute.

@@ -89,7 +89,8 @@ export function groupStatements(batchId: string, refs: StoredRef[]): SQL[] {
     if (t > row.t) row.t = t;
   }
   const out: SQL[] = [];
-  // A resolved group that receives a new event is reopened (a regression); an ignored one keeps
+  // A resolved group that receives a new event is reopened (a regression; one resolved in a release
+  // only by a later release: release-regression.ts); an ignored one keeps
   // its status but still counts. Times and last-event fields are max/min merges, so counting a
   // redelivered message's events in them changes nothing; only `count` needs the ledger.
   // A group merged after the batch looked up its redirects still sends its counts to the target.
@@ -117,8 +118,8 @@ export function groupStatements(batchId: string, refs: StoredRef[]): SQL[] {
         last_release = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_release ELSE last_release END,
         message = CASE WHEN excluded.last_seen >= last_seen THEN excluded.message ELSE message END,
         users = coalesce(excluded.users, users),
-        regressed_at = CASE WHEN status = 'resolved' THEN excluded.last_seen ELSE regressed_at END,
-        status = CASE WHEN status = 'resolved' THEN 'active' ELSE status END`);
+        regressed_at = CASE WHEN status = 'resolved' AND resolved_release_key IS NULL THEN excluded.last_seen ELSE regressed_at END,
+        status = CASE WHEN status = 'resolved' AND resolved_release_key IS NULL THEN 'active' ELSE status END`);
   for (const chunk of jsonChunks([...hours.values()]))
     out.push(sql`INSERT INTO group_hours (project_id, group_id, hour, release, environment, count, last_seen)
       SELECT d.value->>'p', ${target(sql`d.value->>'p'`, sql`d.value->>'g'`)}, d.value->>'h', d.value->>'r', d.value->>'e', sum(d.value->>'n'), max(d.value->>'t')

@@ -18,6 +18,7 @@
 import { decodeMessage } from "../../shared/queue-codec";
 import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
 import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
+import { planAlerts } from "./alerts-hook";
 import { backoffSeconds } from "./backoff";
 import { type StoredRef, writeBatch } from "./d1-writes";
 import { applyRedirects, resolveFeedbackGroups } from "./group-workflow";
@@ -29,6 +30,8 @@ export interface ProcessEnv {
   BLOBS: R2Bucket;
   Q_INDEX: Queue;
   Q_DLQ: Queue;
+  /** Alert decisions go here (workers/alerter); without it, none are decided. */
+  Q_ALERTS?: Queue;
 }
 
 export interface BatchMetrics {
@@ -287,8 +290,20 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       metrics.deadLettered++;
     }
 
-    // 5. One D1 batch.
-    const d1 = await writeBatch(env.DB, { batchId, now, segment, messages: applied });
+    // 5. One D1 batch (with the per-minute counts alert rules need: alerts-hook.ts).
+    const alerts = await planAlerts(
+      { control: env.DB, groups: env.DB, queue: env.Q_ALERTS },
+      batchId,
+      segment?.refs ?? [],
+      now,
+    );
+    const d1 = await writeBatch(env.DB, {
+      batchId,
+      now,
+      segment,
+      messages: applied,
+      extra: alerts.statements,
+    });
     metrics.d1RowsWritten = d1.rowsWritten;
 
     // 6. Search documents, the event index (idempotent by event id, so they are sent even for
@@ -303,6 +318,8 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
         }),
       );
     metrics.indexMessages = await sendIndexDocs(env, docs);
+    // Then alerts, decided from what the batch committed, to their own queue.
+    await alerts.send();
   } catch (err) {
     console.error(
       JSON.stringify({

@@ -11,6 +11,7 @@
 
 import { createSearchBackend, type SearchEnv } from "../../shared/search";
 import { readSettings } from "../../shared/settings";
+import { alertRetentionStatements } from "./alert-retention";
 import { listFallback, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
 import { sweepOrphans } from "./orphan-sweep";
 import { QUEUE_RETENTION_DAYS } from "./queue-retention";
@@ -131,6 +132,7 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
       ),
     ]);
     report.groupsDeleted += groups[0]?.meta.changes ?? 0;
+    await env.DB.batch(alertRetentionStatements(env.DB, pid, cutoff, now));
     report.searchDocsDeleted += await search.deleteOlderThan(projectId, cutoff);
   }
 

@@ -10,6 +10,7 @@ import { estimateUsers } from "../../../shared/hll";
 import { ClientError } from "../../../shared/http/errors";
 import { createSearchBackend } from "../../../shared/search";
 import type { IndexedEvent } from "../../../shared/search/backend";
+import { GroupStatusPatch, resolvedInReleaseColumns } from "../group-status";
 import { decodeCursor, olderThan, pageOf } from "../keyset";
 import { facetFilter, GroupFacetQuery, mergedGroupEvents } from "../merged-groups";
 import {
@@ -46,6 +47,7 @@ export function groupView(g: GroupRow) {
     lastEventId: g.lastEventId,
     lastRelease: g.lastRelease,
     regressedAt: iso(g.regressedAt),
+    resolvedInRelease: g.resolvedInRelease,
     groupingVersion: g.groupingVersion,
     users: estimateUsers(g.users),
     mergedInto: g.mergedInto,
@@ -135,7 +137,7 @@ groupRoutes.openapi(
     request: {
       params: GroupParams,
       body: {
-        content: { "application/json": { schema: z.object({ status: GroupStatus }).strict() } },
+        content: { "application/json": { schema: GroupStatusPatch } },
         required: true,
       },
     },
@@ -143,10 +145,10 @@ groupRoutes.openapi(
   }),
   async (c) => {
     const { id, groupId } = c.req.valid("param");
-    const { status } = c.req.valid("json");
+    const { status, resolvedInRelease = null } = c.req.valid("json");
     const [g] = await drizzle(c.env.DB)
       .update(errorGroups)
-      .set({ status })
+      .set({ status, ...resolvedInReleaseColumns(resolvedInRelease) })
       .where(and(eq(errorGroups.projectId, Number(id)), eq(errorGroups.id, groupId)))
       .returning();
     if (!g) return c.json({ error: "group not found" }, 404);

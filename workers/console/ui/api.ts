@@ -3,6 +3,7 @@
 // exactly what the API returns. Search calls the shared search backend directly.
 
 import { Hono } from "hono";
+import { alertRuleRoutes } from "../routes/alert-rules";
 import { eventRoutes } from "../routes/events";
 import { feedbackRoutes } from "../routes/feedback";
 import { groupMergeRoutes } from "../routes/group-merge";
@@ -21,7 +22,8 @@ const internal = new Hono<{ Bindings: ConsoleEnv }>()
   .route("/", eventRoutes)
   .route("/", statsRoutes)
   .route("/", rumRoutes)
-  .route("/", releaseRoutes);
+  .route("/", releaseRoutes)
+  .route("/", alertRuleRoutes);
 internal.onError((err, c) => {
   const fault = clientFault(err);
   if (fault) return c.json({ error: fault.message }, fault.status);

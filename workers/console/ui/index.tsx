@@ -9,12 +9,20 @@
 //   GET  /ui/projects/:id/groups/:groupId · POST …/status    one issue; resolve / ignore / reopen
 //   GET  /ui/projects/:id/events/:eventId                    one event with its stack trace
 //   GET  /ui/projects/:id/{search,outcomes,rum,releases,setup} · POST …/keys/rotate
+//   GET  /ui/projects/:id/alerts[/:ruleId] · POST …/alerts[/:ruleId/{delete,test}]   alert rules
 
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./api";
 import { Layout } from "./components/layout";
+import {
+  alertsPage,
+  createRuleSubmit,
+  deleteRuleSubmit,
+  ruleDeliveriesPage,
+  testRuleSubmit,
+} from "./pages/alerts";
 import { eventPage } from "./pages/event";
 import { groupPage } from "./pages/group";
 import { groupMergeSubmit } from "./pages/group-merge";
@@ -71,6 +79,11 @@ uiRoutes.get(`${P}/outcomes`, outcomesPage);
 uiRoutes.get(`${P}/rum`, rumPage);
 uiRoutes.get(`${P}/releases`, releasesPage);
 uiRoutes.post(`${P}/groups/merge`, groupMergeSubmit);
+uiRoutes.get(`${P}/alerts`, alertsPage);
+uiRoutes.post(`${P}/alerts`, createRuleSubmit);
+uiRoutes.get(`${P}/alerts/:ruleId{[0-9a-f]{16}}`, ruleDeliveriesPage);
+uiRoutes.post(`${P}/alerts/:ruleId{[0-9a-f]{16}}/delete`, deleteRuleSubmit);
+uiRoutes.post(`${P}/alerts/:ruleId{[0-9a-f]{16}}/test`, testRuleSubmit);
 uiRoutes.get(G, groupPage);
 uiRoutes.post(`${G}/status`, groupStatusSubmit);
 uiRoutes.get(`${P}/events/:eventId{[0-9a-f]{32}}`, eventPage);

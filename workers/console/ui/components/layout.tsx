@@ -6,13 +6,14 @@ import type { Child, FC } from "hono/jsx";
 import { CSS } from "../styles";
 import type { Project } from "../types";
 
-export type Tab = "issues" | "search" | "outcomes" | "rum" | "releases" | "setup";
+export type Tab = "issues" | "search" | "outcomes" | "rum" | "releases" | "alerts" | "setup";
 
 const TABS: [Tab, string, string][] = [
   ["issues", "Issues", ""],
   ["outcomes", "Outcomes", "/outcomes"],
   ["rum", "Pages (RUM)", "/rum"],
   ["releases", "Release health", "/releases"],
+  ["alerts", "Alerts", "/alerts"],
   ["setup", "Setup", "/setup"],
 ];
 

@@ -1,0 +1,149 @@
+// Every D1 statement alerting adds (the processor's hook and its regression update, the alerter,
+// the alert-rules API, alert retention), recorded from real runs on real local D1 and checked with
+// EXPLAIN QUERY PLAN: none may scan a table, so what they read grows with the batch and the rules,
+// never with a project's groups or events.
+import { createExecutionContext, createMessageBatch } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { api, createTestProject } from "../../test/helpers";
+import { handleAlertBatch } from "../alerter/handle-alert-batch";
+import consoleWorker from "../console/index";
+import { alertRetentionStatements } from "./alert-retention";
+import { batchBody, deliver, raygunItem } from "./test-helpers";
+
+interface Recorded {
+  sql: string;
+  params: unknown[];
+}
+
+function recordingDb(log: Recorded[]): D1Database {
+  return new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare")
+        return (sql: string) => {
+          const entry: Recorded = { sql, params: [] };
+          log.push(entry);
+          const stmt = target.prepare(sql);
+          return new Proxy(stmt, {
+            get(s, p) {
+              if (p === "bind")
+                return (...params: unknown[]) => {
+                  entry.params = params;
+                  return s.bind(...params);
+                };
+              const v = Reflect.get(s, p);
+              return typeof v === "function" ? v.bind(s) : v;
+            },
+          });
+        };
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+async function scans(r: Recorded): Promise<string[]> {
+  const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${r.sql}`)
+    .bind(...r.params)
+    .all<{ detail: string }>();
+  return plan.results
+    .map((x) => x.detail)
+    .filter(
+      (d) => /^SCAN /.test(d) && !/^SCAN (json_each|CONSTANT ROW|\w+ VIRTUAL TABLE INDEX|d$|r$)/.test(d),
+    );
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("alerting queries (EXPLAIN QUERY PLAN)", () => {
+  it("none scans a table", async () => {
+    const p = await createTestProject("alert-plans");
+    // Some unrelated groups, so that a scan would have something to scan.
+    await deliver([batchBody(Array.from({ length: 5 }, (_, i) => raygunItem(p, {}, `noise ${i}`)))]);
+    const rule = await api<{ id: string }>(`/api/v1/projects/${p.id}/alert-rules`, {
+      method: "POST",
+      body: JSON.stringify({
+        name: "all",
+        triggers: ["new_issue", "regression", "spike", "frequency"],
+        threshold: { count: 1, windowMinutes: 5 },
+        target: { type: "webhook", url: "https://hooks.example.com/x" },
+      }),
+    });
+    const log: Recorded[] = [];
+    const DB = recordingDb(log);
+    const sent: string[] = [];
+    const Q_ALERTS = {
+      send: async () => {},
+      sendBatch: async (m: { body: string }[]) => void sent.push(...m.map((x) => x.body)),
+    };
+    const item = () => {
+      const it = raygunItem(p, {}, "planned");
+      const report = JSON.parse(it.payload as string);
+      report.details.version = "2.0.0";
+      const payload = JSON.stringify(report);
+      return { ...it, payload, size: payload.length };
+    };
+    await deliver([batchBody([item(), item()])], { environment: { ...env, DB, Q_ALERTS } });
+    const groups = await api<{ groups: { id: string; message: string }[] }>(
+      `/api/v1/projects/${p.id}/groups`,
+    );
+    const g = groups.body.groups.find((x) => x.message === "planned")!;
+    await api(`/api/v1/projects/${p.id}/groups/${g.id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ status: "resolved", resolvedInRelease: "1.0.0" }),
+    });
+    await deliver([batchBody([item()])], { environment: { ...env, DB, Q_ALERTS } });
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+
+    // The alerter, on one of those alerts.
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response(null, { status: 503 }));
+    const batch = createMessageBatch("sluice-alerts", [
+      { id: "m", timestamp: new Date(), attempts: 1, body: sent[0]! },
+    ]);
+    await handleAlertBatch(batch, { ...env, DB });
+    // The console's alert-rules routes.
+    const base = `/api/v1/projects/${p.id}/alert-rules`;
+    for (const [path, method] of [
+      [base, "GET"],
+      [`${base}/${rule.body.id}`, "GET"],
+      [`${base}/${rule.body.id}`, "PATCH"],
+      [`${base}/${rule.body.id}/deliveries`, "GET"],
+    ] as const) {
+      const res = await consoleWorker.fetch(
+        new Request(`http://sluice.test${path}`, {
+          method,
+          headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+          body: method === "PATCH" ? JSON.stringify({ cooldownMinutes: 10 }) : undefined,
+        }),
+        { ...env, DB } as unknown as ConsoleEnv,
+        createExecutionContext(),
+      );
+      expect(res.status, path).toBe(200);
+    }
+    // Retention's statements.
+    for (const s of alertRetentionStatements(DB, Number(p.id), Date.now(), Date.now())) await s.run();
+
+    const statements = log.filter((r) => /alert_|group_minutes|resolved_release_key/.test(r.sql));
+    expect(statements.length).toBeGreaterThanOrEqual(12);
+    const bad: { sql: string; plan: string[] }[] = [];
+    for (const r of statements) {
+      const v = await scans(r);
+      if (v.length > 0) bad.push({ sql: r.sql.replace(/\s+/g, " ").slice(0, 160), plan: v });
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it("the checker flags a scan", async () => {
+    expect(
+      await scans({ sql: "SELECT * FROM alert_deliveries WHERE status = ?", params: ["x"] }),
+    ).not.toEqual([]);
+    expect(
+      await scans({
+        sql: "SELECT g.id FROM json_each(?) d JOIN error_groups g ON g.status = d.value",
+        params: ['["resolved"]'],
+      }),
+    ).not.toEqual([]);
+  });
+});

@@ -1,0 +1,33 @@
+// Retention of what alerting writes (called per project by retention.ts): the delivery log after
+// the project's retention, per-minute counts once spike and frequency no longer look at them, and
+// cooldowns that have ended or whose group is gone (so a group that comes back is new again).
+// Every statement walks a primary-key prefix (rule id, or project id), never a whole table.
+
+/** The id prefix of `ms`: every delivery id made at or after `ms` sorts at or after it. */
+const timeHexPrefix = (ms: number) => Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0").slice(-12);
+
+const MINUTES_KEPT_MS = 2 * 3_600_000;
+
+export function alertRetentionStatements(
+  db: D1Database,
+  projectId: number,
+  cutoff: number,
+  now: number,
+): D1PreparedStatement[] {
+  const rules = "SELECT id FROM alert_rules WHERE project_id = ?1";
+  return [
+    // Delivery ids start with their time in hex (shared/ids.ts), so "older than" is a key range.
+    db
+      .prepare(`DELETE FROM alert_deliveries WHERE rule_id IN (${rules}) AND id < ?2`)
+      .bind(projectId, timeHexPrefix(cutoff)),
+    db
+      .prepare("DELETE FROM group_minutes WHERE project_id = ?1 AND minute < ?2")
+      .bind(projectId, now - MINUTES_KEPT_MS),
+    db
+      .prepare(
+        `DELETE FROM alert_state WHERE rule_id IN (${rules}) AND (quiet_until < ?2
+           OR NOT EXISTS (SELECT 1 FROM error_groups g WHERE g.project_id = ?1 AND g.id = alert_state.group_id))`,
+      )
+      .bind(projectId, now),
+  ];
+}
