@@ -8,16 +8,22 @@
 //   /api/v1/projects/{id}/search                          full-text search (Elasticsearch or D1 FTS5)
 //   /api/v1/dead-letters[/replay]                         dead letters, and replaying them
 //   /api/v1/openapi.json                                  this API, described
+//   /api/v1/projects/{id}/artifacts[/{bundleId}]          source-map artifacts
+//   /api/0/...                                            sentry-cli's source-map upload (routes/sentry-api.ts)
+//   /upload/jssymbols/{app}, /v3/applications/{app}/source-maps   Raygun's source-map upload
 
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { requireAdmin } from "./auth";
+import { artifactRoutes } from "./routes/artifacts";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { eventRoutes } from "./routes/events";
 import { groupRoutes } from "./routes/groups";
 import { projectRoutes } from "./routes/projects";
+import { raygunSourceMapRoutes } from "./routes/raygun-sourcemaps";
 import { releaseRoutes } from "./routes/releases";
 import { rumRoutes } from "./routes/rum";
 import { searchRoutes } from "./routes/search";
+import { sentryApiRoutes } from "./routes/sentry-api";
 import { statsRoutes } from "./routes/stats";
 import { uiRoutes } from "./ui/index";
 import { clientFault } from "./validation";
@@ -36,6 +42,10 @@ app.use("/api/v1/*", async (c, next) => {
   return requireAdmin()(c, next);
 });
 
+app.use("/api/0/*", requireAdmin());
+app.route("/", sentryApiRoutes);
+app.route("/", raygunSourceMapRoutes);
+app.route("/", artifactRoutes);
 app.route("/", projectRoutes);
 app.route("/", groupRoutes);
 app.route("/", eventRoutes);
