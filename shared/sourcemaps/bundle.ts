@@ -95,8 +95,15 @@ export function parseArtifactBundle(
   const { manifest, entries } = readManifest(zip);
   const wanted = new Map<string, { kind: ArtifactKind; url: string; entry: ManifestEntry }>();
   for (const [path, entry] of entries) {
-    const kind = entry.type === "minified_source" || entry.type === "source_map" ? entry.type : null;
     const url = tildeUrl(typeof entry.url === "string" ? entry.url : null);
+    // sentry-cli files a map it cannot parse as a script: by its name it is still a map (and
+    // refused as one), not a minified file.
+    const kind =
+      entry.type === "source_map" || (entry.type === "minified_source" && url?.endsWith(".map"))
+        ? "source_map"
+        : entry.type === "minified_source"
+          ? "minified_source"
+          : null;
     if (kind && url) wanted.set(path, { kind, url, entry });
   }
   let total = 0;

@@ -47,6 +47,9 @@ const JS_FILE = /\.(m|c)?jsx?(\?|#|$)/i;
 
 export function isJsFrame(frame: StackFrame, platform: string | null): boolean {
   if (frame.lineno === null && frame.colno === null) return false;
+  // V8's "<anonymous>" (eval, injected scripts) and native frames have no file to map.
+  const name = frame.absPath ?? frame.filename ?? "";
+  if (name === "" || name.startsWith("<") || name === "native" || name === "[native code]") return false;
   if (platform === "javascript" || platform === "node") return true;
   const f = frame.absPath ?? frame.filename ?? "";
   return JS_FILE.test(f);
