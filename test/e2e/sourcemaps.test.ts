@@ -206,7 +206,7 @@ describe("sentry-cli debug-id upload and @sentry/browser in Chromium", () => {
       colno: raised.colno,
       inApp: true,
     });
-    expect(frame.contextLine).toContain("throw new Error(`cart ${cart.id} has no payment method`)");
+    expect(frame.contextLine).toMatch(/throw new Error\(`cart \$\{cart\.id\} has no payment method`\)/);
     expect(frame.preContext?.at(-1)).toContain("if (!cart.paymentMethod)");
     expect(frame.postContext?.[0]).toContain("}");
     expect(frame.minified?.filename).toContain("/v1/app.js");
