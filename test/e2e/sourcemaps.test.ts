@@ -117,6 +117,15 @@ async function groupsOf(projectId: string, atLeast: number) {
   }, 30_000);
 }
 
+async function eventIdsOf(projectId: string, groupId: string, atLeast = 1): Promise<string[]> {
+  return eventually(async () => {
+    const r = await adminApi<{ events: { id: string }[] }>(
+      `/api/v1/projects/${projectId}/groups/${groupId}/events`,
+    );
+    return r.body.events.length >= atLeast ? r.body.events.map((e) => e.id) : null;
+  }, 30_000);
+}
+
 async function eventsOf(projectId: string, groupId: string, atLeast = 1): Promise<StoredEvent[]> {
   const ids = await eventually(async () => {
     const r = await adminApi<{ events: { id: string }[] }>(
@@ -242,6 +251,41 @@ describe("sentry-cli debug-id upload and @sentry/browser in Chromium", () => {
     const minified = events.map((e) => top(e).minified);
     expect(new Set(minified.map((m) => `${m?.filename}:${m?.lineno}:${m?.colno}`)).size).toBe(2);
     expect(events.map((e) => top(e).function)).toEqual(["checkout", "checkout"]);
+  });
+
+  it("shows the original source on the dashboard's event page, with a toggle to the minified frames", async () => {
+    const [eventId] = await eventIdsOf(project.id, firstGroup);
+    const context = await browser.newContext({
+      baseURL: stack().url,
+      viewport: { width: 1280, height: 900 },
+    });
+    const page = await context.newPage();
+    try {
+      await page.goto("/ui/login");
+      await page.fill("input[name=token]", stack().adminToken);
+      await page.click("button[type=submit]");
+      await page.waitForURL("**/ui/");
+      await page.goto(`/ui/projects/${project.id}/events/${eventId}`);
+      const hit = page.locator(".frame.top .src-line.hit");
+      expect(await hit.textContent()).toMatch(/^\d+\s*throw new Error\(/);
+      expect(await page.locator(".frame.top .orig .fn").textContent()).toBe("checkout");
+      expect(await page.locator(".frame.top .min .fn").isVisible()).toBe(false);
+      if (process.env.SLUICE_SHOTS)
+        await page.screenshot({ path: join(process.env.SLUICE_SHOTS, "event.png"), fullPage: true });
+      await page.click("label.min-label");
+      expect(await page.locator(".frame.top .min .fn").isVisible()).toBe(true);
+      expect(await page.locator(".frame.top .src").isVisible()).toBe(false);
+
+      await page.goto(`/ui/projects/${project.id}/artifacts`);
+      expect(await page.locator("table.artifacts tbody tr").count()).toBe(2);
+      if (process.env.SLUICE_SHOTS)
+        await page.screenshot({ path: join(process.env.SLUICE_SHOTS, "artifacts.png"), fullPage: true });
+      await page.locator("table.artifacts tbody tr").first().locator("button").click();
+      await page.waitForURL("**/artifacts");
+      expect(await page.locator("table.artifacts tbody tr").count()).toBe(1);
+    } finally {
+      await context.close();
+    }
   });
 });
 

@@ -3,6 +3,7 @@
 // exactly what the API returns. Search calls the shared search backend directly.
 
 import { Hono } from "hono";
+import { artifactRoutes } from "../routes/artifacts";
 import { eventRoutes } from "../routes/events";
 import { groupRoutes } from "../routes/groups";
 import { projectRoutes } from "../routes/projects";
@@ -17,7 +18,8 @@ const internal = new Hono<{ Bindings: ConsoleEnv }>()
   .route("/", eventRoutes)
   .route("/", statsRoutes)
   .route("/", rumRoutes)
-  .route("/", releaseRoutes);
+  .route("/", releaseRoutes)
+  .route("/", artifactRoutes);
 internal.onError((err, c) => {
   const fault = clientFault(err);
   if (fault) return c.json({ error: fault.message }, fault.status);

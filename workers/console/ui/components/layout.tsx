@@ -5,14 +5,16 @@ import { raw } from "hono/html";
 import type { Child, FC } from "hono/jsx";
 import { CSS } from "../styles";
 import type { Project } from "../types";
+import { SOURCE_FRAME_CSS } from "./source-frame";
 
-export type Tab = "issues" | "search" | "outcomes" | "rum" | "releases" | "setup";
+export type Tab = "issues" | "search" | "outcomes" | "rum" | "releases" | "artifacts" | "setup";
 
 const TABS: [Tab, string, string][] = [
   ["issues", "Issues", ""],
   ["outcomes", "Outcomes", "/outcomes"],
   ["rum", "Pages (RUM)", "/rum"],
   ["releases", "Release health", "/releases"],
+  ["artifacts", "Source maps", "/artifacts"],
   ["setup", "Setup", "/setup"],
 ];
 
@@ -36,7 +38,7 @@ export const Layout: FC<{
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <title>{`${title} · Sluice`}</title>
-      <style>{raw(CSS)}</style>
+      <style>{raw(CSS + SOURCE_FRAME_CSS)}</style>
       <script src="/ui/app.js" defer></script>
     </head>
     <body>
