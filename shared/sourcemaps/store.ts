@@ -193,20 +193,26 @@ export async function mapByUrl(
     )
     .bind(projectId, url, `${url}.map`, release, dist)
     .all<FileRow>();
-  const direct = results.find((r) => r.url === url && r.kind === "source_map");
-  if (direct) return direct;
-  const minified = results.find((r) => r.url === url && r.kind === "minified_source" && r.mapUrl);
-  if (minified?.mapUrl) {
+  // The event's own release before release-less uploads; within each, a map uploaded for the URL,
+  // then the minified file's reference, then `<url>.map`.
+  const rank = (r: FileRow) =>
+    (r.release === "" ? 3 : 0) +
+    (r.url === url && r.kind === "source_map" ? 0 : r.url === url && r.kind === "minified_source" ? 1 : 2);
+  const candidates = results
+    .filter((r) => r.kind === "source_map" || (r.url === url && r.mapUrl))
+    .sort((a, b) => rank(a) - rank(b));
+  for (const r of candidates) {
+    if (r.kind === "source_map") return r;
     const map = await db
       .prepare(
         `SELECT ${FILE_COLUMNS} FROM artifact_files
          WHERE project_id = ? AND bundle_id = ? AND url = ? AND kind = 'source_map'`,
       )
-      .bind(projectId, minified.bundleId, minified.mapUrl)
+      .bind(projectId, r.bundleId, r.mapUrl)
       .first<FileRow>();
     if (map) return map;
   }
-  return results.find((r) => r.url === `${url}.map` && r.kind === "source_map") ?? null;
+  return null;
 }
 
 /** Whether a project has any artifact (events of projects without maps skip every look-up). */
@@ -239,4 +245,12 @@ export async function expireBundles(
     if (deleted >= perRun) break;
   }
   return deleted;
+}
+
+/** Chunks uploaded but never assembled (an interrupted sentry-cli run) go after a day. */
+export async function sweepChunks(blobs: R2Bucket, now = Date.now(), maxKeys = 1000): Promise<number> {
+  const page = await blobs.list({ prefix: "chunks/", limit: maxKeys });
+  const stale = page.objects.filter((o) => now - o.uploaded.getTime() > 86_400_000).map((o) => o.key);
+  if (stale.length > 0) await blobs.delete(stale);
+  return stale.length;
 }
