@@ -69,8 +69,8 @@ describe("artifact store", () => {
     expect((await mapByUrl(env.DB, 23, "~/static/other.js", "web@3", ""))?.url).toBe("~/static/other.js.map");
     expect(await mapByUrl(env.DB, 23, "~/static/other.js", "web@2", "")).toBeNull();
     expect((await listFiles(env.DB, 23, "3".repeat(40))).map((f) => f.kind)).toEqual([
-      "minified_source",
       "source_map",
+      "minified_source",
     ]);
   });
 
