@@ -11,6 +11,12 @@ export interface ParsedMap {
   cost: number;
   /** sourcesContent split into lines, per source index, filled on first use. */
   lines: (string[] | null | undefined)[];
+  /** Resolved source URL → index (maps of large apps list thousands of sources). */
+  sourceIndex: Map<string, number>;
+  /** Enclosing function name per "source:line", filled on first use (errors repeat). */
+  names: Map<string, string | null>;
+  /** Mapped frames by minified position (symbolicate.ts), filled on first use. */
+  frames: Map<string, unknown>;
 }
 
 export type MapLoad = ParsedMap | { error: string };
@@ -60,7 +66,8 @@ export class MapCache {
         error: `the source map cannot be read: ${String((err as Error)?.message ?? err).slice(0, 160)}`,
       };
     }
-    const parsed: ParsedMap = { map, cost: text.length * 2, lines: [] };
+    const sourceIndex = new Map(map.resolvedSources.map((s, i) => [s ?? "", i]));
+    const parsed: ParsedMap = { map, cost: text.length * 2, lines: [], sourceIndex, names: new Map(), frames: new Map() };
     if (parsed.cost <= this.budget) {
       this.entries.set(key, parsed);
       this.used += parsed.cost;

@@ -78,9 +78,6 @@ export function storeResolver(
   };
 }
 
-function timeout(ms: number): Promise<"timeout"> {
-  return new Promise((resolve) => setTimeout(() => resolve("timeout"), ms));
-}
 
 /**
  * Symbolicates an event's JavaScript frames in place and keeps the record on `meta`, where the
@@ -112,10 +109,13 @@ export async function symbolicateStored(
     exceptions: event.exceptions.map((e) => ({ ...e, frames: [...e.frames] })),
   };
   const resolver = storeResolver(env, projectId, event.release ?? "", event.tags.dist ?? "");
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const result = await Promise.race([
     symbolicateEvent(copy, debugIdsOf(payload), resolver).catch((err: unknown) => err as Error),
-    timeout(SYMBOLICATION_BUDGET_MS),
-  ]);
+    new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), SYMBOLICATION_BUDGET_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
   if (result === "timeout" || result instanceof Error) {
     console.warn(
       JSON.stringify({ msg: "symbolication skipped", eventId: event.eventId, error: String(result) }),

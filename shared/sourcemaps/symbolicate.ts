@@ -102,6 +102,28 @@ function enclosingName(lines: string[] | null, line: number, column: number): st
   return null;
 }
 
+/** Names are looked up per line once per map: the same frames come back with every repeat of a bug. */
+function cachedName(parsed: ParsedMap, source: number, lines: string[] | null, line: number, column: number) {
+  const key = `${source}:${line}:${column}`;
+  let name = parsed.names.get(key);
+  if (name === undefined) {
+    name = enclosingName(lines, line, column);
+    if (parsed.names.size < 50_000) parsed.names.set(key, name);
+  }
+  return name;
+}
+
+/** Mapped frames per position, once per map: a repeated bug maps its frames from here. */
+function memoMapFrame(frame: StackFrame, parsed: ParsedMap, withContext: boolean): ReturnType<typeof mapFrame> {
+  const key = `${frame.lineno}:${frame.colno}:${withContext ? 1 : 0}:${frame.inApp === false ? 0 : 1}`;
+  let hit = parsed.frames.get(key) as ReturnType<typeof mapFrame> | undefined;
+  if (hit === undefined) {
+    hit = mapFrame(frame, parsed, withContext);
+    if (parsed.frames.size < 20_000) parsed.frames.set(key, hit);
+  }
+  return hit;
+}
+
 interface Mapped {
   fields: MappedFields;
   /** The original name at the frame's own position (the callee's name when the frame is a call). */
@@ -131,7 +153,7 @@ function mapFrame(
       r: "out_of_range",
       d: `line ${line}, column ${column} has no mapping in the source map (wrong map for this file?)`,
     };
-  const index = parsed.map.resolvedSources.indexOf(pos.source);
+  const index = parsed.sourceIndex.get(pos.source) ?? -1;
   const rawSource = index >= 0 ? (parsed.map.sources[index] ?? pos.source) : pos.source;
   const lines = index >= 0 ? linesOf(parsed, index) : null;
   const at = pos.line - 1;
@@ -142,7 +164,7 @@ function mapFrame(
     fields: {
       filename: path,
       absPath: rawSource.slice(0, 1000),
-      function: enclosingName(lines, at, pos.column),
+      function: cachedName(parsed, index, lines, at, pos.column),
       lineno: pos.line,
       colno: pos.column + 1,
       inApp: !isVendorPath(path) && frame.inApp !== false,
@@ -183,7 +205,7 @@ export async function symbolicateEvent(
         mapped.push(null);
         continue;
       }
-      const m = mapFrame(frame, found, i >= exc.frames.length - CONTEXT_FRAMES);
+      const m = memoMapFrame(frame, found, i >= exc.frames.length - CONTEXT_FRAMES);
       if ("r" in m) {
         results.push(m);
         mapped.push(null);
@@ -198,7 +220,7 @@ export async function symbolicateEvent(
       const caller = mapped[i - 1];
       const self = results[i];
       if (caller?.callName && self && "m" in self && self.m.function === null)
-        self.m.function = caller.callName;
+        self.m = { ...self.m, function: caller.callName }; // the memoized fields are shared
     }
     record.frames.push(results);
   }
@@ -223,7 +245,23 @@ export function applySymbolication(event: CanonicalEvent, record: unknown): void
         lineno: frame.lineno,
         colno: frame.colno,
       };
-      if ("m" in r && r.m) return { ...frame, ...r.m, module: null, minified };
+      if ("m" in r && r.m) {
+        // Built field by field: a spread of two frames per frame was the hot spot of this path.
+        const m = r.m;
+        return {
+          filename: m.filename,
+          function: m.function,
+          module: null,
+          lineno: m.lineno,
+          colno: m.colno,
+          inApp: m.inApp,
+          contextLine: m.contextLine,
+          absPath: m.absPath,
+          preContext: m.preContext,
+          postContext: m.postContext,
+          minified,
+        };
+      }
       if ("r" in r) return { ...frame, unmapped: `${r.r}: ${r.d}` };
       return frame;
     });
