@@ -39,6 +39,9 @@ async function cached<T>(cache: TtlCache<T>, key: string, load: () => Promise<T>
 
 const rowTtl = (r: FileRow | null) => (r ? FOUND_TTL_MS : MISSING_TTL_MS);
 
+/** Distinct files one event may look up: a key holder's 250-frame stack of made-up URLs costs 25. */
+export const MAX_FILES_PER_EVENT = 25;
+
 /** A resolver for one event of `projectId`, in `release`/`dist`. */
 export function storeResolver(
   env: ArtifactEnv,
@@ -46,8 +49,18 @@ export function storeResolver(
   release: string,
   dist: string,
 ): MapResolver {
+  const seen = new Set<string>();
   return {
     async resolve({ url, debugId }): Promise<ParsedMap | Failure> {
+      const file = `${debugId ?? ""}|${url ?? ""}`;
+      if (!seen.has(file)) {
+        if (seen.size >= MAX_FILES_PER_EVENT)
+          return {
+            reason: "no_map",
+            detail: `not looked up: the event names more than ${MAX_FILES_PER_EVENT} files`,
+          };
+        seen.add(file);
+      }
       let row: FileRow | null = null;
       if (debugId)
         row = await cached(
@@ -77,7 +90,6 @@ export function storeResolver(
     },
   };
 }
-
 
 /**
  * Symbolicates an event's JavaScript frames in place and keeps the record on `meta`, where the

@@ -165,6 +165,34 @@ describe("symbolication in the processor", () => {
     expect(p.grouping).toBeDefined();
   });
 
+  it("looks up at most 25 distinct files per event, however many a key holder names", async () => {
+    await saveBundle(env, 17, "f".repeat(40), parseArtifactBundle(artifactBundle()), "sentry-cli");
+    const frames = Array.from({ length: 200 }, (_, i) => ({
+      filename: `https://x.example/f${i}.js`,
+      abs_path: `https://x.example/f${i}.js`,
+      function: "f",
+      lineno: 1,
+      colno: 1,
+    }));
+    let queries = 0;
+    const counting = {
+      prepare: (sql: string) => {
+        queries++;
+        return env.DB.prepare(sql);
+      },
+    } as unknown as D1Database;
+    const p = await prepareItem(
+      sentryItem("17", {
+        platform: "javascript",
+        exception: { values: [{ type: "E", stacktrace: { frames } }] },
+      }),
+      { BLOBS: env.BLOBS, DB: counting },
+    );
+    const reasons = p.event!.exceptions[0]!.frames.map((f) => f.unmapped ?? "");
+    expect(reasons.filter((r) => r.includes("more than 25 files"))).toHaveLength(175);
+    expect(queries).toBeLessThanOrEqual(1 + 25);
+  });
+
   it("prepares the event unmapped when the artifact store cannot be reached", async () => {
     const broken = {
       prepare() {
