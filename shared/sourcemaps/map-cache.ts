@@ -22,7 +22,7 @@ export interface ParsedMap {
 export type MapLoad = ParsedMap | { error: string };
 
 /** Default byte budget of the parsed-map cache of one isolate. */
-export const MAP_CACHE_BYTES = 48 * 1024 * 1024;
+export const MAP_CACHE_BYTES = 32 * 1024 * 1024;
 
 export class MapCache {
   private readonly entries = new Map<string, ParsedMap>();
@@ -67,7 +67,14 @@ export class MapCache {
       };
     }
     const sourceIndex = new Map(map.resolvedSources.map((s, i) => [s ?? "", i]));
-    const parsed: ParsedMap = { map, cost: text.length * 2, lines: [], sourceIndex, names: new Map(), frames: new Map() };
+    const parsed: ParsedMap = {
+      map,
+      cost: text.length * 2,
+      lines: [],
+      sourceIndex,
+      names: new Map(),
+      frames: new Map(),
+    };
     if (parsed.cost <= this.budget) {
       this.entries.set(key, parsed);
       this.used += parsed.cost;

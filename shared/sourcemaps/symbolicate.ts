@@ -108,18 +108,22 @@ function cachedName(parsed: ParsedMap, source: number, lines: string[] | null, l
   let name = parsed.names.get(key);
   if (name === undefined) {
     name = enclosingName(lines, line, column);
-    if (parsed.names.size < 50_000) parsed.names.set(key, name);
+    if (parsed.names.size < 5_000) parsed.names.set(key, name);
   }
   return name;
 }
 
 /** Mapped frames per position, once per map: a repeated bug maps its frames from here. */
-function memoMapFrame(frame: StackFrame, parsed: ParsedMap, withContext: boolean): ReturnType<typeof mapFrame> {
+function memoMapFrame(
+  frame: StackFrame,
+  parsed: ParsedMap,
+  withContext: boolean,
+): ReturnType<typeof mapFrame> {
   const key = `${frame.lineno}:${frame.colno}:${withContext ? 1 : 0}:${frame.inApp === false ? 0 : 1}`;
   let hit = parsed.frames.get(key) as ReturnType<typeof mapFrame> | undefined;
   if (hit === undefined) {
     hit = mapFrame(frame, parsed, withContext);
-    if (parsed.frames.size < 20_000) parsed.frames.set(key, hit);
+    if (parsed.frames.size < 2_000) parsed.frames.set(key, hit);
   }
   return hit;
 }
@@ -185,6 +189,8 @@ export async function symbolicateEvent(
   resolver: MapResolver,
 ): Promise<SymbolicationRecord | null> {
   let any = false;
+  // Frames of one file share one look-up: a 20-frame stack in one bundle resolves once.
+  const files = new Map<string | null, ReturnType<MapResolver["resolve"]>>();
   const record: SymbolicationRecord = { v: 1, frames: [] };
   for (const exc of event.exceptions) {
     const results: SymbolicationRecord["frames"][number] = [];
@@ -198,8 +204,12 @@ export async function symbolicateEvent(
       }
       any = true;
       const url = frame.absPath ?? frame.filename;
-      const debugId = url ? (debugIds.get(url) ?? null) : null;
-      const found = await resolver.resolve({ url: tildeUrl(url), debugId });
+      let pending = files.get(url);
+      if (pending === undefined) {
+        pending = resolver.resolve({ url: tildeUrl(url), debugId: url ? (debugIds.get(url) ?? null) : null });
+        files.set(url, pending);
+      }
+      const found = await pending;
       if ("reason" in found) {
         results.push({ r: found.reason, d: found.detail });
         mapped.push(null);
