@@ -42,6 +42,22 @@ const rowTtl = (r: FileRow | null) => (r ? FOUND_TTL_MS : MISSING_TTL_MS);
 /** Distinct files one event may look up: a key holder's 250-frame stack of made-up URLs costs 25. */
 export const MAX_FILES_PER_EVENT = 25;
 
+/**
+ * Debug ids of the payload. A digit-heavy debug id can look like a card number to the scrubber, so
+ * a scrubbed payload's ids are read from the payload as received (used for the look-up only).
+ */
+function debugIdsOfEvent(payload: unknown, unscrubbed?: () => unknown): Map<string, string> {
+  const hasImages = (payload as { debug_meta?: unknown } | null)?.debug_meta !== undefined;
+  if (unscrubbed && hasImages) {
+    try {
+      return debugIdsOf(unscrubbed());
+    } catch {
+      /* fall back to the scrubbed payload */
+    }
+  }
+  return debugIdsOf(payload);
+}
+
 /** A resolver for one event of `projectId`, in `release`/`dist`. */
 export function storeResolver(
   env: ArtifactEnv,
@@ -100,6 +116,8 @@ export async function symbolicateStored(
   event: CanonicalEvent,
   payload: unknown,
   meta: Record<string, unknown>,
+  /** The payload before PII scrubbing, when scrubbing changed it (debug ids are no PII). */
+  unscrubbed?: () => unknown,
 ): Promise<boolean> {
   if (!event.exceptions.some((e) => e.frames.some((f) => isJsFrame(f, event.platform)))) return false;
   const projectId = Number(event.projectId);
@@ -123,7 +141,9 @@ export async function symbolicateStored(
   const resolver = storeResolver(env, projectId, event.release ?? "", event.tags.dist ?? "");
   let timer: ReturnType<typeof setTimeout> | undefined;
   const result = await Promise.race([
-    symbolicateEvent(copy, debugIdsOf(payload), resolver).catch((err: unknown) => err as Error),
+    symbolicateEvent(copy, debugIdsOfEvent(payload, unscrubbed), resolver).catch(
+      (err: unknown) => err as Error,
+    ),
     new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), SYMBOLICATION_BUDGET_MS);
     }),

@@ -85,10 +85,17 @@ function parseScrubbed(item: IngestItem, text: string, what: string): { value: u
 }
 
 /** Maps JavaScript frames to their original source before grouping; the record rides on item.meta. */
-async function symbolicate(item: IngestItem, value: unknown, event: CanonicalEvent, env: PrepareEnv) {
+async function symbolicate(
+  item: IngestItem,
+  value: unknown,
+  event: CanonicalEvent,
+  env: PrepareEnv,
+  unscrubbed?: () => unknown,
+) {
   if (!env.DB || item.meta?.symbolication) return;
   const meta = { ...(item.meta ?? {}) };
-  if (await symbolicateStored({ DB: env.DB, BLOBS: env.BLOBS }, event, value, meta)) item.meta = meta;
+  if (await symbolicateStored({ DB: env.DB, BLOBS: env.BLOBS }, event, value, meta, unscrubbed))
+    item.meta = meta;
 }
 
 async function group(event: CanonicalEvent): Promise<GroupingResult & { groupId: string }> {
@@ -120,7 +127,7 @@ const sentryEvent: ItemPreparer = async (item, text, env) => {
   }
   // Transactions are stored and counted, never grouped as errors.
   if (item.itemType === "transaction") return { item, payload: stored, event };
-  await symbolicate(item, value, event, env);
+  await symbolicate(item, value, event, env, stored === text ? undefined : () => JSON.parse(text));
   return { item, payload: stored, event, grouping: await group(event), searchable: true };
 };
 

@@ -130,6 +130,21 @@ describe("symbolication in the processor", () => {
     expect(top(r)).toMatchObject({ function: "checkout", lineno: 8 });
   });
 
+  it("finds a digit-heavy debug id that the PII scrubber filters as a card number", async () => {
+    const id = "24817872-8345-4060-be48-af4bb4f7693a"; // its digits pass Luhn: "[Filtered]-be48-…" once scrubbed
+    const bundle = parseArtifactBundle(artifactBundle());
+    bundle.files = bundle.files.map((f) => ({ ...f, debugId: id.replaceAll("-", "") }));
+    await saveBundle(env, 18, "9".repeat(40), bundle, "sentry-cli");
+    const url = "https://shop.example/assets/build-42.js"; // not the bundle's URL: only the debug id finds it
+    const item = sentryItem(
+      "18",
+      browserEvent(url, { debug_meta: { images: [{ type: "sourcemap", code_file: url, debug_id: id }] } }),
+    );
+    const p = await prepareItem(item, env);
+    expect(p.payload).not.toContain(id); // the stored payload is scrubbed
+    expect(top(p)).toMatchObject({ function: "checkout" });
+  });
+
   it("fetches and parses each map once for a batch of events that share it", async () => {
     await saveBundle(env, 14, "d".repeat(40), parseArtifactBundle(artifactBundle()), "sentry-cli");
     const url = "https://shop.example/static/app.js";
