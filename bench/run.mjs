@@ -3,7 +3,8 @@
 // saving it to .cache/bench/last.json (what `npm run capacity` reads).
 //   --quick        shorter runs
 //   --md           also (re)write BENCHMARKS.md and BENCHMARKS.json (the figures it is made of)
-//   --only=a,b     sections: edge, workerd, processor, curve, shards, e2e, search, console, alerts
+//   --only=a,b     sections: edge, workerd, processor, curve, shards, e2e, search, console, alerts,
+//                  sourcemaps
 //                  (cost needs edge + processor + curve)
 //   --processor    `npm run bench:processor`: only the processor, one JSON line
 // A section that cannot run (no Elasticsearch to be had, say) is reported as skipped with the
@@ -25,6 +26,7 @@ import { benchProcessor } from "./lib/processor.mjs";
 import { benchSearch } from "./lib/search.mjs";
 import { benchShards } from "./lib/shards.mjs";
 import { benchEdgeWorkerd } from "./lib/workerd-edge.mjs";
+import { benchSourcemaps } from "./sourcemaps.mjs";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -32,7 +34,7 @@ const md = args.includes("--md");
 const processorOnly = args.includes("--processor");
 const only = (
   args.find((a) => a.startsWith("--only="))?.slice(7) ??
-  "edge,workerd,processor,curve,shards,e2e,search,console,alerts"
+  "edge,workerd,processor,curve,shards,e2e,search,console,alerts,sourcemaps"
 ).split(",");
 const want = (s) => (processorOnly ? s === "processor" : only.includes(s));
 const log = (m) => process.stderr.write(`[bench] ${m}\n`);
@@ -180,6 +182,9 @@ try {
   }
   if (want("alerts")) {
     result.alerts = await section("alerts (npm start)", () => benchAlerts({ samples: quick ? 10 : 30 }));
+  }
+  if (want("sourcemaps")) {
+    result.sourcemaps = await section("source maps (symbolicated vs not)", () => benchSourcemaps({ quick }));
   }
   if (want("search")) {
     result.search = es.url

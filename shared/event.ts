@@ -31,6 +31,18 @@ export interface StackFrame {
   inApp: boolean | null;
   contextLine?: string | null;
   absPath?: string | null;
+  /** Source-map symbolication (shared/sourcemaps): lines around `contextLine` in the original source. */
+  preContext?: string[];
+  postContext?: string[];
+  /** The frame as reported, before it was mapped to its original source. */
+  minified?: {
+    filename: string | null;
+    function: string | null;
+    lineno: number | null;
+    colno: number | null;
+  };
+  /** Why a JavaScript frame could not be mapped (no map, bad map, position out of range). */
+  unmapped?: string;
 }
 
 export interface ExceptionInfo {

@@ -7,6 +7,7 @@ import type { ItemPolicy } from "./queue-message";
 import { normalizeRaygunReport } from "./raygun/normalize";
 import { normalizeSentryEvent } from "./sentry/normalize-event";
 import { DEFAULT_SETTINGS } from "./settings";
+import { applySymbolication } from "./sourcemaps/symbolicate";
 
 /** What normalization needs to know about an item besides its payload. */
 export interface NormalizeSubject {
@@ -53,6 +54,8 @@ export function normalizeParsed(subject: NormalizeSubject, value: unknown): Cano
   } else {
     return null;
   }
+  // Frames the processor mapped to their original source (shared/sourcemaps) are rebuilt the same.
+  if (subject.meta?.symbolication) applySymbolication(event, subject.meta.symbolication);
   // The payload was scrubbed already, so the event built from it is clean; only the client IP
   // (from the HTTP request, not the payload) is left to remove when the project asks for it.
   if (policy.scrubbing.scrubIpAddresses && event.client.ip !== null) {

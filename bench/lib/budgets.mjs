@@ -23,6 +23,7 @@ export const BUDGETS = [
   ["console.p95Ms (2,000 events)", (r) => r.console?.worstP95MsSmall, "≤", 50, "ms"],
   ["e2e.eventsPerSecond", (r) => r.e2e?.eventsPerSecond, "≥", 1000, "events/s"],
   ["alerts.newIssueP95Ms", (r) => r.alerts?.newIssueP95Ms, "≤", 5000, "ms"],
+  ["sourcemaps.ratio (symbolicated / not, maps cached)", (r) => r.sourcemaps?.ratio, "≥", 0.5, "×"],
   ["cost.usdPerMillionErrors (es, ≥ 4/message)", (r) => r.cost?.usdPerMillionErrors, "≤", 1, "USD"],
 ];
 

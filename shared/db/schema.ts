@@ -387,3 +387,51 @@ export const groupMinutes = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.projectId, t.groupId, t.minute] })],
 );
+
+/**
+ * Source-map artifact bundles (shared/sourcemaps): one row per assembled bundle (sentry-cli) or
+ * Raygun upload, project configuration read through the control database. `id` is the bundle's
+ * SHA-1 checksum, so re-assembling the same upload is a no-op.
+ */
+export const artifactBundles = sqliteTable(
+  "artifact_bundles",
+  {
+    projectId: integer("project_id").notNull(),
+    id: text("id").notNull(),
+    /** sentry-cli | raygun */
+    source: text("source").notNull(),
+    /** "" when the upload named no release (debug-id bundles, Raygun). */
+    release: text("release").notNull(),
+    dist: text("dist").notNull(),
+    files: integer("files").notNull(),
+    bytes: integer("bytes").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.id] })],
+);
+
+/** The files of an artifact bundle, each its own R2 object; looked up by debug id or by release + URL. */
+export const artifactFiles = sqliteTable(
+  "artifact_files",
+  {
+    projectId: integer("project_id").notNull(),
+    bundleId: text("bundle_id").notNull(),
+    /** `~/path` (query and host stripped) for URL matching; Raygun: the minified file's URL. */
+    url: text("url").notNull(),
+    /** minified_source | source_map */
+    kind: text("kind").notNull(),
+    debugId: text("debug_id"),
+    release: text("release").notNull(),
+    dist: text("dist").notNull(),
+    /** For a minified source: the `~/` URL of its map (the `sourcemap` header, resolved). */
+    mapUrl: text("map_url"),
+    blobKey: text("blob_key").notNull(),
+    size: integer("size").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.projectId, t.bundleId, t.url, t.kind] }),
+    index("artifact_files_debug_id").on(t.projectId, t.debugId),
+    index("artifact_files_url").on(t.projectId, t.url, t.release),
+  ],
+);

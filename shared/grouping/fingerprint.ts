@@ -1,7 +1,8 @@
 // Grouping: which error group an event belongs to. Precedence (Sentry's): client fingerprint
 // (Sentry `fingerprint`, with `{{ default }}` extending; Raygun `groupingKey` replacing) → in-app
 // stack frames (module or normalized filename + function, never line/column) → exception type and
-// parameter-stripped value → parameter-stripped message. The version is stored on the group, so a
+// parameter-stripped value → parameter-stripped message. Source-mapped stacks group on their
+// original frames alone. The version is stored on the group, so a
 // future hasher can be introduced without silently splitting existing groups.
 
 import { createHash } from "node:crypto";
@@ -66,7 +67,18 @@ function frameComponent(frame: StackFrame, platform: string | null): string | nu
   return `${where ?? ""}:${fn ?? ""}`;
 }
 
-function relevantFrames(frames: StackFrame[]): StackFrame[] {
+/**
+ * Frames mapped to their original source (shared/sourcemaps) stand for the stack: once any frame
+ * of it is mapped, the frames left minified (another script, a browser's eval) carry only build
+ * artifacts (bundle names, positions), so the same bug in a new build would split off.
+ */
+function originalFrames(frames: StackFrame[]): StackFrame[] {
+  if (!frames.some((f) => f.minified)) return frames;
+  return frames.filter((f) => f.minified);
+}
+
+function relevantFrames(all: StackFrame[]): StackFrame[] {
+  const frames = originalFrames(all);
   const inApp = frames.filter((f) => f.inApp === true);
   return inApp.length > 0 ? inApp : frames;
 }

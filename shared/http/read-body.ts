@@ -232,7 +232,11 @@ export async function readDecoded(
  * discarded like a refused compressed body's). No stream is built around it: a ReadableStream per
  * request is a measurable share of the edge's cost.
  */
-async function readPlain(source: ReadableStream<Uint8Array>, limit: number, what: string): Promise<Uint8Array> {
+async function readPlain(
+  source: ReadableStream<Uint8Array>,
+  limit: number,
+  what: string,
+): Promise<Uint8Array> {
   const reader = source.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

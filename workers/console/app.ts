@@ -11,19 +11,25 @@
 //   /api/v1/projects/{id}/alert-rules[/{ruleId}[/deliveries|/test]]   alert rules and deliveries
 //   /api/v1/dead-letters[/replay]                         dead letters, and replaying them
 //   /api/v1/openapi.json                                  this API, described
+//   /api/v1/projects/{id}/artifacts[/{bundleId}]          source-map artifacts
+//   /api/0/...                                            sentry-cli's source-map upload (routes/sentry-api.ts)
+//   /upload/jssymbols/{app}, /v3/applications/{app}/source-maps   Raygun's source-map upload
 
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { requireAdmin } from "./auth";
 import { alertRuleRoutes } from "./routes/alert-rules";
+import { artifactRoutes } from "./routes/artifacts";
 import { deadLetterRoutes } from "./routes/dead-letters";
 import { eventRoutes } from "./routes/events";
 import { feedbackRoutes } from "./routes/feedback";
 import { groupMergeRoutes } from "./routes/group-merge";
 import { groupRoutes } from "./routes/groups";
 import { projectRoutes } from "./routes/projects";
+import { raygunSourceMapRoutes } from "./routes/raygun-sourcemaps";
 import { releaseRoutes } from "./routes/releases";
 import { rumRoutes } from "./routes/rum";
 import { searchRoutes } from "./routes/search";
+import { sentryApiRoutes } from "./routes/sentry-api";
 import { statsRoutes } from "./routes/stats";
 import { uiRoutes } from "./ui/index";
 import { clientFault } from "./validation";
@@ -42,6 +48,10 @@ app.use("/api/v1/*", async (c, next) => {
   return requireAdmin()(c, next);
 });
 
+app.use("/api/0/*", requireAdmin());
+app.route("/", sentryApiRoutes);
+app.route("/", raygunSourceMapRoutes);
+app.route("/", artifactRoutes);
 app.route("/", projectRoutes);
 app.route("/", groupMergeRoutes);
 app.route("/", groupRoutes);

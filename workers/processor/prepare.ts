@@ -18,6 +18,7 @@ import {
   type StoredFeedback,
 } from "../../shared/sentry/feedback";
 import { parseClientReport, parseSessionAggregates, parseSessionUpdate } from "../../shared/sentry/items";
+import { symbolicateStored } from "../../shared/sourcemaps/resolver";
 
 export interface SessionDelta {
   release: string;
@@ -67,9 +68,11 @@ export class PoisonItemError extends Error {
 
 export interface PrepareEnv {
   BLOBS: R2Bucket;
+  /** The control database: source-map artifacts (symbolication is skipped without it). */
+  DB?: D1Database;
 }
 
-type ItemPreparer = (item: IngestItem, text: string) => Promise<Prepared>;
+type ItemPreparer = (item: IngestItem, text: string, env: PrepareEnv) => Promise<Prepared>;
 
 const policyOf = (item: IngestItem) => item.policy ?? DEFAULT_POLICY;
 
@@ -91,14 +94,29 @@ function parseScrubbed(item: IngestItem, text: string, what: string): { value: u
   return { value, stored: changed ? JSON.stringify(value) : text };
 }
 
+/** Maps JavaScript frames to their original source before grouping; the record rides on item.meta. */
+async function symbolicate(
+  item: IngestItem,
+  value: unknown,
+  event: CanonicalEvent,
+  env: PrepareEnv,
+  unscrubbed?: () => unknown,
+) {
+  if (!env.DB || item.meta?.symbolication) return;
+  const meta = { ...(item.meta ?? {}) };
+  if (await symbolicateStored({ DB: env.DB, BLOBS: env.BLOBS }, event, value, meta, unscrubbed))
+    item.meta = meta;
+}
+
 async function group(event: CanonicalEvent): Promise<GroupingResult & { groupId: string }> {
   const g = await computeFingerprint(event);
   return { ...g, groupId: await groupIdFor(event.projectId, g.fingerprint) };
 }
 
-const raygunEntry: ItemPreparer = async (item, text) => {
+const raygunEntry: ItemPreparer = async (item, text, env) => {
   const { value, stored } = parseScrubbed(item, text, "Raygun report");
   const event = normalizeParsed(item, value)!;
+  await symbolicate(item, value, event, env);
   return { item, payload: stored, event, grouping: await group(event), searchable: true };
 };
 
@@ -107,7 +125,7 @@ const raygunRum: ItemPreparer = async (item, text) => {
   return { item, payload: stored, pageViews: pageViewsOf(value) };
 };
 
-const sentryEvent: ItemPreparer = async (item, text) => {
+const sentryEvent: ItemPreparer = async (item, text, env) => {
   const { value, stored } = parseScrubbed(item, text, `Sentry ${item.itemType}`);
   let event: CanonicalEvent;
   try {
@@ -119,6 +137,7 @@ const sentryEvent: ItemPreparer = async (item, text) => {
   }
   // Transactions are stored and counted, never grouped as errors.
   if (item.itemType === "transaction") return { item, payload: stored, event };
+  await symbolicate(item, value, event, env, stored === text ? undefined : () => JSON.parse(text));
   return { item, payload: stored, event, grouping: await group(event), searchable: true };
 };
 
@@ -239,7 +258,7 @@ export async function prepareItem(
   const preparer = PREPARERS[key] ?? (item.protocol === "sentry" ? sentryRaw : undefined);
   if (!preparer) throw new PoisonItemError(`no processor for ${item.protocol} item type "${item.itemType}"`);
   const text = await loadPayload(item, env);
-  return inTurn(() => prepareTimed(preparer, item, text, key, budgetMs));
+  return inTurn(() => prepareTimed(preparer, item, text, env, key, budgetMs));
 }
 
 let turn: Promise<unknown> = Promise.resolve();
@@ -255,6 +274,7 @@ async function prepareTimed(
   preparer: ItemPreparer,
   item: IngestItem,
   text: string,
+  env: PrepareEnv,
   key: string,
   budgetMs: number,
 ): Promise<Prepared> {
@@ -267,7 +287,7 @@ async function prepareTimed(
     );
   });
   try {
-    const prepared = await Promise.race([preparer(item, text), overrun]);
+    const prepared = await Promise.race([preparer(item, text, env), overrun]);
     const spent = Date.now() - started;
     if (spent > budgetMs) throw new PoisonItemError(budgetReason(budgetMs, spent));
     return prepared;

@@ -11,6 +11,7 @@
 
 import { createSearchBackend, type SearchEnv } from "../../shared/search";
 import { readSettings } from "../../shared/settings";
+import { expireBundles, sweepChunks } from "../../shared/sourcemaps/store";
 import { alertRetentionStatements } from "./alert-retention";
 import { listFallback, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
 import { sweepOrphans } from "./orphan-sweep";
@@ -31,6 +32,8 @@ export interface RetentionReport {
   orphansDeleted: number;
   ledgerPruned: number;
   deadLettersDeleted: number;
+  /** Source-map bundles past their project's retention, and chunks never assembled. */
+  artifactsDeleted: number;
 }
 
 const DAY = 86_400_000;
@@ -50,6 +53,7 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
     orphansDeleted: 0,
     ledgerPruned: 0,
     deadLettersDeleted: 0,
+    artifactsDeleted: 0,
   };
   const projects = (
     await env.DB.prepare("SELECT id, settings FROM projects").all<{ id: number; settings: string }>()
@@ -138,6 +142,8 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
 
   // 3. Dead letters, then every R2 object nothing refers to any more.
   report.deadLettersDeleted = await expireDeadLetters(env, now, retention);
+  report.artifactsDeleted =
+    (await expireBundles(env, cutoffOf, [...retention.keys()])) + (await sweepChunks(env.BLOBS, now));
   report.orphansDeleted = await sweepOrphans(env, now);
   report.ledgerPruned = await pruneLedger(env.DB, now);
   return report;

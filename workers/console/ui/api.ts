@@ -4,6 +4,7 @@
 
 import { Hono } from "hono";
 import { alertRuleRoutes } from "../routes/alert-rules";
+import { artifactRoutes } from "../routes/artifacts";
 import { eventRoutes } from "../routes/events";
 import { feedbackRoutes } from "../routes/feedback";
 import { groupMergeRoutes } from "../routes/group-merge";
@@ -23,7 +24,8 @@ const internal = new Hono<{ Bindings: ConsoleEnv }>()
   .route("/", statsRoutes)
   .route("/", rumRoutes)
   .route("/", releaseRoutes)
-  .route("/", alertRuleRoutes);
+  .route("/", alertRuleRoutes)
+  .route("/", artifactRoutes);
 internal.onError((err, c) => {
   const fault = clientFault(err);
   if (fault) return c.json({ error: fault.message }, fault.status);

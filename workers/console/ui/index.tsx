@@ -23,6 +23,7 @@ import {
   ruleDeliveriesPage,
   testRuleSubmit,
 } from "./pages/alerts";
+import { artifactDeleteSubmit, artifactsPage } from "./pages/artifacts";
 import { eventPage } from "./pages/event";
 import { groupPage } from "./pages/group";
 import { groupMergeSubmit } from "./pages/group-merge";
@@ -84,6 +85,8 @@ uiRoutes.post(`${P}/alerts`, createRuleSubmit);
 uiRoutes.get(`${P}/alerts/:ruleId{[0-9a-f]{16}}`, ruleDeliveriesPage);
 uiRoutes.post(`${P}/alerts/:ruleId{[0-9a-f]{16}}/delete`, deleteRuleSubmit);
 uiRoutes.post(`${P}/alerts/:ruleId{[0-9a-f]{16}}/test`, testRuleSubmit);
+uiRoutes.get(`${P}/artifacts`, artifactsPage);
+uiRoutes.post(`${P}/artifacts/:bundleId{[0-9a-f]{40}}/delete`, artifactDeleteSubmit);
 uiRoutes.get(G, groupPage);
 uiRoutes.post(`${G}/status`, groupStatusSubmit);
 uiRoutes.get(`${P}/events/:eventId{[0-9a-f]{32}}`, eventPage);

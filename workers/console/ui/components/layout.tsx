@@ -5,8 +5,9 @@ import { raw } from "hono/html";
 import type { Child, FC } from "hono/jsx";
 import { CSS } from "../styles";
 import type { Project } from "../types";
+import { SOURCE_FRAME_CSS } from "./source-frame";
 
-export type Tab = "issues" | "search" | "outcomes" | "rum" | "releases" | "alerts" | "setup";
+export type Tab = "issues" | "search" | "outcomes" | "rum" | "releases" | "alerts" | "artifacts" | "setup";
 
 const TABS: [Tab, string, string][] = [
   ["issues", "Issues", ""],
@@ -14,6 +15,7 @@ const TABS: [Tab, string, string][] = [
   ["rum", "Pages (RUM)", "/rum"],
   ["releases", "Release health", "/releases"],
   ["alerts", "Alerts", "/alerts"],
+  ["artifacts", "Source maps", "/artifacts"],
   ["setup", "Setup", "/setup"],
 ];
 
@@ -37,7 +39,7 @@ export const Layout: FC<{
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <title>{`${title} · Sluice`}</title>
-      <style>{raw(CSS)}</style>
+      <style>{raw(CSS + SOURCE_FRAME_CSS)}</style>
       <script src="/ui/app.js" defer></script>
     </head>
     <body>

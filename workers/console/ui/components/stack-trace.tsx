@@ -2,6 +2,7 @@
 // project's own (in-app) frames highlighted, library frames dimmed and long runs of them folded.
 import type { FC } from "hono/jsx";
 import type { ExceptionInfo, StackFrame } from "../../../../shared/event";
+import { FrameSource, FrameWhere, hasSymbolication, MinifiedToggle } from "./source-frame";
 
 function where(f: StackFrame): string {
   const file = f.filename ?? f.absPath ?? f.module ?? "?";
@@ -12,9 +13,10 @@ const frameClass = (f: StackFrame) => (f.inApp === true ? "app" : f.inApp === fa
 
 const Frame: FC<{ frame: StackFrame; top: boolean }> = ({ frame, top }) => (
   <div class={`frame ${frameClass(frame)}${top ? " top" : ""}`} data-in-app={String(frame.inApp)}>
-    <span class="fn">{frame.function ?? "<anonymous>"}</span> <span class="muted">at</span> {where(frame)}
+    <FrameWhere frame={frame} where={where(frame)} />
     {top ? <span class="badge b-active small"> raised here</span> : null}
-    {frame.contextLine ? <code class="ctx">{frame.contextLine}</code> : null}
+    {frame.contextLine && !frame.minified ? <code class="ctx">{frame.contextLine}</code> : null}
+    <FrameSource frame={frame} />
   </div>
 );
 
@@ -66,6 +68,7 @@ export const Exceptions: FC<{ exceptions: ExceptionInfo[]; fallbackMessage?: str
                 Most recent call first · <span style="color:#4f46e5">■</span> your code ·{" "}
                 <span style="color:#98a2b3">■</span> libraries
               </div>
+              {hasSymbolication([ex]) ? <MinifiedToggle id={`minified-${i}`} /> : null}
               <Frames frames={ex.frames} />
             </>
           ) : (

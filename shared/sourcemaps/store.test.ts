@@ -1,0 +1,109 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { ArtifactBundle, BundleFile } from "./bundle";
+import {
+  deleteBundle,
+  expireBundles,
+  hasArtifacts,
+  listBundles,
+  listFiles,
+  mapByDebugId,
+  mapByUrl,
+  saveBundle,
+  sweepChunks,
+} from "./store";
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const map = (url: string, debugId: string | null = null): BundleFile => ({
+  url,
+  kind: "source_map",
+  debugId,
+  mapUrl: null,
+  bytes: bytes(`{"version":3,"sources":["${url}"],"mappings":""}`),
+  size: 0,
+});
+const minified = (url: string, mapUrl: string | null): BundleFile => ({
+  url,
+  kind: "minified_source",
+  debugId: null,
+  mapUrl,
+  bytes: null,
+  size: 0,
+});
+const bundle = (release: string, files: BundleFile[]): ArtifactBundle => ({ release, dist: "", files });
+
+describe("artifact store", () => {
+  it("saves, finds by debug id, lists and deletes bundles with their R2 objects", async () => {
+    const saved = await saveBundle(
+      env,
+      21,
+      "1".repeat(40),
+      bundle("", [map("~/a.js.map", "d".repeat(32))]),
+      "sentry-cli",
+    );
+    expect(saved).toMatchObject({ files: 1, release: "" });
+    expect(await hasArtifacts(env.DB, 21)).toBe(true);
+    expect(await hasArtifacts(env.DB, 22)).toBe(false);
+    const row = await mapByDebugId(env.DB, 21, "d".repeat(32));
+    expect(row?.url).toBe("~/a.js.map");
+    expect(await (await env.BLOBS.get(row!.blobKey))!.text()).toContain('"version":3');
+    expect((await listBundles(env.DB, 21)).map((b) => b.id)).toEqual(["1".repeat(40)]);
+    expect(await deleteBundle(env, 21, "1".repeat(40))).toBe(true);
+    expect(await env.BLOBS.head(row!.blobKey)).toBeNull();
+    expect(await mapByDebugId(env.DB, 21, "d".repeat(32))).toBeNull();
+    expect(await deleteBundle(env, 21, "1".repeat(40))).toBe(false);
+  });
+
+  it("finds a map by URL: the event's release first, the minified file's reference, then <url>.map", async () => {
+    await saveBundle(env, 23, "2".repeat(40), bundle("", [map("~/static/app.js")]), "raygun");
+    await saveBundle(
+      env,
+      23,
+      "3".repeat(40),
+      bundle("web@2", [minified("~/static/app.js", "~/maps/app.map"), map("~/maps/app.map")]),
+      "sentry-cli",
+    );
+    await saveBundle(env, 23, "4".repeat(40), bundle("web@3", [map("~/static/other.js.map")]), "sentry-cli");
+    expect((await mapByUrl(env.DB, 23, "~/static/app.js", "web@2", ""))?.url).toBe("~/maps/app.map");
+    expect((await mapByUrl(env.DB, 23, "~/static/app.js", "web@9", ""))?.bundleId).toBe("2".repeat(40));
+    expect((await mapByUrl(env.DB, 23, "~/static/other.js", "web@3", ""))?.url).toBe("~/static/other.js.map");
+    expect(await mapByUrl(env.DB, 23, "~/static/other.js", "web@2", "")).toBeNull();
+    expect((await listFiles(env.DB, 23, "3".repeat(40))).map((f) => f.kind)).toEqual([
+      "source_map",
+      "minified_source",
+    ]);
+  });
+
+  it("expires bundles older than their project's retention, oldest first, and stale chunks", async () => {
+    const day = 86_400_000;
+    const now = Date.now();
+    await saveBundle(
+      env,
+      24,
+      "5".repeat(40),
+      bundle("old", [map("~/o.js.map")]),
+      "sentry-cli",
+      now - 40 * day,
+    );
+    await saveBundle(
+      env,
+      24,
+      "6".repeat(40),
+      bundle("older", [map("~/p.js.map")]),
+      "sentry-cli",
+      now - 50 * day,
+    );
+    await saveBundle(env, 24, "7".repeat(40), bundle("new", [map("~/n.js.map")]), "sentry-cli", now - day);
+    const first = await expireBundles(env, () => now - 30 * day, ["24"], 1);
+    expect(first).toBe(1);
+    expect((await listBundles(env.DB, 24)).map((b) => b.release)).toEqual(["new", "old"]);
+    expect(await expireBundles(env, () => now - 30 * day, ["24"])).toBe(1);
+    expect((await listBundles(env.DB, 24)).map((b) => b.release)).toEqual(["new"]);
+    expect(await env.BLOBS.head(`artifacts/24/${"5".repeat(40)}/0`)).toBeNull();
+
+    await env.BLOBS.put(`chunks/${"8".repeat(40)}`, "x");
+    expect(await sweepChunks(env.BLOBS, now)).toBe(0);
+    expect(await sweepChunks(env.BLOBS, now + 2 * day)).toBe(1);
+    expect(await env.BLOBS.head(`chunks/${"8".repeat(40)}`)).toBeNull();
+  });
+});

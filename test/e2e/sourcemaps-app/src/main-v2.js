@@ -1,0 +1,2 @@
+import "./banner.js";
+import "./main.js";
