@@ -1,4 +1,6 @@
-// D1 schema (drizzle). D1 bills every row written, index entries included, so tables are WITHOUT
+// D1 schema (drizzle). Every database (the control database DB and each metadata shard
+// DB_SHARD_<n>) gets the same migrations; shared/db/shards.ts says which tables live where.
+// D1 bills every row written, index entries included, so tables are WITHOUT
 // ROWID with a composite primary key and no secondary index. Events with a canonical event (errors,
 // transactions) have no row here: the search backend is their index (issue #11). Aggregates
 // (groups, group hours, RUM pages, sessions, outcomes) are keyed so that a batch upserts each key
@@ -13,6 +15,8 @@ export const projects = sqliteTable("projects", {
   ingestKey: text("ingest_key").notNull().unique(),
   /** JSON of `ProjectSettings` (shared/settings.ts). */
   settings: text("settings").notNull().default("{}"),
+  /** The metadata shard (binding DB_SHARD_<n>, shared/db/shards.ts) holding this project's groups and aggregates. */
+  shard: integer("shard").notNull().default(0),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

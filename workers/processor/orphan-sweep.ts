@@ -9,8 +9,10 @@
 // its item may still be in a queue (QUEUE_RETENTION_MS, whatever the project's retention: a
 // backlog can hold an item longer than a short retention, and its claim must still be there). Claims and attachments are not partitioned by day,
 // so each run lists a bounded number of keys and resumes after the last one (sweep_cursors).
-// R2 dead letters (dead-letters/) expire with their project's retention in retention.ts.
+// R2 dead letters (dead-letters/) expire with their project's retention in retention.ts. Segments
+// rows and dead letters are in the control database; attachments rows on the project's shard.
 
+import { projectShards, shardDb } from "../../shared/db/shards";
 import { listFallback } from "./dead-letters";
 import { QUEUE_RETENTION_MS } from "./queue-retention";
 
@@ -82,18 +84,35 @@ async function referenced(env: SweepEnv, keys: string[], fallback: Set<string>):
   const attachments = keys
     .filter((k) => k.startsWith("attachments/"))
     .map((k) => [Number(k.split("/")[1]), k.split("/")[2] ?? "", k]);
-  const [dl, att] = await env.DB.batch<{ key: string }>([
-    env.DB.prepare(
-      "SELECT blob_key AS key FROM dead_letter_blobs WHERE blob_key IN (SELECT value FROM json_each(?))",
-    ).bind(JSON.stringify(keys)),
-    env.DB.prepare(
-      `SELECT a.blob_key AS key FROM json_each(?) j CROSS JOIN attachments a
-        ON a.project_id = j.value->>0 AND a.event_id = j.value->>1 AND a.blob_key = j.value->>2
-       WHERE true`,
-    ).bind(JSON.stringify(attachments)),
-  ]);
+  const dl = await env.DB.prepare(
+    "SELECT blob_key AS key FROM dead_letter_blobs WHERE blob_key IN (SELECT value FROM json_each(?))",
+  )
+    .bind(JSON.stringify(keys))
+    .all<{ key: string }>();
+  // Attachments rows live on their project's metadata shard (shared/db/shards.ts).
+  const shardOf = await projectShards(
+    env,
+    attachments.map((a) => a[0] as number),
+  );
+  const byShard = new Map<number, unknown[][]>();
+  for (const a of attachments) {
+    const s = shardOf.get(String(a[0]));
+    if (s !== undefined) (byShard.get(s) ?? byShard.set(s, []).get(s)!).push(a);
+  }
+  const att = await Promise.all(
+    [...byShard].map(([s, rows]) =>
+      shardDb(env, s)
+        .prepare(
+          `SELECT a.blob_key AS key FROM json_each(?) j CROSS JOIN attachments a
+            ON a.project_id = j.value->>0 AND a.event_id = j.value->>1 AND a.blob_key = j.value->>2
+           WHERE true`,
+        )
+        .bind(JSON.stringify(rows))
+        .all<{ key: string }>(),
+    ),
+  );
   const out = new Set<string>();
-  for (const r of [...(dl?.results ?? []), ...(att?.results ?? [])]) out.add(r.key);
+  for (const r of [...dl.results, ...att.flatMap((a) => a.results)]) out.add(r.key);
   for (const k of keys) if (fallback.has(k)) out.add(k);
   return out;
 }

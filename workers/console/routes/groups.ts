@@ -10,6 +10,7 @@ import { ClientError } from "../../../shared/http/errors";
 import { createSearchBackend } from "../../../shared/search";
 import type { IndexedEvent } from "../../../shared/search/backend";
 import { decodeCursor, olderThan, pageOf } from "../keyset";
+import { metaDb } from "../projects-store";
 import {
   EventSummarySchema,
   errorResponses,
@@ -83,7 +84,7 @@ groupRoutes.openapi(
     const cur = decodeCursor(cursor);
     if (cur === undefined) return c.json({ error: "cursor: invalid cursor" }, 400);
     const pid = Number(id);
-    const rows = await drizzle(c.env.DB)
+    const rows = await drizzle(await metaDb(c.env, id))
       .select()
       .from(errorGroups)
       .where(
@@ -109,7 +110,7 @@ groupRoutes.openapi(
   }),
   async (c) => {
     const { id, groupId } = c.req.valid("param");
-    const [g] = await drizzle(c.env.DB)
+    const [g] = await drizzle(await metaDb(c.env, id))
       .select()
       .from(errorGroups)
       .where(and(eq(errorGroups.projectId, Number(id)), eq(errorGroups.id, groupId)))
@@ -135,7 +136,7 @@ groupRoutes.openapi(
   async (c) => {
     const { id, groupId } = c.req.valid("param");
     const { status } = c.req.valid("json");
-    const [g] = await drizzle(c.env.DB)
+    const [g] = await drizzle(await metaDb(c.env, id))
       .update(errorGroups)
       .set({ status })
       .where(and(eq(errorGroups.projectId, Number(id)), eq(errorGroups.id, groupId)))
@@ -199,7 +200,7 @@ groupRoutes.openapi(
     const to = Date.now();
     const from = Math.floor((to - days * 86_400_000) / step) * step;
     const n = Math.floor((to - from) / step) + 1;
-    const { times, counts } = await occurrences(c.env.DB, id, [groupId], step, n, to);
+    const { times, counts } = await occurrences(await metaDb(c.env, id), id, [groupId], step, n, to);
     const series = counts.get(groupId) ?? [];
     return c.json({ buckets: times.map((t, i) => ({ t, count: series[i] ?? 0 })) }, 200);
   },

@@ -1,6 +1,7 @@
 // A project's issues (error groups): what crashed, how often, since when, trending how (a 24 h
 // sparkline), with a status filter and resolve / ignore / reopen actions; plus the status change.
 import type { Context } from "hono";
+import { metaDb } from "../../projects-store";
 import { callApi } from "../api";
 import { LevelBadge, StatusBadge, When } from "../components/badges";
 import { Sparkline } from "../components/charts";
@@ -32,7 +33,7 @@ export async function groupsPage(c: Context<UiEnv>) {
     callApi<{ groups: Group[]; next: string | null }>(c, `/api/v1/projects/${id}/groups?${qs}`),
   ]);
   const sparks = await sparklines(
-    c.env.DB,
+    await metaDb(c.env, id),
     id,
     list.groups.map((g) => g.id),
   );
