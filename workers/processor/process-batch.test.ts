@@ -6,9 +6,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { shardDbs } from "../../shared/db/shards";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
 import { decodeRecord, readRecord } from "../../shared/storage/segments";
-import { api, createTestProject, type TestProject, waitFor } from "../../test/helpers";
+import { api, createTestProject, metaDbOf, type TestProject, waitFor } from "../../test/helpers";
 import processor from "./index";
 import { processBatch } from "./process-batch";
 import { LEDGER_DAYS, runRetention } from "./retention";
@@ -66,16 +67,16 @@ async function eventRows(p: TestProject, n: number) {
 
 /** D1 rows per event (the `events` pointer table): none for errors. */
 async function perEventRows(p: TestProject) {
-  const r = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE project_id = ?")
+  const r = await (await metaDbOf(p.id))
+    .prepare("SELECT count(*) AS n FROM events WHERE project_id = ?")
     .bind(Number(p.id))
     .first<{ n: number }>();
   return r?.n ?? 0;
 }
 
 async function groupHours(p: TestProject) {
-  const r = await env.DB.prepare(
-    "SELECT sum(count) AS n, count(*) AS rows FROM group_hours WHERE project_id = ?",
-  )
+  const r = await (await metaDbOf(p.id))
+    .prepare("SELECT sum(count) AS n, count(*) AS rows FROM group_hours WHERE project_id = ?")
     .bind(Number(p.id))
     .first<{ n: number | null; rows: number }>();
   return { occurrences: r?.n ?? 0, rows: r?.rows ?? 0 };
@@ -148,9 +149,10 @@ describe("D1 rows per event (Elasticsearch budget: ≤ 0.3)", () => {
     expect(first.d1RowsWritten).toBe(100 + 3 + 5 + 5 + 1);
     expect(first.d1RowsWritten / first.stored).toBeLessThanOrEqual(0.3);
     expect(await perEventRows(p)).toBe(0);
-    const ledger = await env.DB.prepare(
-      "SELECT count(*) AS n FROM message_ledger WHERE id IN (SELECT value ->> '$.id' FROM json_each(?))",
-    )
+    const ledger = await (await metaDbOf(p.id))
+      .prepare(
+        "SELECT count(*) AS n FROM message_ledger WHERE id IN (SELECT value ->> '$.id' FROM json_each(?))",
+      )
       .bind(JSON.stringify(bodies.map((b) => JSON.parse(b))))
       .first<{ n: number }>();
     expect(ledger?.n).toBe(100);
@@ -174,17 +176,19 @@ describe("message ledger", () => {
     const now = Date.now();
     const old = messageId(now - (LEDGER_DAYS + 1) * 86_400_000);
     const recent = messageId(now - (LEDGER_DAYS - 1) * 86_400_000);
-    await env.DB.batch(
+    // The ledger lives on each metadata shard; retention prunes every one of them.
+    const shard = shardDbs(env).at(-1)!;
+    await shard.batch(
       [old, recent].map((id) =>
-        env.DB.prepare("INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, 'b', ?)").bind(
-          id,
-          now,
-        ),
+        shard
+          .prepare("INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, 'b', ?)")
+          .bind(id, now),
       ),
     );
     const report = await runRetention(env, now);
     expect(report.ledgerPruned).toBeGreaterThanOrEqual(1);
-    const left = await env.DB.prepare("SELECT id FROM message_ledger WHERE id IN (?, ?)")
+    const left = await shard
+      .prepare("SELECT id FROM message_ledger WHERE id IN (?, ?)")
       .bind(old, recent)
       .all<{ id: string }>();
     expect(left.results.map((r) => r.id)).toEqual([recent]);
@@ -236,17 +240,25 @@ describe("failures", () => {
         return typeof v === "function" ? v.bind(target) : v;
       },
     });
-    const db = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch" && what !== "r2")
-          return async () => {
-            throw new Error("injected D1 failure");
-          };
-        const v = Reflect.get(target, prop);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
-    return { env: { ...env, BLOBS: blobs, DB: db }, r2Puts: () => r2Puts };
+    // Every D1 database fails its writes: the control database's segment row and each shard's batch.
+    const failing = (db: D1Database) =>
+      new Proxy(db, {
+        get(target, prop) {
+          if (prop === "batch" && what !== "r2")
+            return async () => {
+              throw new Error("injected D1 failure");
+            };
+          if (prop === "prepare" && what !== "r2")
+            return (q: string) => {
+              if (q.startsWith("INSERT")) throw new Error("injected D1 failure");
+              return target.prepare(q);
+            };
+          const v = Reflect.get(target, prop);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+    const shards = Object.fromEntries(shardDbs(env).map((db, i) => [`DB_SHARD_${i}`, failing(db)]));
+    return { env: { ...env, ...shards, BLOBS: blobs, DB: failing(env.DB) }, r2Puts: () => r2Puts };
   }
 
   it.each(["r2", "d1"] as const)(
