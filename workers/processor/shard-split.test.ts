@@ -1,0 +1,162 @@
+// Metadata sharding in the processor, inside workerd against real local D1 (the control database
+// and two shards): new projects land on both shards, one message spread over two shards writes one
+// transaction per shard, and a failure on one shard retries without double-counting on the other.
+
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { projectShards, shardDbs } from "../../shared/db/shards";
+import type { IngestBatch, IngestItem } from "../../shared/queue-message";
+import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
+import { processBatch } from "./process-batch";
+import { raygunItem } from "./test-helpers";
+
+const messageId = () => `${Date.now().toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
+
+/** Two test projects on different metadata shards (placement alternates by load). */
+async function projectsOnTwoShards(): Promise<[TestProject, TestProject]> {
+  const a = await createTestProject("shard-a");
+  for (;;) {
+    const b = await createTestProject("shard-b");
+    const shards = await projectShards(env, [a.id, b.id]);
+    if (shards.get(a.id) !== shards.get(b.id)) return [a, b];
+  }
+}
+
+async function run(bodies: IngestBatch[], environment: unknown = env, attempts = 1) {
+  const batch = createMessageBatch(
+    "sluice-errors-0",
+    bodies.map((b, i) => ({
+      id: `s${i}-${attempts}`,
+      timestamp: new Date(),
+      attempts,
+      body: JSON.stringify(b),
+    })),
+  );
+  const metrics = await processBatch(batch, environment as ProcessorEnv);
+  return { metrics, result: await getQueueResult(batch, createExecutionContext()) };
+}
+
+const groupCount = async (p: TestProject) =>
+  (await api<{ groups: { count: number }[] }>(`/api/v1/projects/${p.id}/groups`)).body.groups.reduce(
+    (n, g) => n + g.count,
+    0,
+  );
+
+async function ledgerHas(p: TestProject, id: string) {
+  const row = await (await metaDbOf(p.id))
+    .prepare("SELECT id FROM message_ledger WHERE id = ?")
+    .bind(id)
+    .first();
+  return row !== null;
+}
+
+/** `env` with one shard's transactions (batch()) failing. */
+function shardFailing(shard: number) {
+  const db = shardDbs(env)[shard]!;
+  const failing = new Proxy(db, {
+    get(target, prop) {
+      if (prop === "batch")
+        return async () => {
+          throw new Error("injected failure of one metadata shard");
+        };
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return { ...env, [`DB_SHARD_${shard}`]: failing };
+}
+
+describe("metadata shards", () => {
+  it("places new projects on every shard, least loaded first", async () => {
+    expect(shardDbs(env)).toHaveLength(2);
+    const made = await Promise.all([1, 2, 3, 4].map(async (i) => createTestProject(`place-${i}`)));
+    const shards = await projectShards(
+      env,
+      made.map((p) => p.id),
+    );
+    expect(new Set(shards.values())).toEqual(new Set([0, 1]));
+    const view = await api<{ shard: number }>(`/api/v1/projects/${made[0]!.id}`);
+    expect(view.body.shard).toBe(shards.get(made[0]!.id));
+  });
+
+  it("splits a message over two shards: one transaction and one ledger row per shard, each project's rows on its own shard", async () => {
+    const [a, b] = await projectsOnTwoShards();
+    const id = messageId();
+    const items: IngestItem[] = [raygunItem(a), raygunItem(a), raygunItem(b), raygunItem(b), raygunItem(b)];
+    const { metrics, result } = await run([{ v: 1, id, items }]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(metrics.d1RowsByShard.filter((n) => n > 0)).toHaveLength(2);
+    expect(await groupCount(a)).toBe(2);
+    expect(await groupCount(b)).toBe(3);
+    expect(await ledgerHas(a, id)).toBe(true);
+    expect(await ledgerHas(b, id)).toBe(true);
+    // Nothing of a project lands on the other shard.
+    for (const [p, q] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const wrong = await (await metaDbOf(q.id))
+        .prepare("SELECT count(*) AS n FROM group_hours WHERE project_id = ?")
+        .bind(Number(p.id))
+        .first<{ n: number }>();
+      expect(wrong?.n).toBe(0);
+    }
+  });
+
+  it("a failure on one shard retries the message; the retry counts only on that shard (no double count on the other)", async () => {
+    const [a, b] = await projectsOnTwoShards();
+    const shardB = (await projectShards(env, [b.id])).get(b.id)!;
+    const id = messageId();
+    const body: IngestBatch = {
+      v: 1,
+      id,
+      items: [raygunItem(a), raygunItem(a), raygunItem(b), raygunItem(b), raygunItem(b)],
+      // The edge's drop counts of both projects travel on the same message.
+      outcomes: [
+        {
+          projectId: a.id,
+          category: "error",
+          outcome: "filtered",
+          reason: "browser-extension",
+          quantity: 4,
+          at: Date.now(),
+        },
+        {
+          projectId: b.id,
+          category: "error",
+          outcome: "filtered",
+          reason: "browser-extension",
+          quantity: 7,
+          at: Date.now(),
+        },
+      ],
+    };
+    const first = await run([body], shardFailing(shardB), 1);
+    expect(first.result.explicitAcks).toHaveLength(0);
+    expect(first.result.retryMessages).toHaveLength(1);
+    // Shard A committed its share (ledger row in the same transaction); shard B has nothing.
+    expect(await groupCount(a)).toBe(2);
+    expect(await groupCount(b)).toBe(0);
+    expect(await ledgerHas(a, id)).toBe(true);
+    expect(await ledgerHas(b, id)).toBe(false);
+
+    // The retry, shards healthy: B counted once, A not again; then a plain redelivery changes nothing.
+    for (const attempts of [2, 3]) {
+      const again = await run([body], env, attempts);
+      expect(again.result.explicitAcks).toHaveLength(1);
+      expect(await groupCount(a)).toBe(2);
+      expect(await groupCount(b)).toBe(3);
+    }
+    for (const [p, n] of [
+      [a, 4],
+      [b, 7],
+    ] as const) {
+      const stats = await api<{ totals: { outcome: string; quantity: number }[] }>(
+        `/api/v1/projects/${p.id}/stats`,
+      );
+      expect(stats.body.totals.find((t) => t.outcome === "filtered")?.quantity).toBe(n);
+      expect(stats.body.totals.find((t) => t.outcome === "accepted")?.quantity).toBe(p === a ? 2 : 3);
+    }
+  });
+});
