@@ -1,5 +1,6 @@
 // Metadata sharding in the processor, inside workerd against real local D1 (the control database
-// and two shards): new projects land on both shards, one message spread over two shards writes one
+// and four shards): new projects land on every shard, routing over 4 queue shards and 4 metadata
+// shards loses and doubles nothing, one message spread over two shards writes one
 // transaction per shard, and a failure on one shard retries without double-counting on the other.
 
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
@@ -8,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
 import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
+import { hashString } from "../edge/enqueue";
 import { processBatch } from "./process-batch";
 import { raygunItem } from "./test-helpers";
 
@@ -69,13 +71,14 @@ function shardFailing(shard: number) {
 
 describe("metadata shards", () => {
   it("places new projects on every shard, least loaded first", async () => {
-    expect(shardDbs(env)).toHaveLength(2);
-    const made = await Promise.all([1, 2, 3, 4].map(async (i) => createTestProject(`place-${i}`)));
+    expect(shardDbs(env)).toHaveLength(4);
+    const made: TestProject[] = [];
+    for (let i = 0; i < 4; i++) made.push(await createTestProject(`place-${i}`));
     const shards = await projectShards(
       env,
       made.map((p) => p.id),
     );
-    expect(new Set(shards.values())).toEqual(new Set([0, 1]));
+    expect(new Set(shards.values())).toEqual(new Set([0, 1, 2, 3]));
     const view = await api<{ shard: number }>(`/api/v1/projects/${made[0]!.id}`);
     expect(view.body.shard).toBe(shards.get(made[0]!.id));
   });
@@ -157,6 +160,53 @@ describe("metadata shards", () => {
       );
       expect(stats.body.totals.find((t) => t.outcome === "filtered")?.quantity).toBe(n);
       expect(stats.body.totals.find((t) => t.outcome === "accepted")?.quantity).toBe(p === a ? 2 : 3);
+    }
+  });
+
+  it("routes over 4 queue shards and 4 metadata shards: every event counted once, on its project's shard only", async () => {
+    const projects: TestProject[] = [];
+    for (let i = 0; i < 8; i++) projects.push(await createTestProject(`route-${i}`));
+    const shardOf = await projectShards(
+      env,
+      projects.map((p) => p.id),
+    );
+    expect(new Set(shardOf.values()).size).toBe(4);
+    // 240 events, 3 per message, each to the queue shard the edge's hash picks (workers/edge/enqueue.ts).
+    const sent = new Map<string, number>();
+    const queues: IngestBatch[][] = [[], [], [], []];
+    for (let m = 0; m < 80; m++) {
+      const items = Array.from({ length: 3 }, (_, k) => raygunItem(projects[(m + k) % 8]!));
+      for (const it of items) sent.set(it.projectId, (sent.get(it.projectId) ?? 0) + 1);
+      const q = hashString(`${items[0]!.projectId}:${items[0]!.eventId}`) % 4;
+      queues[q]!.push({ v: 1, id: messageId(), items });
+    }
+    expect(queues.every((q) => q.length > 0)).toBe(true);
+    for (const [q, bodies] of queues.entries()) {
+      const batch = createMessageBatch(
+        `sluice-errors-${q}`,
+        bodies.map((b, i) => ({
+          id: `q${q}-${i}`,
+          timestamp: new Date(),
+          attempts: 1,
+          body: JSON.stringify(b),
+        })),
+      );
+      const metrics = await processBatch(batch, env as ProcessorEnv);
+      expect(metrics.retried).toBe(0);
+      expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toHaveLength(
+        bodies.length,
+      );
+    }
+    const dbs = shardDbs(env);
+    for (const p of projects) {
+      expect(await groupCount(p)).toBe(sent.get(p.id));
+      for (const [s, db] of dbs.entries()) {
+        const r = await db
+          .prepare("SELECT coalesce(sum(count), 0) AS n FROM group_hours WHERE project_id = ?")
+          .bind(Number(p.id))
+          .first<{ n: number }>();
+        expect(r?.n, `project ${p.id} on shard ${s}`).toBe(s === shardOf.get(p.id) ? sent.get(p.id) : 0);
+      }
     }
   });
 });
