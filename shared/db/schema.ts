@@ -214,15 +214,20 @@ export const sweepCursors = sqliteTable("sweep_cursors", {
 });
 
 /**
- * Ledger of applied ingest messages: one row per queue message, in the same transaction as the
- * aggregates it guards, so a redelivered message never double-counts. Ids start with the send time
- * in hex, so retention prunes by primary-key range once the queue can no longer redeliver.
+ * Ledger of applied ingest messages, in the same transaction as the aggregates it guards, so a
+ * redelivered message never double-counts. One row per processor batch, shard and send-time slice:
+ * its id is the first 10 characters of its messages' ids (their send time in hex, 256 ms slices)
+ * then `:<batch id>`, and `ids` lists the messages it applied (workers/processor/ledger-sql.ts). A
+ * look-up reads the rows of one slice by primary-key range; retention prunes by the same range once
+ * the queue can no longer redeliver.
  */
 export const messageLedger = sqliteTable("message_ledger", {
   id: text("id").primaryKey(),
-  /** The processor invocation that applied the message; its aggregates join on it. */
+  /** The processor invocation that applied the messages; its aggregates join on it. */
   batchId: text("batch_id").notNull(),
   appliedAt: integer("applied_at").notNull(),
+  /** JSON array of the queue message ids this row applied. */
+  ids: text("ids").notNull().default("[]"),
 });
 
 /**

@@ -44,7 +44,7 @@ const SUM = new Set([
   "abnormal",
 ]);
 const CHUNK = 200;
-const LEDGER_CHUNK = 2000;
+const LEDGER_CHUNK = 200;
 
 function mergeSql(name: string): string | null {
   if (SUM.has(name)) return `${name} = ${name} + excluded.${name}`;
@@ -67,16 +67,16 @@ async function copyLedger(from: D1Database, to: D1Database): Promise<number> {
     const rows = (
       await from
         .prepare(
-          "SELECT id, batch_id, applied_at FROM message_ledger WHERE id > ? AND id NOT LIKE 'move:%' ORDER BY id LIMIT ?",
+          "SELECT id, batch_id, applied_at, ids FROM message_ledger WHERE id > ? AND id NOT LIKE 'move:%' ORDER BY id LIMIT ?",
         )
         .bind(after, LEDGER_CHUNK)
-        .all<{ id: string; batch_id: string; applied_at: number }>()
+        .all<{ id: string; batch_id: string; applied_at: number; ids: string }>()
     ).results;
     if (rows.length === 0) return copied;
     await to
       .prepare(
-        `INSERT INTO message_ledger (id, batch_id, applied_at)
-         SELECT value->>'id', value->>'batch_id', value->>'applied_at' FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
+        `INSERT INTO message_ledger (id, batch_id, applied_at, ids)
+         SELECT value->>'id', value->>'batch_id', value->>'applied_at', value->>'ids' FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
       )
       .bind(JSON.stringify(rows))
       .run();

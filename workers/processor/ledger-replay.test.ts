@@ -122,7 +122,7 @@ describe("ledger ids", () => {
     const before = Date.now();
     const metrics = await processBatch(batch, env);
     const rows = await (await metaDbOf(a.id))
-      .prepare("SELECT id FROM message_ledger WHERE batch_id = ?")
+      .prepare("SELECT k.value AS id FROM message_ledger, json_each(ids) k WHERE batch_id = ?")
       .bind(metrics.batchId)
       .all<{ id: string }>();
     expect(rows.results).toHaveLength(1);

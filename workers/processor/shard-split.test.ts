@@ -10,6 +10,7 @@ import { projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
 import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
 import { hashString } from "../edge/enqueue";
+import { ledgerHolds } from "./ledger-sql";
 import { processBatch } from "./process-batch";
 import { raygunItem } from "./test-helpers";
 
@@ -46,11 +47,7 @@ const groupCount = async (p: TestProject) =>
   );
 
 async function ledgerHas(p: TestProject, id: string) {
-  const row = await (await metaDbOf(p.id))
-    .prepare("SELECT id FROM message_ledger WHERE id = ?")
-    .bind(id)
-    .first();
-  return row !== null;
+  return (await ledgerHolds(await metaDbOf(p.id), [id])).has(id);
 }
 
 /** `env` with one shard's transactions (batch()) failing. */

@@ -7,6 +7,7 @@
 import { projectShards, type ShardEnv, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch } from "../../shared/queue-message";
 import { type D1WriteInput, type StoredRef, writeBatch } from "./d1-writes";
+import { ledgerHolds } from "./ledger-sql";
 
 /** Where each project of a batch lives; a project the control database no longer knows goes to shard 0. */
 export interface ShardMap {
@@ -46,13 +47,7 @@ function ledgerKeys(id: string): string[] {
 }
 
 async function appliedOn(db: D1Database, ids: string[]): Promise<Set<string>> {
-  const keys = [...new Set(ids.flatMap(ledgerKeys))];
-  if (keys.length === 0) return new Set();
-  const rows = await db
-    .prepare("SELECT id FROM message_ledger WHERE id IN (SELECT value FROM json_each(?))")
-    .bind(JSON.stringify(keys))
-    .all<{ id: string }>();
-  const known = new Set(rows.results.map((r) => r.id));
+  const known = await ledgerHolds(db, [...new Set(ids.flatMap(ledgerKeys))]);
   return new Set(ids.filter((id) => ledgerKeys(id).some((k) => known.has(k))));
 }
 
