@@ -1,5 +1,6 @@
 // Everything a processor batch writes to one metadata shard, as ONE `batch()` (one transaction): the
-// ledger of the batch's queue messages (their share on this shard), aggregates (groups, group hours, RUM pages, sessions,
+// ledger of the batch's queue messages (their share on this shard), the segment row of this
+// shard's items, aggregates (groups, group hours, RUM pages, sessions,
 // outcomes) computed in memory and written once per key, and pointer rows for the items that get
 // no search document. Errors and transactions get no row here: the search backend is their index.
 //
@@ -73,6 +74,13 @@ export function buildStatements(input: D1WriteInput): SQL[] {
         segment_key, segment_offset, segment_length, batch_id)
       SELECT value->>0, value->>1, value->>2, value->>3, value->>3, value->>4, value->>5, value->>6, ${batchId}
       FROM json_each(${chunk}) WHERE true
+      ON CONFLICT DO NOTHING`);
+
+    // This shard's share of the segment: the R2 object goes once no shard's row names it.
+    const contents: Record<string, string[]> = {};
+    for (const r of refs) (contents[r.prepared.item.projectId] ??= []).push(r.prepared.item.eventId);
+    statements.push(sql`INSERT INTO segments (key, created_at, bytes, event_count, contents)
+      VALUES (${input.segment.key}, ${now}, ${input.segment.bytes}, ${refs.length}, ${JSON.stringify(contents)})
       ON CONFLICT DO NOTHING`);
   }
 
@@ -203,27 +211,6 @@ function rumStatements(batchId: string, refs: StoredRef[]): SQL[] {
 }
 
 const dialect = new SQLiteAsyncDialect();
-
-/**
- * The segment's row in the control database (retention reads it to expire the segment's events per
- * project). Written before the shards' transactions, so that no pointer row a shard commits can
- * refer to a segment the orphan sweep would take for a crash leftover.
- */
-export async function writeSegmentRow(
-  db: D1Database,
-  segment: { key: string; bytes: number; refs: StoredRef[] },
-  now: number,
-): Promise<number> {
-  const contents: Record<string, string[]> = {};
-  for (const r of segment.refs) (contents[r.prepared.item.projectId] ??= []).push(r.prepared.item.eventId);
-  const r = await db
-    .prepare(
-      "INSERT INTO segments (key, created_at, bytes, event_count, contents) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    )
-    .bind(segment.key, now, segment.bytes, segment.refs.length, JSON.stringify(contents))
-    .run();
-  return r.meta.rows_written ?? 0;
-}
 
 export interface D1WriteResult {
   /** From D1's own `meta.rows_written` (index entries included): what D1 bills. */

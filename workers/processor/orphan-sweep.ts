@@ -9,10 +9,10 @@
 // its item may still be in a queue (QUEUE_RETENTION_MS, whatever the project's retention: a
 // backlog can hold an item longer than a short retention, and its claim must still be there). Claims and attachments are not partitioned by day,
 // so each run lists a bounded number of keys and resumes after the last one (sweep_cursors).
-// R2 dead letters (dead-letters/) expire with their project's retention in retention.ts. Segments
-// rows and dead letters are in the control database; attachments rows on the project's shard.
+// R2 dead letters (dead-letters/) expire with their project's retention in retention.ts. Dead
+// letters are in the control database; segment rows on every shard; attachments on the project's.
 
-import { projectShards, shardDb } from "../../shared/db/shards";
+import { projectShards, shardDb, shardDbs } from "../../shared/db/shards";
 import { listFallback } from "./dead-letters";
 import { QUEUE_RETENTION_MS } from "./queue-retention";
 
@@ -42,13 +42,17 @@ export async function sweepSegments(env: SweepEnv, now: number): Promise<number>
       const page = await env.BLOBS.list({ prefix, cursor, limit: 1000 });
       const old = page.objects.filter((o) => now - o.uploaded.getTime() > SEGMENT_ORPHAN_MS);
       if (old.length > 0) {
-        const known = new Set(
-          (
-            await env.DB.prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
-              .bind(JSON.stringify(old.map((o) => o.key)))
-              .all<{ key: string }>()
-          ).results.map((r) => r.key),
+        // A segment is known while any metadata shard's row names it.
+        const keys = JSON.stringify(old.map((o) => o.key));
+        const found = await Promise.all(
+          shardDbs(env).map((db) =>
+            db
+              .prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
+              .bind(keys)
+              .all<{ key: string }>(),
+          ),
         );
+        const known = new Set(found.flatMap((r) => r.results.map((x) => x.key)));
         deleted += await deleteKeys(
           env,
           old.filter((o) => !known.has(o.key)).map((o) => o.key),

@@ -6,7 +6,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { shardDbs } from "../../shared/db/shards";
+import { projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
 import { decodeRecord, readRecord } from "../../shared/storage/segments";
 import { api, createTestProject, metaDbOf, type TestProject, waitFor } from "../../test/helpers";
@@ -294,9 +294,11 @@ describe("failures", () => {
     await deliver([b], 2);
     expect(await eventRows(p, 1)).toHaveLength(1);
     const listed = await env.BLOBS.list({ prefix: "segments/" });
-    const known = (await env.DB.prepare("SELECT key FROM segments").all<{ key: string }>()).results.map(
-      (r) => r.key,
-    );
+    const known = (
+      await Promise.all(
+        shardDbs(env).map((db) => db.prepare("SELECT key FROM segments").all<{ key: string }>()),
+      )
+    ).flatMap((r) => r.results.map((x) => x.key));
     const orphans = listed.objects.filter((o) => !known.includes(o.key));
     expect(orphans.length).toBeGreaterThanOrEqual(1);
     const report = await runRetention(env, Date.now() + 2 * 3600_000);
@@ -338,6 +340,9 @@ describe("retention", () => {
       method: "PATCH",
       body: JSON.stringify({ retentionDays: 365 }),
     });
+    // Two shards (placed least-loaded), so the batch's segment has a row on each.
+    const shards = await projectShards(env, [shortP.id, longP.id]);
+    expect(shards.get(shortP.id)).not.toBe(shards.get(longP.id));
     await deliver([body([raygunItem(shortP), raygunItem(shortP), raygunItem(longP)])]);
     expect(await eventRows(shortP, 2)).toHaveLength(2);
     const segKey = (await eventRows(longP, 1))[0]!.segment_key;

@@ -12,15 +12,15 @@
 // Any R2, D1 or queue failure retries the affected messages with exponential backoff; nothing is
 // acked before it is stored. R2 is written before D1, so a crash in between leaves only an
 // unreferenced segment (collected by the retention sweep) and the retry stores everything again.
-// D1 gets the segment row on the control database, then per metadata shard one transaction of
-// aggregates and ledger rows for the shard's share (shard-split.ts, d1-writes.ts), no row per event: each event's
+// D1 gets one transaction per metadata shard: the shard's share of the segment row, ledger rows and
+// aggregates (shard-split.ts, d1-writes.ts), no row per event: each event's
 // search document carries its segment pointer, and the search backend is the event index.
 
 import { decodeMessage } from "../../shared/queue-codec";
 import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
 import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
 import { backoffSeconds } from "./backoff";
-import { type D1WriteInput, type StoredRef, writeSegmentRow } from "./d1-writes";
+import type { D1WriteInput, StoredRef } from "./d1-writes";
 import { itemBudgetMs, PoisonItemError, type Prepared, prepareItem } from "./prepare";
 import { toSearchDoc } from "./search-doc";
 import { appliedBefore, resolveShards, type ShardMap, writeShards } from "./shard-split";
@@ -277,8 +277,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       metrics.deadLettered++;
     }
 
-    // 5. The segment's row in the control database, then one D1 transaction per metadata shard.
-    if (segment) metrics.d1RowsWritten += await writeSegmentRow(env.DB, segment, now);
+    // 5. One D1 transaction per metadata shard (its share of the segment row, ledger, aggregates).
     const d1 = await writeShards(env, shards, { batchId, now, segment, messages: applied });
     metrics.d1RowsWritten += d1.rowsWritten;
     metrics.d1RowsByShard = d1.perShard;

@@ -6,8 +6,8 @@
 // event index) per project. Groups keep their lifetime counts (Sentry's "times seen"); a group
 // none of whose events remain is deleted. The message ledger is pruned once the queue can no
 // longer redeliver its messages. Dead letters (D1 rows and the R2 fallback) follow their project's
-// retention too. Segments, projects and dead letters are in the control database; pointer rows,
-// attachments, aggregates and each ledger on the project's metadata shard. The orphan sweep (./orphan-sweep.ts) covers every other R2 prefix Sluice writes.
+// retention too. Projects and dead letters are in the control database; segment rows (each shard's
+// share of a batch), pointer rows, attachments, aggregates and each ledger on the metadata shards. The orphan sweep (./orphan-sweep.ts) covers every other R2 prefix Sluice writes.
 // Each run is bounded (MAX_SEGMENTS_PER_RUN); the next run continues where this one stopped.
 
 import { shardDb, shardDbs } from "../../shared/db/shards";
@@ -67,46 +67,52 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
   const cutoffOf = (projectId: string) => now - (retention.get(projectId) ?? 90) * DAY;
   const minDays = Math.min(...retention.values());
 
-  // 1. Segments old enough that at least one project's events in them expired.
-  const segments = (
-    await env.DB.prepare(
-      "SELECT key, created_at, contents FROM segments WHERE created_at < ? ORDER BY created_at LIMIT ?",
-    )
-      .bind(now - minDays * DAY, MAX_SEGMENTS_PER_RUN)
-      .all<{ key: string; created_at: number; contents: string }>()
-  ).results;
-  for (const seg of segments) {
-    report.segmentsExamined++;
-    const contents = JSON.parse(seg.contents) as Record<string, string[]>;
-    // Pointer rows first (on each project's shard, idempotent), then the segment row: a run that
-    // stops in between deletes them again next time.
-    const expired = Object.entries(contents).filter(([projectId]) => seg.created_at < cutoffOf(projectId));
-    if (expired.length === 0) continue; // every project still keeps them
-    for (const [projectId, ids] of expired) {
-      const db = dbOf(projectId);
-      await db
+  // 1. Segments old enough that at least one project's events in them expired, shard by shard
+  // (each shard holds the segment row of its projects' share of a batch).
+  const shards = shardDbs(env);
+  for (const shard of shards) {
+    const segments = (
+      await shard
         .prepare(
-          "DELETE FROM events WHERE project_id = ? AND event_id IN (SELECT value FROM json_each(?)) AND segment_key = ?",
+          "SELECT key, created_at, contents FROM segments WHERE created_at < ? ORDER BY created_at LIMIT ?",
         )
-        .bind(Number(projectId), JSON.stringify(ids), seg.key)
-        .run();
-      report.eventsDeleted += ids.length;
-      delete contents[projectId];
-    }
-    const statements: D1PreparedStatement[] = [];
-    if (Object.keys(contents).length === 0) {
-      statements.push(env.DB.prepare("DELETE FROM segments WHERE key = ?").bind(seg.key));
-      await env.DB.batch(statements);
+        .bind(now - minDays * DAY, MAX_SEGMENTS_PER_RUN)
+        .all<{ key: string; created_at: number; contents: string }>()
+    ).results;
+    for (const seg of segments) {
+      report.segmentsExamined++;
+      const contents = JSON.parse(seg.contents) as Record<string, string[]>;
+      // Pointer rows first (on each project's current shard: a moved project's rows went with it;
+      // idempotent), then the segment row: a run that stops in between deletes them again next time.
+      const expired = Object.entries(contents).filter(([projectId]) => seg.created_at < cutoffOf(projectId));
+      if (expired.length === 0) continue; // every project still keeps them
+      for (const [projectId, ids] of expired) {
+        await dbOf(projectId)
+          .prepare(
+            "DELETE FROM events WHERE project_id = ? AND event_id IN (SELECT value FROM json_each(?)) AND segment_key = ?",
+          )
+          .bind(Number(projectId), JSON.stringify(ids), seg.key)
+          .run();
+        report.eventsDeleted += ids.length;
+        delete contents[projectId];
+      }
+      if (Object.keys(contents).length > 0) {
+        await shard
+          .prepare("UPDATE segments SET contents = ? WHERE key = ?")
+          .bind(JSON.stringify(contents), seg.key)
+          .run();
+        continue;
+      }
+      await shard.prepare("DELETE FROM segments WHERE key = ?").bind(seg.key).run();
+      // The R2 object goes once no shard's row names it any more.
+      const elsewhere = await Promise.all(
+        shards
+          .filter((d) => d !== shard)
+          .map((d) => d.prepare("SELECT 1 AS x FROM segments WHERE key = ?").bind(seg.key).first()),
+      );
+      if (elsewhere.some((r) => r !== null)) continue;
       await env.BLOBS.delete(seg.key);
       report.segmentsDeleted++;
-    } else {
-      statements.push(
-        env.DB.prepare("UPDATE segments SET contents = ? WHERE key = ?").bind(
-          JSON.stringify(contents),
-          seg.key,
-        ),
-      );
-      await env.DB.batch(statements);
     }
   }
 
