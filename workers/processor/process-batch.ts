@@ -21,6 +21,7 @@ import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../sh
 import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
 import { backoffSeconds } from "./backoff";
 import type { D1WriteInput, StoredRef } from "./d1-writes";
+import { ledgerId } from "./ledger-sql";
 import { itemBudgetMs, PoisonItemError, type Prepared, prepareItem } from "./prepare";
 import { toSearchDoc } from "./search-doc";
 import { appliedBefore, resolveShards, type ShardMap, writeShards } from "./shard-split";
@@ -136,6 +137,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       const body = decodeMessage(msg.body);
       // A message without an id (hand-made) still gets a unique ledger key: applied, never lost.
       if (typeof body.id !== "string" || body.id === "") body.id = `${timeHex(now)}${batchId}-${live.length}`;
+      else body.id = ledgerId(body.id);
       const first = byId.get(body.id);
       if (first) {
         copies.set(msg, first);

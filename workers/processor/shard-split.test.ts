@@ -206,4 +206,23 @@ describe("metadata shards", () => {
       }
     }
   });
+
+  it("ledger ids with quotes, backslashes or non-ASCII never match another message's id, and still count once", async () => {
+    const p = await createTestProject("ledger-ids");
+    const slice = Date.now().toString(16).padStart(12, "0").slice(0, 10);
+    // Kept raw, the third id as a JSON string ("<slice>abc") would occur inside the first one's JSON.
+    const hostile = [`${slice}x"${slice}abc`, `${slice}\\"é😀%22`, `${slice}abc`];
+    for (const [i, id] of hostile.entries()) {
+      const r = await run([{ v: 1, id, items: [raygunItem(p)] }], env, 1);
+      expect(r.result.explicitAcks, id).toHaveLength(1);
+      expect(await groupCount(p), id).toBe(i + 1);
+    }
+    // Redelivering all three (together, in one batch) adds nothing.
+    await run(
+      hostile.map((id) => ({ v: 1 as const, id, items: [raygunItem(p)] })),
+      env,
+      2,
+    );
+    expect(await groupCount(p)).toBe(3);
+  });
 });
