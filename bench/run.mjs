@@ -22,6 +22,7 @@ import { benchE2E } from "./lib/e2e.mjs";
 import { benchEdgeInProcess } from "./lib/edge-inproc.mjs";
 import { ensureElasticsearch } from "./lib/es.mjs";
 import { renderMarkdown } from "./lib/markdown.mjs";
+import { benchPipelineShards } from "./lib/pipeline-shards.mjs";
 import { benchProcessor } from "./lib/processor.mjs";
 import { benchSearch } from "./lib/search.mjs";
 import { benchShards } from "./lib/shards.mjs";
@@ -166,6 +167,9 @@ try {
   if (want("shards")) {
     result.shards = await section("queue shards", () =>
       benchShards(lib, { shards: 4, reports: quick ? 2000 : 8000 }),
+    );
+    result.pipelineShards = await section("pipeline over 4 queue shards and 4 metadata shards", () =>
+      benchPipelineShards(lib, { queueShards: 4, metaShards: 4, reports: quick ? 2000 : 6000 }),
     );
   }
   if (want("e2e")) {

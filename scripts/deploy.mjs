@@ -18,11 +18,14 @@ const w = startScript(
 const dryRun = w.dryRun;
 
 const resources = readResources();
-const [database] = requiredResources().d1;
-if (!dryRun && !resources.d1?.[database]) {
-  console.error(`No id recorded for D1 database "${database}": run \`npm run provision\` first.`);
-  process.exit(1);
-}
+// The control database first, then every metadata shard the configs bind (DB_SHARD_<n>).
+const databases = requiredResources().d1;
+const [database] = databases;
+for (const name of databases)
+  if (!dryRun && !resources.d1?.[name]) {
+    console.error(`No id recorded for D1 database "${name}": run \`npm run provision\` first.`);
+    process.exit(1);
+  }
 const configs = renderDeployConfigs(resources.d1 ?? {});
 console.log(dryRun ? "Deploy plan (dry run: nothing is deployed)" : "Deploying Sluice");
 for (const c of configs) {
@@ -30,7 +33,8 @@ for (const c of configs) {
   if (dryRun) console.log(readFileSync(join(root, c.deployConfig), "utf8").replace(/^/gm, "    | "));
 }
 
-w.change(["d1", "migrations", "apply", database, "--remote", "-c", configs[0].deployConfig]);
+for (const name of databases)
+  w.change(["d1", "migrations", "apply", name, "--remote", "-c", configs[0].deployConfig]);
 let ingestUrl;
 for (const c of configs) {
   if (dryRun) {

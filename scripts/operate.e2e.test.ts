@@ -55,6 +55,9 @@ describe("provision and deploy", () => {
     expect(queues).toEqual(expect.arrayContaining(["sluice-errors-0", "sluice-index", "sluice-dlq"]));
     for (const q of queues) expect(r.stdout).toContain(`$ wrangler queues create ${q}\n`);
     expect(r.stdout).toContain("$ wrangler d1 migrations apply sluice --remote");
+    // Every metadata shard the workers bind is created and migrated like the control database.
+    expect(r.stdout).toContain("$ wrangler d1 create sluice-meta-1");
+    expect(r.stdout).toContain("$ wrangler d1 migrations apply sluice-meta-1 --remote");
     expect(r.stdout).toMatch(/\$ wrangler secret put ADMIN_TOKEN .*\(secret\)/);
     expect(r.stdout).toContain("INSERT INTO projects");
     expect(r.stdout).toContain("Next: npm run deploy");

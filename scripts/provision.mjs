@@ -1,5 +1,5 @@
 // `npm run provision`: creates in your Cloudflare account whatever Sluice needs and is missing —
-// the D1 database, the R2 bucket, every queue the workers bind (all kinds and shards, the index
+// the D1 databases (control and metadata shards), the R2 bucket, every queue the workers bind (all kinds and shards, the index
 // and dead-letter queues) — records the D1 id in .sluice/resources.json (read by the generated
 // deploy configs), applies the D1 migrations, sets the admin token secret (generated and printed
 // once unless ADMIN_TOKEN is set), makes sure a first project exists, and prints what to run next.
@@ -67,8 +67,9 @@ const configs = renderDeployConfigs(dryRun ? {} : resources.d1);
 for (const c of configs) console.log(`deploy config: ${c.deployConfig} (from ${c.config})`);
 const consoleConfig = configs.find((c) => c.name === "console").deployConfig;
 
-// Schema first: the first project is a row of it.
-w.change(["d1", "migrations", "apply", need.d1[0], "--remote", "-c", consoleConfig]);
+// Schema first: the first project is a row of it. The control database and every metadata shard
+// (DB_SHARD_<n>, bound by the console and the processor) get the same migrations.
+for (const name of need.d1) w.change(["d1", "migrations", "apply", name, "--remote", "-c", consoleConfig]);
 
 // The admin token: kept if already set, else ADMIN_TOKEN from the environment, else generated.
 const secrets = w.query(["secret", "list", "-c", consoleConfig, "--format", "json"]);

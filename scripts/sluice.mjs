@@ -20,6 +20,12 @@ const GLOBAL_OPTIONS = `Options (every command):
 const SPECS = {
   "projects:create": { max: 1, args: "<name>", about: "create a project; prints its id, ingest key and DSN" },
   "projects:list": { max: 0, args: "", about: "list projects with their keys" },
+  "projects:move": {
+    max: 1,
+    args: "<projectId> --shard N",
+    about: "move a project's groups and aggregates to metadata shard N (docs/operating.md)",
+    options: { shard: { type: "string" } },
+  },
   "keys:rotate": { max: 1, args: "<projectId>", about: "issue a new ingest key (the old one stops working)" },
   "settings:get": { max: 1, args: "<projectId>", about: "print a project's settings (JSON)" },
   "settings:set": {
@@ -160,7 +166,18 @@ const COMMANDS = {
   },
   async "projects:list"(o) {
     const { projects } = await api(o, "GET", "api/v1/projects");
-    return o.json ? { projects } : table(projects, ["id", "name", "key", "dsn"]);
+    return o.json ? { projects } : table(projects, ["id", "name", "shard", "key", "dsn"]);
+  },
+  async "projects:move"(o, [id]) {
+    const shard = need(o.flags.shard, "--shard N");
+    if (!/^\d+$/.test(shard))
+      throw new CliError(`--shard must be a shard number, not ${JSON.stringify(shard)}`);
+    const r = await api(o, "POST", `api/v1/projects/${encodeURIComponent(need(id, "<projectId>"))}/shard`, {
+      shard: Number(shard),
+    });
+    return o.json
+      ? r
+      : `project ${id}: shard ${r.from} -> ${r.to}; ${r.rowsMoved} row(s) moved, ${r.ledgerRowsCopied} ledger row(s) copied`;
   },
   async "keys:rotate"(o, [id]) {
     const p = await api(

@@ -1,5 +1,5 @@
-// `npm start`: the whole pipeline locally. Applies D1 migrations to local state, runs the edge,
-// processor, indexer, console and alerter in ONE `wrangler dev` (local D1, R2 and Queues; search on D1 FTS5
+// `npm start`: the whole pipeline locally. Applies D1 migrations to local state (the control database
+// and 2 metadata shards), runs the edge, processor, indexer, console and alerter in ONE `wrangler dev` (local D1, R2 and Queues; search on D1 FTS5
 // unless ELASTICSEARCH_URL is set), makes sure a demo project exists, and prints how to use it.
 //
 // With ELASTICSEARCH_URL set, it first runs `npm run search:setup` (installs the index template
@@ -32,15 +32,22 @@ const CONFIGS = [
 
 const quietEnv = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
-execFileSync(
-  wrangler,
-  ["d1", "migrations", "apply", "sluice", "--local", "--persist-to", state, "-c", "wrangler.toml"],
-  {
-    cwd: root,
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, ...quietEnv, CI: "true" },
-  },
-);
+// The control database, then the 2 metadata shards the processor and console bind (DB_SHARD_0/1:
+// every project's groups and aggregates live on one of them, so routing is always exercised).
+for (const [database, config] of [
+  ["sluice", "wrangler.toml"],
+  ["sluice-meta-0", "workers/processor/wrangler.toml"],
+  ["sluice-meta-1", "workers/processor/wrangler.toml"],
+])
+  execFileSync(
+    wrangler,
+    ["d1", "migrations", "apply", database, "--local", "--persist-to", state, "-c", config],
+    {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, ...quietEnv, CI: "true" },
+    },
+  );
 
 // Elasticsearch is the event index when configured: never serve with a mapping that would make
 // every search fail. search-setup prints what is wrong and what to run.

@@ -1,6 +1,6 @@
 // Helpers for workerd integration tests: create a project through the real API, send reports
 // through the real edge, and wait for the pipeline (real local queues) to store them.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { poll } from "./poll";
 
 export const ADMIN = { authorization: "Bearer test-admin-token" };
@@ -41,4 +41,22 @@ export function waitFor<T>(
   timeoutMs = 10_000,
 ): Promise<T> {
   return poll(check, timeoutMs, 50);
+}
+
+/** The metadata shard database holding a project's groups, aggregates, outcomes and ledger. */
+export async function metaDbOf(projectId: string | number): Promise<D1Database> {
+  const { projectDb } = await import("../shared/db/shards");
+  const db = await projectDb(env, projectId);
+  if (!db) throw new Error(`project ${projectId} not in the control database`);
+  return db;
+}
+
+/** The binding name of the metadata shard holding a project ("DB_SHARD_<n>", or "DB" with no shards). */
+export async function shardBindingOf(projectId: string | number): Promise<string> {
+  const row = await env.DB.prepare("SELECT shard FROM projects WHERE id = ?")
+    .bind(Number(projectId))
+    .first<{ shard: number }>();
+  if (!row) throw new Error(`project ${projectId} not in the control database`);
+  const name = `DB_SHARD_${row.shard}`;
+  return name in env ? name : "DB";
 }

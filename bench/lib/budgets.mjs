@@ -19,6 +19,26 @@ export const BUDGETS = [
   ["processor.peakMB (heap + external)", (r) => r.processor?.peakHeapMB, "≤", 32, "MB"],
   ["shards.maxOverMean", (r) => r.shards?.maxOverMean, "≤", 1.3, ""],
   ["shards.lostOrDoubled", (r) => (r.shards ? Math.abs(r.shards.lost) : null), "≤", 0, "events"],
+  [
+    "pipelineShards.maxOverMean (queue and metadata shards)",
+    (r) =>
+      r.pipelineShards?.verdict
+        ? Math.max(r.pipelineShards.queueMaxOverMean, r.pipelineShards.metadataMaxOverMean)
+        : null,
+    "≤",
+    1.3,
+    "",
+  ],
+  [
+    "pipelineShards.lostDoubledOrMisplaced",
+    (r) =>
+      r.pipelineShards?.verdict
+        ? r.pipelineShards.lost + r.pipelineShards.doubled + r.pipelineShards.misplaced
+        : null,
+    "≤",
+    0,
+    "events",
+  ],
   ["console.p95Ms (large project)", (r) => r.console?.worstP95Ms, "≤", 50, "ms"],
   ["console.p95Ms (2,000 events)", (r) => r.console?.worstP95MsSmall, "≤", 50, "ms"],
   ["e2e.eventsPerSecond", (r) => r.e2e?.eventsPerSecond, "≥", 1000, "events/s"],

@@ -156,6 +156,7 @@ export async function benchProcessor(
         queueOps: 0,
         messageBytes: 0,
         indexBodies: [],
+        byStatement: {},
       };
       for (const b of list) {
         const t0 = performance.now();
@@ -175,10 +176,12 @@ export async function benchProcessor(
         all.unmetered += res.d1.unmetered;
         all.sizeAfter = Math.max(all.sizeAfter, res.d1.sizeAfter);
         for (const [k, v] of Object.entries(res.d1.byStatement)) {
-          const s = (all.byStatement[k] ??= { read: 0, written: 0, n: 0 });
-          s.read += v.read;
-          s.written += v.written;
-          s.n += v.n;
+          for (const into of [all.byStatement, q.byStatement]) {
+            const s = (into[k] ??= { read: 0, written: 0, n: 0 });
+            s.read += v.read;
+            s.written += v.written;
+            s.n += v.n;
+          }
         }
         all.wall.push(wall);
         all.items += m.items;
@@ -270,6 +273,14 @@ export async function benchProcessor(
         d1QueriesPerEvent: r2(q.d1q / n, 4),
         processorInvocationsPerEvent: r2(q.batches / n, 6),
         indexMessagesPerEvent: r2(q.idx / n, 4),
+        // What each statement of this queue's batches wrote, per event of this queue (the error
+        // budget's breakdown: RUM pointer rows are the RUM queue's, never the errors').
+        d1ByStatementPerEvent: Object.fromEntries(
+          Object.entries(q.byStatement).map(([k, v]) => [
+            k,
+            { rowsRead: r2(v.read / n, 2), rowsWritten: r2(v.written / n, 3) },
+          ]),
+        ),
         indexer: {
           invocationsPerEvent: r2(ix.invocations / n, 6),
           msPerEvent: r2(ix.ms / n, 4),

@@ -1,4 +1,6 @@
-// D1 schema (drizzle). D1 bills every row written, index entries included, so tables are WITHOUT
+// D1 schema (drizzle). Every database (the control database DB and each metadata shard
+// DB_SHARD_<n>) gets the same migrations; shared/db/shards.ts says which tables live where.
+// D1 bills every row written, index entries included, so tables are WITHOUT
 // ROWID with a composite primary key and no secondary index. Events with a canonical event (errors,
 // transactions) have no row here: the search backend is their index (issue #11). Aggregates
 // (groups, group hours, RUM pages, sessions, outcomes) are keyed so that a batch upserts each key
@@ -14,6 +16,8 @@ export const projects = sqliteTable("projects", {
   ingestKey: text("ingest_key").notNull().unique(),
   /** JSON of `ProjectSettings` (shared/settings.ts). */
   settings: text("settings").notNull().default("{}"),
+  /** The metadata shard (binding DB_SHARD_<n>, shared/db/shards.ts) holding this project's groups and aggregates. */
+  shard: integer("shard").notNull().default(0),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -219,15 +223,20 @@ export const sweepCursors = sqliteTable("sweep_cursors", {
 });
 
 /**
- * Ledger of applied ingest messages: one row per queue message, in the same transaction as the
- * aggregates it guards, so a redelivered message never double-counts. Ids start with the send time
- * in hex, so retention prunes by primary-key range once the queue can no longer redeliver.
+ * Ledger of applied ingest messages, in the same transaction as the aggregates it guards, so a
+ * redelivered message never double-counts. One row per processor batch, shard and send-time slice:
+ * its id is the first 10 characters of its messages' ids (their send time in hex, 256 ms slices)
+ * then `:<batch id>`, and `ids` lists the messages it applied (workers/processor/ledger-sql.ts). A
+ * look-up reads the rows of one slice by primary-key range; retention prunes by the same range once
+ * the queue can no longer redeliver.
  */
 export const messageLedger = sqliteTable("message_ledger", {
   id: text("id").primaryKey(),
-  /** The processor invocation that applied the message; its aggregates join on it. */
+  /** The processor invocation that applied the messages; its aggregates join on it. */
   batchId: text("batch_id").notNull(),
   appliedAt: integer("applied_at").notNull(),
+  /** JSON array of the queue message ids this row applied. */
+  ids: text("ids").notNull().default("[]"),
 });
 
 /**

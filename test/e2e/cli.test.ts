@@ -57,6 +57,28 @@ describe("admin CLI", () => {
     expect(groups.stdout).toContain("(none)");
   });
 
+  it("moves a project between the 2 metadata shards of npm start, counts intact", async () => {
+    const { id, shard } = JSON.parse((await sluice("projects:create", "cli-move")).stdout) as {
+      id: string;
+      shard: number;
+    };
+    const to = 1 - shard;
+    const moved = await sluice("projects:move", id, "--shard", String(to));
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toContain(`project ${id}: shard ${shard} -> ${to}`);
+    const listed = JSON.parse((await sluice("projects:list", "--json")).stdout) as {
+      projects: { id: string; shard: number }[];
+    };
+    expect(listed.projects.find((p) => p.id === id)?.shard).toBe(to);
+    expect((await sluice("groups:list", id)).code).toBe(0);
+    const far = await sluice("projects:move", id, "--shard", "7");
+    expect(far.code).toBe(1);
+    expect(far.stderr).toContain("shard: must be 0..1");
+    const missing = await sluice("projects:move", id);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("missing --shard N");
+  });
+
   it("fails with a clear message and exit code 1", async () => {
     const bad = await sluice("settings:set", "1", "{not json");
     expect(bad.code).toBe(1);

@@ -7,11 +7,13 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shardDbs } from "../../shared/db/shards";
 import { newEventId } from "../../shared/ids";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
 import { readRecord } from "../../shared/storage/segments";
 import nodeReport from "../../workers/edge/raygun/fixtures/raygun4node-2.2.8-error.json";
 import processor from "../../workers/processor/index";
+import { metaDbOf } from "../helpers";
 import {
   api,
   createProject,
@@ -94,7 +96,8 @@ async function indexed(projectId: string): Promise<IndexedRow[]> {
 
 /** Occurrences in the hourly group aggregate (histogram, sparklines). */
 async function hourlySum(projectId: string): Promise<number> {
-  const r = await env.DB.prepare("SELECT coalesce(sum(count), 0) AS n FROM group_hours WHERE project_id = ?")
+  const r = await (await metaDbOf(projectId))
+    .prepare("SELECT coalesce(sum(count), 0) AS n FROM group_hours WHERE project_id = ?")
     .bind(Number(projectId))
     .first<{ n: number }>();
   return r?.n ?? 0;
@@ -102,7 +105,8 @@ async function hourlySum(projectId: string): Promise<number> {
 
 /** D1 rows per event (the pointer table of items without a search document): none for errors. */
 async function perEventRows(projectId: string): Promise<number> {
-  const r = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE project_id = ?")
+  const r = await (await metaDbOf(projectId))
+    .prepare("SELECT count(*) AS n FROM events WHERE project_id = ?")
     .bind(Number(projectId))
     .first<{ n: number }>();
   return r?.n ?? 0;
@@ -140,6 +144,16 @@ const firstCalls =
   (k: number, mode: "fail" | "fail-after" = "fail"): Rule =>
   (call) =>
     call <= k ? mode : "ok";
+
+/** The control database and every metadata shard, each wrapped by `faulty` with one shared rule. */
+function faultyD1(methods: string[], rule: Rule, counter: { injected: number }) {
+  return {
+    DB: faulty(env.DB, methods, rule, counter),
+    ...Object.fromEntries(
+      shardDbs(env).map((db, i) => [`DB_SHARD_${i}`, faulty(db, methods, rule, counter)]),
+    ),
+  };
+}
 
 /**
  * Wraps one binding so that calls to `methods` fail by `rule` (1-based call count per binding):
@@ -293,7 +307,7 @@ describe("faults in the processor path", () => {
     const faultyEnv = {
       ...env,
       BLOBS: faulty(env.BLOBS, ["put", "get", "delete"], everyNth(3), counter),
-      DB: faulty(env.DB, ["batch"], everyNth(3), counter),
+      ...faultyD1(["batch"], everyNth(3), counter),
       Q_INDEX: faulty(env.Q_INDEX, ["send", "sendBatch"], everyNth(3), counter),
     };
     const delivery = await deliverUntilAcked(s.bodies, faultyEnv, prng(1));
@@ -330,9 +344,9 @@ describe("faults in the processor path", () => {
     // The first two deliveries crash at that point; the queue then redelivers.
     const faultyEnv =
       mode === "r2-then-d1"
-        ? { ...env, DB: faulty(env.DB, ["batch"], firstCalls(2), counter) }
+        ? { ...env, ...faultyD1(["batch"], firstCalls(2), counter) }
         : mode === "after-d1"
-          ? { ...env, DB: faulty(env.DB, ["batch"], firstCalls(2, "fail-after"), counter) }
+          ? { ...env, ...faultyD1(["batch"], firstCalls(2, "fail-after"), counter) }
           : { ...env, BLOBS: faulty(env.BLOBS, ["delete"], firstCalls(2), counter) };
     // Claim-checked items make the last mode meaningful: their blobs are deleted after the index send.
     if (mode === "after-index") {
@@ -425,16 +439,20 @@ describe("faults in the processor path", () => {
     // 100,000 hourly aggregate rows (old hours) of the loaded project.
     const empty = await createProject("cost-empty");
     const loaded = await createProject("cost-loaded");
-    await env.DB.batch([
-      env.DB.prepare(
+    // Both go to the loaded project's metadata shard, where its batches write.
+    const shard = await metaDbOf(loaded.id);
+    await shard.batch([
+      shard.prepare(
         `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100000)
          INSERT INTO message_ledger (id, batch_id, applied_at) SELECT printf('%032x', i), 'seed', 0 FROM c`,
       ),
-      env.DB.prepare(
-        `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100000)
+      shard
+        .prepare(
+          `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100000)
          INSERT INTO group_hours (project_id, group_id, hour, release, environment, count, last_seen)
          SELECT ?1, 'seed' || (i % 50), i * 3600000, '', '', 1, i * 3600000 FROM c`,
-      ).bind(Number(loaded.id)),
+        )
+        .bind(Number(loaded.id)),
     ]);
     const batchOf = (p: Project) => {
       const items = Array.from({ length: 50 }, (_, i) => {

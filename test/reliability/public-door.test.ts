@@ -6,6 +6,8 @@
 // into other tenants' batches without losing one of their events.
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shardDbs } from "../../shared/db/shards";
+import { metaDbOf } from "../helpers";
 import { ALLOWED_ORIGIN, type DoorCase, doorCases, regexHostileReports } from "./door-shapes";
 import {
   api,
@@ -207,14 +209,22 @@ describe("issue #12 downstream", () => {
     await waitFor(async () => (await detail(ids.first)) === 200, 30_000, "admitted event readable");
     const attachmentRows = async (id: string) =>
       (
-        await env.DB.prepare("SELECT COUNT(*) AS n FROM attachments WHERE project_id = ? AND event_id = ?")
+        await (
+          await metaDbOf(p.id)
+        )
+          .prepare("SELECT COUNT(*) AS n FROM attachments WHERE project_id = ? AND event_id = ?")
           .bind(Number(p.id), id)
           .first<{ n: number }>()
       )?.n ?? 0;
+    // Attachments rows live on their project's metadata shard: every shard's.
     const referenced = new Set(
-      (await env.DB.prepare("SELECT blob_key FROM attachments").all<{ blob_key: string }>()).results.map(
-        (r) => r.blob_key,
-      ),
+      (
+        await Promise.all(
+          shardDbs(env).map((db) =>
+            db.prepare("SELECT blob_key FROM attachments").all<{ blob_key: string }>(),
+          ),
+        )
+      ).flatMap((r) => r.results.map((x) => x.blob_key)),
     );
     const orphans = (await env.BLOBS.list({ prefix: "attachments/" })).objects
       .map((o) => o.key)

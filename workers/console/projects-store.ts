@@ -1,9 +1,12 @@
-// Project records in D1: creation with a fresh ingest key, look-ups, settings, and the public
-// view (DSN and Raygun endpoint) built from the console's public URL.
+// Project records in the control database: creation with a fresh ingest key (placed on the least
+// loaded metadata shard), look-ups, settings, the public view (DSN and Raygun endpoint) built from
+// the console's public URL, and the metadata shard a route reads a project's groups from.
 
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { projects } from "../../shared/db/schema";
+import { projectDb, type ShardEnv } from "../../shared/db/shards";
+import { ClientError } from "../../shared/http/errors";
 import { type ProjectSettings, readSettings } from "../../shared/settings";
 
 export type ProjectRow = typeof projects.$inferSelect;
@@ -26,15 +29,16 @@ export function projectView(row: ProjectRow, base: URL) {
     key: row.ingestKey,
     dsn: `${base.protocol}//${row.ingestKey}@${base.host}${path}/${row.id}`,
     raygun: { apiKey: row.ingestKey, endpoint: `${base.origin}${path}` },
+    shard: row.shard,
     createdAt: new Date(row.createdAt).toISOString(),
   };
 }
 
-export async function createProject(db: D1Database, name: string): Promise<ProjectRow> {
+export async function createProject(db: D1Database, name: string, shard = 0): Promise<ProjectRow> {
   const now = Date.now();
   const [row] = await drizzle(db)
     .insert(projects)
-    .values({ name, ingestKey: newIngestKey(), settings: "{}", createdAt: now, updatedAt: now })
+    .values({ name, ingestKey: newIngestKey(), settings: "{}", shard, createdAt: now, updatedAt: now })
     .returning();
   return row!;
 }
@@ -70,4 +74,16 @@ export async function rotateKey(db: D1Database, id: string): Promise<ProjectRow 
 
 export function settingsOf(row: ProjectRow): ProjectSettings {
   return readSettings(row.settings);
+}
+
+/**
+ * The metadata shard holding a project's groups and aggregates (shared/db/shards.ts); a project the
+ * control database does not know is a 404.
+ *
+ * @example const db = await metaDb(c.env, id);
+ */
+export async function metaDb(env: ShardEnv, id: string | number): Promise<D1Database> {
+  const db = await projectDb(env, id);
+  if (!db) throw new ClientError(404, "project not found", "not_found");
+  return db;
 }

@@ -10,6 +10,7 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { beforeAll, describe, expect, it } from "vitest";
+import { projectShards, shardDbs } from "../../shared/db/shards";
 import { ADMIN, BASE, call, createTestProject, type TestProject, waitFor } from "../../test/helpers";
 import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
 import consoleWorker from "./index";
@@ -22,8 +23,8 @@ interface Recorded {
 }
 
 /** A D1 binding that records every statement (and its bound parameters) it prepares. */
-function recordingDb(log: Recorded[]): D1Database {
-  return new Proxy(env.DB, {
+function recordingDb(log: Recorded[], db: D1Database = env.DB): D1Database {
+  return new Proxy(db, {
     get(target, prop) {
       if (prop === "prepare")
         return (sql: string) => {
@@ -109,8 +110,14 @@ beforeAll(async () => {
 describe("console queries (EXPLAIN QUERY PLAN)", () => {
   it("no API route or dashboard aggregate scans, or reads per-event rows other than by key", async () => {
     const log: Recorded[] = [];
-    const db = recordingDb(log);
-    const consoleEnv = { ...env, DB: db } as unknown as ConsoleEnv;
+    // The control database and every metadata shard (same schema, so plans are explained on DB).
+    const shards = shardDbs(env).map((d) => recordingDb(log, d));
+    const db = shards[(await projectShards(env, [p.id])).get(p.id)!]!;
+    const consoleEnv = {
+      ...env,
+      ...Object.fromEntries(shards.map((d, i) => [`DB_SHARD_${i}`, d])),
+      DB: recordingDb(log),
+    } as unknown as ConsoleEnv;
     const get = async (path: string, init: RequestInit = {}) => {
       const res = await consoleWorker.fetch(
         new Request(`${BASE}${path}`, { ...init, headers: { ...ADMIN, "content-type": "application/json" } }),

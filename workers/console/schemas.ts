@@ -14,6 +14,9 @@ export const ProjectSchema = z
     key: z.string().openapi({ description: "Ingest key: Raygun X-ApiKey and Sentry DSN public key" }),
     dsn: z.string().openapi({ description: "Sentry DSN to give any Sentry SDK" }),
     raygun: z.object({ apiKey: z.string(), endpoint: z.string() }),
+    shard: z
+      .number()
+      .openapi({ description: "The metadata shard (DB_SHARD_<n>) holding its groups and aggregates" }),
     createdAt: z.string(),
   })
   .openapi("Project");

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseRateLimits } from "../../shared/sentry/rate-limits";
-import { api, call, createTestProject, type TestProject, waitFor } from "../../test/helpers";
+import { api, call, createTestProject, metaDbOf, type TestProject, waitFor } from "../../test/helpers";
 
 type Totals = { category: string; outcome: string; reason: string; quantity: number }[];
 
@@ -119,8 +119,10 @@ describe("R2 is written only for admitted items", () => {
     expect((await post(p, envelope({ event_id: eventId }, [event("kept"), attachment(256)]))).status).toBe(
       200,
     );
+    const shard = await metaDbOf(p.id);
     const row = await waitFor(() =>
-      env.DB.prepare("SELECT blob_key FROM attachments WHERE project_id = ? AND event_id = ?")
+      shard
+        .prepare("SELECT blob_key FROM attachments WHERE project_id = ? AND event_id = ?")
         .bind(Number(p.id), eventId)
         .first<{ blob_key: string }>(),
     );

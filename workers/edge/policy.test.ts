@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseRateLimits } from "../../shared/sentry/rate-limits";
-import { api, call, createTestProject, type TestProject, waitFor } from "../../test/helpers";
+import { api, call, createTestProject, metaDbOf, type TestProject, waitFor } from "../../test/helpers";
 
 type Totals = { category: string; outcome: string; reason: string; quantity: number }[];
 
@@ -312,7 +312,8 @@ describe("PII scrubbing", () => {
       ["error_groups", Number(p.id)],
       ["search_docs", p.id],
     ] as const) {
-      const rows = await env.DB.prepare(`SELECT * FROM ${table} WHERE project_id = ?`).bind(id).all();
+      const db = table === "error_groups" ? await metaDbOf(p.id) : env.DB;
+      const rows = await db.prepare(`SELECT * FROM ${table} WHERE project_id = ?`).bind(id).all();
       expect(rows.results.length).toBeGreaterThan(0);
       expect(JSON.stringify(rows.results)).not.toContain(secret);
       expect(JSON.stringify(rows.results)).not.toContain(card);

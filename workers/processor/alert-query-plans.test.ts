@@ -5,10 +5,10 @@
 import { createExecutionContext, createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { api, createTestProject } from "../../test/helpers";
+import { api, createTestProject, metaDbOf } from "../../test/helpers";
 import { handleAlertBatch } from "../alerter/handle-alert-batch";
 import consoleWorker from "../console/index";
-import { alertRetentionStatements } from "./alert-retention";
+import { expireAlertData } from "./alert-retention";
 import { batchBody, deliver, raygunItem } from "./test-helpers";
 
 interface Recorded {
@@ -16,8 +16,8 @@ interface Recorded {
   params: unknown[];
 }
 
-function recordingDb(log: Recorded[]): D1Database {
-  return new Proxy(env.DB, {
+function recordingDb(log: Recorded[], db: D1Database = env.DB): D1Database {
+  return new Proxy(db, {
     get(target, prop) {
       if (prop === "prepare")
         return (sql: string) => {
@@ -73,6 +73,13 @@ describe("alerting queries (EXPLAIN QUERY PLAN)", () => {
     });
     const log: Recorded[] = [];
     const DB = recordingDb(log);
+    // The control database and every metadata shard (alert state and minute counts live with the
+    // groups), each recorded.
+    const shards = Object.fromEntries(
+      Object.entries(env)
+        .filter(([k]) => /^DB_SHARD_\d+$/.test(k))
+        .map(([k, v]) => [k, recordingDb(log, v as D1Database)]),
+    );
     const sent: string[] = [];
     const Q_ALERTS = {
       send: async () => {},
@@ -85,7 +92,7 @@ describe("alerting queries (EXPLAIN QUERY PLAN)", () => {
       const payload = JSON.stringify(report);
       return { ...it, payload, size: payload.length };
     };
-    await deliver([batchBody([item(), item()])], { environment: { ...env, DB, Q_ALERTS } });
+    await deliver([batchBody([item(), item()])], { environment: { ...env, DB, ...shards, Q_ALERTS } });
     const groups = await api<{ groups: { id: string; message: string }[] }>(
       `/api/v1/projects/${p.id}/groups`,
     );
@@ -94,7 +101,7 @@ describe("alerting queries (EXPLAIN QUERY PLAN)", () => {
       method: "PATCH",
       body: JSON.stringify({ status: "resolved", resolvedInRelease: "1.0.0" }),
     });
-    await deliver([batchBody([item()])], { environment: { ...env, DB, Q_ALERTS } });
+    await deliver([batchBody([item()])], { environment: { ...env, DB, ...shards, Q_ALERTS } });
     expect(sent.length).toBeGreaterThanOrEqual(2);
 
     // The alerter, on one of those alerts.
@@ -117,13 +124,15 @@ describe("alerting queries (EXPLAIN QUERY PLAN)", () => {
           headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
           body: method === "PATCH" ? JSON.stringify({ cooldownMinutes: 10 }) : undefined,
         }),
-        { ...env, DB } as unknown as ConsoleEnv,
+        { ...env, DB, ...shards } as unknown as ConsoleEnv,
         createExecutionContext(),
       );
       expect(res.status, path).toBe(200);
     }
     // Retention's statements.
-    for (const s of alertRetentionStatements(DB, Number(p.id), Date.now(), Date.now())) await s.run();
+    const home = await metaDbOf(p.id);
+    const shardDb = Object.entries(env).find(([k, v]) => /^DB_SHARD_/.test(k) && v === home)?.[0];
+    await expireAlertData(DB, shardDb ? shards[shardDb]! : DB, Number(p.id), Date.now(), Date.now());
 
     const statements = log.filter((r) => /alert_|group_minutes|resolved_release_key/.test(r.sql));
     expect(statements.length).toBeGreaterThanOrEqual(12);

@@ -3,13 +3,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newEventId } from "../../shared/ids";
-import { api, createTestProject } from "../../test/helpers";
+import { api, createTestProject, metaDbOf } from "../../test/helpers";
 import { runRetention } from "./retention";
 import { batchBody, deliver, raygunItem } from "./test-helpers";
 
 const HOUR = 3_600_000;
-const count = async (sql: string, ...args: unknown[]) =>
-  (await env.DB.prepare(sql)
+const count = async (sql: string, ...args: unknown[]) => countIn(env.DB, sql, ...args);
+const countIn = async (db: D1Database, sql: string, ...args: unknown[]) =>
+  (await db
+    .prepare(sql)
     .bind(...args)
     .first<{ n: number }>())!.n;
 
@@ -46,10 +48,14 @@ describe("alert data retention", () => {
     )
       .bind(rule.body.id, newEventId(now), Number(p.id), now, now)
       .run();
-    const minutes = () => count("SELECT count(*) AS n FROM group_minutes WHERE project_id = ?", Number(p.id));
+    // Minute counts and cooldowns live with the groups, on the project's metadata shard.
+    const shard = await metaDbOf(p.id);
+    const minutes = () =>
+      countIn(shard, "SELECT count(*) AS n FROM group_minutes WHERE project_id = ?", Number(p.id));
     const deliveries = () =>
       count("SELECT count(*) AS n FROM alert_deliveries WHERE rule_id = ?", rule.body.id);
-    const state = () => count("SELECT count(*) AS n FROM alert_state WHERE rule_id = ?", rule.body.id);
+    const state = () =>
+      countIn(shard, "SELECT count(*) AS n FROM alert_state WHERE rule_id = ?", rule.body.id);
     expect([await minutes(), await deliveries(), await state()]).toEqual([1, 1, 1]);
 
     await runRetention(env, now + HOUR);

@@ -8,26 +8,37 @@ const timeHexPrefix = (ms: number) => Math.max(0, Math.floor(ms)).toString(16).p
 
 const MINUTES_KEPT_MS = 2 * 3_600_000;
 
-export function alertRetentionStatements(
-  db: D1Database,
+export async function expireAlertData(
+  control: D1Database,
+  groups: D1Database,
   projectId: number,
   cutoff: number,
   now: number,
-): D1PreparedStatement[] {
-  const rules = "SELECT id FROM alert_rules WHERE project_id = ?1";
-  return [
-    // Delivery ids start with their time in hex (shared/ids.ts), so "older than" is a key range.
-    db
-      .prepare(`DELETE FROM alert_deliveries WHERE rule_id IN (${rules}) AND id < ?2`)
-      .bind(projectId, timeHexPrefix(cutoff)),
-    db
+): Promise<void> {
+  // Rules live in the control database, cooldowns and minute counts with the project's groups
+  // (its metadata shard): the rule ids are read once and passed to the shard's statements.
+  const rules = (
+    await control
+      .prepare("SELECT id FROM alert_rules WHERE project_id = ?")
+      .bind(projectId)
+      .all<{ id: string }>()
+  ).results.map((r) => r.id);
+  const ruleIds = "SELECT value FROM json_each(?3)";
+  // Delivery ids start with their time in hex (shared/ids.ts), so "older than" is a key range.
+  if (rules.length > 0)
+    await control
+      .prepare(`DELETE FROM alert_deliveries WHERE rule_id IN (${ruleIds}) AND id < ?2`)
+      .bind(projectId, timeHexPrefix(cutoff), JSON.stringify(rules))
+      .run();
+  await groups.batch([
+    groups
       .prepare("DELETE FROM group_minutes WHERE project_id = ?1 AND minute < ?2")
       .bind(projectId, now - MINUTES_KEPT_MS),
-    db
+    groups
       .prepare(
-        `DELETE FROM alert_state WHERE rule_id IN (${rules}) AND (quiet_until < ?2
+        `DELETE FROM alert_state WHERE rule_id IN (${ruleIds}) AND (quiet_until < ?2
            OR NOT EXISTS (SELECT 1 FROM error_groups g WHERE g.project_id = ?1 AND g.id = alert_state.group_id))`,
       )
-      .bind(projectId, now),
-  ];
+      .bind(projectId, now, JSON.stringify(rules)),
+  ]);
 }

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AlertMessage } from "../../shared/alerts/message";
 import type { IngestItem } from "../../shared/queue-message";
-import { api, createTestProject, type TestProject } from "../../test/helpers";
+import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
 import { batchBody, deliver, raygunItem } from "./test-helpers";
 
 function recordingQueue() {
@@ -149,7 +149,8 @@ describe("processor alert decisions", () => {
       await deliver([batchBody(Array.from({ length: 10 }, () => item(p, "zeta")))], { environment });
     expect(sent.map((m) => m.trigger)).toEqual(["spike"]);
     expect(sent[0]!.group!.count).toBeGreaterThan(10);
-    const minutes = await env.DB.prepare("SELECT sum(count) AS n FROM group_minutes WHERE project_id = ?")
+    const minutes = await (await metaDbOf(p.id))
+      .prepare("SELECT sum(count) AS n FROM group_minutes WHERE project_id = ?")
       .bind(Number(p.id))
       .first<{ n: number }>();
     expect(minutes?.n).toBe(55);

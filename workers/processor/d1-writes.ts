@@ -1,12 +1,13 @@
-// Everything a processor batch writes to D1, as ONE `batch()` (one transaction): the ledger of the
-// batch's queue messages, the segment row, aggregates (groups, group hours, RUM pages, sessions,
+// Everything a processor batch writes to one metadata shard, as ONE `batch()` (one transaction): the
+// ledger of the batch's queue messages (their share on this shard), the segment row of this
+// shard's items, aggregates (groups, group hours, RUM pages, sessions,
 // outcomes) computed in memory and written once per key, and pointer rows for the items that get
 // no search document. Errors and transactions get no row here: the search backend is their index.
 //
-// Idempotency: each applied message gets a ledger row (ON CONFLICT DO NOTHING) stamped with this
-// invocation's batch id, and every aggregate row carries the id of the message it came from and
-// counts only if that message's ledger row carries this batch id, i.e. was inserted by this very
-// transaction. A redelivered message therefore changes nothing, and because the batch is one
+// Idempotency: the batch's ledger rows (one per send-time slice, ledger-sql.ts) list the messages
+// no earlier row holds, and every aggregate row carries the id of the message it came from and
+// counts only if this batch's ledger row lists that message, i.e. this very transaction recorded
+// it. A redelivered message therefore changes nothing, and because the batch is one
 // transaction, a crash can never leave a message recorded without its aggregates or vice versa.
 // Rows travel as one JSON parameter read with json_each, which sidesteps D1's 100-bound-parameter
 // limit and keeps each statement's SQL constant; the JSON is split into chunks of ≤ 500 KB (D1
@@ -20,7 +21,7 @@ import type { OutcomeRecord } from "../../shared/queue-message";
 import { BUCKET_COUNT, bucketOf } from "../../shared/rum/page-views";
 import { facetStatements, feedbackStatements } from "./group-workflow";
 import { groupStatements } from "./group-writes";
-import { guard, tally } from "./ledger-sql";
+import { guard, ledgerStatements, tally } from "./ledger-sql";
 import type { Prepared } from "./prepare";
 import { releaseRegressionStatements } from "./release-regression";
 
@@ -51,10 +52,13 @@ export function buildStatements(input: D1WriteInput): SQL[] {
   const refs = input.segment?.refs ?? [];
 
   // The ledger comes first: every aggregate below joins on the rows it inserts.
-  if (input.messages.length > 0)
-    for (const chunk of jsonChunks(input.messages.map((m) => m.id)))
-      statements.push(sql`INSERT INTO message_ledger (id, batch_id, applied_at)
-      SELECT value, ${batchId}, ${now} FROM json_each(${chunk}) WHERE true ON CONFLICT DO NOTHING`);
+  statements.push(
+    ...ledgerStatements(
+      batchId,
+      now,
+      input.messages.map((m) => m.id),
+    ),
+  );
 
   if (input.segment && refs.length > 0) {
     // Pointer rows only for items without a search document (RUM, sessions, client reports, ...).
@@ -76,6 +80,7 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       FROM json_each(${chunk}) WHERE true
       ON CONFLICT DO NOTHING`);
 
+    // This shard's share of the segment: the R2 object goes once no shard's row names it.
     const contents: Record<string, string[]> = {};
     for (const r of refs) (contents[r.prepared.item.projectId] ??= []).push(r.prepared.item.eventId);
     statements.push(sql`INSERT INTO segments (key, created_at, bytes, event_count, contents)

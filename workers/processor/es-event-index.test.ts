@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { newEventId } from "../../shared/ids";
 import type { IndexBatch, IngestBatch, IngestItem } from "../../shared/queue-message";
 import { ElasticsearchBackend } from "../../shared/search/elasticsearch";
-import { ADMIN, BASE, createTestProject } from "../../test/helpers";
+import { ADMIN, BASE, createTestProject, metaDbOf } from "../../test/helpers";
 import consoleWorker from "../console/index";
 import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
 import { processBatch } from "./process-batch";
@@ -90,7 +90,8 @@ if (!url && allowNoEs) {
       expect(first.stored).toBe(12);
       await deliver(2); // a redelivery: counted once, indexed once
 
-      const perEvent = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE project_id = ?")
+      const perEvent = await (await metaDbOf(p.id))
+        .prepare("SELECT count(*) AS n FROM events WHERE project_id = ?")
         .bind(Number(p.id))
         .first<{ n: number }>();
       expect(perEvent?.n).toBe(0);

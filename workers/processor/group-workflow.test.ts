@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Hll } from "../../shared/hll";
 import type { IngestItem } from "../../shared/queue-message";
-import { api, createTestProject, type TestProject } from "../../test/helpers";
+import { api, createTestProject, metaDbOf, shardBindingOf, type TestProject } from "../../test/helpers";
 import { processBatch } from "./process-batch";
 import { raygunItem } from "./test-helpers";
 
@@ -43,8 +43,12 @@ const message = (items: IngestItem[]) => ({
     items,
   }),
 });
-const run = (msgs: ReturnType<typeof message>[], db: D1Database = env.DB) =>
-  processBatch(createMessageBatch("sluice-errors-0", msgs), { ...env, DB: db });
+/** `db` stands in for the project's metadata shard (where its groups are written). */
+const run = async (msgs: ReturnType<typeof message>[], db?: D1Database) =>
+  processBatch(createMessageBatch("sluice-errors-0", msgs), {
+    ...env,
+    ...(db ? { [await shardBindingOf(p.id)]: db } : {}),
+  });
 const theGroup = async () =>
   (await api<{ groups: { id: string; count: number; users: number }[] }>(`/api/v1/projects/${p.id}/groups`))
     .body.groups[0]!;
@@ -63,7 +67,7 @@ describe("affected users in the processor", () => {
 
   it("keeps both batches' users when another batch wrote the sketch after this one read it", async () => {
     // This batch reads the sketch, then another batch (users 100-149) commits before its D1 write.
-    const racing = new Proxy(env.DB, {
+    const racing = new Proxy(await metaDbOf(p.id), {
       get(target, prop) {
         if (prop === "batch")
           return async (stmts: D1PreparedStatement[]) => {
@@ -83,8 +87,10 @@ describe("affected users in the processor", () => {
   });
 
   it("records the release facet once per group, not per batch", async () => {
+    const shard = await metaDbOf(p.id);
     const facets = () =>
-      env.DB.prepare("SELECT facet, value FROM group_facets WHERE project_id = ?")
+      shard
+        .prepare("SELECT facet, value FROM group_facets WHERE project_id = ?")
         .bind(Number(p.id))
         .all<{ facet: string; value: string }>();
     expect((await facets()).results).toEqual([{ facet: "release", value: "9.9.9" }]);

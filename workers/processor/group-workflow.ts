@@ -5,6 +5,7 @@
 // value, and user feedback is stored with the group of the event it is about.
 
 import { type SQL, sql } from "drizzle-orm";
+import { shardDbs } from "../../shared/db/shards";
 import type { CanonicalEvent } from "../../shared/event";
 import { Hll } from "../../shared/hll";
 import { jsonChunks } from "../../shared/json-chunks";
@@ -195,11 +196,18 @@ export function feedbackStatements(refs: StoredRef[]): SQL[] {
  * its indexing found no group; look its event up again for a day. Returns how many were linked.
  */
 export async function relinkFeedback(env: SearchEnv, now = Date.now()): Promise<number> {
+  let linked = 0;
+  for (const db of shardDbs(env)) linked += await relinkOnShard(env, db, now);
+  return linked;
+}
+
+async function relinkOnShard(env: SearchEnv, db: D1Database, now: number): Promise<number> {
   const rows = (
-    await env.DB.prepare(
-      `SELECT project_id AS p, id, event_id AS e FROM user_feedback INDEXED BY user_feedback_unlinked
+    await db
+      .prepare(
+        `SELECT project_id AS p, id, event_id AS e FROM user_feedback INDEXED BY user_feedback_unlinked
        WHERE group_id IS NULL AND event_id IS NOT NULL AND created_at > ? ORDER BY created_at LIMIT ?`,
-    )
+      )
       .bind(now - DAY, RELINK_PER_RUN)
       .all<{ p: number; id: string; e: string }>()
   ).results;
@@ -214,12 +222,13 @@ export async function relinkFeedback(env: SearchEnv, now = Date.now()): Promise<
   const links = found.filter((r) => r.g);
   if (links.length === 0) return 0;
   // The event's group may have been merged since it was indexed.
-  await env.DB.prepare(
-    `UPDATE user_feedback SET group_id = coalesce((SELECT r.to_group FROM group_redirects r
+  await db
+    .prepare(
+      `UPDATE user_feedback SET group_id = coalesce((SELECT r.to_group FROM group_redirects r
        WHERE r.project_id = j.value->>'p' AND r.from_group = j.value->>'g'), j.value->>'g')
      FROM json_each(?) j WHERE user_feedback.project_id = j.value->>'p' AND user_feedback.id = j.value->>'id'
        AND user_feedback.group_id IS NULL`,
-  )
+    )
     .bind(JSON.stringify(links))
     .run();
   return links.length;

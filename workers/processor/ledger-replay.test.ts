@@ -7,7 +7,7 @@ import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IngestItem } from "../../shared/queue-message";
-import { api, createTestProject, type TestProject } from "../../test/helpers";
+import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
 import { toDeadLetters } from "./dead-letters";
 import { PREPARERS } from "./prepare";
 import { poisonMessageId, processBatch } from "./process-batch";
@@ -121,7 +121,8 @@ describe("ledger ids", () => {
     ]);
     const before = Date.now();
     const metrics = await processBatch(batch, env);
-    const rows = await env.DB.prepare("SELECT id FROM message_ledger WHERE batch_id = ?")
+    const rows = await (await metaDbOf(a.id))
+      .prepare("SELECT k.value AS id FROM message_ledger, json_each(ids) k WHERE batch_id = ?")
       .bind(metrics.batchId)
       .all<{ id: string }>();
     expect(rows.results).toHaveLength(1);

@@ -1,12 +1,63 @@
-// SQL helpers of the per-message ledger (d1-writes.ts): every aggregate row carries the id of the
-// queue message it came from, and counts only if that message's ledger row was inserted by this
-// very batch (this transaction), so a redelivered message adds nothing.
+// SQL of the message ledger (d1-writes.ts): one ledger row per batch, shard and send-time slice
+// instead of one per message (D1 bills every row written). A row's id is the slice (the first 10
+// characters of its messages' ids: their send time in hex, 256 ms) then `:<batch id>`, and `ids`
+// lists the messages it applied. Its insert keeps only messages no row of the slice holds yet, in
+// the same transaction as the aggregates; every aggregate row carries the id of the message it came
+// from and counts only if this batch's row of that slice lists it. A redelivered message therefore
+// adds nothing, and a look-up reads one primary-key range per slice, never the whole ledger.
 
 import { type SQL, sql } from "drizzle-orm";
 
-/** Counts only rows whose message was recorded in the ledger by this batch (see the header). */
+const SLICE = 10;
+
+/** The send-time slice of a message id (its ledger rows' id prefix). */
+export const sliceOf = (messageId: string) => messageId.slice(0, SLICE);
+
+/**
+ * Message ids as the ledger keeps them: `"`, `\`, `%` and anything outside printable ASCII are
+ * %-escaped (deterministic, so a redelivery maps to the same id; edge-made ids never change). The
+ * ledger then finds an id in a row's `ids` by plain substring (`instr` of its JSON string), which
+ * reads no rows, where json_each would make D1 bill one row read per id of the row.
+ */
+export const ledgerId = (id: string) =>
+  id.replace(/[%"\\]|[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+/** Counts only rows whose message this batch recorded in the ledger (see the header). */
 export const guard = (batchId: string, mid: SQL) =>
-  sql`CROSS JOIN message_ledger l ON l.id = ${mid} AND l.batch_id = ${batchId}`;
+  sql`CROSS JOIN message_ledger l ON l.id = substr(${mid}, 1, ${SLICE}) || ':' || ${batchId} AND l.batch_id = ${batchId}
+      AND instr(l.ids, json_quote(${mid})) > 0`;
+
+/** One ledger row per slice of `messageIds`, listing those no earlier row of the slice holds. */
+export function ledgerStatements(batchId: string, now: number, messageIds: string[]): SQL[] {
+  const bySlice = new Map<string, string[]>();
+  for (const id of messageIds) {
+    const s = sliceOf(id);
+    (bySlice.get(s) ?? bySlice.set(s, []).get(s)!).push(id);
+  }
+  return [...bySlice].map(
+    ([slice, ids]) => sql`INSERT INTO message_ledger (id, batch_id, applied_at, ids)
+      SELECT ${`${slice}:${batchId}`}, ${batchId}, ${now}, json_group_array(j.value)
+      FROM json_each(${JSON.stringify(ids)}) j
+      WHERE NOT EXISTS (SELECT 1 FROM message_ledger p
+        WHERE p.id >= ${`${slice}:`} AND p.id < ${`${slice};`} AND instr(p.ids, json_quote(j.value)) > 0)
+      HAVING count(*) > 0`,
+  );
+}
+
+/** Which of `ids` some ledger row of this database lists (one primary-key range per slice). */
+export async function ledgerHolds(db: D1Database, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .prepare(
+      `SELECT j.value AS id FROM json_each(?1) j
+       WHERE EXISTS (SELECT 1 FROM message_ledger p
+         WHERE p.id >= substr(j.value, 1, ${SLICE}) || ':' AND p.id < substr(j.value, 1, ${SLICE}) || ';'
+           AND instr(p.ids, json_quote(j.value)) > 0)`,
+    )
+    .bind(JSON.stringify(ids))
+    .all<{ id: string }>();
+  return new Set(rows.results.map((r) => r.id));
+}
 
 /** Sums `n` per key and message in memory, so each (key, message) is one JSON row. */
 export function tally<T extends object>(

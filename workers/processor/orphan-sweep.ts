@@ -9,8 +9,10 @@
 // its item may still be in a queue (QUEUE_RETENTION_MS, whatever the project's retention: a
 // backlog can hold an item longer than a short retention, and its claim must still be there). Claims and attachments are not partitioned by day,
 // so each run lists a bounded number of keys and resumes after the last one (sweep_cursors).
-// R2 dead letters (dead-letters/) expire with their project's retention in retention.ts.
+// R2 dead letters (dead-letters/) expire with their project's retention in retention.ts. Dead
+// letters are in the control database; segment rows on every shard; attachments on the project's.
 
+import { projectShards, shardDb, shardDbs } from "../../shared/db/shards";
 import { listFallback } from "./dead-letters";
 import { QUEUE_RETENTION_MS } from "./queue-retention";
 
@@ -40,13 +42,17 @@ export async function sweepSegments(env: SweepEnv, now: number): Promise<number>
       const page = await env.BLOBS.list({ prefix, cursor, limit: 1000 });
       const old = page.objects.filter((o) => now - o.uploaded.getTime() > SEGMENT_ORPHAN_MS);
       if (old.length > 0) {
-        const known = new Set(
-          (
-            await env.DB.prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
-              .bind(JSON.stringify(old.map((o) => o.key)))
-              .all<{ key: string }>()
-          ).results.map((r) => r.key),
+        // A segment is known while any metadata shard's row names it.
+        const keys = JSON.stringify(old.map((o) => o.key));
+        const found = await Promise.all(
+          shardDbs(env).map((db) =>
+            db
+              .prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
+              .bind(keys)
+              .all<{ key: string }>(),
+          ),
         );
+        const known = new Set(found.flatMap((r) => r.results.map((x) => x.key)));
         deleted += await deleteKeys(
           env,
           old.filter((o) => !known.has(o.key)).map((o) => o.key),
@@ -82,18 +88,35 @@ async function referenced(env: SweepEnv, keys: string[], fallback: Set<string>):
   const attachments = keys
     .filter((k) => k.startsWith("attachments/"))
     .map((k) => [Number(k.split("/")[1]), k.split("/")[2] ?? "", k]);
-  const [dl, att] = await env.DB.batch<{ key: string }>([
-    env.DB.prepare(
-      "SELECT blob_key AS key FROM dead_letter_blobs WHERE blob_key IN (SELECT value FROM json_each(?))",
-    ).bind(JSON.stringify(keys)),
-    env.DB.prepare(
-      `SELECT a.blob_key AS key FROM json_each(?) j CROSS JOIN attachments a
-        ON a.project_id = j.value->>0 AND a.event_id = j.value->>1 AND a.blob_key = j.value->>2
-       WHERE true`,
-    ).bind(JSON.stringify(attachments)),
-  ]);
+  const dl = await env.DB.prepare(
+    "SELECT blob_key AS key FROM dead_letter_blobs WHERE blob_key IN (SELECT value FROM json_each(?))",
+  )
+    .bind(JSON.stringify(keys))
+    .all<{ key: string }>();
+  // Attachments rows live on their project's metadata shard (shared/db/shards.ts).
+  const shardOf = await projectShards(
+    env,
+    attachments.map((a) => a[0] as number),
+  );
+  const byShard = new Map<number, unknown[][]>();
+  for (const a of attachments) {
+    const s = shardOf.get(String(a[0]));
+    if (s !== undefined) (byShard.get(s) ?? byShard.set(s, []).get(s)!).push(a);
+  }
+  const att = await Promise.all(
+    [...byShard].map(([s, rows]) =>
+      shardDb(env, s)
+        .prepare(
+          `SELECT a.blob_key AS key FROM json_each(?) j CROSS JOIN attachments a
+            ON a.project_id = j.value->>0 AND a.event_id = j.value->>1 AND a.blob_key = j.value->>2
+           WHERE true`,
+        )
+        .bind(JSON.stringify(rows))
+        .all<{ key: string }>(),
+    ),
+  );
   const out = new Set<string>();
-  for (const r of [...(dl?.results ?? []), ...(att?.results ?? [])]) out.add(r.key);
+  for (const r of [...dl.results, ...att.flatMap((a) => a.results)]) out.add(r.key);
   for (const k of keys) if (fallback.has(k)) out.add(k);
   return out;
 }

@@ -6,10 +6,12 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
 import { decodeRecord, readRecord } from "../../shared/storage/segments";
-import { api, createTestProject, type TestProject, waitFor } from "../../test/helpers";
+import { api, createTestProject, metaDbOf, type TestProject, waitFor } from "../../test/helpers";
 import processor from "./index";
+import { ledgerHolds, sliceOf } from "./ledger-sql";
 import { processBatch } from "./process-batch";
 import { LEDGER_DAYS, runRetention } from "./retention";
 import { raygunItem } from "./test-helpers";
@@ -66,16 +68,16 @@ async function eventRows(p: TestProject, n: number) {
 
 /** D1 rows per event (the `events` pointer table): none for errors. */
 async function perEventRows(p: TestProject) {
-  const r = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE project_id = ?")
+  const r = await (await metaDbOf(p.id))
+    .prepare("SELECT count(*) AS n FROM events WHERE project_id = ?")
     .bind(Number(p.id))
     .first<{ n: number }>();
   return r?.n ?? 0;
 }
 
 async function groupHours(p: TestProject) {
-  const r = await env.DB.prepare(
-    "SELECT sum(count) AS n, count(*) AS rows FROM group_hours WHERE project_id = ?",
-  )
+  const r = await (await metaDbOf(p.id))
+    .prepare("SELECT sum(count) AS n, count(*) AS rows FROM group_hours WHERE project_id = ?")
     .bind(Number(p.id))
     .first<{ n: number | null; rows: number }>();
   return { occurrences: r?.n ?? 0, rows: r?.rows ?? 0 };
@@ -120,7 +122,7 @@ describe("idempotency", () => {
 });
 
 describe("D1 rows per event (Elasticsearch budget: ≤ 0.3)", () => {
-  it("writes no row per error event: one ledger row per message, aggregates once per key, counted by D1", async () => {
+  it("writes no row per error event: one ledger row per send-time slice, aggregates once per key, counted by D1", async () => {
     const p = await createTestProject("budget");
     // 100 messages of 4 reports in 5 groups, all in one hour and one minute (realistic reuse).
     const hour = Math.floor(Date.now() / 3600_000) * 3600_000 - 3600_000;
@@ -143,17 +145,25 @@ describe("D1 rows per event (Elasticsearch budget: ≤ 0.3)", () => {
     };
     const first = await run(1);
     expect(first.stored).toBe(400);
-    // 100 ledger rows + the segment row (3 b-tree entries: rowid, key, time) + 5 groups + 5 group
-    // hours + 1 outcome row + 5 release facets (new groups only: group-workflow.ts).
-    expect(first.d1RowsWritten).toBe(100 + 3 + 5 + 5 + 1 + 5);
+    // One ledger row per send-time slice of the 100 messages (not one per message) + the segment
+    // row (3 b-tree entries: rowid, key, time) + 5 groups + 5 group hours + 1 outcome row + 5
+    // release facets (new groups only: group-workflow.ts).
+    const ids = bodies.map((b) => (JSON.parse(b) as IngestBatch).id);
+    const slices = new Set(ids.map(sliceOf)).size;
+    expect(slices).toBeLessThanOrEqual(2);
+    expect(first.d1RowsWritten).toBe(slices + 3 + 5 + 5 + 1 + 5);
     expect(first.d1RowsWritten / first.stored).toBeLessThanOrEqual(0.3);
     expect(await perEventRows(p)).toBe(0);
-    const ledger = await env.DB.prepare(
-      "SELECT count(*) AS n FROM message_ledger WHERE id IN (SELECT value ->> '$.id' FROM json_each(?))",
-    )
-      .bind(JSON.stringify(bodies.map((b) => JSON.parse(b))))
-      .first<{ n: number }>();
-    expect(ledger?.n).toBe(100);
+    const ledger = await (await metaDbOf(p.id))
+      .prepare(
+        "SELECT count(*) AS rows, sum(json_array_length(ids)) AS n FROM message_ledger WHERE batch_id = ?",
+      )
+      .bind(first.batchId)
+      .first<{ rows: number; n: number }>();
+    expect(ledger).toEqual({ rows: slices, n: 100 });
+    expect([...(await ledgerHolds(await metaDbOf(p.id), [...ids, "not-applied"]))].sort()).toEqual(
+      [...ids].sort(),
+    );
 
     // Redelivery of the whole batch: only the new segment's row; every counter stays exact.
     const again = await run(2);
@@ -174,17 +184,19 @@ describe("message ledger", () => {
     const now = Date.now();
     const old = messageId(now - (LEDGER_DAYS + 1) * 86_400_000);
     const recent = messageId(now - (LEDGER_DAYS - 1) * 86_400_000);
-    await env.DB.batch(
+    // The ledger lives on each metadata shard; retention prunes every one of them.
+    const shard = shardDbs(env).at(-1)!;
+    await shard.batch(
       [old, recent].map((id) =>
-        env.DB.prepare("INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, 'b', ?)").bind(
-          id,
-          now,
-        ),
+        shard
+          .prepare("INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, 'b', ?)")
+          .bind(id, now),
       ),
     );
     const report = await runRetention(env, now);
     expect(report.ledgerPruned).toBeGreaterThanOrEqual(1);
-    const left = await env.DB.prepare("SELECT id FROM message_ledger WHERE id IN (?, ?)")
+    const left = await shard
+      .prepare("SELECT id FROM message_ledger WHERE id IN (?, ?)")
       .bind(old, recent)
       .all<{ id: string }>();
     expect(left.results.map((r) => r.id)).toEqual([recent]);
@@ -236,17 +248,25 @@ describe("failures", () => {
         return typeof v === "function" ? v.bind(target) : v;
       },
     });
-    const db = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch" && what !== "r2")
-          return async () => {
-            throw new Error("injected D1 failure");
-          };
-        const v = Reflect.get(target, prop);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
-    return { env: { ...env, BLOBS: blobs, DB: db }, r2Puts: () => r2Puts };
+    // Every D1 database fails its writes: the control database's segment row and each shard's batch.
+    const failing = (db: D1Database) =>
+      new Proxy(db, {
+        get(target, prop) {
+          if (prop === "batch" && what !== "r2")
+            return async () => {
+              throw new Error("injected D1 failure");
+            };
+          if (prop === "prepare" && what !== "r2")
+            return (q: string) => {
+              if (q.startsWith("INSERT")) throw new Error("injected D1 failure");
+              return target.prepare(q);
+            };
+          const v = Reflect.get(target, prop);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+    const shards = Object.fromEntries(shardDbs(env).map((db, i) => [`DB_SHARD_${i}`, failing(db)]));
+    return { env: { ...env, ...shards, BLOBS: blobs, DB: failing(env.DB) }, r2Puts: () => r2Puts };
   }
 
   it.each(["r2", "d1"] as const)(
@@ -275,9 +295,11 @@ describe("failures", () => {
     await deliver([b], 2);
     expect(await eventRows(p, 1)).toHaveLength(1);
     const listed = await env.BLOBS.list({ prefix: "segments/" });
-    const known = (await env.DB.prepare("SELECT key FROM segments").all<{ key: string }>()).results.map(
-      (r) => r.key,
-    );
+    const known = (
+      await Promise.all(
+        shardDbs(env).map((db) => db.prepare("SELECT key FROM segments").all<{ key: string }>()),
+      )
+    ).flatMap((r) => r.results.map((x) => x.key));
     const orphans = listed.objects.filter((o) => !known.includes(o.key));
     expect(orphans.length).toBeGreaterThanOrEqual(1);
     const report = await runRetention(env, Date.now() + 2 * 3600_000);
@@ -319,6 +341,9 @@ describe("retention", () => {
       method: "PATCH",
       body: JSON.stringify({ retentionDays: 365 }),
     });
+    // Two shards (placed least-loaded), so the batch's segment has a row on each.
+    const shards = await projectShards(env, [shortP.id, longP.id]);
+    expect(shards.get(shortP.id)).not.toBe(shards.get(longP.id));
     await deliver([body([raygunItem(shortP), raygunItem(shortP), raygunItem(longP)])]);
     expect(await eventRows(shortP, 2)).toHaveLength(2);
     const segKey = (await eventRows(longP, 1))[0]!.segment_key;

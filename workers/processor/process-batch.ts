@@ -12,18 +12,22 @@
 // Any R2, D1 or queue failure retries the affected messages with exponential backoff; nothing is
 // acked before it is stored. R2 is written before D1, so a crash in between leaves only an
 // unreferenced segment (collected by the retention sweep) and the retry stores everything again.
-// D1 gets aggregates and one ledger row per message (d1-writes.ts), no row per event: each event's
+// D1 gets one transaction per metadata shard: the shard's share of the segment row, ledger rows and
+// aggregates (shard-split.ts, d1-writes.ts), no row per event: each event's
 // search document carries its segment pointer, and the search backend is the event index.
 
+import { shardDb } from "../../shared/db/shards";
 import { decodeMessage } from "../../shared/queue-codec";
 import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
 import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
 import { planAlerts } from "./alerts-hook";
 import { backoffSeconds } from "./backoff";
-import { type StoredRef, writeBatch } from "./d1-writes";
+import type { D1WriteInput, StoredRef } from "./d1-writes";
 import { applyRedirects, resolveFeedbackGroups } from "./group-workflow";
+import { ledgerId } from "./ledger-sql";
 import { itemBudgetMs, PoisonItemError, type Prepared, prepareItem } from "./prepare";
 import { toSearchDoc } from "./search-doc";
+import { appliedBefore, resolveShards, type ShardMap, writeShards } from "./shard-split";
 
 export interface ProcessEnv {
   DB: D1Database;
@@ -44,6 +48,8 @@ export interface BatchMetrics {
   retried: number;
   r2Writes: number;
   d1RowsWritten: number;
+  /** D1 rows written per metadata shard (index = shard number). */
+  d1RowsByShard: number[];
   indexMessages: number;
   /** Items stored per project id (the batch log line's volume signal; never payloads or keys). */
   storedByProject: Record<string, number>;
@@ -65,27 +71,6 @@ const timeHex = (ms: number) =>
  */
 export const poisonMessageId = (item: IngestItem) =>
   `${timeHex(item.receivedAt)}poison-${item.projectId}-${item.eventId}`;
-
-/**
- * The ledger ids that mean "this message is applied": its own, and for a dead letter's per-project
- * share (`<parent>:<projectId>`, dead-letters.ts) its parent's, which the ledger holds when the
- * parent's D1 batch committed before the message was dead-lettered anyway.
- */
-function ledgerKeys(id: string): string[] {
-  const i = id.lastIndexOf(":");
-  return i > 0 && /^\d+$/.test(id.slice(i + 1)) ? [id, id.slice(0, i)] : [id];
-}
-
-async function appliedBefore(db: D1Database, ids: string[]): Promise<Set<string>> {
-  const keys = [...new Set(ids.flatMap(ledgerKeys))];
-  if (keys.length === 0) return new Set();
-  const rows = await db
-    .prepare("SELECT id FROM message_ledger WHERE id IN (SELECT value FROM json_each(?))")
-    .bind(JSON.stringify(keys))
-    .all<{ id: string }>();
-  const known = new Set(rows.results.map((r) => r.id));
-  return new Set(ids.filter((id) => ledgerKeys(id).some((k) => known.has(k))));
-}
 
 function newBatchId(): string {
   const b = new Uint8Array(10);
@@ -139,6 +124,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     retried: 0,
     r2Writes: 0,
     d1RowsWritten: 0,
+    d1RowsByShard: [],
     indexMessages: 0,
     storedByProject: {},
   };
@@ -156,6 +142,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       const body = decodeMessage(msg.body);
       // A message without an id (hand-made) still gets a unique ledger key: applied, never lost.
       if (typeof body.id !== "string" || body.id === "") body.id = `${timeHex(now)}${batchId}-${live.length}`;
+      else body.id = ledgerId(body.id);
       const first = byId.get(body.id);
       if (first) {
         copies.set(msg, first);
@@ -183,13 +170,14 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
 
   // Messages the ledger already holds (a redelivery, or a replayed share of an applied message) are
   // stored again (their search documents may not have been sent) but neither counted again nor
-  // their poison items dead-lettered again. If the look-up fails, every message is retried.
-  let already: Set<string>;
+  // their poison items dead-lettered again. Each metadata shard's ledger holds the message's share
+  // on that shard (shard-split.ts). If a look-up fails, every message is retried.
+  let shards: ShardMap;
+  let appliedOn: (messageId: string, shard: number) => boolean;
   try {
-    already = await appliedBefore(
-      env.DB,
-      live.map(({ body }) => body.id),
-    );
+    const bodies = live.map(({ body }) => body);
+    shards = await resolveShards(env, bodies);
+    appliedOn = await appliedBefore(env, shards, bodies);
   } catch (err) {
     console.error(JSON.stringify({ msg: "ledger look-up failed, retrying", error: String(err) }));
     for (const msg of [...live.map((l) => l.msg), ...copies.keys()]) {
@@ -201,7 +189,6 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
 
   // 2. Prepare every item; a transient failure fails only its message, and only that item is
   // dead-lettered once the message is on its last attempt (the rest is stored all along).
-  const failed = new Set<Message<unknown>>();
   const failedItems: { msg: Message<unknown>; item: IngestItem; reason: string }[] = [];
   const budget = itemBudgetMs(env);
   const prepared: { msg: Message<unknown>; messageId: string; p: Prepared }[] = [];
@@ -218,7 +205,6 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
             console.warn(
               JSON.stringify({ msg: "item failed, will retry", eventId: item.eventId, error: String(err) }),
             );
-            failed.add(msg);
             failedItems.push({ msg, item, reason: `failed on every attempt: ${String(err)}` });
           }
         }
@@ -229,27 +215,45 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   // storage) only once, when every item of it is stored or dead-lettered; on its last attempt, only
   // the items still failing are dead-lettered and the rest of the message is stored.
   const maxRetries = Number((env as { MAX_RETRIES?: unknown }).MAX_RETRIES) || 5;
-  // A message the ledger already holds never retries: its failing items were dead-lettered when it
-  // was applied.
+  // A failing item never retries its message once the ledger of its project's shard holds that
+  // message: it was dead-lettered when the message was applied there.
   const bodyOf = new Map(live.map(({ msg, body }) => [msg, body]));
+  const appliedHere = (msg: Message<unknown>, item: IngestItem) =>
+    appliedOn(bodyOf.get(msg)!.id, shards.shardOf(item.projectId));
   const retrying = new Set(
-    [...failed].filter((msg) => msg.attempts < maxRetries && !already.has(bodyOf.get(msg)!.id)),
+    failedItems
+      .filter(({ msg, item }) => msg.attempts < maxRetries && !appliedHere(msg, item))
+      .map((f) => f.msg),
   );
   for (const f of failedItems.filter(({ msg }) => !retrying.has(msg))) poisoned.push(f);
-  // Dead letters only for messages applied now for the first time: a retrying message's poison
-  // items wait for the attempt that applies it, and an applied one's were sent when it was.
-  const letters = poisoned.filter(({ msg }) => !retrying.has(msg) && !already.has(bodyOf.get(msg)!.id));
+  // Dead letters only for items applied now for the first time: a retrying message's poison items
+  // wait for the attempt that applies it, and an applied one's were sent when it was.
+  const letters = poisoned.filter(({ msg, item }) => !retrying.has(msg) && !appliedHere(msg, item));
   const ok = prepared.filter(({ msg }) => !retrying.has(msg));
-  // Every message applied by this batch gets a ledger row, with the edge's drop counts it carries.
-  const applied = live
-    .filter(({ msg, body }) => !retrying.has(msg) && !already.has(body.id))
-    .map(({ body }) => ({ id: body.id, outcomes: (body.outcomes ?? []) as OutcomeRecord[] }));
+  // Every message applied by this batch gets a ledger row on each shard it touches that does not
+  // hold it yet, with the edge's drop counts it carries for that shard's projects.
+  const applied = new Map<number, D1WriteInput["messages"]>();
+  for (const { msg, body } of live) {
+    if (retrying.has(msg)) continue;
+    for (const s of shards.shardsOfMessage(body)) {
+      if (appliedOn(body.id, s)) continue;
+      const outcomes = ((body.outcomes ?? []) as OutcomeRecord[]).filter(
+        (o) => shards.shardOf(String(o.projectId)) === s,
+      );
+      (applied.get(s) ?? applied.set(s, []).get(s)!).push({ id: body.id, outcomes });
+    }
+  }
 
   try {
     // Merged groups and feedback: which group each event and feedback belongs to (group-workflow.ts).
     const items = ok.map(({ p }) => p);
     await resolveFeedbackGroups(env, items);
-    await applyRedirects(env.DB, items);
+    // Redirects and users sketches live with the groups, on each project's metadata shard.
+    await Promise.all(
+      [...byShard(items, (p) => shards.shardOf(p.item.projectId))].map(([s, list]) =>
+        applyRedirects(shardDb(env, s), list),
+      ),
+    );
 
     // 3. One segment object for the whole batch.
     let segment: { key: string; bytes: number; refs: StoredRef[] } | null = null;
@@ -290,21 +294,31 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       metrics.deadLettered++;
     }
 
-    // 5. One D1 batch (with the per-minute counts alert rules need: alerts-hook.ts).
-    const alerts = await planAlerts(
-      { control: env.DB, groups: env.DB, queue: env.Q_ALERTS },
-      batchId,
-      segment?.refs ?? [],
-      now,
+    // 5. One D1 transaction per metadata shard (its share of the segment row, ledger, aggregates,
+    // and the per-minute counts alert rules need: alerts-hook.ts, with the groups of that shard).
+    const plans = await Promise.all(
+      [...byShard(segment?.refs ?? [], (r) => shards.shardOf(r.prepared.item.projectId))].map(
+        async ([s, refs]) =>
+          [
+            s,
+            await planAlerts(
+              { control: env.DB, groups: shardDb(env, s), queue: env.Q_ALERTS },
+              batchId,
+              refs,
+              now,
+            ),
+          ] as const,
+      ),
     );
-    const d1 = await writeBatch(env.DB, {
+    const d1 = await writeShards(env, shards, {
       batchId,
       now,
       segment,
       messages: applied,
-      extra: alerts.statements,
+      extra: new Map(plans.map(([s, plan]) => [s, plan.statements])),
     });
-    metrics.d1RowsWritten = d1.rowsWritten;
+    metrics.d1RowsWritten += d1.rowsWritten;
+    metrics.d1RowsByShard = d1.perShard;
 
     // 6. Search documents, the event index (idempotent by event id, so they are sent even for
     // redelivered events: a first delivery whose index send failed gets them now).
@@ -319,7 +333,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       );
     metrics.indexMessages = await sendIndexDocs(env, docs);
     // Then alerts, decided from what the batch committed, to their own queue.
-    await alerts.send();
+    for (const [, plan] of plans) await plan.send();
   } catch (err) {
     console.error(
       JSON.stringify({
@@ -365,4 +379,16 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     metrics.storedByProject[project] = (metrics.storedByProject[project] ?? 0) + 1;
   }
   return metrics;
+}
+
+/** `list` split by metadata shard. */
+function byShard<T>(list: T[], shardOf: (x: T) => number): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const x of list) {
+    const s = shardOf(x);
+    const l = out.get(s);
+    if (l) l.push(x);
+    else out.set(s, [x]);
+  }
+  return out;
 }

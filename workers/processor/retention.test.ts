@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newEventId } from "../../shared/ids";
 import type { IngestItem } from "../../shared/queue-message";
-import { api, createTestProject, type TestProject } from "../../test/helpers";
+import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
 import { deadLetterKey } from "./dead-letters";
 import { runRetention } from "./retention";
 import { batchBody, deadLetterRows, deliver, raygunItem, recordOne } from "./test-helpers";
@@ -89,7 +89,8 @@ describe("orphan sweep", () => {
     };
     const { result } = await deliver([batchBody([attachment])], { queue: "sluice-telemetry-0" });
     expect(result.explicitAcks).toHaveLength(1);
-    const row = await env.DB.prepare("SELECT blob_key FROM attachments WHERE project_id = ? AND event_id = ?")
+    const row = await (await metaDbOf(p.id))
+      .prepare("SELECT blob_key FROM attachments WHERE project_id = ? AND event_id = ?")
       .bind(Number(p.id), eventId)
       .first<{ blob_key: string }>();
     expect(row?.blob_key).toBe(linked);

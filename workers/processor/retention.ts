@@ -6,13 +6,15 @@
 // event index) per project. Groups keep their lifetime counts (Sentry's "times seen"); a group
 // none of whose events remain is deleted. The message ledger is pruned once the queue can no
 // longer redeliver its messages. Dead letters (D1 rows and the R2 fallback) follow their project's
-// retention too. The orphan sweep (./orphan-sweep.ts) covers every other R2 prefix Sluice writes.
+// retention too. Projects and dead letters are in the control database; segment rows (each shard's
+// share of a batch), pointer rows, attachments, aggregates and each ledger on the metadata shards. The orphan sweep (./orphan-sweep.ts) covers every other R2 prefix Sluice writes.
 // Each run is bounded (MAX_SEGMENTS_PER_RUN); the next run continues where this one stopped.
 
+import { shardDb, shardDbs } from "../../shared/db/shards";
 import { createSearchBackend, type SearchEnv } from "../../shared/search";
 import { readSettings } from "../../shared/settings";
 import { expireBundles, sweepChunks } from "../../shared/sourcemaps/store";
-import { alertRetentionStatements } from "./alert-retention";
+import { expireAlertData } from "./alert-retention";
 import { listFallback, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
 import { sweepOrphans } from "./orphan-sweep";
 import { QUEUE_RETENTION_DAYS } from "./queue-retention";
@@ -56,49 +58,66 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
     artifactsDeleted: 0,
   };
   const projects = (
-    await env.DB.prepare("SELECT id, settings FROM projects").all<{ id: number; settings: string }>()
+    await env.DB.prepare("SELECT id, settings, shard FROM projects").all<{
+      id: number;
+      settings: string;
+      shard: number;
+    }>()
   ).results;
+  const shardOf = new Map(projects.map((p) => [String(p.id), p.shard]));
+  // A project the control database no longer knows kept its rows where shard 0 would be.
+  const dbOf = (projectId: string) => shardDb(env, shardOf.get(projectId) ?? 0);
   const retention = new Map(projects.map((p) => [String(p.id), readSettings(p.settings).retentionDays]));
   if (retention.size === 0) return report;
   const cutoffOf = (projectId: string) => now - (retention.get(projectId) ?? 90) * DAY;
   const minDays = Math.min(...retention.values());
 
-  // 1. Segments old enough that at least one project's events in them expired.
-  const segments = (
-    await env.DB.prepare(
-      "SELECT key, created_at, contents FROM segments WHERE created_at < ? ORDER BY created_at LIMIT ?",
-    )
-      .bind(now - minDays * DAY, MAX_SEGMENTS_PER_RUN)
-      .all<{ key: string; created_at: number; contents: string }>()
-  ).results;
-  for (const seg of segments) {
-    report.segmentsExamined++;
-    const contents = JSON.parse(seg.contents) as Record<string, string[]>;
-    const statements: D1PreparedStatement[] = [];
-    for (const [projectId, ids] of Object.entries(contents)) {
-      if (seg.created_at >= cutoffOf(projectId)) continue; // this project still keeps them
-      statements.push(
-        env.DB.prepare(
-          "DELETE FROM events WHERE project_id = ? AND event_id IN (SELECT value FROM json_each(?)) AND segment_key = ?",
-        ).bind(Number(projectId), JSON.stringify(ids), seg.key),
+  // 1. Segments old enough that at least one project's events in them expired, shard by shard
+  // (each shard holds the segment row of its projects' share of a batch).
+  const shards = shardDbs(env);
+  for (const shard of shards) {
+    const segments = (
+      await shard
+        .prepare(
+          "SELECT key, created_at, contents FROM segments WHERE created_at < ? ORDER BY created_at LIMIT ?",
+        )
+        .bind(now - minDays * DAY, MAX_SEGMENTS_PER_RUN)
+        .all<{ key: string; created_at: number; contents: string }>()
+    ).results;
+    for (const seg of segments) {
+      report.segmentsExamined++;
+      const contents = JSON.parse(seg.contents) as Record<string, string[]>;
+      // Pointer rows first (on each project's current shard: a moved project's rows went with it;
+      // idempotent), then the segment row: a run that stops in between deletes them again next time.
+      const expired = Object.entries(contents).filter(([projectId]) => seg.created_at < cutoffOf(projectId));
+      if (expired.length === 0) continue; // every project still keeps them
+      for (const [projectId, ids] of expired) {
+        await dbOf(projectId)
+          .prepare(
+            "DELETE FROM events WHERE project_id = ? AND event_id IN (SELECT value FROM json_each(?)) AND segment_key = ?",
+          )
+          .bind(Number(projectId), JSON.stringify(ids), seg.key)
+          .run();
+        report.eventsDeleted += ids.length;
+        delete contents[projectId];
+      }
+      if (Object.keys(contents).length > 0) {
+        await shard
+          .prepare("UPDATE segments SET contents = ? WHERE key = ?")
+          .bind(JSON.stringify(contents), seg.key)
+          .run();
+        continue;
+      }
+      await shard.prepare("DELETE FROM segments WHERE key = ?").bind(seg.key).run();
+      // The R2 object goes once no shard's row names it any more.
+      const elsewhere = await Promise.all(
+        shards
+          .filter((d) => d !== shard)
+          .map((d) => d.prepare("SELECT 1 AS x FROM segments WHERE key = ?").bind(seg.key).first()),
       );
-      report.eventsDeleted += ids.length;
-      delete contents[projectId];
-    }
-    if (statements.length === 0) continue;
-    if (Object.keys(contents).length === 0) {
-      statements.push(env.DB.prepare("DELETE FROM segments WHERE key = ?").bind(seg.key));
-      await env.DB.batch(statements);
+      if (elsewhere.some((r) => r !== null)) continue;
       await env.BLOBS.delete(seg.key);
       report.segmentsDeleted++;
-    } else {
-      statements.push(
-        env.DB.prepare("UPDATE segments SET contents = ? WHERE key = ?").bind(
-          JSON.stringify(contents),
-          seg.key,
-        ),
-      );
-      await env.DB.batch(statements);
     }
   }
 
@@ -107,10 +126,10 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
   for (const [projectId] of retention) {
     const cutoff = cutoffOf(projectId);
     const pid = Number(projectId);
+    const db = dbOf(projectId);
     const expired = (
-      await env.DB.prepare(
-        "DELETE FROM attachments WHERE project_id = ? AND created_at < ? RETURNING blob_key",
-      )
+      await db
+        .prepare("DELETE FROM attachments WHERE project_id = ? AND created_at < ? RETURNING blob_key")
         .bind(pid, cutoff)
         .all<{ blob_key: string }>()
     ).results;
@@ -118,25 +137,19 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
       await env.BLOBS.delete(expired.map((a) => a.blob_key));
       report.attachmentsDeleted += expired.length;
     }
-    const groups = await env.DB.batch([
-      env.DB.prepare("DELETE FROM error_groups WHERE project_id = ? AND last_seen < ?").bind(pid, cutoff),
-      env.DB.prepare("DELETE FROM outcomes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
-      env.DB.prepare("DELETE FROM rum_page_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
-      env.DB.prepare("DELETE FROM session_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
+    const groups = await db.batch([
+      db.prepare("DELETE FROM error_groups WHERE project_id = ? AND last_seen < ?").bind(pid, cutoff),
+      db.prepare("DELETE FROM outcomes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
+      db.prepare("DELETE FROM rum_page_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
+      db.prepare("DELETE FROM session_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
       // Issue workflow (group-workflow.ts): facets are day-coarse, so a whole day past the cutoff.
-      env.DB.prepare("DELETE FROM group_facets WHERE project_id = ? AND last_seen < ?").bind(
-        pid,
-        cutoff - DAY,
-      ),
-      env.DB.prepare("DELETE FROM user_feedback WHERE project_id = ? AND created_at < ?").bind(pid, cutoff),
+      db.prepare("DELETE FROM group_facets WHERE project_id = ? AND last_seen < ?").bind(pid, cutoff - DAY),
+      db.prepare("DELETE FROM user_feedback WHERE project_id = ? AND created_at < ?").bind(pid, cutoff),
       // Whole hours only: an hour still partly inside the retention keeps its count.
-      env.DB.prepare("DELETE FROM group_hours WHERE project_id = ? AND hour <= ?").bind(
-        pid,
-        cutoff - 3600_000,
-      ),
+      db.prepare("DELETE FROM group_hours WHERE project_id = ? AND hour <= ?").bind(pid, cutoff - 3600_000),
     ]);
     report.groupsDeleted += groups[0]?.meta.changes ?? 0;
-    await env.DB.batch(alertRetentionStatements(env.DB, pid, cutoff, now));
+    await expireAlertData(env.DB, db, pid, cutoff, now);
     report.searchDocsDeleted += await search.deleteOlderThan(projectId, cutoff);
   }
 
@@ -145,7 +158,7 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
   report.artifactsDeleted =
     (await expireBundles(env, cutoffOf, [...retention.keys()])) + (await sweepChunks(env.BLOBS, now));
   report.orphansDeleted = await sweepOrphans(env, now);
-  report.ledgerPruned = await pruneLedger(env.DB, now);
+  for (const db of shardDbs(env)) report.ledgerPruned += await pruneLedger(db, now);
   return report;
 }
 

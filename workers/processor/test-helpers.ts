@@ -3,6 +3,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import { shardDbs } from "../../shared/db/shards";
 import { newEventId } from "../../shared/ids";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
 import type { TestProject } from "../../test/helpers";
@@ -55,12 +56,18 @@ export async function deliver(
  * per-event D1 row: their pointers live in the search index, which needs the indexer to run).
  */
 export async function storedEventIds(p: TestProject): Promise<string[]> {
-  const rows = await env.DB.prepare(
-    `SELECT DISTINCT e.value AS event_id FROM segments, json_each(segments.contents, '$."' || ? || '"') AS e`,
-  )
-    .bind(String(p.id))
-    .all<{ event_id: string }>();
-  return rows.results.map((r) => r.event_id).sort();
+  // Segment rows live on the metadata shards (each shard's share of a batch).
+  const ids = new Set<string>();
+  for (const db of shardDbs(env)) {
+    const rows = await db
+      .prepare(
+        `SELECT DISTINCT e.value AS event_id FROM segments, json_each(segments.contents, '$."' || ? || '"') AS e`,
+      )
+      .bind(String(p.id))
+      .all<{ event_id: string }>();
+    for (const r of rows.results) ids.add(r.event_id);
+  }
+  return [...ids].sort();
 }
 
 export interface DeadLetterRow {

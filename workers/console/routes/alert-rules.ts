@@ -26,7 +26,7 @@ import {
   type RuleRow,
   ruleView,
 } from "../alert-rules-store";
-import { getProject } from "../projects-store";
+import { getProject, metaDb } from "../projects-store";
 import { errorResponses, json, ProjectIdParam } from "../schemas";
 import { validationHook } from "../validation";
 
@@ -181,10 +181,12 @@ alertRuleRoutes.openapi(
     const { id, ruleId } = c.req.valid("param");
     const [deleted] = await c.env.DB.batch([
       c.env.DB.prepare("DELETE FROM alert_rules WHERE project_id = ? AND id = ?").bind(Number(id), ruleId),
-      c.env.DB.prepare("DELETE FROM alert_state WHERE rule_id = ?").bind(ruleId),
       c.env.DB.prepare("DELETE FROM alert_deliveries WHERE rule_id = ?").bind(ruleId),
     ]);
     if (!deleted?.meta.changes) return c.json({ error: "alert rule not found" }, 404);
+    // Cooldowns live with the groups, on the project's metadata shard (retention also drops any
+    // left behind by a failure here: their rule is gone).
+    await (await metaDb(c.env, id)).prepare("DELETE FROM alert_state WHERE rule_id = ?").bind(ruleId).run();
     return c.body(null, 204);
   },
 );

@@ -13,6 +13,7 @@ import { type NormalizeSubject, normalizeStored } from "../../../shared/normaliz
 import { createSearchBackend } from "../../../shared/search";
 import type { IndexedEvent } from "../../../shared/search/backend";
 import { type RecordHeader, readRecord } from "../../../shared/storage/segments";
+import { metaDb } from "../projects-store";
 import { EventParams, EventSummarySchema, errorResponses, json } from "../schemas";
 import { validationHook } from "../validation";
 import { eventSummary } from "./groups";
@@ -47,7 +48,7 @@ async function loadEvent(env: ConsoleEnv, projectId: string, eventId: string) {
     createSearchBackend(env)
       .get(projectId, eventId)
       .catch((err: unknown) => err),
-    drizzle(env.DB)
+    drizzle(await metaDb(env, projectId))
       .select()
       .from(events)
       .where(and(eq(events.projectId, Number(projectId)), eq(events.eventId, eventId)))
@@ -121,7 +122,7 @@ eventRoutes.openapi(
     } catch {
       /* not JSON: return the text */
     }
-    const atts = await drizzle(c.env.DB)
+    const atts = await drizzle(await metaDb(c.env, id))
       .select()
       .from(attachments)
       .where(and(eq(attachments.projectId, Number(id)), eq(attachments.eventId, eventId)));

@@ -4,7 +4,7 @@
 // the same envelope, earlier, or not at all, and listed on the event and the group (paged, and
 // moved along by a merge). Malformed feedback is kept raw and counted invalid, never listed.
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, createTestProject, type TestProject, waitFor } from "../../../test/helpers";
+import { api, createTestProject, metaDbOf, type TestProject, waitFor } from "../../../test/helpers";
 import {
   type ApiGroup,
   groupsWhenCounted,
@@ -114,9 +114,8 @@ describe("user feedback", () => {
     expect(second.body.next).toBeNull();
     // Feedback about no event is kept (on no group).
     const row = await waitFor(async () =>
-      (await import("cloudflare:workers")).env.DB.prepare(
-        "SELECT event_id, group_id, message FROM user_feedback WHERE project_id = ? AND id = ?",
-      )
+      (await metaDbOf(p.id))
+        .prepare("SELECT event_id, group_id, message FROM user_feedback WHERE project_id = ? AND id = ?")
         .bind(Number(p.id), loose.id)
         .first<{ event_id: string | null; group_id: string | null; message: string }>(),
     );

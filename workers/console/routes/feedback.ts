@@ -4,6 +4,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { userFeedback } from "../../../shared/db/schema";
 import { decodeCursor, pageOf } from "../keyset";
+import { metaDb } from "../projects-store";
 import { EventParams, errorResponses, GroupParams, json, PageQuery } from "../schemas";
 import { validationHook } from "../validation";
 
@@ -74,7 +75,7 @@ feedbackRoutes.openapi(
     if (cur === undefined) return c.json({ error: "cursor: invalid cursor" }, 400);
     const after = cur ? "AND (created_at < ?3 OR (created_at = ?3 AND id < ?4))" : "";
     const rows = await select(
-      c.env.DB,
+      await metaDb(c.env, id),
       `INDEXED BY user_feedback_group WHERE project_id = ?1 AND group_id = ?2 ${after}
        ORDER BY created_at DESC, id DESC LIMIT ?5`,
       [Number(id), groupId, cur?.time ?? 0, cur?.id ?? "", limit + 1],
@@ -97,7 +98,7 @@ feedbackRoutes.openapi(
   async (c) => {
     const { id, eventId } = c.req.valid("param");
     const rows = await select(
-      c.env.DB,
+      await metaDb(c.env, id),
       "INDEXED BY user_feedback_event WHERE project_id = ?1 AND event_id = ?2 ORDER BY created_at DESC LIMIT ?3",
       [Number(id), eventId, EVENT_FEEDBACK_LIMIT],
     );

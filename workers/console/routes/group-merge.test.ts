@@ -6,7 +6,14 @@
 import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, createTestProject, type TestProject, waitFor } from "../../../test/helpers";
+import {
+  api,
+  createTestProject,
+  metaDbOf,
+  shardBindingOf,
+  type TestProject,
+  waitFor,
+} from "../../../test/helpers";
 import { processBatch } from "../../processor/process-batch";
 import { raygunItem } from "../../processor/test-helpers";
 import { MAX_MERGE_SOURCES, mergeGroups } from "../merge-groups";
@@ -177,12 +184,13 @@ describe("POST /api/v1/projects/:id/groups/merge", () => {
     const first = [item("race one"), item("race two")];
     const body = (items: typeof first) =>
       JSON.stringify({ v: 1, id: `${Date.now().toString(16).padStart(12, "0")}${hexId()}`, items });
-    const run = (items: typeof first, db: D1Database = env.DB) =>
+    // `db` stands in for the project's metadata shard (where its groups live).
+    const run = async (items: typeof first, db?: D1Database) =>
       processBatch(
         createMessageBatch("sluice-errors-0", [
           { id: hexId(), timestamp: new Date(), attempts: 1, body: body(items) },
         ]),
-        { ...env, DB: db },
+        { ...env, ...(db ? { [await shardBindingOf(q.id)]: db } : {}) },
       );
     // Two groups (the messages differ only in what Raygun's grouping keeps: give them distinct types).
     for (const [i, it] of first.entries()) {
@@ -194,11 +202,12 @@ describe("POST /api/v1/projects/:id/groups/merge", () => {
     const [one, two] = (await listGroups(q)).sort((a, b) => (a.type! < b.type! ? -1 : 1));
     // The next batch for group `two` looks up redirects (none yet), then the merge commits just
     // before its D1 transaction.
-    const racing = new Proxy(env.DB, {
+    const shard = await metaDbOf(q.id);
+    const racing = new Proxy(shard, {
       get(target, prop) {
         if (prop === "batch")
           return async (stmts: D1PreparedStatement[]) => {
-            const m = await mergeGroups(env.DB, Number(q.id), one!.id, [two!.id]);
+            const m = await mergeGroups(shard, Number(q.id), one!.id, [two!.id]);
             expect(m.ok).toBe(true);
             return target.batch(stmts);
           };

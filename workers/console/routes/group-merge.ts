@@ -6,6 +6,7 @@ import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { errorGroups } from "../../../shared/db/schema";
 import { MAX_MERGE_SOURCES, mergeGroups } from "../merge-groups";
+import { metaDb } from "../projects-store";
 import { ErrorSchema, errorResponses, GroupSchema, json, ProjectIdParam } from "../schemas";
 import { validationHook } from "../validation";
 import { groupView } from "./groups";
@@ -47,9 +48,11 @@ groupMergeRoutes.openapi(
     const { id } = c.req.valid("param");
     const { into, groups } = c.req.valid("json");
     const pid = Number(id);
-    const result = await mergeGroups(c.env.DB, pid, into, groups);
+    // Groups, their hours, redirects, facets and feedback live on the project's metadata shard.
+    const db = await metaDb(c.env, id);
+    const result = await mergeGroups(db, pid, into, groups);
     if (!result.ok) return c.json({ error: result.error }, result.status);
-    const [g] = await drizzle(c.env.DB)
+    const [g] = await drizzle(db)
       .select()
       .from(errorGroups)
       .where(and(eq(errorGroups.projectId, pid), eq(errorGroups.id, into)))

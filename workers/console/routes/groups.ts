@@ -13,6 +13,7 @@ import type { IndexedEvent } from "../../../shared/search/backend";
 import { GroupStatusPatch, resolvedInReleaseColumns } from "../group-status";
 import { decodeCursor, olderThan, pageOf } from "../keyset";
 import { facetFilter, GroupFacetQuery, mergedGroupEvents } from "../merged-groups";
+import { metaDb } from "../projects-store";
 import {
   EventSummarySchema,
   errorResponses,
@@ -92,7 +93,7 @@ groupRoutes.openapi(
     const cur = decodeCursor(cursor);
     if (cur === undefined) return c.json({ error: "cursor: invalid cursor" }, 400);
     const pid = Number(id);
-    const rows = await drizzle(c.env.DB)
+    const rows = await drizzle(await metaDb(c.env, id))
       .select()
       .from(errorGroups)
       .where(
@@ -120,7 +121,7 @@ groupRoutes.openapi(
   }),
   async (c) => {
     const { id, groupId } = c.req.valid("param");
-    const [g] = await drizzle(c.env.DB)
+    const [g] = await drizzle(await metaDb(c.env, id))
       .select()
       .from(errorGroups)
       .where(and(eq(errorGroups.projectId, Number(id)), eq(errorGroups.id, groupId)))
@@ -146,7 +147,7 @@ groupRoutes.openapi(
   async (c) => {
     const { id, groupId } = c.req.valid("param");
     const { status, resolvedInRelease = null } = c.req.valid("json");
-    const [g] = await drizzle(c.env.DB)
+    const [g] = await drizzle(await metaDb(c.env, id))
       .update(errorGroups)
       .set({ status, ...resolvedInReleaseColumns(resolvedInRelease) })
       .where(and(eq(errorGroups.projectId, Number(id)), eq(errorGroups.id, groupId)))
@@ -176,7 +177,7 @@ groupRoutes.openapi(
     try {
       // Keyset-paged by the backend (its own opaque cursor, checked there: a bad one is a 400).
       // A merge target also lists the events its merged groups had before the merge.
-      const page = await mergedGroupEvents(c.env.DB, backend, id, groupId, { limit, cursor });
+      const page = await mergedGroupEvents(await metaDb(c.env, id), backend, id, groupId, { limit, cursor });
       return c.json({ events: page.events.map(eventSummary), next: page.next }, 200);
     } catch (err) {
       if (err instanceof ClientError) return c.json({ error: `cursor: ${err.message}` }, 400);
@@ -211,7 +212,7 @@ groupRoutes.openapi(
     const to = Date.now();
     const from = Math.floor((to - days * 86_400_000) / step) * step;
     const n = Math.floor((to - from) / step) + 1;
-    const { times, counts } = await occurrences(c.env.DB, id, [groupId], step, n, to);
+    const { times, counts } = await occurrences(await metaDb(c.env, id), id, [groupId], step, n, to);
     const series = counts.get(groupId) ?? [];
     return c.json({ buckets: times.map((t, i) => ({ t, count: series[i] ?? 0 })) }, 200);
   },

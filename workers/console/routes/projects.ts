@@ -1,8 +1,11 @@
 // Projects and their settings: create (with ingest key and DSN), list, read, rotate the key,
-// read and patch settings (validated; a bad value gets a 400 naming the field).
+// read and patch settings (validated; a bad value gets a 400 naming the field), and move a project's
+// metadata to another shard (../move-project.ts).
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { placeNewProject } from "../../../shared/db/shards";
 import { type ProjectSettings, settingsSchema } from "../../../shared/settings";
+import { moveProject } from "../move-project";
 import {
   createProject,
   getProject,
@@ -36,7 +39,7 @@ projectRoutes.openapi(
   }),
   async (c) => {
     const { name } = c.req.valid("json");
-    const row = await createProject(c.env.DB, name);
+    const row = await createProject(c.env.DB, name, await placeNewProject(c.env));
     return c.json(projectView(row, publicBase(c.env, c.req.url)), 201);
   },
 );
@@ -133,6 +136,31 @@ projectRoutes.openapi(
     const next: ProjectSettings = parsed.data;
     await saveSettings(c.env.DB, id, next);
     return c.json(next, 200);
+  },
+);
+
+projectRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/api/v1/projects/{id}/shard",
+    request: {
+      params: ProjectIdParam,
+      body: {
+        content: { "application/json": { schema: z.object({ shard: z.number().int().min(0) }).strict() } },
+        required: true,
+      },
+    },
+    responses: {
+      200: json(
+        z.object({ from: z.number(), to: z.number(), rowsMoved: z.number(), ledgerRowsCopied: z.number() }),
+        "The project now lives on shard `to`; its rows were folded into it and deleted from the others",
+      ),
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(await moveProject(c.env, Number(id), c.req.valid("json").shard), 200);
   },
 );
 

@@ -5,6 +5,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, eq, gte, lte, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { sessionMinutes } from "../../../shared/db/schema";
+import { metaDb } from "../projects-store";
 import { errorResponses, json, ProjectIdParam, TimeRangeQuery } from "../schemas";
 import { timeRange } from "../time-range";
 import { validationHook } from "../validation";
@@ -43,7 +44,7 @@ releaseRoutes.openapi(
     const { id } = c.req.valid("param");
     const { from, to } = timeRange(c.req.valid("query"));
     const s = sessionMinutes;
-    const rows = await drizzle(c.env.DB)
+    const rows = await drizzle(await metaDb(c.env, id))
       .select({
         release: s.release,
         environment: s.environment,

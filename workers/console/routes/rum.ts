@@ -6,6 +6,7 @@ import { and, eq, gte, lte } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { rumPageMinutes } from "../../../shared/db/schema";
 import { BUCKET_COUNT, percentileFromHistogram } from "../../../shared/rum/page-views";
+import { metaDb } from "../projects-store";
 import { errorResponses, json, ProjectIdParam, TimeRangeQuery } from "../schemas";
 import { timeRange } from "../time-range";
 import { validationHook } from "../validation";
@@ -62,7 +63,7 @@ rumRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { from, to } = timeRange(c.req.valid("query"));
-    const rows = await drizzle(c.env.DB)
+    const rows = await drizzle(await metaDb(c.env, id))
       .select()
       .from(rumPageMinutes)
       .where(

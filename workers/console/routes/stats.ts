@@ -5,6 +5,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, eq, gte, lte, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { outcomes } from "../../../shared/db/schema";
+import { metaDb } from "../projects-store";
 import { errorResponses, json, ProjectIdParam, TimeRangeQuery } from "../schemas";
 import { timeRange } from "../time-range";
 import { validationHook } from "../validation";
@@ -54,7 +55,7 @@ statsRoutes.openapi(
       gte(outcomes.minute, Math.floor(from / 60_000) * 60_000),
       lte(outcomes.minute, to),
     );
-    const rows = await drizzle(c.env.DB)
+    const rows = await drizzle(await metaDb(c.env, id))
       .select({
         b: sql<number>`(${outcomes.minute} / ${sql.raw(String(step))}) * ${sql.raw(String(step))}`,
         category: outcomes.category,

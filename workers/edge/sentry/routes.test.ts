@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import * as zlib from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type FixtureName, fixtureBytes, fixtures } from "../../../shared/sentry/fixtures";
-import { api, call, createTestProject, type TestProject, waitFor } from "../../../test/helpers";
+import { api, call, createTestProject, metaDbOf, type TestProject, waitFor } from "../../../test/helpers";
 
 const FIXTURE_KEY = "e12d836b15bb49d7bbf99e64295d995b";
 let project: TestProject;
@@ -116,10 +116,12 @@ describe("envelope items from real SDKs", () => {
     const p = await createTestProject("sessions");
     expect((await sendFixture("node-session", { project: p })).status).toBe(200);
     expect((await sendFixture("node-sessions", { project: p })).status).toBe(200);
+    const shard = await metaDbOf(p.id);
     const rows = await waitFor(async () => {
-      const r = await env.DB.prepare(
-        "SELECT release, sum(started) s, sum(exited) e FROM session_minutes WHERE project_id = ? GROUP BY release",
-      )
+      const r = await shard
+        .prepare(
+          "SELECT release, sum(started) s, sum(exited) e FROM session_minutes WHERE project_id = ? GROUP BY release",
+        )
         .bind(Number(p.id))
         .all<{ release: string; s: number; e: number }>();
       return r.results.length > 0 && r.results[0]!.s >= 2 ? r.results : null;
@@ -155,9 +157,8 @@ describe("envelope items from real SDKs", () => {
     });
     const binary = detail.attachments.find((a) => a.size === 300);
     expect(binary).toBeDefined();
-    const row = await env.DB.prepare(
-      "SELECT blob_key FROM attachments WHERE project_id = ? AND event_id = ? AND size = 300",
-    )
+    const row = await (await metaDbOf(p.id))
+      .prepare("SELECT blob_key FROM attachments WHERE project_id = ? AND event_id = ? AND size = 300")
       .bind(Number(p.id), id)
       .first<{ blob_key: string }>();
     const bytes = new Uint8Array(await (await env.BLOBS.get(row!.blob_key))!.arrayBuffer());
@@ -331,8 +332,10 @@ describe("payload characters the queue cannot carry raw", () => {
     expect((await call(`/api/${p.id}/envelope/?sentry_key=${p.key}`, { method: "POST", body })).status).toBe(
       200,
     );
+    const shard = await metaDbOf(p.id);
     const row = await waitFor(async () =>
-      env.DB.prepare("SELECT event_id FROM events WHERE project_id = ?")
+      shard
+        .prepare("SELECT event_id FROM events WHERE project_id = ?")
         .bind(Number(p.id))
         .first<{ event_id: string }>(),
     );

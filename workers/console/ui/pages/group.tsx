@@ -1,6 +1,7 @@
 // One issue: how often (occurrence chart), since when, where in the code (the latest event's stack
 // trace), which releases and environments, and its recent events.
 import type { Context } from "hono";
+import { metaDb } from "../../projects-store";
 import { ApiError, callApi } from "../api";
 import { LevelBadge, StatusBadge, When } from "../components/badges";
 import { CardHeader } from "../components/card-header";
@@ -23,12 +24,13 @@ export async function groupPage(c: Context<UiEnv>) {
   const { id, groupId } = c.req.param() as { id: string; groupId: string };
   const range: Range = queryOption(c, "range", RANGES, "14d");
   const base = `/api/v1/projects/${id}/groups/${groupId}`;
+  const db = await metaDb(c.env, id);
   const [project, group, hist, list, releases, feedback] = await Promise.all([
     callApi<Project>(c, `/api/v1/projects/${id}`),
     callApi<Group>(c, base),
-    occurrences(c.env.DB, id, [groupId], RANGES[range][0], RANGES[range][1]),
+    occurrences(db, id, [groupId], RANGES[range][0], RANGES[range][1]),
     callApi<{ events: EventSummary[]; next: string | null }>(c, `${base}/events?limit=25`),
-    releaseBreakdown(c.env.DB, id, groupId),
+    releaseBreakdown(db, id, groupId),
     callApi<{ feedback: Feedback[] }>(c, `${base}/feedback?limit=20`),
   ]);
   // A merged issue lives on in the one it was merged into.

@@ -2,6 +2,7 @@
 // sparkline), with status / environment / release filters, resolve / ignore / reopen actions and
 // merging of selected issues (group-merge.ts); plus the status change.
 import type { Context } from "hono";
+import { metaDb } from "../../projects-store";
 import { callApi } from "../api";
 import { LevelBadge, StatusBadge, When } from "../components/badges";
 import { Sparkline } from "../components/charts";
@@ -37,7 +38,7 @@ export async function groupsPage(c: Context<UiEnv>) {
     callApi<{ groups: Group[]; next: string | null }>(c, `/api/v1/projects/${id}/groups?${qs}`),
   ]);
   const sparks = await sparklines(
-    c.env.DB,
+    await metaDb(c.env, id),
     id,
     list.groups.map((g) => g.id),
   );

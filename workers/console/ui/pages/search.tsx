@@ -4,6 +4,7 @@
 import type { Context } from "hono";
 import { ClientError } from "../../../../shared/http/errors";
 import { createSearchBackend, type SearchResult } from "../../../../shared/search/index";
+import { metaDb } from "../../projects-store";
 import { callApi } from "../api";
 import { LevelBadge, StatusBadge, When } from "../components/badges";
 import { Layout } from "../components/layout";
@@ -34,7 +35,7 @@ export async function searchPage(c: Context<UiEnv>) {
     if (!(err instanceof ClientError)) throw err;
     error = err.message;
   }
-  const titles = await groupTitles(c.env.DB, id, result?.groups.map((g) => g.groupId) ?? []);
+  const titles = await groupTitles(await metaDb(c.env, id), id, result?.groups.map((g) => g.groupId) ?? []);
   return c.html(
     <Layout title={`Search: ${q}`} csrf={c.var.csrf} project={project} tab="search" q={q}>
       {error ? <div class="err">{error}</div> : null}

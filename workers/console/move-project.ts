@@ -1,0 +1,189 @@
+// Moves a project's metadata to another shard (POST /api/v1/projects/{id}/shard, `npm run sluice
+// -- projects:move`): copy the old shard's message ledger (so a redelivery after the move is still
+// recognised), flip the pointer in the control database (new batches write to the new shard from
+// then on), then fold the project's rows from the old shard into the new one and delete them there,
+// chunk by chunk. Folding adds counters instead of overwriting, because batches that read the old
+// pointer just before the flip may still land on either side. Each chunk is one transaction on the
+// new shard guarded by a ledger row named after its content, so a move interrupted between a
+// chunk's copy and its delete and run again does not count that chunk twice. docs/operating.md.
+
+import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
+import {
+  attachments,
+  errorGroups,
+  events,
+  groupFacets,
+  groupHours,
+  groupMinutes,
+  groupRedirects,
+  outcomes,
+  rumPageMinutes,
+  sessionMinutes,
+  userFeedback,
+} from "../../shared/db/schema";
+import { type ShardEnv, shardDbs } from "../../shared/db/shards";
+import { ClientError } from "../../shared/http/errors";
+import { BUCKET_COUNT } from "../../shared/rum/page-views";
+
+/**
+ * Per-project tables of a metadata shard; counters are summed, times merged, the rest kept. Alert
+ * cooldowns (alert_state) are not moved: they are keyed by rule, and losing one can at most repeat
+ * a spike or frequency alert once.
+ */
+const TABLES: SQLiteTable[] = [
+  errorGroups,
+  groupHours,
+  groupRedirects,
+  groupFacets,
+  groupMinutes,
+  userFeedback,
+  outcomes,
+  rumPageMinutes,
+  sessionMinutes,
+  events,
+  attachments,
+];
+const SUM = new Set([
+  "count",
+  "quantity",
+  "views",
+  "load_count",
+  "load_sum_ms",
+  "started",
+  "exited",
+  "errored",
+  "crashed",
+  "abnormal",
+]);
+const CHUNK = 200;
+const LEDGER_CHUNK = 200;
+
+function mergeSql(name: string): string | null {
+  if (SUM.has(name)) return `${name} = ${name} + excluded.${name}`;
+  if (name === "first_seen") return "first_seen = min(first_seen, excluded.first_seen)";
+  if (name === "last_seen") return "last_seen = max(last_seen, excluded.last_seen)";
+  if (name === "histogram")
+    return `histogram = json_array(${Array.from({ length: BUCKET_COUNT }, (_, i) => `coalesce(histogram->>${i}, 0) + coalesce(excluded.histogram->>${i}, 0)`).join(", ")})`;
+  return null;
+}
+
+async function sha(text: string): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return Array.from(d.slice(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function copyLedger(from: D1Database, to: D1Database): Promise<number> {
+  let after = "";
+  let copied = 0;
+  for (;;) {
+    const rows = (
+      await from
+        .prepare(
+          "SELECT id, batch_id, applied_at, ids FROM message_ledger WHERE id > ? AND id NOT LIKE 'move:%' ORDER BY id LIMIT ?",
+        )
+        .bind(after, LEDGER_CHUNK)
+        .all<{ id: string; batch_id: string; applied_at: number; ids: string }>()
+    ).results;
+    if (rows.length === 0) return copied;
+    await to
+      .prepare(
+        `INSERT INTO message_ledger (id, batch_id, applied_at, ids)
+         SELECT value->>'id', value->>'batch_id', value->>'applied_at', value->>'ids' FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
+      )
+      .bind(JSON.stringify(rows))
+      .run();
+    copied += rows.length;
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+async function foldTable(table: SQLiteTable, pid: number, from: D1Database, to: D1Database, runId: string) {
+  const cfg = getTableConfig(table);
+  const cols = cfg.columns.map((c) => c.name);
+  const pk = cfg.primaryKeys[0]?.columns.map((c) => c.name) ?? cols.filter((_, i) => cfg.columns[i]!.primary);
+  const updates = cols
+    .filter((c) => !pk.includes(c))
+    .map(mergeSql)
+    .filter((s): s is string => s != null);
+  const conflict = updates.length > 0 ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING";
+  let moved = 0;
+  for (;;) {
+    const rows = (
+      await from
+        .prepare(
+          `SELECT ${cols.join(", ")} FROM ${cfg.name} WHERE project_id = ? ORDER BY ${pk.join(", ")} LIMIT ${CHUNK}`,
+        )
+        .bind(pid)
+        .all<Record<string, unknown>>()
+    ).results;
+    if (rows.length === 0) return moved;
+    const json = JSON.stringify(rows);
+    const guardId = `move:${pid}:${cfg.name}:${await sha(json)}`;
+    await to.batch([
+      to
+        .prepare(
+          "INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(guardId, runId, Date.now()),
+      to
+        .prepare(
+          `INSERT INTO ${cfg.name} (${cols.join(", ")})
+           SELECT ${cols.map((c) => `j.value->>'${c}'`).join(", ")}
+           FROM json_each(?) j CROSS JOIN message_ledger l ON l.id = ? AND l.batch_id = ?
+           WHERE true ON CONFLICT (${pk.join(", ")}) ${conflict}`,
+        )
+        .bind(json, guardId, runId),
+    ]);
+    await from
+      .prepare(
+        `DELETE FROM ${cfg.name} WHERE (${pk.join(", ")}) IN
+           (SELECT ${pk.map((c) => `value->>'${c}'`).join(", ")} FROM json_each(?))`,
+      )
+      .bind(json)
+      .run();
+    moved += rows.length;
+  }
+}
+
+export interface MoveReport {
+  from: number;
+  to: number;
+  rowsMoved: number;
+  ledgerRowsCopied: number;
+}
+
+/** Moves project `id` to shard `to`; a no-op when it is there already. */
+export async function moveProject(env: ShardEnv, id: number, to: number): Promise<MoveReport> {
+  const dbs = shardDbs(env);
+  if (!Number.isInteger(to) || to < 0 || to >= dbs.length)
+    throw new ClientError(
+      400,
+      `shard: must be 0..${dbs.length - 1} (${dbs.length} metadata shard(s) bound)`,
+      "invalid",
+    );
+  const row = await env.DB.prepare("SELECT shard FROM projects WHERE id = ?")
+    .bind(id)
+    .first<{ shard: number }>();
+  if (!row) throw new ClientError(404, "project not found", "not_found");
+  const runId = crypto.randomUUID();
+  const fromDb = dbs[row.shard];
+  let ledgerRowsCopied = fromDb && row.shard !== to ? await copyLedger(fromDb, dbs[to]!) : 0;
+  if (row.shard !== to)
+    await env.DB.prepare("UPDATE projects SET shard = ?, updated_at = ? WHERE id = ?")
+      .bind(to, Date.now(), id)
+      .run();
+  // Every other shard, not only the old pointer's: a move that stopped half way resumes when run again.
+  let rowsMoved = 0;
+  for (let s = 0; s < dbs.length; s++) {
+    if (s === to) continue;
+    let moved = 0;
+    for (const t of TABLES) moved += await foldTable(t, id, dbs[s]!, dbs[to]!, runId);
+    // Messages applied on that shard between the first copy and the flip.
+    if (moved > 0 || s === row.shard) ledgerRowsCopied += await copyLedger(dbs[s]!, dbs[to]!);
+    rowsMoved += moved;
+  }
+  await dbs[to]!.prepare("DELETE FROM message_ledger WHERE id >= ? AND id < ?")
+    .bind(`move:${id}:`, `move:${id};`)
+    .run();
+  return { from: row.shard, to, rowsMoved, ledgerRowsCopied };
+}
