@@ -122,13 +122,7 @@ export async function readFirstLine(raw: RawBody, cap: number): Promise<Uint8Arr
       ]);
     }
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return concat(chunks, total);
 }
 
 /** Decodes a whole raw body, with `readBody`'s limit on the decoded bytes and its errors. */
@@ -217,14 +211,7 @@ export async function readDecoded(
   }
   await finish();
   if (rawTooLarge) throw rawError();
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return concat(chunks, total);
 }
 
 /**
@@ -255,6 +242,11 @@ async function readPlain(
     }
     chunks.push(result.value);
   }
+  return concat(chunks, total);
+}
+
+/** `chunks` (`total` bytes in all) as one array; a single chunk is returned as it is. */
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
   let offset = 0;

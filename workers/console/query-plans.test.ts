@@ -12,42 +12,11 @@ import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { projectShards, shardDbs } from "../../shared/db/shards";
 import { ADMIN, BASE, call, createTestProject, type TestProject, waitFor } from "../../test/helpers";
+import { type Recorded, recordingDb } from "../../test/recording-db";
 import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
 import consoleWorker from "./index";
 import { mergeStatements } from "./merge-groups";
 import { groupTitles, occurrences, releaseBreakdown, sparklines } from "./ui/data";
-
-interface Recorded {
-  sql: string;
-  params: unknown[];
-}
-
-/** A D1 binding that records every statement (and its bound parameters) it prepares. */
-function recordingDb(log: Recorded[], db: D1Database = env.DB): D1Database {
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop === "prepare")
-        return (sql: string) => {
-          const entry: Recorded = { sql, params: [] };
-          log.push(entry);
-          const stmt = target.prepare(sql);
-          return new Proxy(stmt, {
-            get(s, p) {
-              if (p === "bind")
-                return (...params: unknown[]) => {
-                  entry.params = params;
-                  return s.bind(...params);
-                };
-              const v = Reflect.get(s, p);
-              return typeof v === "function" ? v.bind(s) : v;
-            },
-          });
-        };
-      const v = Reflect.get(target, prop);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-}
 
 /** Tables with a row (or more) per event: only key look-ups and keyset ranges are allowed. */
 const PER_EVENT = [

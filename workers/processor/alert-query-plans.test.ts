@@ -6,41 +6,11 @@ import { createExecutionContext, createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { api, createTestProject, metaDbOf } from "../../test/helpers";
+import { type Recorded, recordingDb } from "../../test/recording-db";
 import { handleAlertBatch } from "../alerter/handle-alert-batch";
 import consoleWorker from "../console/index";
 import { expireAlertData } from "./alert-retention";
 import { batchBody, deliver, raygunItem } from "./test-helpers";
-
-interface Recorded {
-  sql: string;
-  params: unknown[];
-}
-
-function recordingDb(log: Recorded[], db: D1Database = env.DB): D1Database {
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop === "prepare")
-        return (sql: string) => {
-          const entry: Recorded = { sql, params: [] };
-          log.push(entry);
-          const stmt = target.prepare(sql);
-          return new Proxy(stmt, {
-            get(s, p) {
-              if (p === "bind")
-                return (...params: unknown[]) => {
-                  entry.params = params;
-                  return s.bind(...params);
-                };
-              const v = Reflect.get(s, p);
-              return typeof v === "function" ? v.bind(s) : v;
-            },
-          });
-        };
-      const v = Reflect.get(target, prop);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-}
 
 async function scans(r: Recorded): Promise<string[]> {
   const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${r.sql}`)
