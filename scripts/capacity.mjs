@@ -216,7 +216,7 @@ function main() {
     )
       .map(([k, v]) => `${k} ${v.maxConcurrencyPerShard}`)
       .join(", ")}.`,
-    "Queue shards are configuration today (QUEUE_SHARDS); D1 metadata sharding by project is designed, not built: one database holds it all.",
+    "Both are configuration: queue shards by QUEUE_SHARDS and the queue bindings, D1 metadata shards by the DB_SHARD_<n> bindings (projects are placed on the least-loaded shard; `npm run sluice -- projects:move` moves one).",
   );
   process.stdout.write(`${L.join("\n")}\n`);
 }
