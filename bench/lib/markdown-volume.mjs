@@ -108,6 +108,27 @@ export function shardsSection(r, budget) {
   return L;
 }
 
+/** The whole pipeline over several queue shards and several D1 metadata shards (issue #11, point 5). */
+export function pipelineShardsSection(r, budget) {
+  const s = r.pipelineShards;
+  const L = ["## 3c. Queue shards and metadata shards, the whole pipeline", ""];
+  if (!s || s.error || s.skipped) return [...L, notMeasured(s), ""];
+  L.push(
+    `Method: ${s.method}. ${v(s.reports)} reports from ${s.projects} projects.`,
+    "",
+    "| figure | value | budget | verdict |",
+    "|---|---|---|---|",
+    `| queue shards used | ${s.queueShardsUsed} of ${s.queueShards} | | |`,
+    `| metadata shards used | ${s.metadataShardsUsed} of ${s.metadataShards} | | |`,
+    `| max / mean (queue shards ${s.queueMaxOverMean}, metadata shards ${s.metadataMaxOverMean}) | ${Math.max(s.queueMaxOverMean, s.metadataMaxOverMean)} | ${budget("pipelineShards.maxOverMean (queue and metadata shards)")} |`,
+    `| lost + doubled + misplaced (accepted ${v(s.accepted)}, counted ${v(s.counted)}) | ${s.lost + s.doubled + s.misplaced} | ${budget("pipelineShards.lostDoubledOrMisplaced")} |`,
+    "",
+    `Events per queue shard: ${s.perQueueShard.join(", ")}; per metadata shard: ${s.perMetadataShard.events.join(", ")} (D1 rows written: ${s.perMetadataShard.d1RowsWritten.join(", ")}).`,
+    "",
+  );
+  return L;
+}
+
 export function costSection(r) {
   const c = r.cost;
   const L = ["## 5. Cost per million events (Cloudflare list prices)", ""];
@@ -203,7 +224,7 @@ export function capacitySection(r) {
       .join(
         ", ",
       )}; D1 metadata shards ${out.d1MetadataShards} (by queries ${out.d1ShardsBy.queries}, by size ${out.d1ShardsBy.size}).`,
-    "D1 metadata sharding is designed, not built: the plan's shard count says how many databases the measured rows would need.",
+    "D1 metadata shards are bindings (`DB_SHARD_<n>`): the plan's shard count is how many databases the measured rows would need.",
     "",
   );
   return L;

@@ -5,6 +5,7 @@ import {
   capacitySection,
   consoleSection,
   costSection,
+  pipelineShardsSection,
   processorSection,
   shardsSection,
   v,
@@ -137,7 +138,7 @@ export function renderMarkdown(r) {
     );
   }
 
-  L.push(...processorSection(r, budget), ...shardsSection(r, budget));
+  L.push(...processorSection(r, budget), ...shardsSection(r, budget), ...pipelineShardsSection(r, budget));
 
   L.push("## 4. End to end (`npm start`)", "");
   if (!x || x.error) L.push(notMeasured(x), "");
@@ -181,7 +182,8 @@ export function renderMarkdown(r) {
     );
   }
 
-  L.push(...capacitySection(r), ...consoleSection(r, budget));
+  L.push(...capacitySection(r), ...consoleSection(r, budget), ...alertsSection(r, budget));
+  L.push(...sourcemapsSection(r, budget));
 
   const missed = r.budgets.filter((b) => b.pass === false);
   L.push("## Budgets this run misses", "");
@@ -207,4 +209,42 @@ export function renderMarkdown(r) {
     "",
   );
   return `${L.join("\n")}\n`;
+}
+
+/** Issue #14: from the SDK's POST of a new error to the webhook request. */
+function alertsSection(r, budget) {
+  const a = r.alerts;
+  const L = ["## 9. Alert latency (`npm start`, a local webhook receiver)", ""];
+  if (!a || a.error || a.skipped)
+    return [...L, `Not measured in this run${a?.error ? `: ${a.error}` : ""}.`, ""];
+  return [
+    ...L,
+    `Method: ${a.note}; ${a.samples} samples, ${a.delivered} delivered, ${a.missed} missed.`,
+    "",
+    "| figure | value | budget | verdict |",
+    "|---|---|---|---|",
+    `| **alerts.newIssueP95Ms** | ${a.newIssueP95Ms} ms | ${budget("alerts.newIssueP95Ms")} |`,
+    `| p50 / max | ${a.newIssueP50Ms} / ${a.newIssueMaxMs} ms | | |`,
+    "",
+  ];
+}
+
+/** Issue #13: symbolicated against unsymbolicated error events, maps cached, and the cold cost. */
+function sourcemapsSection(r, budget) {
+  const m = r.sourcemaps;
+  const L = ["## 10. Source maps (symbolicated vs not)", ""];
+  if (!m || m.error || m.skipped)
+    return [...L, `Not measured in this run${m?.error ? `: ${m.error}` : ""}.`, ""];
+  return [
+    ...L,
+    `A ${(m.bundleBytes / 1e6).toFixed(2)} MB minified bundle with a ${(m.mapBytes / 1e6).toFixed(2)} MB map, ${m.framesPerEvent} frames per event, ${m.eventsPerRound} events per round. ${m.note}.`,
+    "",
+    "| figure | symbolicated events/s | unsymbolicated events/s | ratio | budget | verdict |",
+    "|---|---|---|---|---|---|",
+    `| **the same bug repeated** (maps cached) | ${m.symbolicatedPerSecond} | ${m.unsymbolicatedPerSecond} | ${m.ratio} | ${budget("sourcemaps.ratio (symbolicated / not, maps cached)")} |`,
+    `| 20 random call sites per event (maps cached) | ${m.distinctFrames.symbolicatedPerSecond} | ${m.distinctFrames.unsymbolicatedPerSecond} | ${m.distinctFrames.ratio} | (reported beside) | |`,
+    "",
+    `Cold cost (first fetch and parse of the map): median ${m.coldMsMedian} ms (runs: ${m.coldMs.join(", ")} ms). While warm: ${m.mapLoadsWhileWarm} map loads, ${m.r2GetsWhileWarm} R2 reads.`,
+    "",
+  ];
 }
