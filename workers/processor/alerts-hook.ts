@@ -22,14 +22,14 @@ import {
 } from "../../shared/alerts/triggers";
 import { newEventId } from "../../shared/ids";
 import { jsonChunks } from "../../shared/json-chunks";
-import { claim, loadGroups, loadRates, loadRules, type Rule, release } from "./alert-reads";
+import { claim, loadGroups, loadRates, type Rule, release } from "./alert-reads";
 import type { StoredRef } from "./d1-writes";
 import { guard } from "./ledger-sql";
 
 /** Where the hook reads and writes: rules are project configuration, the rest sits with groups. */
 export interface AlertStores {
-  /** The control database: alert_rules. */
-  control: D1Database;
+  /** The enabled rules of the batch's projects (alert-reads.ts loadRules, read once per batch). */
+  rules: Rule[];
   /** The database the batch's groups are written to: error_groups, group_hours, group_minutes, alert_state. */
   groups: D1Database;
   /** sluice-alerts; absent in tools that run the processor without alerting: no alerts decided. */
@@ -168,8 +168,8 @@ export async function planAlerts(
   if (!queue) return NONE;
   const shares = sharesOf(refs);
   if (shares.size === 0) return NONE;
-  const projectIds = [...new Set([...shares.values()].map((s) => s.projectId))];
-  const rules = await loadRules(stores.control, projectIds);
+  const projectIds = new Set([...shares.values()].map((s) => s.projectId));
+  const rules = stores.rules.filter((r) => projectIds.has(r.projectId));
   if (rules.length === 0) return NONE;
   const rulesOf = new Map<number, Rule[]>();
   for (const r of rules) rulesOf.set(r.projectId, [...(rulesOf.get(r.projectId) ?? []), r]);

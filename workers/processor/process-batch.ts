@@ -20,6 +20,7 @@ import { shardDb } from "../../shared/db/shards";
 import { decodeMessage } from "../../shared/queue-codec";
 import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
 import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
+import { loadRules } from "./alert-reads";
 import { planAlerts } from "./alerts-hook";
 import { backoffSeconds } from "./backoff";
 import type { D1WriteInput, StoredRef } from "./d1-writes";
@@ -27,7 +28,7 @@ import { applyRedirects, resolveFeedbackGroups } from "./group-workflow";
 import { ledgerId } from "./ledger-sql";
 import { itemBudgetMs, PoisonItemError, type Prepared, prepareItem } from "./prepare";
 import { toSearchDoc } from "./search-doc";
-import { appliedBefore, resolveShards, type ShardMap, writeShards } from "./shard-split";
+import { appliedBefore, byShard, resolveShards, type ShardMap, writeShards } from "./shard-split";
 
 export interface ProcessEnv {
   DB: D1Database;
@@ -296,15 +297,22 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
 
     // 5. One D1 transaction per metadata shard (its share of the segment row, ledger, aggregates,
     // and the per-minute counts alert rules need: alerts-hook.ts, with the groups of that shard).
+    const refs = segment?.refs ?? [];
+    const refsByShard = byShard(refs, (r) => shards.shardOf(r.prepared.item.projectId));
+    // The rules live in the control database: read once per batch, whatever the shards.
+    const rules =
+      env.Q_ALERTS && refs.length > 0
+        ? await loadRules(env.DB, [...new Set(refs.map((r) => Number(r.prepared.item.projectId)))])
+        : [];
     const plans = await Promise.all(
-      [...byShard(segment?.refs ?? [], (r) => shards.shardOf(r.prepared.item.projectId))].map(
-        async ([s, refs]) =>
+      [...refsByShard].map(
+        async ([s, shardRefs]) =>
           [
             s,
             await planAlerts(
-              { control: env.DB, groups: shardDb(env, s), queue: env.Q_ALERTS },
+              { rules, groups: shardDb(env, s), queue: env.Q_ALERTS },
               batchId,
-              refs,
+              shardRefs,
               now,
             ),
           ] as const,
@@ -314,6 +322,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       batchId,
       now,
       segment,
+      refsByShard,
       messages: applied,
       extra: new Map(plans.map(([s, plan]) => [s, plan.statements])),
     });
@@ -379,16 +388,4 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     metrics.storedByProject[project] = (metrics.storedByProject[project] ?? 0) + 1;
   }
   return metrics;
-}
-
-/** `list` split by metadata shard. */
-function byShard<T>(list: T[], shardOf: (x: T) => number): Map<number, T[]> {
-  const out = new Map<number, T[]>();
-  for (const x of list) {
-    const s = shardOf(x);
-    const l = out.get(s);
-    if (l) l.push(x);
-    else out.set(s, [x]);
-  }
-  return out;
 }

@@ -81,18 +81,16 @@ export async function writeShards(
   env: ShardEnv,
   shards: ShardMap,
   input: Omit<D1WriteInput, "messages" | "segment" | "extra"> & {
-    segment: { key: string; bytes: number; refs: StoredRef[] } | null;
+    segment: { key: string; bytes: number } | null;
+    /** The segment's refs split by shard (`byShard`, computed once by the caller). */
+    refsByShard: Map<number, StoredRef[]>;
     messages: Map<number, D1WriteInput["messages"]>;
     /** Statements to write in a shard's transaction (alert minute counts), by shard. */
     extra?: Map<number, NonNullable<D1WriteInput["extra"]>>;
   },
 ): Promise<{ rowsWritten: number; perShard: number[] }> {
   const dbs = shardDbs(env);
-  const refsOf = new Map<number, StoredRef[]>();
-  for (const r of input.segment?.refs ?? []) {
-    const s = shards.shardOf(r.prepared.item.projectId);
-    (refsOf.get(s) ?? refsOf.set(s, []).get(s)!).push(r);
-  }
+  const refsOf = input.refsByShard;
   const touched = [...new Set([...refsOf.keys(), ...input.messages.keys()])].sort((a, b) => a - b);
   const perShard = new Array<number>(dbs.length).fill(0);
   const results = await Promise.allSettled(
@@ -113,4 +111,16 @@ export async function writeShards(
   const failure = results.find((r) => r.status === "rejected");
   if (failure) throw (failure as PromiseRejectedResult).reason;
   return { rowsWritten: perShard.reduce((a, b) => a + b, 0), perShard };
+}
+
+/** `list` split by metadata shard. */
+export function byShard<T>(list: T[], shardOf: (x: T) => number): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const x of list) {
+    const s = shardOf(x);
+    const l = out.get(s);
+    if (l) l.push(x);
+    else out.set(s, [x]);
+  }
+  return out;
 }
