@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifySignature } from "../../shared/alerts/signature";
 import { poll } from "../poll";
 import { type Receiver, startReceiver } from "./alert-receiver";
-import { launchChromium } from "./chromium";
+import { launchChromium, loggedInPage } from "./chromium";
 import { adminApi, createProject, stack } from "./client";
 
 const SHOTS = join(import.meta.dirname, "..", "..", "docs", "screenshots");
@@ -24,13 +24,7 @@ describe("dashboard alert rules in headless Chromium", () => {
     receiver = await startReceiver();
     project = await createProject("Alerting shop");
     browser = await launchChromium();
-    page = await (
-      await browser.newContext({ baseURL: stack().url, viewport: { width: 1280, height: 900 } })
-    ).newPage();
-    await page.goto("/ui/login");
-    await page.fill("input[name=token]", stack().adminToken);
-    await page.click("button[type=submit]");
-    await page.waitForURL("**/ui/");
+    page = await loggedInPage(browser, stack().url, stack().adminToken);
   });
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as Sentry from "@sentry/node";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "./chromium";
+import { launchChromium, loggedInPage } from "./chromium";
 import { adminApi, createProject, eventually, stack } from "./client";
 
 const SHOTS = join(import.meta.dirname, "..", "..", "docs", "screenshots");
@@ -79,13 +79,7 @@ beforeAll(async () => {
     return r.body.feedback.length === 1;
   });
   browser = await launchChromium();
-  page = await (
-    await browser.newContext({ baseURL: stack().url, viewport: { width: 1280, height: 900 } })
-  ).newPage();
-  await page.goto("/ui/login");
-  await page.fill("input[name=token]", stack().adminToken);
-  await page.click("button[type=submit]");
-  await page.waitForURL("**/ui/");
+  page = await loggedInPage(browser, stack().url, stack().adminToken);
 });
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import { runInNewContext } from "node:vm";
 import { build } from "esbuild";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "./chromium";
+import { launchChromium, loggedInPage } from "./chromium";
 import { adminApi, createProject, eventually, stack } from "./client";
 import { freePort } from "./stack";
 
@@ -255,16 +255,8 @@ describe("sentry-cli debug-id upload and @sentry/browser in Chromium", () => {
 
   it("shows the original source on the dashboard's event page, with a toggle to the minified frames", async () => {
     const [eventId] = await eventIdsOf(project.id, firstGroup);
-    const context = await browser.newContext({
-      baseURL: stack().url,
-      viewport: { width: 1280, height: 900 },
-    });
-    const page = await context.newPage();
+    const page = await loggedInPage(browser, stack().url, stack().adminToken);
     try {
-      await page.goto("/ui/login");
-      await page.fill("input[name=token]", stack().adminToken);
-      await page.click("button[type=submit]");
-      await page.waitForURL("**/ui/");
       await page.goto(`/ui/projects/${project.id}/events/${eventId}`);
       const hit = page.locator(".frame.top .src-line.hit");
       expect(await hit.textContent()).toMatch(/^\d+\s*throw new Error\(/);
@@ -284,7 +276,7 @@ describe("sentry-cli debug-id upload and @sentry/browser in Chromium", () => {
       await page.waitForURL("**/artifacts");
       expect(await page.locator("table.artifacts tbody tr").count()).toBe(1);
     } finally {
-      await context.close();
+      await page.context().close();
     }
   });
 });
