@@ -318,7 +318,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
           ] as const,
       ),
     );
-    const d1 = await writeShards(env, shards, {
+    const d1 = await writeShards(env, {
       batchId,
       now,
       segment,

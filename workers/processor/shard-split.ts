@@ -79,7 +79,6 @@ export async function appliedBefore(
  */
 export async function writeShards(
   env: ShardEnv,
-  shards: ShardMap,
   input: Omit<D1WriteInput, "messages" | "segment" | "extra"> & {
     segment: { key: string; bytes: number } | null;
     /** The segment's refs split by shard (`byShard`, computed once by the caller). */
