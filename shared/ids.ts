@@ -7,6 +7,14 @@
 let isolatePrefix = "";
 let counter = 0;
 
+/**
+ * `ms` as 12 hex digits: the time prefix of event, message and delivery ids, so that "older than"
+ * is a key range (ledger pruning, delivery retention).
+ */
+export function timeHex(ms: number): string {
+  return Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0").slice(-12);
+}
+
 /** 12 hex chars of milliseconds since the epoch + 12 isolate-random + 8 counter hex chars. */
 export function newEventId(nowMs: number = Date.now()): string {
   if (isolatePrefix === "") {
@@ -14,11 +22,7 @@ export function newEventId(nowMs: number = Date.now()): string {
     counter = Number.parseInt(randomHex(4), 16);
   }
   counter = (counter + 1) >>> 0;
-  return (
-    Math.floor(nowMs).toString(16).padStart(12, "0").slice(-12) +
-    isolatePrefix +
-    counter.toString(16).padStart(8, "0")
-  );
+  return timeHex(nowMs) + isolatePrefix + counter.toString(16).padStart(8, "0");
 }
 
 /** `bytes` random bytes as lowercase hex. */

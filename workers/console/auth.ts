@@ -6,7 +6,7 @@
 
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import { safeEqual } from "./digest";
+import { safeEqual } from "../../shared/digest";
 import { findSession } from "./sessions";
 
 export const SESSION_COOKIE = "sluice_session";

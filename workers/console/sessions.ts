@@ -5,8 +5,8 @@
 import { and, desc, eq, lt, ne, notInArray, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { consoleSessions } from "../../shared/db/schema";
+import { hmacHex, safeEqual, sha256Hex } from "../../shared/digest";
 import { randomHex } from "../../shared/ids";
-import { hmacHex, safeEqual, sha256Hex } from "./digest";
 
 export const SESSION_IDLE_MS = 12 * 3600_000;
 export const SESSION_MAX_MS = 7 * 86_400_000;

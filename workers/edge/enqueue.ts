@@ -6,7 +6,7 @@
 // answered only once the message holding its items is durably in the queue. Protocol code never
 // touches a queue binding.
 
-import { randomHex } from "../../shared/ids";
+import { randomHex, timeHex } from "../../shared/ids";
 import { encodeMessage, type PackedItem, packItem } from "../../shared/queue-codec";
 import type { IngestItem, OutcomeRecord, QueueKind } from "../../shared/queue-message";
 
@@ -61,7 +61,7 @@ let isolatePrefix = "";
 let messageCounter = 0;
 const nextMessageId = () => {
   if (isolatePrefix === "") isolatePrefix = randomHex(6);
-  return `${Date.now().toString(16).padStart(12, "0")}${isolatePrefix}${(messageCounter++).toString(36)}`;
+  return `${timeHex(Date.now())}${isolatePrefix}${(messageCounter++).toString(36)}`;
 };
 
 // Ingestion requests in flight in this isolate: group commit only waits when there are others.

@@ -3,8 +3,7 @@
 // cooldowns that have ended or whose group is gone (so a group that comes back is new again).
 // Every statement walks a primary-key prefix (rule id, or project id), never a whole table.
 
-/** The id prefix of `ms`: every delivery id made at or after `ms` sorts at or after it. */
-const timeHexPrefix = (ms: number) => Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0").slice(-12);
+import { timeHex } from "../../shared/ids";
 
 const MINUTES_KEPT_MS = 2 * 3_600_000;
 
@@ -28,7 +27,7 @@ export async function expireAlertData(
   if (rules.length > 0)
     await control
       .prepare(`DELETE FROM alert_deliveries WHERE rule_id IN (${ruleIds}) AND id < ?2`)
-      .bind(projectId, timeHexPrefix(cutoff), JSON.stringify(rules))
+      .bind(projectId, timeHex(cutoff), JSON.stringify(rules))
       .run();
   await groups.batch([
     groups

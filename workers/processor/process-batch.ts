@@ -17,6 +17,7 @@
 // search document carries its segment pointer, and the search backend is the event index.
 
 import { shardDb } from "../../shared/db/shards";
+import { timeHex } from "../../shared/ids";
 import { decodeMessage } from "../../shared/queue-codec";
 import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
 import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
@@ -58,20 +59,13 @@ export interface BatchMetrics {
 
 const INDEX_MESSAGE_BYTES = 100_000;
 
-/** `ms` as 12 hex digits: the time prefix every ledger id starts with (workers/edge/enqueue.ts). */
-const timeHex = (ms: number) =>
-  Math.max(0, Math.floor(Number.isFinite(ms) ? ms : Date.now()))
-    .toString(16)
-    .padStart(12, "0")
-    .slice(-12);
-
 /**
  * The id of the one-item message a poison item is dead-lettered as: time-prefixed like the edge's
  * (so the ledger prunes it by key range once replayed) and deterministic per item, so that the same
  * item dead-lettered twice and replayed twice is applied once.
  */
 export const poisonMessageId = (item: IngestItem) =>
-  `${timeHex(item.receivedAt)}poison-${item.projectId}-${item.eventId}`;
+  `${timeHex(Number.isFinite(item.receivedAt) ? item.receivedAt : Date.now())}poison-${item.projectId}-${item.eventId}`;
 
 function newBatchId(): string {
   const b = new Uint8Array(10);

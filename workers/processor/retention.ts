@@ -11,6 +11,7 @@
 // Each run is bounded (MAX_SEGMENTS_PER_RUN); the next run continues where this one stopped.
 
 import { shardDb, shardDbs } from "../../shared/db/shards";
+import { timeHex } from "../../shared/ids";
 import { createSearchBackend, type SearchEnv } from "../../shared/search";
 import { readSettings } from "../../shared/settings";
 import { expireBundles, sweepChunks } from "../../shared/sourcemaps/store";
@@ -167,9 +168,7 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
  * 12 hex digits (workers/edge/enqueue.ts), so "older" is a primary-key range: no scan.
  */
 export async function pruneLedger(db: D1Database, now: number): Promise<number> {
-  const cutoff = Math.floor(now - LEDGER_DAYS * DAY)
-    .toString(16)
-    .padStart(12, "0");
+  const cutoff = timeHex(now - LEDGER_DAYS * DAY);
   const stmt = db
     .prepare(`DELETE FROM message_ledger WHERE id IN (SELECT id FROM message_ledger WHERE id < ?
       LIMIT ${LEDGER_DELETE_CHUNK}) RETURNING 1 AS x`)

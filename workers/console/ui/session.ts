@@ -5,8 +5,8 @@
 
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { hmacHex } from "../../../shared/digest";
 import { configuredToken, SESSION_COOKIE, safeEqual, sameOrigin } from "../auth";
-import { hmacHex } from "../digest";
 import { createSession, deleteSession, findSession, SESSION_MAX_MS } from "../sessions";
 import { readForm } from "./input";
 

@@ -1,5 +1,6 @@
-// The console's few cryptographic helpers, in one place: constant-time comparison of secrets,
-// HMAC-SHA256 (session fingerprints, CSRF tokens) and SHA-256 (stored session ids), as hex.
+// The few cryptographic helpers, in one place: constant-time comparison of secrets,
+// HMAC-SHA256 (console session fingerprints and CSRF tokens, alert webhook signatures) and SHA-256
+// (stored session ids), as hex.
 
 /** Constant-time string comparison (the length of the token is not secret). */
 export function safeEqual(a: string, b: string): boolean {
