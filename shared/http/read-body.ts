@@ -126,7 +126,9 @@ export async function readFirstLine(raw: RawBody, cap: number): Promise<Uint8Arr
 }
 
 /** Decodes a whole raw body, with `readBody`'s limit on the decoded bytes and its errors. */
-export function decodeRaw(raw: RawBody): Promise<Uint8Array> {
+export async function decodeRaw(raw: RawBody): Promise<Uint8Array> {
+  // Uncompressed, the raw bytes are the body (readRawBody already held them to the limit).
+  if (raw.encoding === "") return raw.bytes;
   return readDecoded(new Blob([raw.bytes]).stream(), raw.encoding, { limit: raw.limit, what: raw.what });
 }
 

@@ -111,11 +111,16 @@ const MAX_TUNNEL_HEADER_BYTES = 64 * 1024;
 async function readEnvelope(c: Ctx): Promise<Authenticated> {
   let bytes: Uint8Array;
   let project: ProjectRecord;
-  if (c.get("project")) {
+  let head: ReturnType<typeof parseEnvelopeHeader>;
+  const carried = c.get("project");
+  if (carried) {
     bytes = await readBody(c.req.raw, { limit: MAX_ENVELOPE_BYTES, what: "envelope" });
-    // With a request carrier, the envelope dsn (if any) must agree with it: check both together.
-    const head = parseEnvelopeHeader(bytes);
-    project = await authenticateSentry(c.req.raw, c.env, c.req.param("projectId")!, head.headers.dsn);
+    head = parseEnvelopeHeader(bytes);
+    // With a request carrier (already authenticated by preAuthenticate), an envelope dsn must
+    // agree with it: check both together; without one, the carrier's project stands.
+    project = head.headers.dsn
+      ? await authenticateSentry(c.req.raw, c.env, c.req.param("projectId")!, head.headers.dsn)
+      : carried;
   } else {
     // A tunnel: the dsn is in the envelope header. Only that first line is decoded before the
     // sender is known; the rest (up to 20 MiB decoded) only for a project's own key.
@@ -124,9 +129,9 @@ async function readEnvelope(c: Ctx): Promise<Authenticated> {
     project = await authenticateSentry(c.req.raw, c.env, c.req.param("projectId")!, first.headers.dsn);
     c.set("project", project); // a decode error from here on is this project's outcome
     bytes = await decodeRaw(raw);
+    head = parseEnvelopeHeader(bytes);
   }
   c.set("project", project);
-  const head = parseEnvelopeHeader(bytes);
   // Relay bounds bytes, not items; every item costs Sluice a stored record, so parsing stops at
   // the item cap (413) instead of building a million-item list first.
   return [project, parseEnvelopeItems(bytes, head, { maxItems: MAX_ITEMS_PER_ENVELOPE })];
