@@ -116,3 +116,24 @@ export function hllMergeSql(a: SQL, b: SQL): SQL {
     (SELECT group_concat(max(substr(${a}, json_each.value, 1), substr(${b}, json_each.value, 1)), '')
       FROM json_each(${POSITIONS})) END)`;
 }
+
+/** A sketch's non-zero registers as [index, rank] pairs: a batch's few users in a few bytes. */
+export function sparseRegisters(s: Hll): [number, number][] {
+  const out: [number, number][] = [];
+  s.registers.forEach((r, i) => {
+    if (r > 0) out.push([i, r]);
+  });
+  return out;
+}
+
+/** Adds [index, rank] pairs (sparseRegisters) to a sketch; out-of-range pairs are ignored. */
+export function mergeSparse(s: Hll, pairs: unknown): void {
+  if (!Array.isArray(pairs)) return;
+  for (const pair of pairs) {
+    if (!Array.isArray(pair)) continue;
+    const [i, r] = pair as [unknown, unknown];
+    if (typeof i !== "number" || typeof r !== "number" || i < 0 || i >= HLL_REGISTERS || r >= DIGITS.length)
+      continue;
+    if (r > s.registers[i]!) s.registers[i] = r;
+  }
+}

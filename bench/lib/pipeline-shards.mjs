@@ -180,6 +180,11 @@ export async function benchPipelineShards(
         for (const [s, n] of (metrics.d1RowsByShard ?? []).entries()) rowsByShard[s] += n ?? 0;
       }
     }
+    // The group deltas the last batches left pending, folded as the next batch or a reader would.
+    {
+      const res = await fetch(`http://127.0.0.1:${port}/fold`, { method: "POST", body: "[]" });
+      if (!res.ok) throw new Error(`bench worker fold: ${res.status} ${await res.text()}`);
+    }
     const seconds = (performance.now() - t0) / 1000;
 
     // 3. Counted from the databases: each project's occurrences on its own shard, none elsewhere.

@@ -240,6 +240,33 @@ export const messageLedger = sqliteTable("message_ledger", {
 });
 
 /**
+ * Group counter deltas (shared/groups/fold.ts): what one processor batch adds to its groups'
+ * counts, times, users and hourly occurrences, written as ONE row in the batch's transaction
+ * (ledger-guarded there) instead of one row per group and per group × hour. Folded into
+ * error_groups and group_hours in bulk and deleted, so a hot group is written once per fold, not
+ * once per batch (Sentry's counter buffer does the same in front of Postgres).
+ */
+export const groupDeltas = sqliteTable("group_deltas", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  batchId: text("batch_id").notNull(),
+  createdAt: integer("created_at").notNull(),
+  /** JSON array of per-group deltas (count, first/last seen, last event, users registers). */
+  groups: text("groups").notNull(),
+  /** JSON array of [group, hour, release, environment, count, last seen]. */
+  hours: text("hours").notNull(),
+});
+
+/**
+ * The fold claim: one row; a fold takes the deltas above `through` by moving it, in the same
+ * transaction as its writes, so two folds racing over the same deltas apply them once.
+ */
+export const groupFold = sqliteTable("group_fold", {
+  id: integer("id").primaryKey(),
+  token: text("token").notNull(),
+  through: integer("through").notNull(),
+});
+
+/**
  * Dashboard sessions (workers/console/sessions.ts): one row per login, keyed by the SHA-256 of the
  * cookie's random id (a leaked table holds no usable cookie), bound to a fingerprint of the admin
  * token so that changing the token revokes them all.

@@ -8,6 +8,7 @@
 // chunk's copy and its delete and run again does not count that chunk twice. docs/operating.md.
 
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
+import { foldAll } from "../../shared/db/group-fold";
 import {
   attachments,
   errorGroups,
@@ -177,6 +178,8 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
   for (let s = 0; s < dbs.length; s++) {
     if (s === to) continue;
     let moved = 0;
+    // Counts still waiting in the shard's group deltas land in its rows first, then move with them.
+    await foldAll(dbs[s]!);
     for (const t of TABLES) moved += await foldTable(t, id, dbs[s]!, dbs[to]!, runId);
     // Messages applied on that shard between the first copy and the flip.
     if (moved > 0 || s === row.shard) ledgerRowsCopied += await copyLedger(dbs[s]!, dbs[to]!);

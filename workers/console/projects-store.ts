@@ -4,6 +4,7 @@
 
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { foldIfPending } from "../../shared/db/group-fold";
 import { projects } from "../../shared/db/schema";
 import { projectDb, type ShardEnv } from "../../shared/db/shards";
 import { ClientError } from "../../shared/http/errors";
@@ -85,5 +86,10 @@ export function settingsOf(row: ProjectRow): ProjectSettings {
 export async function metaDb(env: ShardEnv, id: string | number): Promise<D1Database> {
   const db = await projectDb(env, id);
   if (!db) throw new ClientError(404, "project not found", "not_found");
+  // Group counts wait in group_deltas until a fold: fold them before any read (a failed fold
+  // leaves them for the next; the read then lags rather than fails).
+  await foldIfPending(db).catch((err) =>
+    console.warn(JSON.stringify({ msg: "group fold before read failed", error: String(err) })),
+  );
   return db;
 }

@@ -20,6 +20,7 @@ import {
   lookback,
   needsMinutes,
 } from "../../shared/alerts/triggers";
+import { foldIfPending } from "../../shared/db/group-fold";
 import { newEventId } from "../../shared/ids";
 import { jsonChunks } from "../../shared/json-chunks";
 import { claim, loadGroups, loadRates, type Rule, release } from "./alert-reads";
@@ -179,6 +180,8 @@ export async function planAlerts(
     async send() {
       const mine = [...shares.values()].filter((s) => rulesOf.has(s.projectId));
       const keys = mine.map((s): [number, string] => [s.projectId, s.groupId]);
+      // Decisions read the groups' counts and hours: fold the shard's pending deltas first.
+      await foldIfPending(stores.groups);
       const groups = await loadGroups(stores.groups, keys);
       const rateKeys = mine.filter(
         (s) =>

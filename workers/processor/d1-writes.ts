@@ -88,7 +88,7 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       ON CONFLICT DO NOTHING`);
   }
 
-  statements.push(...groupStatements(batchId, refs));
+  statements.push(...groupStatements(batchId, now, refs));
   statements.push(...facetStatements(refs), ...feedbackStatements(refs));
   statements.push(...releaseRegressionStatements(batchId, refs));
   statements.push(...(input.extra ?? []));
@@ -225,12 +225,14 @@ export interface D1WriteResult {
   /** From D1's own `meta.rows_written` (index entries included): what D1 bills. */
   rowsWritten: number;
   statements: number;
+  /** The shard's group_deltas backlog after this batch (null: the batch wrote no delta). */
+  backlog: { pending: number; oldest: number } | null;
 }
 
 /** Runs the batch's statements as one D1 batch (one transaction). */
 export async function writeBatch(db: D1Database, input: D1WriteInput): Promise<D1WriteResult> {
   const statements = buildStatements(input);
-  if (statements.length === 0) return { rowsWritten: 0, statements: 0 };
+  if (statements.length === 0) return { rowsWritten: 0, statements: 0, backlog: null };
   // drizzle renders each statement (SQL + parameters); D1's own batch() runs them as one transaction.
   const prepared = statements.map((s) => {
     const q = dialect.sqlToQuery(s);
@@ -238,6 +240,12 @@ export async function writeBatch(db: D1Database, input: D1WriteInput): Promise<D
   });
   const results = await db.batch(prepared);
   let rowsWritten = 0;
-  for (const r of results) rowsWritten += r?.meta?.rows_written ?? 0;
-  return { rowsWritten, statements: statements.length };
+  let backlog: D1WriteResult["backlog"] = null;
+  for (const r of results) {
+    rowsWritten += r?.meta?.rows_written ?? 0;
+    const row = (r?.results as { pendingDeltas?: number; oldestDelta?: number }[] | undefined)?.[0];
+    if (row?.pendingDeltas != null)
+      backlog = { pending: Number(row.pendingDeltas), oldest: Number(row.oldestDelta) };
+  }
+  return { rowsWritten, statements: statements.length, backlog };
 }

@@ -1,6 +1,6 @@
 // The issue workflow's share of a processor batch (issue #14): events of merged groups land in the
 // group they were merged into (group_redirects, looked up once per batch), each group's affected
-// users are folded into one HyperLogLog sketch per batch (written with the group row in
+// users are folded into one HyperLogLog sketch per batch (carried by the batch's group delta:
 // group-writes.ts), the issue list's environment / release facets are recorded once per group and
 // value, and user feedback is stored with the group of the event it is about.
 
@@ -39,11 +39,10 @@ export function addUser(sketch: Hll | undefined, event: CanonicalEvent): Hll | u
 }
 
 /**
- * Rewrites the group of every event (and feedback) whose group was merged into another, and reads
- * each group's stored users sketch (Prepared.storedUsers), so that the group upsert writes the
- * union computed here and walks the registers in SQL only if another batch changed the sketch in
- * between. One D1 read per batch, by primary keys; a merge committed after it is caught by the
- * group upsert's own redirect look-up (group-writes.ts), so counts never land on a merged group.
+ * Rewrites the group of every event (and feedback) whose group was merged into another. One D1
+ * read per batch, by primary keys; a merge committed after it is caught by the group writes' and
+ * the fold's own redirect look-up (group-writes.ts, shared/db/group-fold.ts), so counts never land
+ * on a merged group.
  */
 export async function applyRedirects(db: D1Database, prepared: Prepared[]): Promise<void> {
   const keys = new Set<string>();
@@ -53,38 +52,22 @@ export async function applyRedirects(db: D1Database, prepared: Prepared[]): Prom
   }
   if (keys.size === 0) return;
   const to = new Map<string, string>();
-  const users = new Map<string, string | null>();
   for (const chunk of jsonChunks([...keys].map((k) => JSON.parse(k) as [number, string]))) {
     const rows = await db
       .prepare(
-        `SELECT j.value->>0 AS p, j.value->>1 AS f, r.to_group AS t, g.users AS u FROM json_each(?) j
-         LEFT JOIN group_redirects r ON r.project_id = j.value->>0 AND r.from_group = j.value->>1
-         LEFT JOIN error_groups g ON g.project_id = j.value->>0 AND g.id = coalesce(r.to_group, j.value->>1)`,
+        `SELECT j.value->>0 AS p, j.value->>1 AS f, r.to_group AS t FROM json_each(?) j
+         CROSS JOIN group_redirects r ON r.project_id = j.value->>0 AND r.from_group = j.value->>1`,
       )
       .bind(chunk)
-      .all<{ p: number; f: string; t: string | null; u: string | null }>();
-    for (const r of rows.results) {
-      if (r.t) to.set(`${r.p}:${r.f}`, r.t);
-      users.set(`${r.p}:${r.f}`, r.u);
-    }
+      .all<{ p: number; f: string; t: string }>();
+    for (const r of rows.results) to.set(`${r.p}:${r.f}`, r.t);
   }
   for (const p of prepared) {
     const pid = Number(p.item.projectId);
-    if (p.grouping) {
-      p.storedUsers = users.get(`${pid}:${p.grouping.groupId}`) ?? null;
-      p.grouping.groupId = to.get(`${pid}:${p.grouping.groupId}`) ?? p.grouping.groupId;
-    }
+    if (p.grouping) p.grouping.groupId = to.get(`${pid}:${p.grouping.groupId}`) ?? p.grouping.groupId;
     if (p.feedback?.groupId)
       p.feedback.groupId = to.get(`${pid}:${p.feedback.groupId}`) ?? p.feedback.groupId;
   }
-}
-
-/** A group's users column for the upsert: the stored sketch (as read) and it with the batch's users. */
-export function usersRow(stored: string | null | undefined, batch: Hll | undefined) {
-  if (!batch) return { u: null, o: null };
-  const merged = Hll.decode(stored);
-  merged.merge(batch);
-  return { u: merged.encode(), o: stored ?? null };
 }
 
 /**

@@ -1,13 +1,20 @@
-// Error groups and their hourly occurrences (histogram, sparklines, release breakdown), computed
-// in memory per batch and written once per group and per group × hour × release × environment,
-// guarded by the message ledger (ledger-sql.ts) so a redelivered message counts nothing.
+// A batch's share of its error groups, in the batch's transaction and guarded by the message
+// ledger (ledger-sql.ts) so a redelivered message counts nothing:
+//   - a group seen for the first time gets its row at once (no row written for known groups), so
+//     new-issue alerts and the issue list see it now, with count 0 until the next fold;
+//   - a plainly resolved group is reopened at once (a regression; one resolved in a release only
+//     by a later release: release-regression.ts), a row written only when that happens;
+//   - everything that merely adds up (counts, first/last seen, last event, affected users, the
+//     hourly occurrences) goes into ONE group_deltas row per batch, folded into error_groups and
+//     group_hours in bulk (shared/groups/fold.ts). A hot group is then written once per fold, not
+//     once per batch: the difference between ~0.5 and ~0.01 D1 rows per event.
 
 import { type SQL, sql } from "drizzle-orm";
-import type { Hll } from "../../shared/hll";
-import { hllMergeSql } from "../../shared/hll";
+import { redirectTarget } from "../../shared/db/group-fold";
+import { type Hll, sparseRegisters } from "../../shared/hll";
 import { jsonChunks } from "../../shared/json-chunks";
 import type { StoredRef } from "./d1-writes";
-import { addUser, usersRow } from "./group-workflow";
+import { addUser } from "./group-workflow";
 import { guard, tally } from "./ledger-sql";
 
 const HOUR = 3600_000;
@@ -29,13 +36,12 @@ interface GroupAgg {
   release: string | null;
   /** [message id, events of this group in it] */
   m: [string, number][];
-  /** The batch's affected users (group-workflow.ts), merged into the row's sketch. */
+  /** The batch's affected users (group-workflow.ts); travels as its non-zero registers. */
   users?: Hll;
-  stored?: string | null;
 }
 
-/** Groups (one upsert row per group) and their occurrences per hour, release and environment. */
-export function groupStatements(batchId: string, refs: StoredRef[]): SQL[] {
+/** The batch's group rows and hourly occurrence rows (per message, for the ledger guard). */
+function aggregate(refs: StoredRef[]) {
   const groups = new Map<string, GroupAgg>();
   const hours = new Map<
     string,
@@ -47,9 +53,9 @@ export function groupStatements(batchId: string, refs: StoredRef[]): SQL[] {
     const pid = Number(p.item.projectId);
     const gid = p.grouping.groupId;
     const key = `${pid}:${gid}`;
-    const g = groups.get(key);
+    let g = groups.get(key);
     if (!g) {
-      groups.set(key, {
+      g = {
         p: pid,
         g: gid,
         f: p.grouping.fingerprint,
@@ -64,7 +70,8 @@ export function groupStatements(batchId: string, refs: StoredRef[]): SQL[] {
         lastId: p.item.eventId,
         release: p.event.release,
         m: [[messageId, 1]],
-      });
+      };
+      groups.set(key, g);
     } else {
       const last = g.m[g.m.length - 1]!;
       if (last[0] === messageId) last[1]++;
@@ -77,9 +84,7 @@ export function groupStatements(batchId: string, refs: StoredRef[]): SQL[] {
         g.msg = (p.event.message || p.event.type || g.msg).slice(0, 500);
       }
     }
-    const agg = groups.get(key)!;
-    agg.users = addUser(agg.users, p.event);
-    agg.stored ??= p.storedUsers;
+    g.users = addUser(g.users, p.event);
     const h = Math.floor(t / HOUR) * HOUR;
     const r = trim(p.event.release, 200) ?? "";
     const e = trim(p.event.environment, 64) ?? "";
@@ -88,45 +93,60 @@ export function groupStatements(batchId: string, refs: StoredRef[]): SQL[] {
     const row = hours.get(`${k}\u0000${messageId}`)!;
     if (t > row.t) row.t = t;
   }
+  const groupRows = [...groups.values()].map(({ users, ...g }) => ({
+    ...g,
+    uu: users ? sparseRegisters(users) : null,
+  }));
+  return { groupRows, hourRows: [...hours.values()] };
+}
+
+/** The batch's group statements (see the header); the delta insert returns the shard's backlog. */
+export function groupStatements(batchId: string, now: number, refs: StoredRef[]): SQL[] {
+  const { groupRows, hourRows } = aggregate(refs);
+  if (groupRows.length === 0) return [];
   const out: SQL[] = [];
-  // A resolved group that receives a new event is reopened (a regression; one resolved in a release
-  // only by a later release: release-regression.ts); an ignored one keeps
-  // its status but still counts. Times and last-event fields are max/min merges, so counting a
-  // redelivered message's events in them changes nothing; only `count` needs the ledger.
-  // A group merged after the batch looked up its redirects still sends its counts to the target.
-  const target = (p: SQL, g: SQL) =>
-    sql`coalesce((SELECT r.to_group FROM group_redirects r WHERE r.project_id = ${p} AND r.from_group = ${g}), ${g})`;
-  const rows = [...groups.values()].map(({ users, stored, ...g }) => ({ ...g, ...usersRow(stored, users) }));
-  for (const chunk of jsonChunks(rows))
+  const counted = (m: SQL) =>
+    sql`(SELECT coalesce(sum(i.value->>1), 0) FROM json_each(${m}) i ${guard(batchId, sql`i.value->>0`)})`;
+  const groupChunks = jsonChunks(groupRows);
+  for (const chunk of groupChunks) {
+    // New groups: inserted with count 0 (their counts arrive with the fold); a known group, or
+    // one merged into another (the redirect target is known), writes nothing here.
     out.push(sql`INSERT INTO error_groups (project_id, id, fingerprint, grouping_version, type, message, culprit,
-        level, platform, status, count, first_seen, last_seen, last_event_id, last_release, users)
-      SELECT d.p, ${target(sql`d.p`, sql`d.g`)}, d.f, d.ver, d.type, d.msg, d.culprit, d.level, d.platform, 'active', d.n, d.first, d.last, d.lastId, d.release,
-        CASE WHEN d.u IS NULL OR eg.users IS d.o THEN d.u ELSE ${hllMergeSql(sql`eg.users`, sql`d.u`)} END
-      FROM (SELECT g.value->>'p' AS p, g.value->>'g' AS g, g.value->>'u' AS u, g.value->>'o' AS o, g.value->>'f' AS f, g.value->>'ver' AS ver,
-              g.value->>'type' AS type, g.value->>'msg' AS msg, g.value->>'culprit' AS culprit, g.value->>'level' AS level,
-              g.value->>'platform' AS platform, g.value->>'first' AS first, g.value->>'last' AS last,
-              g.value->>'lastId' AS lastId, g.value->>'release' AS release,
-              (SELECT coalesce(sum(i.value->>1), 0) FROM json_each(g.value->'m') i ${guard(batchId, sql`i.value->>0`)}) AS n
+        level, platform, status, count, first_seen, last_seen, last_event_id, last_release)
+      SELECT d.p, d.t, d.f, d.ver, d.type, d.msg, d.culprit, d.level, d.platform, 'active', 0, d.first, d.last, d.lastId, d.release
+      FROM (SELECT g.value->>'p' AS p, ${redirectTarget(sql`g.value->>'p'`, sql`g.value->>'g'`)} AS t,
+              g.value->>'f' AS f, g.value->>'ver' AS ver, g.value->>'type' AS type, g.value->>'msg' AS msg,
+              g.value->>'culprit' AS culprit, g.value->>'level' AS level, g.value->>'platform' AS platform,
+              g.value->>'first' AS first, g.value->>'last' AS last, g.value->>'lastId' AS lastId,
+              g.value->>'release' AS release, ${counted(sql`g.value->'m'`)} AS n
             FROM json_each(${chunk}) AS g) d
-      LEFT JOIN error_groups eg ON eg.project_id = d.p AND eg.id = ${target(sql`d.p`, sql`d.g`)}
       WHERE d.n > 0
-      ON CONFLICT (project_id, id) DO UPDATE SET
-        count = count + excluded.count,
-        first_seen = min(first_seen, excluded.first_seen),
-        last_seen = max(last_seen, excluded.last_seen),
-        last_event_id = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_event_id ELSE last_event_id END,
-        last_release = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_release ELSE last_release END,
-        message = CASE WHEN excluded.last_seen >= last_seen THEN excluded.message ELSE message END,
-        users = coalesce(excluded.users, users),
-        regressed_at = CASE WHEN status = 'resolved' AND resolved_release_key IS NULL THEN excluded.last_seen ELSE regressed_at END,
-        status = CASE WHEN status = 'resolved' AND resolved_release_key IS NULL THEN 'active' ELSE status END`);
-  for (const chunk of jsonChunks([...hours.values()]))
-    out.push(sql`INSERT INTO group_hours (project_id, group_id, hour, release, environment, count, last_seen)
-      SELECT d.value->>'p', ${target(sql`d.value->>'p'`, sql`d.value->>'g'`)}, d.value->>'h', d.value->>'r', d.value->>'e', sum(d.value->>'n'), max(d.value->>'t')
-      FROM json_each(${chunk}) d ${guard(batchId, sql`d.value->>'mid'`)}
-      WHERE true
-      GROUP BY 1, 2, 3, 4, 5
-      ON CONFLICT (project_id, group_id, hour, release, environment) DO UPDATE SET
-        count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen)`);
+      ON CONFLICT (project_id, id) DO NOTHING`);
+    // A plainly resolved group that receives a new event is reopened; an ignored one keeps its
+    // status. Reads groups by primary key; writes only the groups that reopen.
+    out.push(sql`UPDATE error_groups SET status = 'active', regressed_at = d.last
+      FROM (SELECT g.value->>'p' AS p, ${redirectTarget(sql`g.value->>'p'`, sql`g.value->>'g'`)} AS t,
+              g.value->>'last' AS last, ${counted(sql`g.value->'m'`)} AS n
+            FROM json_each(${chunk}) AS g) d
+      WHERE error_groups.project_id = d.p AND error_groups.id = d.t AND d.n > 0
+        AND error_groups.status = 'resolved' AND error_groups.resolved_release_key IS NULL`);
+  }
+  // The deltas: one row per chunk pair, holding only what this transaction's ledger rows admit.
+  const hourChunks = jsonChunks(hourRows);
+  for (let i = 0; i < Math.max(groupChunks.length, hourChunks.length); i++) {
+    const groups = groupChunks[i] ?? "[]";
+    const hours = hourChunks[i] ?? "[]";
+    out.push(sql`INSERT INTO group_deltas (batch_id, created_at, groups, hours)
+      SELECT ${batchId}, ${now}, x.gs, x.hs FROM (SELECT
+        (SELECT json_group_array(json(y.v)) FROM (
+          SELECT json_remove(json_set(g.value, '$.n', ${counted(sql`g.value->'m'`)}), '$.m') AS v
+          FROM json_each(${groups}) AS g) y WHERE y.v->>'n' > 0) AS gs,
+        (SELECT json_group_array(json_array(d.value->>'p', d.value->>'g', d.value->>'h', d.value->>'r', d.value->>'e',
+            d.value->>'n', d.value->>'t'))
+          FROM json_each(${hours}) d ${guard(batchId, sql`d.value->>'mid'`)} WHERE true) AS hs) x
+      WHERE x.gs <> '[]' OR x.hs <> '[]'
+      RETURNING id AS deltaId, (SELECT count(*) FROM group_deltas) AS pendingDeltas,
+        (SELECT min(created_at) FROM group_deltas) AS oldestDelta`);
+  }
   return out;
 }

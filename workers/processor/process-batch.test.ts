@@ -6,6 +6,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { foldGroupDeltas } from "../../shared/db/group-fold";
 import { projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
 import { decodeRecord, readRecord } from "../../shared/storage/segments";
@@ -136,23 +137,40 @@ describe("D1 rows per event (Elasticsearch budget: ≤ 0.3)", () => {
       return it;
     });
     const bodies = Array.from({ length: 100 }, (_, m) => body(items.slice(m * 4, m * 4 + 4)));
-    const run = async (attempts: number) => {
+    // Folding deferred, as deployed (GROUP_FOLD_MS; the tests' default folds after every batch).
+    const deferred = { ...env, GROUP_FOLD_MS: "600000" };
+    const run = async (attempts: number, list = bodies, tag = "b") => {
       const batch = createMessageBatch(
         "sluice-errors-0",
-        bodies.map((b, i) => ({ id: `b${i}-${attempts}`, timestamp: new Date(), attempts, body: b })),
+        list.map((b, i) => ({ id: `${tag}${i}-${attempts}`, timestamp: new Date(), attempts, body: b })),
       );
-      return processBatch(batch, env);
+      return processBatch(batch, deferred);
     };
     const first = await run(1);
     expect(first.stored).toBe(400);
     // One ledger row per send-time slice of the 100 messages (not one per message) + the segment
-    // row (3 b-tree entries: rowid, key, time) + 5 groups + 5 group hours + 1 outcome row + 5
-    // release facets (new groups only: group-workflow.ts).
+    // row (3 b-tree entries: rowid, key, time) + 5 new groups (count 0 until the fold) + the
+    // batch's group delta (2: its row and the AUTOINCREMENT sequence) + 1 outcome row + 5 release
+    // facets (new groups only: group-workflow.ts).
     const ids = bodies.map((b) => (JSON.parse(b) as IngestBatch).id);
     const slices = new Set(ids.map(sliceOf)).size;
     expect(slices).toBeLessThanOrEqual(2);
-    expect(first.d1RowsWritten).toBe(slices + 3 + 5 + 5 + 1 + 5);
-    expect(first.d1RowsWritten / first.stored).toBeLessThanOrEqual(0.3);
+    expect(first.d1RowsWritten).toBe(slices + 3 + 5 + 2 + 1 + 5);
+    const stored = async () =>
+      (
+        await (
+          await metaDbOf(p.id)
+        )
+          .prepare("SELECT count FROM error_groups WHERE project_id = ? ORDER BY id")
+          .bind(Number(p.id))
+          .all<{ count: number }>()
+      ).results.map((r) => r.count);
+    expect(await stored()).toEqual([0, 0, 0, 0, 0]);
+    // The fold: its claim, 5 groups, 5 group hours, the delta deleted.
+    const fold = await foldGroupDeltas(await metaDbOf(p.id));
+    expect(fold).toEqual({ deltas: 1, rowsWritten: 1 + 5 + 5 + 1 });
+    expect((first.d1RowsWritten + fold.rowsWritten) / first.stored).toBeLessThanOrEqual(0.3);
+    expect(await stored()).toEqual([80, 80, 80, 80, 80]);
     expect(await perEventRows(p)).toBe(0);
     const ledger = await (await metaDbOf(p.id))
       .prepare(
@@ -176,6 +194,19 @@ describe("D1 rows per event (Elasticsearch budget: ≤ 0.3)", () => {
     expect(stats.body.totals.find((t) => t.outcome === "accepted")?.quantity).toBe(400);
     // The event index still gets every event once, with its segment pointer.
     expect(await eventRows(p, 400)).toHaveLength(400);
+    // Steady state: 400 more events of the same groups write nothing per group or per event until
+    // the fold: ledger, segment, delta, the outcome minute.
+    const more = bodies.map((b) => {
+      const m = JSON.parse(b) as IngestBatch;
+      return JSON.stringify({ ...m, id: `${m.id.slice(0, 12)}${crypto.randomUUID()}` });
+    });
+    const second = await run(1, more, "c");
+    const moreSlices = new Set(more.map((b) => sliceOf((JSON.parse(b) as IngestBatch).id))).size;
+    expect(second.d1RowsWritten).toBe(moreSlices + 3 + 2 + 1);
+    const refold = await foldGroupDeltas(await metaDbOf(p.id));
+    expect(refold).toEqual({ deltas: 1, rowsWritten: 1 + 5 + 5 + 1 });
+    expect((second.d1RowsWritten + refold.rowsWritten) / 400).toBeLessThan(0.06);
+    expect(await stored()).toEqual([160, 160, 160, 160, 160]);
   });
 });
 

@@ -10,6 +10,7 @@
 // share of a batch), pointer rows, attachments, aggregates and each ledger on the metadata shards. The orphan sweep (./orphan-sweep.ts) covers every other R2 prefix Sluice writes.
 // Each run is bounded (MAX_SEGMENTS_PER_RUN); the next run continues where this one stopped.
 
+import { foldAll } from "../../shared/db/group-fold";
 import { shardDb, shardDbs } from "../../shared/db/shards";
 import { timeHex } from "../../shared/ids";
 import { createSearchBackend, type SearchEnv } from "../../shared/search";
@@ -138,6 +139,8 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
       await env.BLOBS.delete(expired.map((a) => a.blob_key));
       report.attachmentsDeleted += expired.length;
     }
+    // Pending group deltas carry last_seen and hours: fold them before judging what expired.
+    await foldAll(db);
     const groups = await db.batch([
       db.prepare("DELETE FROM error_groups WHERE project_id = ? AND last_seen < ?").bind(pid, cutoff),
       db.prepare("DELETE FROM outcomes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),

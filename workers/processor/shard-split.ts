@@ -4,6 +4,7 @@
 // two shards has a ledger row on each, so a retry after one shard's transaction failed counts only
 // on the shard that did not commit: exactly-once holds per shard share.
 
+import { foldAfterMs, foldDue, foldGroupDeltas } from "../../shared/db/group-fold";
 import { projectShards, type ShardEnv, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch } from "../../shared/queue-message";
 import { type D1WriteInput, type StoredRef, writeBatch } from "./d1-writes";
@@ -75,10 +76,12 @@ export async function appliedBefore(
 /**
  * Writes each shard's share of the batch as one D1 transaction, all shards at once. Every shard
  * is attempted even when another fails (its ledger then holds its share, so the retry adds only
- * the rest); the first failure is thrown after all have settled.
+ * the rest); the first failure is thrown after all have settled. A shard whose group deltas are
+ * due (shared/db/group-fold.ts) is folded after its transaction; a failed fold loses nothing (the
+ * deltas stay for the next batch or reader) and does not fail the batch.
  */
 export async function writeShards(
-  env: ShardEnv,
+  env: ShardEnv & { GROUP_FOLD_MS?: string },
   input: Omit<D1WriteInput, "messages" | "segment" | "extra"> & {
     segment: { key: string; bytes: number } | null;
     /** The segment's refs split by shard (`byShard`, computed once by the caller). */
@@ -87,8 +90,10 @@ export async function writeShards(
     /** Statements to write in a shard's transaction (alert minute counts), by shard. */
     extra?: Map<number, NonNullable<D1WriteInput["extra"]>>;
   },
-): Promise<{ rowsWritten: number; perShard: number[] }> {
+): Promise<{ rowsWritten: number; perShard: number[]; folds: number }> {
   const dbs = shardDbs(env);
+  const afterMs = foldAfterMs(env);
+  let folds = 0;
   const refsOf = input.refsByShard;
   const touched = [...new Set([...refsOf.keys(), ...input.messages.keys()])].sort((a, b) => a - b);
   const perShard = new Array<number>(dbs.length).fill(0);
@@ -105,11 +110,22 @@ export async function writeShards(
         extra: input.extra?.get(s),
       });
       perShard[s] = r.rowsWritten;
+      if (r.backlog && foldDue(r.backlog, input.now, afterMs)) {
+        try {
+          const f = await foldGroupDeltas(db);
+          perShard[s] += f.rowsWritten;
+          folds++;
+        } catch (err) {
+          console.warn(
+            JSON.stringify({ msg: "group fold failed; deltas kept", shard: s, error: String(err) }),
+          );
+        }
+      }
     }),
   );
   const failure = results.find((r) => r.status === "rejected");
   if (failure) throw (failure as PromiseRejectedResult).reason;
-  return { rowsWritten: perShard.reduce((a, b) => a + b, 0), perShard };
+  return { rowsWritten: perShard.reduce((a, b) => a + b, 0), perShard, folds };
 }
 
 /** `list` split by metadata shard. */

@@ -1,0 +1,185 @@
+// Folds a metadata shard's group_deltas (one row per processor batch: workers/processor/group-writes.ts)
+// into error_groups and group_hours: the deltas are summed in memory, each group and each group ×
+// hour × release × environment is upserted once, and the folded deltas are deleted, all in ONE
+// transaction. The processor folds when a shard's backlog is old or long enough (foldDue); every
+// reader of group counts (console, alerts, retention, project moves) folds first, so nobody reads
+// a count that leaves out an accepted event.
+//
+// Two folds racing over the same deltas: each claims them by moving group_fold.through past them
+// (only if it is still below them) in its own transaction, and every write of the fold is
+// conditioned on holding that claim, so the loser writes nothing. Deltas are already
+// ledger-guarded, so a fold never needs the ledger.
+
+import { type SQL, sql } from "drizzle-orm";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { Hll, hllMergeSql, mergeSparse } from "../hll";
+import { jsonChunks } from "../json-chunks";
+
+/** A shard's deltas are folded once this many are pending, or once the oldest is this old. */
+export const FOLD_MAX_PENDING = 16;
+export const FOLD_DEFAULT_MS = 5_000;
+/** Deltas read per fold round (each ≤ ~1 MB of JSON): bounds the fold's memory. */
+const DELTAS_PER_ROUND = 8;
+
+/** The group a merged group's counts go to (group_redirects), else the group itself. */
+export const redirectTarget = (p: SQL, g: SQL) =>
+  sql`coalesce((SELECT r.to_group FROM group_redirects r WHERE r.project_id = ${p} AND r.from_group = ${g}), ${g})`;
+
+/** `GROUP_FOLD_MS` (a var): how long counts may wait for a fold; "0" folds after every batch. */
+export function foldAfterMs(env: { GROUP_FOLD_MS?: string }): number {
+  const n = Number(env.GROUP_FOLD_MS);
+  return env.GROUP_FOLD_MS !== undefined && env.GROUP_FOLD_MS !== "" && Number.isFinite(n) && n >= 0
+    ? n
+    : FOLD_DEFAULT_MS;
+}
+
+export function foldDue(backlog: { pending: number; oldest: number }, now: number, afterMs: number): boolean {
+  return afterMs === 0 || backlog.pending >= FOLD_MAX_PENDING || now - backlog.oldest >= afterMs;
+}
+
+interface GroupSum {
+  p: number;
+  g: string;
+  f: string;
+  ver: number;
+  type: string | null;
+  msg: string;
+  culprit: string | null;
+  level: string;
+  platform: string | null;
+  first: number;
+  last: number;
+  lastId: string;
+  release: string | null;
+  n: number;
+  sketch?: Hll;
+}
+
+interface DeltaGroup extends Omit<GroupSum, "sketch"> {
+  uu?: unknown;
+}
+
+type HourRow = [number, string, number, string, string, number, number];
+
+/** The deltas' sums: one entry per group and one per group × hour × release × environment. */
+export function sumDeltas(deltas: { groups: string; hours: string }[]) {
+  const groups = new Map<string, GroupSum>();
+  const hours = new Map<string, HourRow>();
+  for (const d of deltas) {
+    for (const x of JSON.parse(d.groups) as DeltaGroup[]) {
+      const key = `${x.p}\u0000${x.g}`;
+      const n = Number(x.n);
+      let g = groups.get(key);
+      if (!g) {
+        const { uu: _uu, ...rest } = x;
+        g = { ...rest, n: 0 };
+        groups.set(key, g);
+      } else {
+        if (x.first < g.first) g.first = x.first;
+        if (x.last >= g.last) {
+          g.last = x.last;
+          g.lastId = x.lastId;
+          g.release = x.release;
+          g.msg = x.msg;
+        }
+      }
+      g.n += n;
+      if (Array.isArray(x.uu) && x.uu.length > 0) mergeSparse((g.sketch ??= new Hll()), x.uu);
+    }
+    for (const h of JSON.parse(d.hours) as HourRow[]) {
+      const key = `${h[0]}\u0000${h[1]}\u0000${h[2]}\u0000${h[3]}\u0000${h[4]}`;
+      const cur = hours.get(key);
+      if (!cur) hours.set(key, [Number(h[0]), h[1], Number(h[2]), h[3], h[4], Number(h[5]), Number(h[6])]);
+      else {
+        cur[5] += Number(h[5]);
+        if (Number(h[6]) > cur[6]) cur[6] = Number(h[6]);
+      }
+    }
+  }
+  return {
+    groups: [...groups.values()].map(({ sketch, ...g }) => ({ ...g, u: sketch ? sketch.encode() : null })),
+    hours: [...hours.values()],
+  };
+}
+
+const dialect = new SQLiteAsyncDialect();
+const prepare = (db: D1Database, s: SQL) => {
+  const q = dialect.sqlToQuery(s);
+  return db.prepare(q.sql).bind(...q.params);
+};
+
+export interface FoldResult {
+  deltas: number;
+  rowsWritten: number;
+}
+
+/** Folds the shard's pending deltas (up to `maxRounds` × 8 of them); safe to run concurrently. */
+export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<FoldResult> {
+  const total: FoldResult = { deltas: 0, rowsWritten: 0 };
+  for (let round = 0; round < maxRounds; round++) {
+    const { results } = await db
+      .prepare(
+        `SELECT id, groups, hours FROM group_deltas WHERE id > 0 ORDER BY id LIMIT ${DELTAS_PER_ROUND}`,
+      )
+      .all<{ id: number; groups: string; hours: string }>();
+    if (results.length === 0) break;
+    const min = results[0]!.id;
+    const max = results[results.length - 1]!.id;
+    const token = crypto.randomUUID();
+    const held = sql`EXISTS (SELECT 1 FROM group_fold WHERE id = 1 AND token = ${token})`;
+    const sums = sumDeltas(results);
+    const statements: SQL[] = [
+      sql`INSERT INTO group_fold (id, token, through) VALUES (1, ${token}, ${max})
+        ON CONFLICT (id) DO UPDATE SET token = excluded.token, through = excluded.through
+        WHERE group_fold.through < ${min}`,
+    ];
+    for (const chunk of jsonChunks(sums.groups))
+      statements.push(sql`INSERT INTO error_groups (project_id, id, fingerprint, grouping_version, type, message, culprit,
+          level, platform, status, count, first_seen, last_seen, last_event_id, last_release, users)
+        SELECT d.p, d.t, d.f, d.ver, d.type, d.msg, d.culprit, d.level, d.platform, 'active', d.n, d.first, d.last,
+          d.lastId, d.release, CASE WHEN d.u IS NULL THEN eg.users ELSE ${hllMergeSql(sql`eg.users`, sql`d.u`)} END
+        FROM (SELECT g.value->>'p' AS p, ${redirectTarget(sql`g.value->>'p'`, sql`g.value->>'g'`)} AS t,
+                g.value->>'f' AS f, g.value->>'ver' AS ver, g.value->>'type' AS type, g.value->>'msg' AS msg,
+                g.value->>'culprit' AS culprit, g.value->>'level' AS level, g.value->>'platform' AS platform,
+                g.value->>'first' AS first, g.value->>'last' AS last, g.value->>'lastId' AS lastId,
+                g.value->>'release' AS release, g.value->>'n' AS n, g.value->>'u' AS u
+              FROM json_each(${chunk}) AS g) d
+        LEFT JOIN error_groups eg ON eg.project_id = d.p AND eg.id = d.t
+        WHERE ${held}
+        ON CONFLICT (project_id, id) DO UPDATE SET
+          count = count + excluded.count,
+          first_seen = min(first_seen, excluded.first_seen),
+          last_seen = max(last_seen, excluded.last_seen),
+          last_event_id = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_event_id ELSE last_event_id END,
+          last_release = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_release ELSE last_release END,
+          message = CASE WHEN excluded.last_seen >= last_seen THEN excluded.message ELSE message END,
+          users = coalesce(excluded.users, users)`);
+    for (const chunk of jsonChunks(sums.hours))
+      statements.push(sql`INSERT INTO group_hours (project_id, group_id, hour, release, environment, count, last_seen)
+        SELECT d.value->>0, ${redirectTarget(sql`d.value->>0`, sql`d.value->>1`)}, d.value->>2, d.value->>3, d.value->>4,
+          d.value->>5, d.value->>6
+        FROM json_each(${chunk}) d
+        WHERE ${held}
+        ON CONFLICT (project_id, group_id, hour, release, environment) DO UPDATE SET
+          count = count + excluded.count, last_seen = max(last_seen, excluded.last_seen)`);
+    statements.push(sql`DELETE FROM group_deltas WHERE id >= ${min} AND id <= ${max} AND ${held}`);
+    const out = await db.batch(statements.map((s) => prepare(db, s)));
+    const claimed = (out[0]?.meta?.changes ?? 0) > 0;
+    for (const r of out) total.rowsWritten += r?.meta?.rows_written ?? 0;
+    if (!claimed) break; // another fold holds these deltas; it applies them
+    total.deltas += results.length;
+    if (results.length < DELTAS_PER_ROUND) break;
+  }
+  return total;
+}
+
+/** Folds first if the shard has pending deltas (one indexed probe when it has none). */
+export async function foldIfPending(db: D1Database): Promise<FoldResult | null> {
+  const row = await db.prepare("SELECT 1 AS x FROM group_deltas WHERE id > 0 LIMIT 1").first<{ x: number }>();
+  return row ? foldGroupDeltas(db) : null;
+}
+
+/** Folds until no delta is pending (bounded): before a move or a retention pass reads the rows. */
+export async function foldAll(db: D1Database, maxFolds = 64): Promise<void> {
+  for (let i = 0; i < maxFolds; i++) if (((await foldIfPending(db))?.deltas ?? 0) === 0) return;
+}
