@@ -37,16 +37,11 @@ export function foldDue(backlog: { pending: number; oldest: number }, now: numbe
   return afterMs === 0 || backlog.pending >= FOLD_MAX_PENDING || now - backlog.oldest >= afterMs;
 }
 
+/** A group's share of the deltas: what adds up (the group row itself was written at once). */
 interface GroupSum {
   p: number;
   g: string;
-  f: string;
-  ver: number;
-  type: string | null;
   msg: string;
-  culprit: string | null;
-  level: string;
-  platform: string | null;
   first: number;
   last: number;
   lastId: string;
@@ -62,11 +57,16 @@ interface DeltaGroup extends Omit<GroupSum, "sketch"> {
 type HourRow = [number, string, number, string, string, number, number];
 
 /** The deltas' sums: one entry per group and one per group × hour × release × environment. */
-export function sumDeltas(deltas: { groups: string; hours: string }[]) {
+export function sumDeltas(
+  deltas: { groups: string; hours: string }[],
+  /** Where a merged group's counts go (group_redirects, read by the fold); identity when absent. */
+  target: (projectId: number, groupId: string) => string = (_p, g) => g,
+) {
   const groups = new Map<string, GroupSum>();
   const hours = new Map<string, HourRow>();
   for (const d of deltas) {
     for (const x of JSON.parse(d.groups) as DeltaGroup[]) {
+      x.g = target(Number(x.p), x.g);
       const key = `${x.p}\u0000${x.g}`;
       const n = Number(x.n);
       let g = groups.get(key);
@@ -87,6 +87,7 @@ export function sumDeltas(deltas: { groups: string; hours: string }[]) {
       if (Array.isArray(x.uu) && x.uu.length > 0) mergeSparse((g.sketch ??= new Hll()), x.uu);
     }
     for (const h of JSON.parse(d.hours) as HourRow[]) {
+      h[1] = target(Number(h[0]), h[1]);
       const key = `${h[0]}\u0000${h[1]}\u0000${h[2]}\u0000${h[3]}\u0000${h[4]}`;
       const cur = hours.get(key);
       if (!cur) hours.set(key, [Number(h[0]), h[1], Number(h[2]), h[3], h[4], Number(h[5]), Number(h[6])]);
@@ -108,6 +109,29 @@ const prepare = (db: D1Database, s: SQL) => {
   return db.prepare(q.sql).bind(...q.params);
 };
 
+/**
+ * The deltas' merged groups and where they went (one read by primary key), so that a source and
+ * its target sum into one update. A merge after this read is still caught by redirectTarget in SQL.
+ */
+async function redirectsOf(db: D1Database, deltas: { groups: string }[]) {
+  const keys = new Set<string>();
+  for (const d of deltas)
+    for (const x of JSON.parse(d.groups) as { p: number; g: string }[])
+      keys.add(JSON.stringify([Number(x.p), x.g]));
+  const to = new Map<string, string>();
+  for (const chunk of jsonChunks([...keys].map((k) => JSON.parse(k) as [number, string]))) {
+    const rows = await db
+      .prepare(
+        `SELECT j.value->>0 AS p, j.value->>1 AS f, r.to_group AS t FROM json_each(?) j
+         CROSS JOIN group_redirects r ON r.project_id = j.value->>0 AND r.from_group = j.value->>1`,
+      )
+      .bind(chunk)
+      .all<{ p: number; f: string; t: string }>();
+    for (const r of rows.results) to.set(`${r.p}\u0000${r.f}`, r.t);
+  }
+  return (p: number, g: string) => to.get(`${p}\u0000${g}`) ?? g;
+}
+
 export interface FoldResult {
   deltas: number;
   rowsWritten: number;
@@ -127,33 +151,30 @@ export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<F
     const max = results[results.length - 1]!.id;
     const token = crypto.randomUUID();
     const held = sql`EXISTS (SELECT 1 FROM group_fold WHERE id = 1 AND token = ${token})`;
-    const sums = sumDeltas(results);
+    const sums = sumDeltas(results, await redirectsOf(db, results));
     const statements: SQL[] = [
       sql`INSERT INTO group_fold (id, token, through) VALUES (1, ${token}, ${max})
         ON CONFLICT (id) DO UPDATE SET token = excluded.token, through = excluded.through
         WHERE group_fold.through < ${min}`,
     ];
+    // Groups are updated, never inserted: the batch that made a delta wrote its new groups' rows
+    // in the same transaction, so a missing row is a group deleted since, whose counts go with it.
+    // SET expressions read the row as it was, so last_seen comparisons see the stored time.
     for (const chunk of jsonChunks(sums.groups))
-      statements.push(sql`INSERT INTO error_groups (project_id, id, fingerprint, grouping_version, type, message, culprit,
-          level, platform, status, count, first_seen, last_seen, last_event_id, last_release, users)
-        SELECT d.p, d.t, d.f, d.ver, d.type, d.msg, d.culprit, d.level, d.platform, 'active', d.n, d.first, d.last,
-          d.lastId, d.release, CASE WHEN d.u IS NULL THEN eg.users ELSE ${hllMergeSql(sql`eg.users`, sql`d.u`)} END
+      statements.push(sql`UPDATE error_groups SET
+          count = count + d.n,
+          first_seen = min(first_seen, d.first),
+          last_seen = max(last_seen, d.last),
+          last_event_id = CASE WHEN d.last >= last_seen THEN d.lastId ELSE last_event_id END,
+          last_release = CASE WHEN d.last >= last_seen THEN d.release ELSE last_release END,
+          message = CASE WHEN d.last >= last_seen THEN d.msg ELSE message END,
+          users = CASE WHEN d.u IS NULL THEN users ELSE ${hllMergeSql(sql`error_groups.users`, sql`d.u`)} END
         FROM (SELECT g.value->>'p' AS p, ${redirectTarget(sql`g.value->>'p'`, sql`g.value->>'g'`)} AS t,
-                g.value->>'f' AS f, g.value->>'ver' AS ver, g.value->>'type' AS type, g.value->>'msg' AS msg,
-                g.value->>'culprit' AS culprit, g.value->>'level' AS level, g.value->>'platform' AS platform,
-                g.value->>'first' AS first, g.value->>'last' AS last, g.value->>'lastId' AS lastId,
-                g.value->>'release' AS release, g.value->>'n' AS n, g.value->>'u' AS u
+                g.value->>'msg' AS msg, g.value->>'first' AS first, g.value->>'last' AS last,
+                g.value->>'lastId' AS lastId, g.value->>'release' AS release, g.value->>'n' AS n,
+                g.value->>'u' AS u
               FROM json_each(${chunk}) AS g) d
-        LEFT JOIN error_groups eg ON eg.project_id = d.p AND eg.id = d.t
-        WHERE ${held}
-        ON CONFLICT (project_id, id) DO UPDATE SET
-          count = count + excluded.count,
-          first_seen = min(first_seen, excluded.first_seen),
-          last_seen = max(last_seen, excluded.last_seen),
-          last_event_id = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_event_id ELSE last_event_id END,
-          last_release = CASE WHEN excluded.last_seen >= last_seen THEN excluded.last_release ELSE last_release END,
-          message = CASE WHEN excluded.last_seen >= last_seen THEN excluded.message ELSE message END,
-          users = coalesce(excluded.users, users)`);
+        WHERE error_groups.project_id = d.p AND error_groups.id = d.t AND ${held}`);
     for (const chunk of jsonChunks(sums.hours))
       statements.push(sql`INSERT INTO group_hours (project_id, group_id, hour, release, environment, count, last_seen)
         SELECT d.value->>0, ${redirectTarget(sql`d.value->>0`, sql`d.value->>1`)}, d.value->>2, d.value->>3, d.value->>4,

@@ -7,6 +7,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { foldAll } from "../../shared/db/group-fold";
 import { shardDbs } from "../../shared/db/shards";
 import { newEventId } from "../../shared/ids";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
@@ -94,9 +95,11 @@ async function indexed(projectId: string): Promise<IndexedRow[]> {
   ).results;
 }
 
-/** Occurrences in the hourly group aggregate (histogram, sparklines). */
+/** Occurrences in the hourly group aggregate (histogram, sparklines), read as every reader does: after folding pending group deltas. */
 async function hourlySum(projectId: string): Promise<number> {
-  const r = await (await metaDbOf(projectId))
+  const db = await metaDbOf(projectId);
+  await foldAll(db);
+  const r = await db
     .prepare("SELECT coalesce(sum(count), 0) AS n FROM group_hours WHERE project_id = ?")
     .bind(Number(projectId))
     .first<{ n: number }>();

@@ -139,7 +139,8 @@ export function groupStatements(batchId: string, now: number, refs: StoredRef[])
     out.push(sql`INSERT INTO group_deltas (batch_id, created_at, groups, hours)
       SELECT ${batchId}, ${now}, x.gs, x.hs FROM (SELECT
         (SELECT json_group_array(json(y.v)) FROM (
-          SELECT json_remove(json_set(g.value, '$.n', ${counted(sql`g.value->'m'`)}), '$.m') AS v
+          SELECT json_remove(json_set(g.value, '$.n', ${counted(sql`g.value->'m'`)}), '$.m', '$.f', '$.ver', '$.type',
+            '$.culprit', '$.level', '$.platform') AS v
           FROM json_each(${groups}) AS g) y WHERE y.v->>'n' > 0) AS gs,
         (SELECT json_group_array(json_array(d.value->>'p', d.value->>'g', d.value->>'h', d.value->>'r', d.value->>'e',
             d.value->>'n', d.value->>'t'))
