@@ -54,11 +54,18 @@ export async function workloadMix(lib) {
  */
 export async function buildMessages(
   lib,
-  { errors, rumEvents = 0, seed = 1, fixedBytes = null, sentry = false, concurrency = 1 },
+  { errors, rumEvents = 0, seed = 1, fixedBytes = null, sentry = false, concurrency = 1, everyGroup = false },
 ) {
   const rand = rng(seed);
   const size = sizeSampler(rand);
-  const group = zipf(MIX.groups, MIX.zipfS, rand);
+  // everyGroup: one event of each group the mix can draw (each Sentry fixture, then every Raygun
+  // rank as a raygun4node and a raygun4js report), the warm-up that gives a run the groups a
+  // long-lived project already has.
+  const seedGroups = sentry ? 2 : 0;
+  if (everyGroup) errors = 2 * MIX.groups + seedGroups;
+  const zipfGroup = zipf(MIX.groups, MIX.zipfS, rand);
+  let nth = 0;
+  const group = everyGroup ? () => Math.floor(nth++ / 2) : zipfGroup;
   const stats = newStats();
   const sizes = [];
   const capture = [];
@@ -68,7 +75,13 @@ export async function buildMessages(
   let payloadBytes = 0;
   let wave = [];
   for (let i = 0; i < errors; i++) {
-    const u = rand();
+    const u = !everyGroup
+      ? rand()
+      : i < seedGroups
+        ? [0, MIX.sentryNode][i]
+        : (i - seedGroups) % 2 === 0
+          ? 0.5
+          : 0.9;
     let req;
     if (sentry && u < MIX.sentryNode) {
       req = sentryPost(sentryEnvelope(lib, "node-exception", rand));

@@ -98,7 +98,11 @@ export function sumDeltas(
     }
   }
   return {
-    groups: [...groups.values()].map(({ sketch, ...g }) => ({ ...g, u: sketch ? sketch.encode() : null })),
+    groups: [...groups.values()].map(({ sketch, ...g }) => ({
+      ...g,
+      u: sketch ? sketch.encode() : null,
+      o: null as string | null,
+    })),
     hours: [...hours.values()],
   };
 }
@@ -132,6 +136,36 @@ async function redirectsOf(db: D1Database, deltas: { groups: string }[]) {
   return (p: number, g: string) => to.get(`${p}\u0000${g}`) ?? g;
 }
 
+/**
+ * Merges each group's stored users sketch into its delta sketch here, so the update writes the
+ * union (`u`) and D1 walks the 1,024 registers itself only if another fold changed the stored
+ * sketch (`o`) in between: a register walk in SQL bills a row read per register.
+ */
+async function mergeStoredUsers(
+  db: D1Database,
+  groups: { p: number; g: string; u: string | null; o?: string | null }[],
+) {
+  const withUsers = groups.filter((g) => g.u);
+  const stored = new Map<string, string | null>();
+  for (const chunk of jsonChunks(withUsers.map((g) => [Number(g.p), g.g]))) {
+    const rows = await db
+      .prepare(
+        `SELECT j.value->>0 AS p, j.value->>1 AS g, e.users AS u FROM json_each(?) j
+         CROSS JOIN error_groups e ON e.project_id = j.value->>0 AND e.id = j.value->>1`,
+      )
+      .bind(chunk)
+      .all<{ p: number; g: string; u: string | null }>();
+    for (const r of rows.results) stored.set(`${r.p}\u0000${r.g}`, r.u);
+  }
+  for (const g of withUsers) {
+    const o = stored.get(`${g.p}\u0000${g.g}`) ?? null;
+    const merged = Hll.decode(o);
+    merged.merge(Hll.decode(g.u));
+    g.u = merged.encode();
+    g.o = o;
+  }
+}
+
 export interface FoldResult {
   deltas: number;
   rowsWritten: number;
@@ -152,6 +186,7 @@ export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<F
     const token = crypto.randomUUID();
     const held = sql`EXISTS (SELECT 1 FROM group_fold WHERE id = 1 AND token = ${token})`;
     const sums = sumDeltas(results, await redirectsOf(db, results));
+    await mergeStoredUsers(db, sums.groups);
     const statements: SQL[] = [
       sql`INSERT INTO group_fold (id, token, through) VALUES (1, ${token}, ${max})
         ON CONFLICT (id) DO UPDATE SET token = excluded.token, through = excluded.through
@@ -168,11 +203,12 @@ export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<F
           last_event_id = CASE WHEN d.last >= last_seen THEN d.lastId ELSE last_event_id END,
           last_release = CASE WHEN d.last >= last_seen THEN d.release ELSE last_release END,
           message = CASE WHEN d.last >= last_seen THEN d.msg ELSE message END,
-          users = CASE WHEN d.u IS NULL THEN users ELSE ${hllMergeSql(sql`error_groups.users`, sql`d.u`)} END
+          users = CASE WHEN d.u IS NULL THEN users WHEN users IS d.o THEN d.u
+            ELSE ${hllMergeSql(sql`error_groups.users`, sql`d.u`)} END
         FROM (SELECT g.value->>'p' AS p, ${redirectTarget(sql`g.value->>'p'`, sql`g.value->>'g'`)} AS t,
                 g.value->>'msg' AS msg, g.value->>'first' AS first, g.value->>'last' AS last,
                 g.value->>'lastId' AS lastId, g.value->>'release' AS release, g.value->>'n' AS n,
-                g.value->>'u' AS u
+                g.value->>'u' AS u, g.value->>'o' AS o
               FROM json_each(${chunk}) AS g) d
         WHERE error_groups.project_id = d.p AND error_groups.id = d.t AND ${held}`);
     for (const chunk of jsonChunks(sums.hours))
