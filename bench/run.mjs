@@ -87,6 +87,9 @@ const result = {
   machine: machine(),
   quick,
   retentionDays: lib.DEFAULT_SETTINGS.retentionDays,
+  ledgerDays: lib.QUEUE_RETENTION_DAYS,
+  foldMaxPending: lib.FOLD_MAX_PENDING,
+  foldAfterMs: lib.FOLD_DEFAULT_MS,
 };
 
 const needsEs = want("processor") || want("curve") || want("search");
@@ -197,7 +200,10 @@ try {
       : skipped(`no Elasticsearch: ${es.reason}`);
   }
   if (ok(inproc) && ok(result.processor) && result.curve?.length) {
-    result.cost = costModel(inproc, result.processor, result.curve, { retentionDays: result.retentionDays });
+    result.cost = costModel(inproc, result.processor, result.curve, {
+      retentionDays: result.retentionDays,
+      ledgerDays: result.ledgerDays,
+    });
   }
 } finally {
   await es.stop();

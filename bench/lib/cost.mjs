@@ -71,7 +71,7 @@ export function price(ops) {
  * @param q    one queue's figures from section 3 (processor + indexer, as D1/R2/queues counted them)
  * @param run  the processor run (segment and database bytes, edge claim-check puts)
  */
-export function opsPerEvent(edge, q, run, { kind, retentionDays }) {
+export function opsPerEvent(edge, q, run, { kind, retentionDays, ledgerDays = 0 }) {
   const perRequest = kind === "rum" ? edge.rum.itemsPerRequest : 1;
   const edgeUs = kind === "rum" ? edge.rum.usPerRequest : edge.usPerReport;
   const dq = edge.quota?.spikeProtection ?? {
@@ -90,7 +90,11 @@ export function opsPerEvent(edge, q, run, { kind, retentionDays }) {
     doRowsWritten: dq.doRowsWrittenPerEvent,
     d1RowsWritten: q.d1RowsWrittenPerEvent + q.indexer.d1RowsWrittenPerEvent,
     d1RowsRead: q.d1RowsReadPerEvent + q.indexer.d1RowsReadPerEvent,
-    d1GbMonths: ((run.d1BytesPerEvent ?? 0) / GB) * months,
+    // The ledger's rows go once the queue can no longer redeliver; every other byte stays for the
+    // data's retention (b-tree overhead of the ledger included: counted at the longer time).
+    d1GbMonths:
+      (Math.max(0, (run.d1BytesPerEvent ?? 0) - (run.d1LedgerBytesPerEvent ?? 0)) / GB) * months +
+      ((run.d1LedgerBytesPerEvent ?? 0) / GB) * (ledgerDays / 30),
     r2ClassA: q.r2WritesPerEvent + (run.edge?.r2PutsPerEvent ?? 0),
     r2ClassB: q.r2ReadsPerEvent,
     r2GbMonths: ((q.r2BytesPerEvent ?? 0) / GB) * months,
@@ -102,13 +106,13 @@ export function opsPerEvent(edge, q, run, { kind, retentionDays }) {
  * @param curve processor runs of 5 KB error events alone at 1, 2, 4, 8, 16 clients in flight, per
  * search configuration.
  */
-export function costModel(edge, main, curve, { retentionDays }) {
+export function costModel(edge, main, curve, { retentionDays, ledgerDays }) {
   const points = [];
   const runs = [...curve.map((run) => ({ run, sizes: "5 KB" })), { run: main, sizes: "mixed" }];
   for (const { run, sizes } of runs) {
     const q = run?.perQueue?.["sluice-errors-0"];
     if (!q) continue;
-    const cost = price(opsPerEvent(edge, q, run, { kind: "errors", retentionDays }));
+    const cost = price(opsPerEvent(edge, q, run, { kind: "errors", retentionDays, ledgerDays }));
     points.push({
       search: run.search,
       sizes,
@@ -124,7 +128,7 @@ export function costModel(edge, main, curve, { retentionDays }) {
     ["rum", "sluice-rum-0"],
   ]) {
     const q = main?.perQueue?.[queue];
-    if (q) detail[kind] = price(opsPerEvent(edge, q, main, { kind, retentionDays }));
+    if (q) detail[kind] = price(opsPerEvent(edge, q, main, { kind, retentionDays, ledgerDays }));
   }
   // The budget holds "at 4 events per message or more": the WORST Elasticsearch point there.
   const budgetPoint = points
@@ -144,6 +148,7 @@ export function costModel(edge, main, curve, { retentionDays }) {
     usdPerMillionErrorsMainRun: detail.errors?.total ?? null,
     usdPerMillionRum: detail.rum?.total ?? null,
     retentionDays,
+    ledgerDays,
     prices: PRICES,
     curve: points,
     detail,

@@ -69,7 +69,9 @@ export function processorSection(r, budget) {
       ([k, s]) => `| \`${k}…\` | ${v(s.rowsRead)} | ${s.rowsWritten} |`,
     ),
     "",
-    `D1 database growth: ${v(p.d1BytesPerEvent)} B per event (D1's \`meta.size_after\`, after the warm-up batches → end).`,
+    `D1 database growth: ${v(p.d1BytesPerEvent)} B per event (D1's \`meta.size_after\`, from the end of the warm-up to the end of the run), of which the message ledger's rows ${v(p.d1LedgerBytesPerEvent)} B (counted from its rows; pruned once the queue can no longer redeliver).`,
+    "",
+    `Warm-up, not counted: first one event of every group the mix draws (${v(p.newGroups?.groups)} groups, ${v(p.newGroups?.d1RowsWrittenPerGroup)} D1 rows written per new group: its row, facets, its first fold), so the run measures a project whose groups exist; then ${v(p.foldCycleWarmUp?.batches)} batches of the same traffic until the processor folded its group deltas (${p.foldCycleWarmUp?.folded ? "it did" : "it did not"}), so the pages the deltas cycle through (freed by each fold, reused by the next) are in the base: they are a working set per shard, not data held per event. Group counts wait in \`group_deltas\` (one row per batch) and are folded every ${v(r.foldMaxPending)} batches or ${v(r.foldAfterMs)} ms per shard, and by every reader first; the run's last deltas are folded and counted at its end.`,
     "",
   );
   if (p.heap)
@@ -142,7 +144,8 @@ export function costSection(r) {
     "messages) and their CPU (wall time minus binding waits); queue operations by 64 KB chunk of each message actually sent",
     "(write + read + delete), ingest and index queues; the quota Durable Object's requests and storage rows counted on the",
     "real QuotaCounter with spike protection on; D1 rows written and read as D1 reported them (indexes and FTS rows",
-    `included); R2 class A/B calls; R2 and D1 bytes held for the default retention (${c.retentionDays} days).`,
+    `included); R2 class A/B calls; R2 and D1 bytes held for the default retention (${c.retentionDays} days), except the message`,
+    `ledger's rows, held until the queue can no longer redeliver (${c.ledgerDays} days).`,
     "",
     `Prices (USD per million, storage per GB-month): ${Object.entries(c.prices)
       .map(([k, n]) => `${k} ${n}`)

@@ -52,6 +52,8 @@ export interface BatchMetrics {
   d1RowsWritten: number;
   /** D1 rows written per metadata shard (index = shard number). */
   d1RowsByShard: number[];
+  /** Shards whose pending group deltas this batch folded (shared/db/group-fold.ts). */
+  groupFolds: number;
   indexMessages: number;
   /** Items stored per project id (the batch log line's volume signal; never payloads or keys). */
   storedByProject: Record<string, number>;
@@ -120,6 +122,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     r2Writes: 0,
     d1RowsWritten: 0,
     d1RowsByShard: [],
+    groupFolds: 0,
     indexMessages: 0,
     storedByProject: {},
   };
@@ -322,6 +325,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     });
     metrics.d1RowsWritten += d1.rowsWritten;
     metrics.d1RowsByShard = d1.perShard;
+    metrics.groupFolds = d1.folds;
 
     // 6. Search documents, the event index (idempotent by event id, so they are sent even for
     // redelivered events: a first delivery whose index send failed gets them now).
