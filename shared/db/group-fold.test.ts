@@ -77,6 +77,22 @@ describe("group deltas", () => {
     expect(after.hours).toBe(15);
   });
 
+  it("the processor folds on its own once FOLD_MAX_PENDING deltas wait, however long ago they came", async () => {
+    const p = await createTestProject("fold-backlog");
+    const db = await metaDbOf(p.id);
+    await foldGroupDeltas(db); // other tests' leftovers on this shard
+    for (let i = 0; i < FOLD_MAX_PENDING - 1; i++) await send(p, { backlog: 2 });
+    expect((await rows(p)).pending).toBe(FOLD_MAX_PENDING - 1);
+    await send(p, { backlog: 2 });
+    expect((await rows(p)).pending).toBe(0);
+    expect((await rows(p)).groups.map((g) => g.count)).toEqual([2 * FOLD_MAX_PENDING]);
+    await send(p, { backlog: 2 });
+    await foldGroupDeltas(db);
+    const after = await rows(p);
+    expect(after.groups.map((g) => g.count)).toEqual([2 * FOLD_MAX_PENDING + 2]);
+    expect(after.hours).toBe(2 * FOLD_MAX_PENDING + 2);
+  });
+
   it("counts of a group merged while they wait land on the group it was merged into", async () => {
     const p = await createTestProject("fold-merge");
     await send(p, { source: 2, target: 3 }, env);

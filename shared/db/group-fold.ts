@@ -18,8 +18,9 @@ import { jsonChunks } from "../json-chunks";
 /** A shard's deltas are folded once this many are pending, or once the oldest is this old. */
 export const FOLD_MAX_PENDING = 16;
 export const FOLD_DEFAULT_MS = 5_000;
-/** Deltas read per fold round (each ≤ ~1 MB of JSON): bounds the fold's memory. */
-const DELTAS_PER_ROUND = 8;
+/** Deltas read per fold round, and the JSON a round may hold (a delta is ≤ ~1 MB, most ~50 KB). */
+const DELTAS_PER_ROUND = 16;
+const FOLD_ROUND_BYTES = 2_000_000;
 
 /** The group a merged group's counts go to (group_redirects), else the group itself. */
 export const redirectTarget = (p: SQL, g: SQL) =>
@@ -171,14 +172,25 @@ export interface FoldResult {
   rowsWritten: number;
 }
 
-/** Folds the shard's pending deltas (up to `maxRounds` × 8 of them); safe to run concurrently. */
+/** Folds the shard's pending deltas in rounds of ≤ 16 deltas and ≤ 2 MB of JSON; safe to run concurrently. */
 export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<FoldResult> {
   const total: FoldResult = { deltas: 0, rowsWritten: 0 };
   for (let round = 0; round < maxRounds; round++) {
-    const { results } = await db
+    // The oldest deltas, as many as fit in FOLD_ROUND_BYTES (at least one): bounds the fold's memory.
+    const sizes = await db
       .prepare(
-        `SELECT id, groups, hours FROM group_deltas WHERE id > 0 ORDER BY id LIMIT ${DELTAS_PER_ROUND}`,
+        `SELECT id, length(groups) + length(hours) AS size FROM group_deltas WHERE id > 0 ORDER BY id LIMIT ${DELTAS_PER_ROUND}`,
       )
+      .all<{ id: number; size: number }>();
+    if (sizes.results.length === 0) break;
+    let take = 0;
+    for (let bytes = 0; take < sizes.results.length; take++) {
+      bytes += sizes.results[take]!.size;
+      if (take > 0 && bytes > FOLD_ROUND_BYTES) break;
+    }
+    const { results } = await db
+      .prepare("SELECT id, groups, hours FROM group_deltas WHERE id >= ? AND id <= ? ORDER BY id")
+      .bind(sizes.results[0]!.id, sizes.results[take - 1]!.id)
       .all<{ id: number; groups: string; hours: string }>();
     if (results.length === 0) break;
     const min = results[0]!.id;
@@ -225,7 +237,7 @@ export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<F
     for (const r of out) total.rowsWritten += r?.meta?.rows_written ?? 0;
     if (!claimed) break; // another fold holds these deltas; it applies them
     total.deltas += results.length;
-    if (results.length < DELTAS_PER_ROUND) break;
+    if (take === sizes.results.length && take < DELTAS_PER_ROUND) break;
   }
   return total;
 }
