@@ -8,7 +8,14 @@ import { describe, expect, it } from "vitest";
 import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
 import { processBatch } from "../../workers/processor/process-batch";
 import { batchBody, raygunItem } from "../../workers/processor/test-helpers";
-import { FOLD_MAX_PENDING, foldAfterMs, foldDue, foldGroupDeltas, sumDeltas } from "./group-fold";
+import {
+  FOLD_DEFAULT_MS,
+  FOLD_MAX_PENDING,
+  foldAfterMs,
+  foldDue,
+  foldGroupDeltas,
+  sumDeltas,
+} from "./group-fold";
 
 const deferred = { ...env, GROUP_FOLD_MS: "600000" };
 
@@ -138,8 +145,8 @@ describe("group deltas", () => {
 describe("fold cadence", () => {
   it("folds after every batch at 0, else once the backlog is long or old enough", () => {
     expect(foldAfterMs({ GROUP_FOLD_MS: "0" })).toBe(0);
-    expect(foldAfterMs({})).toBe(5_000);
-    expect(foldAfterMs({ GROUP_FOLD_MS: "soon" })).toBe(5_000);
+    expect(foldAfterMs({})).toBe(FOLD_DEFAULT_MS);
+    expect(foldAfterMs({ GROUP_FOLD_MS: "soon" })).toBe(FOLD_DEFAULT_MS);
     const now = 1_000_000;
     expect(foldDue({ pending: 1, oldest: now }, now, 0)).toBe(true);
     expect(foldDue({ pending: 1, oldest: now - 4_999 }, now, 5_000)).toBe(false);

@@ -17,7 +17,7 @@ import { jsonChunks } from "../json-chunks";
 
 /** A shard's deltas are folded once this many are pending, or once the oldest is this old. */
 export const FOLD_MAX_PENDING = 16;
-export const FOLD_DEFAULT_MS = 5_000;
+export const FOLD_DEFAULT_MS = 30_000;
 /** Deltas read per fold round, and the JSON a round may hold (a delta is ≤ ~1 MB, most ~50 KB). */
 const DELTAS_PER_ROUND = 16;
 const FOLD_ROUND_BYTES = 2_000_000;
