@@ -120,7 +120,13 @@ async function send(name: string, g: Group): Promise<void> {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+// Group commit sleeps a few times per request: the runtime's own timer (scheduler.wait) where
+// there is one, not the Node-compatible setTimeout that nodejs_compat installs, which wraps every
+// timer in a JS Timeout object. (Node, for the in-process bench and scripts, has no scheduler.)
+const wait = (globalThis as { scheduler?: { wait?: (ms: number) => Promise<void> } }).scheduler?.wait;
+const sleep: (ms: number) => Promise<void> = wait
+  ? (ms) => wait.call(scheduler, ms)
+  : (ms) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function followerWait(name: string, g: Group): Promise<void> {
   const deadline = Date.now() + FOLLOWER_TIMEOUT_MS;
