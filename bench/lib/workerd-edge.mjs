@@ -2,6 +2,9 @@
 // Miniflare's own port, under load from autocannon (an npm dependency: nothing to install), side by
 // side with an empty worker that reads the request body and returns 202 on the same runtime (the
 // fair floor). Rounds alternate (empty, edge, empty, edge) so drift on a shared machine hits both.
+// Beside requests/s, each workerd process's CPU time per request is read from /proc: on a shared,
+// loaded machine throughput swings with the neighbours, CPU spent per request much less.
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import autocannon from "autocannon";
 import { Log, LogLevel, Miniflare } from "miniflare";
@@ -13,7 +16,46 @@ import { raygunNodeReport } from "./payloads.mjs";
 const EMPTY_WORKER =
   "export default { async fetch(request) { await request.arrayBuffer(); return new Response(null, { status: 202 }); } };";
 
-async function load(url, body, seconds, connections) {
+/** CPU ms (user + system) of a process, or null where /proc cannot tell. */
+function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ 100)
+  } catch {
+    return null;
+  }
+}
+
+/** The workerd processes this process has started (Miniflare spawns one per instance). */
+function workerdChildren() {
+  try {
+    return readdirSync("/proc").filter((d) => {
+      if (!/^\d+$/.test(d)) return false;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+        const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1];
+        return ppid === String(process.pid) && readFileSync(`/proc/${d}/comm`, "utf8").trim() === "workerd";
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** Starts a Miniflare instance and finds its workerd process (null if it cannot be told apart). */
+async function started(options) {
+  const before = new Set(workerdChildren());
+  const mf = new Miniflare(options);
+  await mf.ready;
+  const fresh = workerdChildren().filter((d) => !before.has(d));
+  return { mf, pid: fresh.length === 1 ? fresh[0] : null };
+}
+
+async function load(url, body, seconds, connections, pid = null) {
+  const cpu0 = pid === null ? null : cpuMs(pid);
   const r = await autocannon({
     url,
     method: "POST",
@@ -29,6 +71,7 @@ async function load(url, body, seconds, connections) {
     errors: r.errors + r.timeouts,
     latencyAvg: `${r.latency.average}ms`,
     latencyP99Ms: r.latency.p99,
+    cpuMs: cpu0 === null ? null : cpuMs(pid) - cpu0,
   };
 }
 
@@ -36,7 +79,7 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
   const edgeBundle = await bundleForWorkerd("workers/edge/index.ts", "edge");
   const [edgePort, emptyPort] = [await freePort(), await freePort()];
   const log = new Log(LogLevel.WARN);
-  const edgeMf = new Miniflare({
+  const edge = await started({
     host: "127.0.0.1",
     port: edgePort,
     log,
@@ -75,17 +118,18 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
       },
     ],
   });
-  const emptyMf = new Miniflare({
-    host: "127.0.0.1",
-    port: emptyPort,
-    log,
-    cf: false,
-    modules: true,
-    script: EMPTY_WORKER,
-    ...COMPAT,
-  });
+  let empty;
   try {
-    await Promise.all([edgeMf.ready, emptyMf.ready]);
+    empty = await started({
+      host: "127.0.0.1",
+      port: emptyPort,
+      log,
+      cf: false,
+      modules: true,
+      script: EMPTY_WORKER,
+      ...COMPAT,
+    });
+    const edgeMf = edge.mf;
     const db = await edgeMf.getD1Database("DB", "sluice-edge");
     await applyMigrations(db);
     await seedProject(db);
@@ -101,28 +145,39 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
     // Warm both (JIT, project cache).
     await load(edgeUrl, body, 2, connections);
     await load(emptyUrl, body, 1, connections);
-    const edge = [];
-    const empty = [];
+    const edgeRounds = [];
+    const emptyRounds = [];
     for (let r = 0; r < rounds; r++) {
-      empty.push(await load(emptyUrl, body, seconds / rounds, connections));
-      edge.push(await load(edgeUrl, body, seconds / rounds, connections));
+      emptyRounds.push(await load(emptyUrl, body, seconds / rounds, connections, empty.pid));
+      edgeRounds.push(await load(edgeUrl, body, seconds / rounds, connections, edge.pid));
     }
     const sum = (xs, k) => xs.reduce((a, x) => a + x[k], 0);
-    const edgeRps = sum(edge, "requests") / seconds;
-    const emptyRps = sum(empty, "requests") / seconds;
+    const edgeRps = sum(edgeRounds, "requests") / seconds;
+    const emptyRps = sum(emptyRounds, "requests") / seconds;
+    const cpuPer = (xs) =>
+      xs.every((x) => x.cpuMs !== null) ? (sum(xs, "cpuMs") * 1000) / sum(xs, "requests") : null;
+    const edgeCpu = cpuPer(edgeRounds);
+    const emptyCpu = cpuPer(emptyRounds);
     return {
       bodyBytes: Buffer.byteLength(body),
       load: `autocannon, ${connections} connections, ${seconds / rounds} s × ${rounds} rounds each, alternating`,
       workerdRps: Math.round(edgeRps),
       emptyWorkerRps: Math.round(emptyRps),
       workerdVsEmptyWorker: Math.round((edgeRps / emptyRps) * 1000) / 1000,
-      edgeNon2xx: sum(edge, "non2xx"),
-      emptyNon2xx: sum(empty, "non2xx"),
-      edgeErrors: sum(edge, "errors"),
-      emptyErrors: sum(empty, "errors"),
-      rounds: { edge, empty },
+      // The edge's workerd process also runs the local queue broker and the draining consumer.
+      cpuUsPerRequest:
+        edgeCpu === null || emptyCpu === null
+          ? null
+          : { edge: Math.round(edgeCpu), emptyWorker: Math.round(emptyCpu) },
+      cpuEmptyWorkerVsEdge:
+        edgeCpu === null || emptyCpu === null ? null : Math.round((emptyCpu / edgeCpu) * 1000) / 1000,
+      edgeNon2xx: sum(edgeRounds, "non2xx"),
+      emptyNon2xx: sum(emptyRounds, "non2xx"),
+      edgeErrors: sum(edgeRounds, "errors"),
+      emptyErrors: sum(emptyRounds, "errors"),
+      rounds: { edge: edgeRounds, empty: emptyRounds },
     };
   } finally {
-    await Promise.allSettled([edgeMf.dispose(), emptyMf.dispose()]);
+    await Promise.allSettled([edge.mf.dispose(), empty?.mf.dispose()]);
   }
 }

@@ -20,12 +20,13 @@ export interface ReadBodyOptions {
 
 /**
  * Checks a body's Content-Encoding (415 if unsupported) and, uncompressed, its declared length
- * (413); returns the encoding to decode with, "" for none.
+ * (413); returns the encoding to decode with ("" for none) and the declared length (NaN if none).
  */
-function bodyEncoding(request: Request, limit: number, what: string): string {
-  const encoding = (request.headers.get("content-encoding") ?? "").trim().toLowerCase();
+function bodyEncoding(request: Request, limit: number, what: string): { encoding: string; declared: number } {
+  const { headers } = request;
+  const encoding = (headers.get("content-encoding") ?? "").trim().toLowerCase();
   const identity = encoding === "" || encoding === "identity";
-  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  const declared = Number(headers.get("content-length") ?? "NaN");
   // An uncompressed body's declared length is checked before reading a byte.
   if (identity && Number.isFinite(declared) && declared > limit) {
     throw tooLarge(`${what} of ${declared} bytes exceeds the limit of ${limit} bytes`);
@@ -37,20 +38,21 @@ function bodyEncoding(request: Request, limit: number, what: string): string {
       "unsupported_encoding",
     );
   }
-  return identity ? "" : encoding;
+  return { encoding: identity ? "" : encoding, declared };
 }
 
 /** Returns the decoded body bytes; throws ClientError (400/413/415) for bad or oversize input. */
 export async function readBody(request: Request, options: ReadBodyOptions): Promise<Uint8Array> {
   const { limit, what = "body" } = options;
-  const encoding = bodyEncoding(request, limit, what);
-  if (!request.body) return new Uint8Array(0);
+  const { encoding, declared } = bodyEncoding(request, limit, what);
+  const body = request.body;
+  if (!body) return new Uint8Array(0);
   // Fast path: an uncompressed body of known, acceptable length is read in one native call (HTTP
   // framing guarantees it is not longer than declared).
-  if (encoding === "" && Number.isFinite(Number(request.headers.get("content-length") ?? "NaN"))) {
+  if (encoding === "" && Number.isFinite(declared)) {
     return new Uint8Array(await request.arrayBuffer());
   }
-  return readDecoded(request.body, encoding, { limit, what });
+  return readDecoded(body, encoding, { limit, what });
 }
 
 /** A body read but not yet decoded: decode it (or its first line) once the sender is known. */
@@ -69,7 +71,7 @@ export interface RawBody {
  */
 export async function readRawBody(request: Request, options: ReadBodyOptions): Promise<RawBody> {
   const { limit, what = "body" } = options;
-  const encoding = bodyEncoding(request, limit, what);
+  const { encoding } = bodyEncoding(request, limit, what);
   const bytes = request.body ? await readDecoded(request.body, "", { limit, what }) : new Uint8Array(0);
   return { bytes, encoding, limit, what };
 }

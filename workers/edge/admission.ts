@@ -67,6 +67,9 @@ const RELAY_CATEGORY: Record<PerMinuteCategory, string> = {
   check_in: "monitor",
   user_report: "feedback",
 };
+const PER_MINUTE: ReadonlySet<Category> = new Set(PER_MINUTE_CATEGORIES);
+/** What a quota check of nothing answers (checkCategoryQuota's answer for a quantity of 0). */
+const NO_QUOTA = { admitted: 0, limit: null };
 /** Item types an envelope's attachments belong to: when the event goes, its files go with it. */
 const OWNS_ATTACHMENTS: ReadonlySet<string> = new Set(["event", "transaction"]);
 
@@ -130,15 +133,32 @@ export async function admit(
       rateLimitedOutcome(project.id, cat, reason as QuotaReason, { at: now, quantity });
 
   // Events, sessions and the per-minute categories (replays, profiles, spans, logs, check-ins, user
-  // reports) have quotas of their own: ask them all at once.
-  const counted = survivors.filter((c) => QUOTA_COUNTED.has(c.item.category));
-  const sessions = survivors.filter((c) => c.item.category === "session");
-  const perMinute = PER_MINUTE_CATEGORIES.map(
-    (category) => [category, survivors.filter((c) => c.item.category === category)] as const,
-  ).filter(([, list]) => list.length > 0);
+  // reports) have quotas of their own: ask them all at once. The survivors are sorted into them in
+  // one pass (a report is one survivor: no list per category is built for it).
+  const counted: Candidate[] = [];
+  const sessions: Candidate[] = [];
+  const attachments: Candidate[] = [];
+  let byPerMinute: Map<Category, Candidate[]> | null = null;
+  for (const c of survivors) {
+    const category = c.item.category;
+    if (QUOTA_COUNTED.has(category)) counted.push(c);
+    else if (category === "session") sessions.push(c);
+    else if (category === "attachment") attachments.push(c);
+    else if (PER_MINUTE.has(category)) {
+      byPerMinute ??= new Map();
+      const list = byPerMinute.get(category);
+      if (list) list.push(c);
+      else byPerMinute.set(category, [c]);
+    }
+  }
+  const perMinute = byPerMinute
+    ? PER_MINUTE_CATEGORIES.map((category) => [category, byPerMinute.get(category) ?? []] as const).filter(
+        ([, list]) => list.length > 0,
+      )
+    : [];
   const [events, sessionQuota, ...perMinuteQuotas] = await Promise.all([
     counted.length > 0 ? checkQuota(env, waitUntil, project, counted.length) : null,
-    checkCategoryQuota(env, project, "session", sessions.length),
+    sessions.length > 0 ? checkCategoryQuota(env, project, "session", sessions.length) : NO_QUOTA,
     ...perMinute.map(([category, list]) => checkCategoryQuota(env, project, category, list.length)),
   ]);
   perMinute.forEach(([category, list], i) => {
@@ -166,7 +186,6 @@ export async function admit(
 
   // Attachments: gone with their event, else counted in bytes against the attachment quota. Their
   // outcomes count bytes too, as Relay's do (quantity = the file's size).
-  const attachments = survivors.filter((c) => c.item.category === "attachment");
   if (eventDrop) {
     for (const c of attachments) {
       over.add(c);

@@ -120,7 +120,13 @@ async function send(name: string, g: Group): Promise<void> {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+// Group commit sleeps a few times per request: the runtime's own timer (scheduler.wait) where
+// there is one, not the Node-compatible setTimeout that nodejs_compat installs, which wraps every
+// timer in a JS Timeout object. (Node, for the in-process bench and scripts, has no scheduler.)
+const wait = (globalThis as { scheduler?: { wait?: (ms: number) => Promise<void> } }).scheduler?.wait;
+const sleep: (ms: number) => Promise<void> = wait
+  ? (ms) => wait.call(scheduler, ms)
+  : (ms) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function followerWait(name: string, g: Group): Promise<void> {
   const deadline = Date.now() + FOLLOWER_TIMEOUT_MS;
@@ -179,14 +185,13 @@ async function add(
   return followerWait(name, g);
 }
 
-async function claimCheck(env: EnqueueEnv, item: IngestItem): Promise<PackedItem> {
-  const packed = packItem(item);
-  if (packed.bytes <= CLAIM_CHECK_BYTES || item.payload === undefined) return packed;
+/** An item too large for a message, packed as a claim check instead. */
+async function claimCheck(env: EnqueueEnv, item: IngestItem, payload: string): Promise<PackedItem> {
   // Claim check: the payload travels through R2 and the message carries only its key. The key is
   // unique per item, never derived from the client's event id alone: two envelopes reusing an
   // event id must not overwrite (or, once processed, delete) each other's payload.
   const blobKey = `claims/${item.projectId}/${item.eventId}/${nextMessageId()}`;
-  await env.BLOBS.put(blobKey, item.payload);
+  await env.BLOBS.put(blobKey, payload);
   const { payload: _payload, ...rest } = item;
   return packItem({ ...rest, blobKey });
 }
@@ -212,7 +217,14 @@ export async function enqueue(
     const name = bindingName(kind, shard);
     let list = byBinding.get(name);
     if (!list) byBinding.set(name, (list = []));
-    list.push(await claimCheck(env, item));
+    const packed = packItem(item);
+    const payload = item.payload;
+    // Only an item too large to travel inline waits for R2 (no await, no promise, for the rest).
+    list.push(
+      packed.bytes <= CLAIM_CHECK_BYTES || payload === undefined
+        ? packed
+        : await claimCheck(env, item, payload),
+    );
   }
   if (byBinding.size === 0 && outcomes.length > 0) byBinding.set(bindingName(kind, 0), []);
   const sends: Promise<void>[] = [];

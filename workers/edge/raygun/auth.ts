@@ -8,17 +8,18 @@ import { checkOrigin } from "../origin-policy";
 import { lookupProject, type ProjectRecord } from "../project-cache";
 import type { EdgeApp } from "../types";
 
-function apiKeyFrom(request: Request, url: URL): string | null {
+function apiKeyFrom(request: Request): string | null {
   const header = request.headers.get("x-apikey");
   if (header) return header;
-  for (const [name, value] of url.searchParams) {
+  // The URL is parsed only when the header is absent (raygun4js): most reports carry the header.
+  for (const [name, value] of new URL(request.url).searchParams) {
     if (name.toLowerCase() === "apikey") return value;
   }
   return null;
 }
 
 export async function authenticateRaygun(c: Context<EdgeApp>): Promise<ProjectRecord> {
-  const key = apiKeyFrom(c.req.raw, new URL(c.req.url));
+  const key = apiKeyFrom(c.req.raw);
   if (!key) throw new ClientError(403, "missing API key: send X-ApiKey or ?apikey=", "forbidden");
   const project = await lookupProject(c.env.DB, key, Number(c.env.PROJECT_CACHE_TTL_SECONDS) || 30);
   if (!project) throw new ClientError(403, "invalid API key", "forbidden");

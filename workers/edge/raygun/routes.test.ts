@@ -124,6 +124,47 @@ describe("POST /entries/bulk", () => {
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/reports\[1\]/);
   });
+
+  it("queues each report as sent; the 128 KB limit counts a report's compact form, not its whitespace", async () => {
+    const p = await createTestProject("bulk-as-sent");
+    const keys = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`k${i}`, i]));
+    const roomy = {
+      ...nodeReport,
+      occurredOn: new Date().toISOString(),
+      details: { ...nodeReport.details, userCustomData: { pad: "y".repeat(90 * 1024), ...keys } },
+    };
+    const compact = new TextEncoder().encode(JSON.stringify(roomy)).byteLength;
+    const pretty = JSON.stringify(roomy, null, 40);
+    expect(compact).toBeLessThanOrEqual(128 * 1024);
+    expect(new TextEncoder().encode(pretty).byteLength).toBeGreaterThan(128 * 1024);
+    const ok = await call(`/entries/bulk?apikey=${p.key}`, {
+      method: "POST",
+      body: `[\n${pretty} ,\n${report()}]`,
+    });
+    expect(ok.status).toBe(202);
+    const events = await waitFor(async () => {
+      const r = await api<{ hits: { eventId: string }[] }>(`/api/v1/projects/${p.id}/search?q=`);
+      return r.body.hits.length === 2 ? r.body.hits : null;
+    });
+    const details = await Promise.all(
+      events.map((e) =>
+        api<{ raw: { details: { userCustomData?: Record<string, unknown> } } }>(
+          `/api/v1/projects/${p.id}/events/${e.eventId}`,
+        ),
+      ),
+    );
+    const stored = details.map((d) => d.body.raw.details.userCustomData).find((u) => u?.pad);
+    expect(stored).toEqual(roomy.details.userCustomData);
+
+    const tooBig = { ...roomy, details: { ...roomy.details, more: "z".repeat(40 * 1024) } };
+    const size = new TextEncoder().encode(JSON.stringify(tooBig)).byteLength;
+    const refused = await call(`/entries/bulk?apikey=${p.key}`, {
+      method: "POST",
+      body: `[${report()}, ${JSON.stringify(tooBig)}]`,
+    });
+    expect(refused.status).toBe(413);
+    expect(await refused.text()).toBe(`reports[1] is ${size} bytes; at most ${128 * 1024}`);
+  });
 });
 
 describe("POST /events (RUM)", () => {

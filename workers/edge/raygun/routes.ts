@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { badRequest, ClientError } from "../../../shared/http/errors";
 import { decodeUtf8, readBody } from "../../../shared/http/read-body";
 import { newEventId } from "../../../shared/ids";
+import { arrayElementTexts } from "../../../shared/json/array-elements";
 import { getCI, getStringCI } from "../../../shared/json/case-insensitive";
 import type { IngestItem } from "../../../shared/queue-message";
 import { type Admission, admit, type Candidate } from "../admission";
@@ -80,23 +81,28 @@ export const raygunRoutes = new Hono<EdgeApp>({ strict: false })
     c.set("category", "error");
     const project = await authenticateRaygun(c);
     const bytes = await readBody(c.req.raw, { limit: RAYGUN_MAX_BULK_BYTES, what: "bulk body" });
-    const body = parseJson(decodeUtf8(bytes, "bulk body"), "bulk body");
+    const text = decodeUtf8(bytes, "bulk body");
+    const body = parseJson(text, "bulk body");
     if (!Array.isArray(body)) throw badRequest("bulk body must be a JSON array of crash reports");
     if (body.length === 0) throw badRequest("bulk body is empty");
     if (body.length > RAYGUN_MAX_BULK) {
       throw badRequest(`bulk body holds ${body.length} reports; at most ${RAYGUN_MAX_BULK}`);
     }
+    // Each report is queued as the client sent it (its text in the body), not serialised again.
+    const texts = arrayElementTexts(text);
     const client = clientInfo(c.req.raw, c.env);
     const receivedAt = Date.now();
     // Validate all before enqueueing any: a bad bulk request writes nothing.
     const candidates = body.map((report, i): Candidate => {
       validateRaygunReport(report, `reports[${i}]`);
-      const payload = JSON.stringify(report);
+      const payload = texts[i]!;
       const size = utf8Length(payload);
-      if (size > RAYGUN_MAX_REPORT_BYTES) {
+      // The limit applies to the report's compact form, whatever whitespace it was sent with.
+      const compact = size > RAYGUN_MAX_REPORT_BYTES ? utf8Length(JSON.stringify(report)) : size;
+      if (compact > RAYGUN_MAX_REPORT_BYTES) {
         throw new ClientError(
           413,
-          `reports[${i}] is ${size} bytes; at most ${RAYGUN_MAX_REPORT_BYTES}`,
+          `reports[${i}] is ${compact} bytes; at most ${RAYGUN_MAX_REPORT_BYTES}`,
           "too_large",
         );
       }
