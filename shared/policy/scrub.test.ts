@@ -82,6 +82,19 @@ describe("scrubJson: key rules", () => {
     ]);
   });
 
+  it("classifies long names (not cached) the same, every time", () => {
+    const long = `${"x".repeat(300)}_password`;
+    for (let i = 0; i < 2; i++) {
+      const v = scrub({ pairs: [[long, "p"]], records: [{ key: long, value: "p" }], map: { [long]: "p" } })
+        .value as AnyJson;
+      expect(v).toEqual({
+        pairs: [[long, FILTERED]],
+        records: [{ key: long, value: FILTERED }],
+        map: { [long]: FILTERED },
+      });
+    }
+  });
+
   it("covers Relay's key list and keeps structural keys", () => {
     const keys = [
       "secret",

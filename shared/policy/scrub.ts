@@ -43,6 +43,7 @@ const SCRUB_FAILED = "[Filtered: scrub failed]";
 /** JSON-looking strings (request bodies, Raygun rawData) up to this size are parsed and scrubbed. */
 const MAX_EMBEDDED_JSON = 64 * 1024;
 const KEY_CACHE_LIMIT = 4096;
+const MAX_CACHED_KEY = 128;
 
 const REMOVE: unique symbol = Symbol("remove");
 
@@ -112,6 +113,9 @@ export function scrubCanonicalEvent(
 }
 
 function verdict(key: string, ctx: Ctx): KeyVerdict {
+  // The cache holds what it keys on: long "keys" (a code line heading a 2-element array) would pin
+  // up to KEY_CACHE_LIMIT large strings in the isolate, so they are classified each time instead.
+  if (key.length > MAX_CACHED_KEY) return classifyKey(key, ctx);
   let v = ctx.keyCache.get(key);
   if (v === undefined) {
     v = classifyKey(key, ctx);
@@ -180,18 +184,19 @@ function walkArray(arr: unknown[], depth: number, ctx: Ctx): unknown[] {
   return removed ? out.filter((x) => x !== REMOVE) : out;
 }
 
-function walkObject(obj: Record<string, unknown>, depth: number, ctx: Ctx): Record<string, unknown> {
-  // {name, value} records (Raygun .NET cookies and form lists): the name decides for the value.
-  const pairName = obj.name ?? obj.Name ?? obj.key ?? obj.Key;
-  const pairVerdict = typeof pairName === "string" ? verdict(pairName, ctx) : KEY_PLAIN;
+function pairVerdict(obj: Record<string, unknown>, ctx: Ctx): KeyVerdict {
+  const name = obj.name ?? obj.Name ?? obj.key ?? obj.Key;
+  return typeof name === "string" ? verdict(name, ctx) : KEY_PLAIN;
+}
 
+function walkObject(obj: Record<string, unknown>, depth: number, ctx: Ctx): Record<string, unknown> {
   let out: Record<string, unknown> | null = null;
   for (const key in obj) {
     const value = obj[key];
     let kv = verdict(key, ctx);
-    if (kv === KEY_PLAIN && pairVerdict !== KEY_PLAIN && (key === "value" || key === "Value")) {
-      kv = pairVerdict;
-    }
+    // {name, value} records (Raygun .NET cookies and form lists): the name decides for the value.
+    // Looked up only for such a record, so that names elsewhere (SDKs, contexts) never fill the cache.
+    if (kv === KEY_PLAIN && (key === "value" || key === "Value")) kv = pairVerdict(obj, ctx);
     let next: unknown;
     if (kv === KEY_IP) next = value == null ? value : REMOVE;
     else if (kv === KEY_SENSITIVE) next = redact(key, value);
