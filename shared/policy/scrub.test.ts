@@ -36,6 +36,27 @@ describe("scrubJson: key rules", () => {
     expect(JSON.parse(json.request.data)).toEqual({ user: "a", password: FILTERED });
   });
 
+  it("scrubs JSON inside strings whatever its first token, and bracketed text by the string rules", () => {
+    const docs = [
+      '{ "password": "b" }',
+      '[\n {"password":"b"}]',
+      '[["password", "b"]]',
+      '[-1, {"password":"b"}]',
+      '[true, {"password":"b"}]',
+      '[null, {"password":"b"}]',
+      '[0, {"password":"b"}]',
+    ];
+    for (const doc of docs) {
+      const v = scrub({ data: doc }).value as AnyJson;
+      expect(v.data, doc).toContain(FILTERED);
+      expect(JSON.parse(v.data), doc).toEqual(JSON.parse(doc.replace('"b"', `"${FILTERED}"`)));
+    }
+    for (const text of ["[anonymous]", "[INFO] login password=hunter2", "{user} token=abcdef"]) {
+      const v = scrub({ message: text }).value as AnyJson;
+      expect(v.message).toBe(text.replace(/=\w+/, `=${FILTERED}`));
+    }
+  });
+
   it("filters Authorization, Cookie and Set-Cookie headers as maps and as pair lists", () => {
     const map = scrub({
       request: {

@@ -142,7 +142,7 @@ function walk(v: unknown, depth: number, ctx: Ctx): unknown {
 function walkString(s: string, depth: number, ctx: Ctx): string {
   const c = s.charCodeAt(0);
   // `{` or `[`: a JSON document inside a string (request bodies, rawData): scrub it structurally.
-  if ((c === 123 || c === 91) && s.length <= MAX_EMBEDDED_JSON && s.length > 1) {
+  if ((c === 123 || c === 91) && s.length <= MAX_EMBEDDED_JSON && s.length > 1 && mayBeJson(s, c)) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(s);
@@ -155,6 +155,31 @@ function walkString(s: string, depth: number, ctx: Ctx): string {
     }
   }
   return scrubString(s, ctx);
+}
+
+/**
+ * Whether `s` (opening with `{` or `[`) can be JSON at all, judged by its first token: a failed
+ * JSON.parse throws, and building the exception costs microseconds (raygun4js names every
+ * anonymous function "[anonymous]", so a browser report holds several).
+ */
+function mayBeJson(s: string, open: number): boolean {
+  let i = 1;
+  let c = s.charCodeAt(i);
+  // JSON whitespace: space, tab, line feed, carriage return.
+  while (c === 32 || c === 9 || c === 10 || c === 13) c = s.charCodeAt(++i);
+  if (open === 123) return c === 34 || c === 125; // `"` or `}`
+  // A value (`{ [ " - 0-9 t f n`) or `]`.
+  return (
+    c === 123 ||
+    c === 91 ||
+    c === 34 ||
+    c === 45 ||
+    (c >= 48 && c <= 57) ||
+    c === 116 ||
+    c === 102 ||
+    c === 110 ||
+    c === 93
+  );
 }
 
 function walkArray(arr: unknown[], depth: number, ctx: Ctx): unknown[] {
