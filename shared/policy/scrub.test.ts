@@ -150,6 +150,34 @@ describe("scrubJson: key rules", () => {
     expect((q.value as AnyJson).url).toBe(`https://x.com/?ssn=${FILTERED}&a=2`);
     expect(scrub({ password: "x" }, { defaults: false }).changed).toBe(false);
   });
+
+  it("applies each item's own settings when every item brings a fresh copy of them", () => {
+    const payload = { x: { ssn: "1", note: "2", "a,b": "3" } };
+    const fresh = (fields: string[]) => JSON.parse(JSON.stringify({ ...DEFAULTS, sensitiveFields: fields }));
+    for (let round = 0; round < 2; round++) {
+      expect((scrubJson(payload, fresh(["ssn"])).value as AnyJson).x).toEqual({
+        ssn: FILTERED,
+        note: "2",
+        "a,b": "3",
+      });
+      expect((scrubJson(payload, fresh(["note"])).value as AnyJson).x).toEqual({
+        ssn: "1",
+        note: FILTERED,
+        "a,b": "3",
+      });
+      expect((scrubJson(payload, fresh(["a,b"])).value as AnyJson).x).toEqual({
+        ssn: "1",
+        note: "2",
+        "a,b": FILTERED,
+      });
+      expect((scrubJson(payload, fresh(["a", "b"])).value as AnyJson).x).toEqual({
+        ssn: "1",
+        note: "2",
+        "a,b": FILTERED,
+      });
+      expect(scrubJson(payload, { ...fresh([]), defaults: false }).changed).toBe(false);
+    }
+  });
 });
 
 describe("scrubJson: string rules", () => {

@@ -42,7 +42,7 @@ export const TOO_DEEP = "[Filtered: too deep]";
 const SCRUB_FAILED = "[Filtered: scrub failed]";
 /** JSON-looking strings (request bodies, Raygun rawData) up to this size are parsed and scrubbed. */
 const MAX_EMBEDDED_JSON = 64 * 1024;
-const KEY_CACHE_LIMIT = 4096;
+const KEY_CACHE_LIMIT = 2048;
 const MAX_CACHED_KEY = 128;
 
 const REMOVE: unique symbol = Symbol("remove");
@@ -51,17 +51,18 @@ interface Ctx extends KeyRules {
   keyCache: Map<string, KeyVerdict>;
 }
 
-/** Compiled per (sensitiveFields array, flags): the array comes from cached settings, so it is stable. */
-const compiled = new WeakMap<string[], Ctx[]>();
+/**
+ * Compiled per options content, not per object: the processor gets each item's policy from its
+ * queue message, a fresh object every time, and a context per item would classify every key anew.
+ * Bounded: a few projects' settings at a time, each with a bounded key cache.
+ */
+const compiled = new Map<string, Ctx>();
+const MAX_CONTEXTS = 16;
 
 function context(o: ScrubOptions): Ctx {
   const flags = (o.defaults ? 1 : 0) | (o.scrubIpAddresses ? 2 : 0);
-  let slots = compiled.get(o.sensitiveFields);
-  if (!slots) {
-    slots = [];
-    compiled.set(o.sensitiveFields, slots);
-  }
-  let ctx = slots[flags];
+  const id = o.sensitiveFields.length === 0 ? String(flags) : `${flags}${JSON.stringify(o.sensitiveFields)}`;
+  let ctx = compiled.get(id);
   if (!ctx) {
     ctx = {
       defaults: o.defaults,
@@ -69,7 +70,8 @@ function context(o: ScrubOptions): Ctx {
       fields: o.sensitiveFields.map((f) => f.trim().toLowerCase()).filter((f) => f !== ""),
       keyCache: new Map(),
     };
-    slots[flags] = ctx;
+    if (compiled.size >= MAX_CONTEXTS) compiled.clear();
+    compiled.set(id, ctx);
   }
   return ctx;
 }
