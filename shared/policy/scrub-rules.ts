@@ -62,8 +62,45 @@ export function isTokenCount(key: string, value: unknown): boolean {
 // window) and its quantified runs cannot be re-entered from a later start, so one hostile string
 // cannot make a batch blow its CPU limit (shared/policy/linear-time.test.ts proves the growth).
 
-/** Cheap pre-check: strings without any trigger skip every rule below. */
-const TRIGGER = /\d[ -]?\d[ -]?\d[ -]?\d|bearer|basic|\/\/[^\s/@]*@|-----BEGIN|=/i;
+/**
+ * Cheap pre-check: a string without any trigger skips every rule below. Each trigger is implied by
+ * a match of one rule: 13 digits with single separators (CARD), "bearer" / "basic" (any case),
+ * "//…@" (URL_AUTH; the short-string loop takes any "@"), "-----BEGIN" (PEM), "=" (PAIR).
+ */
+const TRIGGER = /\d(?:[ -]?\d){12}|bearer|basic|\/\/[^\s/@]*@|-----BEGIN|=/i;
+/** Below this length one charCode loop beats a regex call (most payload strings are short). */
+const SHORT = 256;
+
+/** TRIGGER.test for short strings, by hand: the same triggers, in one pass over the characters. */
+function shortHasTrigger(s: string): boolean {
+  let run = 0;
+  let sep = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++run >= 13) return true;
+      sep = false;
+      continue;
+    }
+    if ((c === 32 || c === 45) && run > 0 && !sep) sep = true;
+    else {
+      run = 0;
+      sep = false;
+    }
+    if (c === 61 || c === 64) return true;
+    if ((c | 32) === 98) {
+      const rest = s.slice(i + 1, i + 6).toLowerCase();
+      if (rest === "earer" || rest.startsWith("asic")) return true;
+    } else if (c === 45 && s.startsWith("----BEGIN", i + 1)) return true;
+  }
+  return false;
+}
+
+/** Whether any in-string rule could match `s` (false: it is returned unchanged). */
+export function hasTrigger(s: string): boolean {
+  if (s.length < 4) return false;
+  return s.length < SHORT ? shortHasTrigger(s) : TRIGGER.test(s);
+}
 
 const BEARER = /\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*/gi;
 const BASIC = /\b(basic)\s+([A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])/gi;
@@ -84,7 +121,7 @@ const PAIR = /(^|[?&;\s])([^=&?;\s#]+)=([^&;\s#]*)/g;
  * `rules.defaults` gates the built-in patterns; `key=value` pairs honour every key rule.
  */
 export function scrubString(s: string, rules: KeyRules): string {
-  if (s.length < 4 || !TRIGGER.test(s)) return s;
+  if (!hasTrigger(s)) return s;
   let out = s;
   if (rules.defaults) {
     if (out.includes("-----BEGIN")) out = scrubPem(out);

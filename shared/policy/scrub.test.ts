@@ -36,6 +36,27 @@ describe("scrubJson: key rules", () => {
     expect(JSON.parse(json.request.data)).toEqual({ user: "a", password: FILTERED });
   });
 
+  it("scrubs JSON inside strings whatever its first token, and bracketed text by the string rules", () => {
+    const docs = [
+      '{ "password": "b" }',
+      '[\n {"password":"b"}]',
+      '[["password", "b"]]',
+      '[-1, {"password":"b"}]',
+      '[true, {"password":"b"}]',
+      '[null, {"password":"b"}]',
+      '[0, {"password":"b"}]',
+    ];
+    for (const doc of docs) {
+      const v = scrub({ data: doc }).value as AnyJson;
+      expect(v.data, doc).toContain(FILTERED);
+      expect(JSON.parse(v.data), doc).toEqual(JSON.parse(doc.replace('"b"', `"${FILTERED}"`)));
+    }
+    for (const text of ["[anonymous]", "[INFO] login password=hunter2", "{user} token=abcdef"]) {
+      const v = scrub({ message: text }).value as AnyJson;
+      expect(v.message).toBe(text.replace(/=\w+/, `=${FILTERED}`));
+    }
+  });
+
   it("filters Authorization, Cookie and Set-Cookie headers as maps and as pair lists", () => {
     const map = scrub({
       request: {
@@ -82,6 +103,19 @@ describe("scrubJson: key rules", () => {
     ]);
   });
 
+  it("classifies long names (not cached) the same, every time", () => {
+    const long = `${"x".repeat(300)}_password`;
+    for (let i = 0; i < 2; i++) {
+      const v = scrub({ pairs: [[long, "p"]], records: [{ key: long, value: "p" }], map: { [long]: "p" } })
+        .value as AnyJson;
+      expect(v).toEqual({
+        pairs: [[long, FILTERED]],
+        records: [{ key: long, value: FILTERED }],
+        map: { [long]: FILTERED },
+      });
+    }
+  });
+
   it("covers Relay's key list and keeps structural keys", () => {
     const keys = [
       "secret",
@@ -115,6 +149,34 @@ describe("scrubJson: key rules", () => {
     const q = scrub({ url: "https://x.com/?ssn=1&a=2" }, { defaults: false, sensitiveFields: ["SSN"] });
     expect((q.value as AnyJson).url).toBe(`https://x.com/?ssn=${FILTERED}&a=2`);
     expect(scrub({ password: "x" }, { defaults: false }).changed).toBe(false);
+  });
+
+  it("applies each item's own settings when every item brings a fresh copy of them", () => {
+    const payload = { x: { ssn: "1", note: "2", "a,b": "3" } };
+    const fresh = (fields: string[]) => JSON.parse(JSON.stringify({ ...DEFAULTS, sensitiveFields: fields }));
+    for (let round = 0; round < 2; round++) {
+      expect((scrubJson(payload, fresh(["ssn"])).value as AnyJson).x).toEqual({
+        ssn: FILTERED,
+        note: "2",
+        "a,b": "3",
+      });
+      expect((scrubJson(payload, fresh(["note"])).value as AnyJson).x).toEqual({
+        ssn: "1",
+        note: FILTERED,
+        "a,b": "3",
+      });
+      expect((scrubJson(payload, fresh(["a,b"])).value as AnyJson).x).toEqual({
+        ssn: "1",
+        note: "2",
+        "a,b": FILTERED,
+      });
+      expect((scrubJson(payload, fresh(["a", "b"])).value as AnyJson).x).toEqual({
+        ssn: "1",
+        note: "2",
+        "a,b": FILTERED,
+      });
+      expect(scrubJson(payload, { ...fresh([]), defaults: false }).changed).toBe(false);
+    }
   });
 });
 

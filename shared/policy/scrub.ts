@@ -42,7 +42,8 @@ export const TOO_DEEP = "[Filtered: too deep]";
 const SCRUB_FAILED = "[Filtered: scrub failed]";
 /** JSON-looking strings (request bodies, Raygun rawData) up to this size are parsed and scrubbed. */
 const MAX_EMBEDDED_JSON = 64 * 1024;
-const KEY_CACHE_LIMIT = 4096;
+const KEY_CACHE_LIMIT = 2048;
+const MAX_CACHED_KEY = 128;
 
 const REMOVE: unique symbol = Symbol("remove");
 
@@ -50,17 +51,18 @@ interface Ctx extends KeyRules {
   keyCache: Map<string, KeyVerdict>;
 }
 
-/** Compiled per (sensitiveFields array, flags): the array comes from cached settings, so it is stable. */
-const compiled = new WeakMap<string[], Ctx[]>();
+/**
+ * Compiled per options content, not per object: the processor gets each item's policy from its
+ * queue message, a fresh object every time, and a context per item would classify every key anew.
+ * Bounded: a few projects' settings at a time, each with a bounded key cache.
+ */
+const compiled = new Map<string, Ctx>();
+const MAX_CONTEXTS = 16;
 
 function context(o: ScrubOptions): Ctx {
   const flags = (o.defaults ? 1 : 0) | (o.scrubIpAddresses ? 2 : 0);
-  let slots = compiled.get(o.sensitiveFields);
-  if (!slots) {
-    slots = [];
-    compiled.set(o.sensitiveFields, slots);
-  }
-  let ctx = slots[flags];
+  const id = o.sensitiveFields.length === 0 ? String(flags) : `${flags}${JSON.stringify(o.sensitiveFields)}`;
+  let ctx = compiled.get(id);
   if (!ctx) {
     ctx = {
       defaults: o.defaults,
@@ -68,7 +70,8 @@ function context(o: ScrubOptions): Ctx {
       fields: o.sensitiveFields.map((f) => f.trim().toLowerCase()).filter((f) => f !== ""),
       keyCache: new Map(),
     };
-    slots[flags] = ctx;
+    if (compiled.size >= MAX_CONTEXTS) compiled.clear();
+    compiled.set(id, ctx);
   }
   return ctx;
 }
@@ -112,6 +115,9 @@ export function scrubCanonicalEvent(
 }
 
 function verdict(key: string, ctx: Ctx): KeyVerdict {
+  // The cache holds what it keys on: long "keys" (a code line heading a 2-element array) would pin
+  // up to KEY_CACHE_LIMIT large strings in the isolate, so they are classified each time instead.
+  if (key.length > MAX_CACHED_KEY) return classifyKey(key, ctx);
   let v = ctx.keyCache.get(key);
   if (v === undefined) {
     v = classifyKey(key, ctx);
@@ -138,7 +144,7 @@ function walk(v: unknown, depth: number, ctx: Ctx): unknown {
 function walkString(s: string, depth: number, ctx: Ctx): string {
   const c = s.charCodeAt(0);
   // `{` or `[`: a JSON document inside a string (request bodies, rawData): scrub it structurally.
-  if ((c === 123 || c === 91) && s.length <= MAX_EMBEDDED_JSON && s.length > 1) {
+  if ((c === 123 || c === 91) && s.length <= MAX_EMBEDDED_JSON && s.length > 1 && mayBeJson(s, c)) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(s);
@@ -151,6 +157,31 @@ function walkString(s: string, depth: number, ctx: Ctx): string {
     }
   }
   return scrubString(s, ctx);
+}
+
+/**
+ * Whether `s` (opening with `{` or `[`) can be JSON at all, judged by its first token: a failed
+ * JSON.parse throws, and building the exception costs microseconds (raygun4js names every
+ * anonymous function "[anonymous]", so a browser report holds several).
+ */
+function mayBeJson(s: string, open: number): boolean {
+  let i = 1;
+  let c = s.charCodeAt(i);
+  // JSON whitespace: space, tab, line feed, carriage return.
+  while (c === 32 || c === 9 || c === 10 || c === 13) c = s.charCodeAt(++i);
+  if (open === 123) return c === 34 || c === 125; // `"` or `}`
+  // A value (`{ [ " - 0-9 t f n`) or `]`.
+  return (
+    c === 123 ||
+    c === 91 ||
+    c === 34 ||
+    c === 45 ||
+    (c >= 48 && c <= 57) ||
+    c === 116 ||
+    c === 102 ||
+    c === 110 ||
+    c === 93
+  );
 }
 
 function walkArray(arr: unknown[], depth: number, ctx: Ctx): unknown[] {
@@ -180,18 +211,19 @@ function walkArray(arr: unknown[], depth: number, ctx: Ctx): unknown[] {
   return removed ? out.filter((x) => x !== REMOVE) : out;
 }
 
-function walkObject(obj: Record<string, unknown>, depth: number, ctx: Ctx): Record<string, unknown> {
-  // {name, value} records (Raygun .NET cookies and form lists): the name decides for the value.
-  const pairName = obj.name ?? obj.Name ?? obj.key ?? obj.Key;
-  const pairVerdict = typeof pairName === "string" ? verdict(pairName, ctx) : KEY_PLAIN;
+function pairVerdict(obj: Record<string, unknown>, ctx: Ctx): KeyVerdict {
+  const name = obj.name ?? obj.Name ?? obj.key ?? obj.Key;
+  return typeof name === "string" ? verdict(name, ctx) : KEY_PLAIN;
+}
 
+function walkObject(obj: Record<string, unknown>, depth: number, ctx: Ctx): Record<string, unknown> {
   let out: Record<string, unknown> | null = null;
   for (const key in obj) {
     const value = obj[key];
     let kv = verdict(key, ctx);
-    if (kv === KEY_PLAIN && pairVerdict !== KEY_PLAIN && (key === "value" || key === "Value")) {
-      kv = pairVerdict;
-    }
+    // {name, value} records (Raygun .NET cookies and form lists): the name decides for the value.
+    // Looked up only for such a record, so that names elsewhere (SDKs, contexts) never fill the cache.
+    if (kv === KEY_PLAIN && (key === "value" || key === "Value")) kv = pairVerdict(obj, ctx);
     let next: unknown;
     if (kv === KEY_IP) next = value == null ? value : REMOVE;
     else if (kv === KEY_SENSITIVE) next = redact(key, value);

@@ -1,9 +1,10 @@
-// Preparing an item (scrub pre-check, scrub, normalization, grouping) is linear in its payload:
+// Preparing an item (scrub, normalization, grouping) is linear in its payload:
 // every pathological shape of test/linear-time.ts, placed in every text field a Sentry
 // event or a Raygun report has, costs at most 15× the time at 10× the size.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newEventId } from "../../shared/ids";
+import { FILTERED } from "../../shared/policy/scrub";
 import type { IngestItem } from "../../shared/queue-message";
 import { measureGrowth, PATHOLOGICAL } from "../../test/linear-time";
 import { prepareItem } from "./prepare";
@@ -63,3 +64,43 @@ describe("prepareItem is linear in its payload", () => {
     });
   }
 });
+
+describe("prepareItem scrubs what only the structure shows", () => {
+  // A secret under a key name that sits in a value ({name, value} records, [name, value] pairs)
+  // or in JSON escaped inside a string: no text-level look at the payload can tell these apart.
+  const cases: [string, "sentry" | "raygun", unknown][] = [
+    [
+      "a Raygun {name, value} form record",
+      "raygun",
+      raygunWith({ form: [{ name: "password", value: "hunter2" }] }),
+    ],
+    [
+      "a Sentry [name, value] header pair",
+      "sentry",
+      { message: "m", request: { headers: [["X-Api-Key", "hunter2"]] } },
+    ],
+    ["JSON escaped inside a string", "sentry", { message: "m", extra: { body: '{"password":"hunter2"}' } }],
+  ];
+  it.each(cases)("%s", async (_name, protocol, payload) => {
+    const p = await prepareItem(item(protocol, JSON.stringify(payload)), env);
+    const stored = String(p.payload);
+    expect(stored).not.toContain("hunter2");
+    expect(stored).toContain(FILTERED);
+    expect(JSON.stringify(p.event)).not.toContain("hunter2");
+  });
+
+  it("stores a payload with nothing to scrub as received, byte for byte", async () => {
+    const text = JSON.stringify(
+      raygunWith({ url: "https://shop.example/checkout?id=1", headers: { Accept: "*/*" } }),
+    );
+    const p = await prepareItem(item("raygun", `${text}  `), env);
+    expect(p.payload).toBe(`${text}  `);
+  });
+});
+
+function raygunWith(request: Record<string, unknown>): unknown {
+  return {
+    occurredOn: "2026-11-30T09:00:00Z",
+    details: { error: { message: "boom", className: "Error", stackTrace: [] }, request },
+  };
+}
