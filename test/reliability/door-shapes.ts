@@ -256,7 +256,7 @@ export function doorCases(projects: DoorProjects): DoorCase[] {
 
 /**
  * Good reports carrying ~64 KB of one regex-hostile shape each (with a sensitive field beside it,
- * so the scrubber's pre-check lets them through to the full walk). Each is accepted and must be
+ * for the scrubber's walk to find). Each is accepted and must be
  * processed in bounded time: `marker` makes them searchable.
  */
 export function regexHostileReports(
