@@ -239,7 +239,40 @@ async function runFold(env: BenchEnv): Promise<Response> {
       .first<{ b: number }>();
     ledgerBytes += row?.b ?? 0;
   }
-  return Response.json({ ms, d1, deltas, ledgerBytes });
+  const rows = await rowBytes(env);
+  return Response.json({ ms, d1, deltas, ledgerBytes, rowBytes: rows.total, rowBytesByTable: rows.byTable });
+}
+
+/**
+ * The bytes of every row the databases hold (sum of each column's length, from D1 itself; b-tree
+ * and index overhead not included), group_deltas left out (folded and deleted). The database
+ * file's growth alone hides new rows in pages a fold freed, so growth is counted both ways.
+ */
+async function rowBytes(env: BenchEnv): Promise<{ total: number; byTable: Record<string, number> }> {
+  let total = 0;
+  const byTable: Record<string, number> = {};
+  for (const db of shardDbs(env as unknown as ShardEnv)) {
+    const tables = await db
+      .prepare(
+        `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'
+           AND name NOT IN ('d1_migrations', 'group_deltas') AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'`,
+      )
+      .all<{ name: string }>();
+    for (const { name } of tables.results) {
+      const cols = await db
+        .prepare("SELECT name FROM pragma_table_info(?)")
+        .bind(name)
+        .all<{ name: string }>();
+      if (cols.results.length === 0) continue;
+      const sum = cols.results.map((c) => `coalesce(length("${c.name}"), 0)`).join(" + ");
+      const row = await db
+        .prepare(`SELECT coalesce(sum(${sum}), 0) AS b FROM "${name}"`)
+        .first<{ b: number }>();
+      total += row?.b ?? 0;
+      byTable[name] = (byTable[name] ?? 0) + (row?.b ?? 0);
+    }
+  }
+  return { total, byTable };
 }
 
 async function runIndex(bodies: string[], env: BenchEnv): Promise<Response> {

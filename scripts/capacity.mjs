@@ -37,6 +37,8 @@ export function plan(bench, { rate, mix, retentionDays }) {
   const rows = [];
   let d1Queries = 0;
   let d1BytesPerSecond = 0;
+  // The larger of the database file's growth and the bytes of the rows the run added (bench/lib/cost.mjs).
+  const heldBytes = Math.max(p.d1BytesPerEvent ?? 0, p.d1RowBytesPerEvent ?? 0);
   const perKind = {};
   for (const [kind, share] of Object.entries(mix)) {
     const q = kinds[kind];
@@ -52,7 +54,7 @@ export function plan(bench, { rate, mix, retentionDays }) {
     const indexMessages = events * q.indexMessagesPerEvent;
     const indexBatches = indexMessages / LIMITS.consumerBatchMessages;
     d1Queries += batchesPerSecond * q.d1QueriesPerBatch + events * q.indexer.d1QueriesPerEvent;
-    d1BytesPerSecond += events * (p.d1BytesPerEvent ?? 0);
+    d1BytesPerSecond += events * heldBytes;
     perKind[kind] = {
       eventsPerSecond: events,
       eventsPerMessage: q.eventsPerMessage,
@@ -106,7 +108,7 @@ export function plan(bench, { rate, mix, retentionDays }) {
       `${d1Shards} metadata shard(s) of ~${fmt(LIMITS.d1QueriesPerSecond)}/s`,
     ],
     [
-      `D1 GB held over ${retentionDays} days of retention (${fmt(p.d1BytesPerEvent)} B per event)`,
+      `D1 GB held over ${retentionDays} days of retention (${fmt(heldBytes)} B per event: the larger of file growth and the rows' bytes)`,
       d1Bytes / 1e9,
       (d1Shards * LIMITS.d1Bytes) / 1e9,
       `${d1Shards} × ${LIMITS.d1Bytes / 1e9} GB`,

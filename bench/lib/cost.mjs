@@ -26,6 +26,16 @@ const GB = 1e9;
 
 const r = (x, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 
+/**
+ * D1 bytes a run's events leave behind: the larger of the database file's growth and the bytes of
+ * the rows the run added (a fold frees pages that later rows fill, so growth alone can read 0).
+ */
+export const d1HeldBytesPerEvent = (run, q) =>
+  Object.keys(run.perQueue ?? {}).length > 1 && q?.d1RowBytesPerEvent != null
+    ? // A run of several queues: the file's growth mixes them; the queue's own rows are its share.
+      q.d1RowBytesPerEvent
+    : Math.max(run.d1BytesPerEvent ?? 0, q?.d1RowBytesPerEvent ?? run.d1RowBytesPerEvent ?? 0);
+
 /** Prices per-event operation counts: every line is count × USD per million (or per unit). */
 export function price(ops) {
   const lines = [
@@ -93,7 +103,7 @@ export function opsPerEvent(edge, q, run, { kind, retentionDays, ledgerDays = 0 
     // The ledger's rows go once the queue can no longer redeliver; every other byte stays for the
     // data's retention (b-tree overhead of the ledger included: counted at the longer time).
     d1GbMonths:
-      (Math.max(0, (run.d1BytesPerEvent ?? 0) - (run.d1LedgerBytesPerEvent ?? 0)) / GB) * months +
+      (Math.max(0, d1HeldBytesPerEvent(run, q) - (run.d1LedgerBytesPerEvent ?? 0)) / GB) * months +
       ((run.d1LedgerBytesPerEvent ?? 0) / GB) * (ledgerDays / 30),
     r2ClassA: q.r2WritesPerEvent + (run.edge?.r2PutsPerEvent ?? 0),
     r2ClassB: q.r2ReadsPerEvent,

@@ -69,7 +69,11 @@ export function processorSection(r, budget) {
       ([k, s]) => `| \`${k}…\` | ${v(s.rowsRead)} | ${s.rowsWritten} |`,
     ),
     "",
-    `D1 database growth: ${v(p.d1BytesPerEvent)} B per event (D1's \`meta.size_after\`, from the end of the warm-up to the end of the run), of which the message ledger's rows ${v(p.d1LedgerBytesPerEvent)} B (counted from its rows; pruned once the queue can no longer redeliver).`,
+    `D1 bytes per event: database growth ${v(p.d1BytesPerEvent)} B (D1's \`meta.size_after\`, from the end of the warm-up to the end of the run; "—" when no growth: new rows filled pages a fold freed), rows added ${v(p.d1RowBytesPerEvent)} B (sum of every column's length in D1, no b-tree overhead; by table: ${
+      Object.entries(p.d1RowBytesPerEventByTable ?? {})
+        .map(([t, b]) => `${t} ${b}`)
+        .join(", ") || "none"
+    }; errors alone ${v(p.perQueue?.["sluice-errors-0"]?.d1RowBytesPerEvent)} B); the cost and the capacity plan take the larger (a run of one queue) or the queue's own rows (this mixed run). Of it the message ledger's rows ${v(p.d1LedgerBytesPerEvent)} B (counted from its rows; pruned once the queue can no longer redeliver).`,
     "",
     `Warm-up, not counted: first one event of every group the mix draws (${v(p.newGroups?.groups)} groups, ${v(p.newGroups?.d1RowsWrittenPerGroup)} D1 rows written per new group: its row, facets, its first fold), so the run measures a project whose groups exist; then ${v(p.foldCycleWarmUp?.batches)} batches of the same traffic until the processor folded its group deltas (${p.foldCycleWarmUp?.folded ? "it did" : "it did not"}), so the pages the deltas cycle through (freed by each fold, reused by the next) are in the base: they are a working set per shard, not data held per event. Group counts wait in \`group_deltas\` (one row per batch) and are folded every ${v(r.foldMaxPending)} batches or ${v(r.foldAfterMs)} ms per shard, and by every reader first; the run's last deltas are folded and counted at its end.`,
     "",

@@ -157,7 +157,10 @@ export async function benchProcessor(
     }
     if (!cycle.folded)
       notes.push(`warm-up: no fold after ${cycle.batches} batches; growth includes the deltas' pages`);
-    const ledgerBase = (await post(port, "fold", [])).ledgerBytes;
+    const base = await post(port, "fold", []);
+    const ledgerBase = base.ledgerBytes;
+    const rowBytesBase = base.rowBytes;
+    const byTableBase = base.rowBytesByTable ?? {};
     const perQueue = {};
     const all = {
       d1ms: 0,
@@ -279,6 +282,10 @@ export async function benchProcessor(
         all.d1r += res.d1.rowsRead;
         all.sizeAfter = Math.max(all.sizeAfter, res.d1.sizeAfter);
         all.ledgerBytes = res.ledgerBytes;
+        // Rows this queue's events added (the fold after each queue's batches reads them).
+        q.rowBytes = res.rowBytes - (all.rowBytes ?? rowBytesBase);
+        all.rowBytes = res.rowBytes;
+        all.rowBytesByTable = res.rowBytesByTable;
         q.folds = (q.folds ?? 0) + res.deltas;
         for (const [k, v] of Object.entries(res.d1.byStatement)) {
           for (const into of [all.byStatement, q.byStatement]) {
@@ -347,6 +354,7 @@ export async function benchProcessor(
         r2ReadsPerEvent: r2(q.r2Get / n, 4),
         r2BytesPerEvent: Math.round(q.r2Bytes / n),
         d1RowsWrittenPerEvent: r2(q.d1w / n, 3),
+        d1RowBytesPerEvent: q.rowBytes != null ? Math.round(q.rowBytes / n) : null,
         d1RowsReadPerEvent: r2(q.d1r / n, 3),
         d1QueriesPerEvent: r2(q.d1q / n, 4),
         processorInvocationsPerEvent: r2(q.batches / n, 6),
@@ -410,6 +418,14 @@ export async function benchProcessor(
         : null,
       d1BytesPerEvent:
         all.sizeAfter > all.sizeBase ? Math.round((all.sizeAfter - all.sizeBase) / all.items) : null,
+      // The rows' own bytes added by the run (sum of column lengths; no b-tree overhead): the file's
+      // growth can hide new rows in pages a fold freed, so the larger of the two is what is held.
+      d1RowBytesPerEvent: all.rowBytes != null ? Math.round((all.rowBytes - rowBytesBase) / all.items) : null,
+      d1RowBytesPerEventByTable: Object.fromEntries(
+        Object.entries(all.rowBytesByTable ?? {})
+          .map(([t, b]) => [t, r2((b - (byTableBase[t] ?? 0)) / all.items, 1)])
+          .filter(([, b]) => b !== 0),
+      ),
       // Of which the message ledger's rows (held only while the queue can redeliver).
       d1LedgerBytesPerEvent:
         all.ledgerBytes != null ? Math.round((all.ledgerBytes - ledgerBase) / all.items) : null,
