@@ -127,7 +127,8 @@ try {
   if (want("processor")) {
     result.processor = await section(`processor (${mainSearch})`, () =>
       benchProcessor(lib, libPath, {
-        ...(quick ? { errors: 1000, rumEvents: 500 } : { errors: 5000, rumEvents: 2500 }),
+        // Long enough for a full fold cycle of the group deltas (16 batches of ~6.7 events/message).
+        ...(quick ? { errors: 1000, rumEvents: 500 } : { errors: 12000, rumEvents: 6000 }),
         search: mainSearch,
         esUrl: es.url,
       }),
