@@ -8,7 +8,7 @@
 //   POST /parse  the same message bodies → JSON.parse of every payload, timed in this runtime:
 //                the floor the processor's time per event is compared with.
 
-import { foldGroupDeltas } from "../shared/db/group-fold";
+import { foldAll } from "../shared/db/group-fold";
 import { type ShardEnv, shardDbs } from "../shared/db/shards";
 import { decodeMessage } from "../shared/queue-codec";
 import { createSearchBackend } from "../shared/search/index";
@@ -219,14 +219,7 @@ async function runFold(env: BenchEnv): Promise<Response> {
   const d1 = newD1();
   const t0 = performance.now();
   let deltas = 0;
-  for (const shard of shardDbs(env as unknown as ShardEnv)) {
-    const db = countingDb(shard, d1);
-    for (;;) {
-      const r = await foldGroupDeltas(db);
-      deltas += r.deltas;
-      if (r.deltas === 0) break;
-    }
-  }
+  for (const shard of shardDbs(env as unknown as ShardEnv)) deltas += await foldAll(countingDb(shard, d1));
   const ms = performance.now() - t0;
   // The message ledger is pruned once the queue cannot redeliver (4 days), not after the data's
   // retention: its bytes (counted from its rows) are priced for that long.

@@ -115,14 +115,17 @@ const prepare = (db: D1Database, s: SQL) => {
 };
 
 /**
- * The deltas' merged groups and where they went (one read by primary key), so that a source and
- * its target sum into one update. A merge after this read is still caught by redirectTarget in SQL.
+ * Where merged groups went (group_redirects, one primary-key read per ≤ 500 KB of keys): the
+ * processor applies it to a batch's events, the fold to its deltas, so that a source and its
+ * target count as one group. A merge after this read is still caught by redirectTarget in SQL.
+ * @returns `(projectId, groupId) → the group its counts go to` (itself when not merged)
  */
-async function redirectsOf(db: D1Database, deltas: { groups: string }[]) {
+export async function readRedirects(
+  db: D1Database,
+  groups: Iterable<[number, string]>,
+): Promise<(projectId: number, groupId: string) => string> {
   const keys = new Set<string>();
-  for (const d of deltas)
-    for (const x of JSON.parse(d.groups) as { p: number; g: string }[])
-      keys.add(JSON.stringify([Number(x.p), x.g]));
+  for (const [p, g] of groups) keys.add(JSON.stringify([Number(p), g]));
   const to = new Map<string, string>();
   for (const chunk of jsonChunks([...keys].map((k) => JSON.parse(k) as [number, string]))) {
     const rows = await db
@@ -134,7 +137,13 @@ async function redirectsOf(db: D1Database, deltas: { groups: string }[]) {
       .all<{ p: number; f: string; t: string }>();
     for (const r of rows.results) to.set(`${r.p}\u0000${r.f}`, r.t);
   }
-  return (p: number, g: string) => to.get(`${p}\u0000${g}`) ?? g;
+  return (p, g) => to.get(`${Number(p)}\u0000${g}`) ?? g;
+}
+
+/** The projects and groups a fold's deltas name. */
+function* deltaGroups(deltas: { groups: string }[]): Generator<[number, string]> {
+  for (const d of deltas)
+    for (const x of JSON.parse(d.groups) as { p: number; g: string }[]) yield [x.p, x.g];
 }
 
 /**
@@ -197,7 +206,7 @@ export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<F
     const max = results[results.length - 1]!.id;
     const token = crypto.randomUUID();
     const held = sql`EXISTS (SELECT 1 FROM group_fold WHERE id = 1 AND token = ${token})`;
-    const sums = sumDeltas(results, await redirectsOf(db, results));
+    const sums = sumDeltas(results, await readRedirects(db, deltaGroups(results)));
     await mergeStoredUsers(db, sums.groups);
     const statements: SQL[] = [
       sql`INSERT INTO group_fold (id, token, through) VALUES (1, ${token}, ${max})
@@ -249,6 +258,12 @@ export async function foldIfPending(db: D1Database): Promise<FoldResult | null> 
 }
 
 /** Folds until no delta is pending (bounded): before a move or a retention pass reads the rows. */
-export async function foldAll(db: D1Database, maxFolds = 64): Promise<void> {
-  for (let i = 0; i < maxFolds; i++) if (((await foldIfPending(db))?.deltas ?? 0) === 0) return;
+export async function foldAll(db: D1Database, maxFolds = 64): Promise<number> {
+  let deltas = 0;
+  for (let i = 0; i < maxFolds; i++) {
+    const n = (await foldIfPending(db))?.deltas ?? 0;
+    if (n === 0) break;
+    deltas += n;
+  }
+  return deltas;
 }

@@ -5,6 +5,7 @@
 // value, and user feedback is stored with the group of the event it is about.
 
 import { type SQL, sql } from "drizzle-orm";
+import { readRedirects } from "../../shared/db/group-fold";
 import { shardDbs } from "../../shared/db/shards";
 import type { CanonicalEvent } from "../../shared/event";
 import { Hll } from "../../shared/hll";
@@ -45,28 +46,17 @@ export function addUser(sketch: Hll | undefined, event: CanonicalEvent): Hll | u
  * on a merged group.
  */
 export async function applyRedirects(db: D1Database, prepared: Prepared[]): Promise<void> {
-  const keys = new Set<string>();
+  const keys: [number, string][] = [];
   for (const p of prepared) {
-    if (p.grouping) keys.add(JSON.stringify([Number(p.item.projectId), p.grouping.groupId]));
-    if (p.feedback?.groupId) keys.add(JSON.stringify([Number(p.item.projectId), p.feedback.groupId]));
+    if (p.grouping) keys.push([Number(p.item.projectId), p.grouping.groupId]);
+    if (p.feedback?.groupId) keys.push([Number(p.item.projectId), p.feedback.groupId]);
   }
-  if (keys.size === 0) return;
-  const to = new Map<string, string>();
-  for (const chunk of jsonChunks([...keys].map((k) => JSON.parse(k) as [number, string]))) {
-    const rows = await db
-      .prepare(
-        `SELECT j.value->>0 AS p, j.value->>1 AS f, r.to_group AS t FROM json_each(?) j
-         CROSS JOIN group_redirects r ON r.project_id = j.value->>0 AND r.from_group = j.value->>1`,
-      )
-      .bind(chunk)
-      .all<{ p: number; f: string; t: string }>();
-    for (const r of rows.results) to.set(`${r.p}:${r.f}`, r.t);
-  }
+  if (keys.length === 0) return;
+  const target = await readRedirects(db, keys);
   for (const p of prepared) {
     const pid = Number(p.item.projectId);
-    if (p.grouping) p.grouping.groupId = to.get(`${pid}:${p.grouping.groupId}`) ?? p.grouping.groupId;
-    if (p.feedback?.groupId)
-      p.feedback.groupId = to.get(`${pid}:${p.feedback.groupId}`) ?? p.feedback.groupId;
+    if (p.grouping) p.grouping.groupId = target(pid, p.grouping.groupId);
+    if (p.feedback?.groupId) p.feedback.groupId = target(pid, p.feedback.groupId);
   }
 }
 
