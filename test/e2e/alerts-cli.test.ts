@@ -1,28 +1,9 @@
 // Alert rules from the admin CLI (`npm run sluice -- alerts:*`) against the shared stack: create a
 // rule, list it, send a test alert a local receiver gets, read the delivery log, delete the rule.
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { poll } from "../poll";
 import { type Receiver, startReceiver } from "./alert-receiver";
-import { createProject, stack } from "./client";
-
-const run = promisify(execFile);
-const CLI = join(import.meta.dirname, "..", "..", "scripts", "sluice.mjs");
-
-async function sluice(...args: string[]) {
-  const s = stack();
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, "--url", s.url], {
-      env: { ...process.env, ADMIN_TOKEN: s.adminToken },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { createProject, sluice } from "./client";
 
 let receiver: Receiver;
 beforeAll(async () => {

@@ -1,25 +1,6 @@
 // The admin CLI (`npm run sluice -- ...`, scripts/sluice.mjs) against the running stack.
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { stack } from "./client";
-
-const run = promisify(execFile);
-const CLI = join(import.meta.dirname, "..", "..", "scripts", "sluice.mjs");
-
-async function sluice(...args: string[]) {
-  const s = stack();
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, "--url", s.url], {
-      env: { ...process.env, ADMIN_TOKEN: s.adminToken },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { sluice, sluiceRaw } from "./client";
 
 describe("admin CLI", () => {
   it("creates a project, lists it, and rotates its key", async () => {
@@ -103,7 +84,7 @@ describe("admin CLI", () => {
     const wrongPlace = await sluice("projects:list", "--status", "active");
     expect(wrongPlace.code).toBe(2);
     // A trailing --url without its value is an error, not a silent fallback to localhost.
-    const { stderr } = await run(process.execPath, [CLI, "projects:list", "--url"]).catch((e) => e);
+    const { stderr } = await sluiceRaw(["projects:list", "--url"]);
     expect(stderr).toContain("argument missing");
     const help = await sluice("groups:list", "--help");
     expect(help.code).toBe(0);

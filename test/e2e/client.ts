@@ -1,8 +1,31 @@
-// Small helpers for end-to-end tests: the admin API of the running stack and polling.
+// Small helpers for end-to-end tests: the admin API and the admin CLI of the running stack, and polling.
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { inject } from "vitest";
 import { poll } from "../poll";
 
 export const stack = () => inject("stack");
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, "..", "..", "scripts", "sluice.mjs");
+
+/** Runs the admin CLI (scripts/sluice.mjs) as given; a failing command returns its exit code. */
+export async function sluiceRaw(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Runs the admin CLI against the stack (its URL and admin token). */
+export function sluice(...args: string[]) {
+  const s = stack();
+  return sluiceRaw([...args, "--url", s.url], { ...process.env, ADMIN_TOKEN: s.adminToken });
+}
 
 export async function adminApi<T = unknown>(
   path: string,
