@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { d1HeldBytesPerEvent, d1LedgerBytesPerEvent } from "../bench/lib/cost.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Cloudflare's limits (../shared/reference/cloudflare-platform.md). */
@@ -29,6 +30,8 @@ const fmt = (x, d = 1) =>
 
 /** The plan for `rate` events/s split by `mix` (kind → share), from one bench result. */
 export function plan(bench, { rate, mix, retentionDays }) {
+  // The bench records how long the ledger is kept (the queue's retention); older results did not.
+  const ledgerDays = bench.ledgerDays ?? retentionDays;
   const p = bench.processor;
   if (!p?.perQueue) throw new Error("the bench result has no processor section: run `npm run bench` first");
   const kinds = { errors: p.perQueue["sluice-errors-0"], rum: p.perQueue["sluice-rum-0"] };
@@ -36,10 +39,12 @@ export function plan(bench, { rate, mix, retentionDays }) {
   if (!(total > 0)) throw new Error("--mix: the shares add up to 0");
   const rows = [];
   let d1Queries = 0;
+  // D1 bytes each second adds and keeps for the data's retention, and those it keeps only while
+  // the queue can redeliver (the message ledger).
   let d1BytesPerSecond = 0;
-  // The larger of the database file's growth and the bytes of the rows the run added (bench/lib/cost.mjs).
-  const heldBytes = Math.max(p.d1BytesPerEvent ?? 0, p.d1RowBytesPerEvent ?? 0);
+  let ledgerBytesPerSecond = 0;
   const perKind = {};
+  const heldByKind = {};
   for (const [kind, share] of Object.entries(mix)) {
     const q = kinds[kind];
     if (!q) throw new Error(`the bench measured no "${kind}" queue (known: errors, rum)`);
@@ -54,7 +59,13 @@ export function plan(bench, { rate, mix, retentionDays }) {
     const indexMessages = events * q.indexMessagesPerEvent;
     const indexBatches = indexMessages / LIMITS.consumerBatchMessages;
     d1Queries += batchesPerSecond * q.d1QueriesPerBatch + events * q.indexer.d1QueriesPerEvent;
-    d1BytesPerSecond += events * heldBytes;
+    // Per kind: the larger of the file's growth and the rows' bytes for a run of one queue, the
+    // queue's own rows in a mixed run (bench/lib/cost.mjs).
+    const held = d1HeldBytesPerEvent(p, q);
+    const ledger = Math.min(held, d1LedgerBytesPerEvent(p, q));
+    d1BytesPerSecond += events * (held - ledger);
+    ledgerBytesPerSecond += events * ledger;
+    heldByKind[kind] = { held, ledger };
     perKind[kind] = {
       eventsPerSecond: events,
       eventsPerMessage: q.eventsPerMessage,
@@ -95,8 +106,7 @@ export function plan(bench, { rate, mix, retentionDays }) {
     indexShards * LIMITS.queueMessagesPerSecond,
     `${indexShards} queue(s)`,
   ]);
-  const retentionSeconds = retentionDays * 86400;
-  const d1Bytes = d1BytesPerSecond * retentionSeconds;
+  const d1Bytes = d1BytesPerSecond * retentionDays * 86400 + ledgerBytesPerSecond * ledgerDays * 86400;
   const byQueries = ceil((d1Queries * HEADROOM) / LIMITS.d1QueriesPerSecond);
   const bySize = ceil((d1Bytes * HEADROOM) / LIMITS.d1Bytes);
   const d1Shards = Math.max(byQueries, bySize);
@@ -108,7 +118,11 @@ export function plan(bench, { rate, mix, retentionDays }) {
       `${d1Shards} metadata shard(s) of ~${fmt(LIMITS.d1QueriesPerSecond)}/s`,
     ],
     [
-      `D1 GB held over ${retentionDays} days of retention (${fmt(heldBytes)} B per event: the larger of file growth and the rows' bytes)`,
+      `D1 GB held: ${Object.entries(heldByKind)
+        .map(([k, b]) => `${k} ${fmt(b.held - b.ledger)} B per event for ${retentionDays} days`)
+        .join(", ")}; the message ledger (${Object.entries(heldByKind)
+        .map(([k, b]) => `${k} ${fmt(b.ledger)} B`)
+        .join(", ")}) for ${ledgerDays} days, until the queue can no longer redeliver`,
       d1Bytes / 1e9,
       (d1Shards * LIMITS.d1Bytes) / 1e9,
       `${d1Shards} × ${LIMITS.d1Bytes / 1e9} GB`,

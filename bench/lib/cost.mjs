@@ -36,6 +36,9 @@ export const d1HeldBytesPerEvent = (run, q) =>
       q.d1RowBytesPerEvent
     : Math.max(run.d1BytesPerEvent ?? 0, q?.d1RowBytesPerEvent ?? run.d1RowBytesPerEvent ?? 0);
 
+/** Of the bytes held, the message ledger's: the queue's own share when the run measured it. */
+export const d1LedgerBytesPerEvent = (run, q) => q?.d1LedgerBytesPerEvent ?? run.d1LedgerBytesPerEvent ?? 0;
+
 /** Prices per-event operation counts: every line is count × USD per million (or per unit). */
 export function price(ops) {
   const lines = [
@@ -103,8 +106,8 @@ export function opsPerEvent(edge, q, run, { kind, retentionDays, ledgerDays = 0 
     // The ledger's rows go once the queue can no longer redeliver; every other byte stays for the
     // data's retention (b-tree overhead of the ledger included: counted at the longer time).
     d1GbMonths:
-      (Math.max(0, d1HeldBytesPerEvent(run, q) - (run.d1LedgerBytesPerEvent ?? 0)) / GB) * months +
-      ((run.d1LedgerBytesPerEvent ?? 0) / GB) * (ledgerDays / 30),
+      (Math.max(0, d1HeldBytesPerEvent(run, q) - d1LedgerBytesPerEvent(run, q)) / GB) * months +
+      (d1LedgerBytesPerEvent(run, q) / GB) * (ledgerDays / 30),
     r2ClassA: q.r2WritesPerEvent + (run.edge?.r2PutsPerEvent ?? 0),
     r2ClassB: q.r2ReadsPerEvent,
     r2GbMonths: ((q.r2BytesPerEvent ?? 0) / GB) * months,

@@ -281,6 +281,7 @@ export async function benchProcessor(
         all.d1w += res.d1.rowsWritten;
         all.d1r += res.d1.rowsRead;
         all.sizeAfter = Math.max(all.sizeAfter, res.d1.sizeAfter);
+        q.ledgerBytes = res.ledgerBytes - (all.ledgerBytes ?? ledgerBase);
         all.ledgerBytes = res.ledgerBytes;
         // Rows this queue's events added (the fold after each queue's batches reads them).
         q.rowBytes = res.rowBytes - (all.rowBytes ?? rowBytesBase);
@@ -355,6 +356,8 @@ export async function benchProcessor(
         r2BytesPerEvent: Math.round(q.r2Bytes / n),
         d1RowsWrittenPerEvent: r2(q.d1w / n, 3),
         d1RowBytesPerEvent: q.rowBytes != null ? Math.round(q.rowBytes / n) : null,
+        // Of which the message ledger's (held only while the queue can redeliver).
+        d1LedgerBytesPerEvent: q.ledgerBytes != null ? r2(q.ledgerBytes / n, 1) : null,
         d1RowsReadPerEvent: r2(q.d1r / n, 3),
         d1QueriesPerEvent: r2(q.d1q / n, 4),
         processorInvocationsPerEvent: r2(q.batches / n, 6),

@@ -1,8 +1,10 @@
 // Everything a processor batch writes to one metadata shard, as ONE `batch()` (one transaction): the
 // ledger of the batch's queue messages (their share on this shard), the segment row of this
 // shard's items, aggregates (groups, group hours, RUM pages, sessions,
-// outcomes) computed in memory and written once per key, and pointer rows for the items that get
-// no search document. Errors and transactions get no row here: the search backend is their index.
+// outcomes) computed in memory and written once per key, and pointer rows for the few items kept
+// for their own sake without a search document (segment-contents.ts). Errors and transactions get
+// no row here (the search backend is their index), nor do RUM page views, sessions and client
+// reports (their aggregates are what is read).
 //
 // Idempotency: the batch's ledger rows (one per send-time slice, ledger-sql.ts) list the messages
 // no earlier row holds, and every aggregate row carries the id of the message it came from and
@@ -24,6 +26,7 @@ import { groupStatements } from "./group-writes";
 import { guard, ledgerStatements, tally } from "./ledger-sql";
 import type { Prepared } from "./prepare";
 import { releaseRegressionStatements } from "./release-regression";
+import { needsPointerRow, type SegmentContents } from "./segment-contents";
 
 export interface StoredRef {
   prepared: Prepared;
@@ -61,18 +64,20 @@ export function buildStatements(input: D1WriteInput): SQL[] {
   );
 
   if (input.segment && refs.length > 0) {
-    // Pointer rows only for items without a search document (RUM, sessions, client reports, ...).
-    const rows = refs
-      .filter(({ prepared: p }) => !p.event)
-      .map(({ prepared: p, segmentKey, offset, length }) => [
-        Number(p.item.projectId),
-        p.item.eventId,
-        p.item.category,
-        p.item.receivedAt,
-        segmentKey,
-        offset,
-        length,
-      ]);
+    // Pointer rows only for items kept for their own sake with no search document (unknown item
+    // types, payloads that could not be interpreted). Errors are found through the event index;
+    // RUM page views, session updates and client reports live on as aggregates (rum_page_minutes,
+    // session_minutes, outcomes), their raw records in the segment, listed by its directory.
+    const pointed = refs.filter(({ prepared: p }) => needsPointerRow(p));
+    const rows = pointed.map(({ prepared: p, segmentKey, offset, length }) => [
+      Number(p.item.projectId),
+      p.item.eventId,
+      p.item.category,
+      p.item.receivedAt,
+      segmentKey,
+      offset,
+      length,
+    ]);
     for (const chunk of jsonChunks(rows))
       statements.push(sql`INSERT INTO events (project_id, event_id, category, occurred_at, received_at,
         segment_key, segment_offset, segment_length, batch_id)
@@ -80,9 +85,13 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       FROM json_each(${chunk}) WHERE true
       ON CONFLICT DO NOTHING`);
 
-    // This shard's share of the segment: the R2 object goes once no shard's row names it.
-    const contents: Record<string, string[]> = {};
-    for (const r of refs) (contents[r.prepared.item.projectId] ??= []).push(r.prepared.item.eventId);
+    // This shard's share of the segment: per project, how many of its items the segment holds and
+    // which pointer rows retention must delete with it (the R2 object goes once no shard's row names
+    // it). No list of every event id: that would be bytes per event held for the whole retention,
+    // and the segment's own directory in R2 already says what it holds.
+    const contents: SegmentContents = {};
+    for (const r of refs) (contents[r.prepared.item.projectId] ??= { n: 0, ids: [] }).n++;
+    for (const r of pointed) contents[r.prepared.item.projectId]!.ids.push(r.prepared.item.eventId);
     statements.push(sql`INSERT INTO segments (key, created_at, bytes, event_count, contents)
       VALUES (${input.segment.key}, ${now}, ${input.segment.bytes}, ${refs.length}, ${JSON.stringify(contents)})
       ON CONFLICT DO NOTHING`);

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { foldGroupDeltas } from "../../shared/db/group-fold";
 import { projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
-import { decodeRecord, readRecord } from "../../shared/storage/segments";
+import { decodeRecord, readDirectory, readRecord } from "../../shared/storage/segments";
 import { api, createTestProject, metaDbOf, type TestProject, waitFor } from "../../test/helpers";
 import processor from "./index";
 import { ledgerHolds, sliceOf } from "./ledger-sql";
@@ -254,12 +254,20 @@ describe("packed segments", () => {
       expect(new TextDecoder().decode(rec!.payload)).toBe(byId.get(row.event_id));
       expect(rec!.header.eventId).toBe(row.event_id);
     }
-    // The whole object is the records back to back.
+    // The whole object is the records back to back, then its directory, which lists each record
+    // exactly where the event index points.
     const whole = new Uint8Array(await (await env.BLOBS.get(rows[0]!.segment_key))!.arrayBuffer());
     const total = rows.reduce((n, r) => n + r.segment_length, 0);
-    expect(whole.byteLength).toBe(total);
     const first = rows.sort((a, b) => a.segment_offset - b.segment_offset)[0]!;
     expect((await decodeRecord(whole.subarray(0, first.segment_length))).header.eventId).toBe(first.event_id);
+    const directory = await readDirectory(env.BLOBS, rows[0]!.segment_key);
+    expect(directory!.map((e) => [e.eventId, e.projectId, e.category, e.offset, e.length])).toEqual(
+      rows.map((r) => [r.event_id, p.id, "error", r.segment_offset, r.segment_length]),
+    );
+    const head = await env.BLOBS.head(rows[0]!.segment_key);
+    const [dirOffset, dirLength] = head!.customMetadata!.directory!.split("+").map(Number);
+    expect(dirOffset).toBe(total);
+    expect(whole.byteLength).toBe(total + dirLength!);
   });
 });
 

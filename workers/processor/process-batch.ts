@@ -20,7 +20,7 @@ import { shardDb } from "../../shared/db/shards";
 import { timeHex } from "../../shared/ids";
 import { decodeMessage } from "../../shared/queue-codec";
 import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
-import { encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
+import { DIRECTORY_METADATA, encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
 import { loadRules } from "./alert-reads";
 import { planAlerts } from "./alerts-hook";
 import { backoffSeconds } from "./backoff";
@@ -274,9 +274,14 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
           ),
         ),
       );
-      const { body, refs } = packSegment(records);
+      const { body, refs, directory } = packSegment(
+        records,
+        ok.map(({ p }) => p.item),
+      );
       const key = segmentKey(now, batchId);
-      await env.BLOBS.put(key, body, { customMetadata: { batchId, events: String(ok.length) } });
+      await env.BLOBS.put(key, body, {
+        customMetadata: { batchId, events: String(ok.length), [DIRECTORY_METADATA]: directory },
+      });
       metrics.r2Writes++;
       segment = {
         key,

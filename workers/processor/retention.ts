@@ -1,6 +1,6 @@
 // Retention (the processor's cron): deletes what each project no longer keeps, without scanning
 // all data. Work is driven by the segments table (one row per processor batch, indexed by time):
-// an expired segment names the events it holds per project, so their pointer rows are deleted by
+// an expired segment names the projects it holds items of and their pointer rows, deleted by
 // primary key, and the R2 object goes once no project still keeps any of its events. Aggregates
 // (group hours included) are deleted by primary-key range, attachments and search documents (the
 // event index) per project. Groups keep their lifetime counts (Sentry's "times seen"); a group
@@ -20,6 +20,7 @@ import { expireAlertData } from "./alert-retention";
 import { listFallback, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
 import { sweepOrphans } from "./orphan-sweep";
 import { QUEUE_RETENTION_DAYS } from "./queue-retention";
+import { parseSegmentContents } from "./segment-contents";
 
 export interface RetentionEnv extends SearchEnv {
   DB: D1Database;
@@ -29,7 +30,10 @@ export interface RetentionEnv extends SearchEnv {
 export interface RetentionReport {
   segmentsExamined: number;
   segmentsDeleted: number;
+  /** Items whose share of a segment expired (their records go with the R2 object). */
   eventsDeleted: number;
+  /** D1 pointer rows deleted with them (items without a search document: segment-contents.ts). */
+  pointerRowsDeleted: number;
   attachmentsDeleted: number;
   groupsDeleted: number;
   searchDocsDeleted: number;
@@ -51,6 +55,7 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
     segmentsExamined: 0,
     segmentsDeleted: 0,
     eventsDeleted: 0,
+    pointerRowsDeleted: 0,
     attachmentsDeleted: 0,
     groupsDeleted: 0,
     searchDocsDeleted: 0,
@@ -88,19 +93,22 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
     ).results;
     for (const seg of segments) {
       report.segmentsExamined++;
-      const contents = JSON.parse(seg.contents) as Record<string, string[]>;
+      const contents = parseSegmentContents(seg.contents);
       // Pointer rows first (on each project's current shard: a moved project's rows went with it;
       // idempotent), then the segment row: a run that stops in between deletes them again next time.
       const expired = Object.entries(contents).filter(([projectId]) => seg.created_at < cutoffOf(projectId));
       if (expired.length === 0) continue; // every project still keeps them
-      for (const [projectId, ids] of expired) {
-        await dbOf(projectId)
-          .prepare(
-            "DELETE FROM events WHERE project_id = ? AND event_id IN (SELECT value FROM json_each(?)) AND segment_key = ?",
-          )
-          .bind(Number(projectId), JSON.stringify(ids), seg.key)
-          .run();
-        report.eventsDeleted += ids.length;
+      for (const [projectId, { n, ids }] of expired) {
+        if (ids.length > 0) {
+          const deleted = await dbOf(projectId)
+            .prepare(
+              "DELETE FROM events WHERE project_id = ? AND event_id IN (SELECT value FROM json_each(?)) AND segment_key = ?",
+            )
+            .bind(Number(projectId), JSON.stringify(ids), seg.key)
+            .run();
+          report.pointerRowsDeleted += deleted.meta.changes;
+        }
+        report.eventsDeleted += n;
         delete contents[projectId];
       }
       if (Object.keys(contents).length > 0) {

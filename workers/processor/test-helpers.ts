@@ -6,6 +6,7 @@ import { expect } from "vitest";
 import { shardDbs } from "../../shared/db/shards";
 import { newEventId } from "../../shared/ids";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
+import { readDirectory } from "../../shared/storage/segments";
 import type { TestProject } from "../../test/helpers";
 import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
 import { recordDeadLetters } from "./dead-letters";
@@ -52,20 +53,25 @@ export async function deliver(
 }
 
 /**
- * The project's events stored in R2 segments, as the segments table records them (errors have no
- * per-event D1 row: their pointers live in the search index, which needs the indexer to run).
+ * The project's events stored in R2 segments, as each segment's own directory lists them (errors
+ * have no per-event D1 row: their pointers live in the search index, which needs the indexer to
+ * run). The segments table says which segments hold items of the project.
  */
 export async function storedEventIds(p: TestProject): Promise<string[]> {
   // Segment rows live on the metadata shards (each shard's share of a batch).
-  const ids = new Set<string>();
+  const keys = new Set<string>();
   for (const db of shardDbs(env)) {
     const rows = await db
-      .prepare(
-        `SELECT DISTINCT e.value AS event_id FROM segments, json_each(segments.contents, '$."' || ? || '"') AS e`,
-      )
+      .prepare(`SELECT key FROM segments WHERE json_type(contents, '$."' || ? || '"') IS NOT NULL`)
       .bind(String(p.id))
-      .all<{ event_id: string }>();
-    for (const r of rows.results) ids.add(r.event_id);
+      .all<{ key: string }>();
+    for (const r of rows.results) keys.add(r.key);
+  }
+  const ids = new Set<string>();
+  for (const key of keys) {
+    const directory = await readDirectory(env.BLOBS, key);
+    expect(directory, `segment ${key} has a directory`).not.toBeNull();
+    for (const e of directory!) if (e.projectId === String(p.id)) ids.add(e.eventId);
   }
   return [...ids].sort();
 }
