@@ -31,14 +31,14 @@ interface D1Counts {
   /** Largest database size D1 reported after a statement (meta.size_after), bytes. */
   sizeAfter: number;
   /** Rows read / written per statement (first words of its SQL), to show what D1 spends. */
-  byStatement: Record<string, { read: number; written: number; n: number }>;
+  byStatement: Record<string, { read: number; written: number; n: number; ms: number }>;
 }
 
 const sqlOf = new WeakMap<object, string>();
 
 function countingDb(db: D1Database, counts: D1Counts) {
   const add = (
-    meta: { rows_read?: number; rows_written?: number; size_after?: number } | undefined,
+    meta: { rows_read?: number; rows_written?: number; size_after?: number; duration?: number } | undefined,
     sql = "?",
   ) => {
     counts.sizeAfter = Math.max(counts.sizeAfter, meta?.size_after ?? 0);
@@ -46,9 +46,11 @@ function countingDb(db: D1Database, counts: D1Counts) {
     counts.rowsWritten += meta?.rows_written ?? 0;
     counts.queries++;
     const key = sql.replace(/\s+/g, " ").trim().slice(0, 48);
-    const s = (counts.byStatement[key] ??= { read: 0, written: 0, n: 0 });
+    const s = (counts.byStatement[key] ??= { read: 0, written: 0, n: 0, ms: 0 });
     s.read += meta?.rows_read ?? 0;
     s.written += meta?.rows_written ?? 0;
+    // D1's own execution time of the statement (SQLite, inside the batch's transaction).
+    s.ms += meta?.duration ?? 0;
     s.n++;
   };
   return new Proxy(db, {

@@ -61,12 +61,12 @@ export function processorSection(r, budget) {
     "|---|---|",
     ...Object.entries(p.timeBreakdownPct).map(([k, n]) => `| ${k} | ${n} |`),
     "",
-    "**D1 rows per event by statement** (processor and indexer, all queues, from D1's own `meta.rows_read` / `rows_written`):",
+    "**D1 by statement, per event** (processor and indexer, all queues, from D1's own `meta.rows_read`, `rows_written` and `duration`: SQLite's time executing the statement, inside the batch's transaction):",
     "",
-    "| statement | rows read/event | rows written/event |",
-    "|---|---|---|",
+    "| statement | rows read/event | rows written/event | SQL µs/event |",
+    "|---|---|---|---|",
     ...Object.entries(p.d1ByStatementPerEvent).map(
-      ([k, s]) => `| \`${k}…\` | ${v(s.rowsRead)} | ${s.rowsWritten} |`,
+      ([k, s]) => `| \`${k}…\` | ${v(s.rowsRead)} | ${s.rowsWritten} | ${v(s.sqlUsPerEvent)} |`,
     ),
     "",
     `D1 bytes per event: database growth ${v(p.d1BytesPerEvent)} B (D1's \`meta.size_after\`, from the end of the warm-up to the end of the run; "—" when no growth: new rows filled pages a fold freed), rows added ${v(p.d1RowBytesPerEvent)} B (sum of every column's length in D1, no b-tree overhead; by table: ${

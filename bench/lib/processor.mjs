@@ -233,9 +233,10 @@ export async function benchProcessor(
         all.sizeAfter = Math.max(all.sizeAfter, res.d1.sizeAfter);
         for (const [k, v] of Object.entries(res.d1.byStatement)) {
           for (const into of [all.byStatement, q.byStatement]) {
-            const s = (into[k] ??= { read: 0, written: 0, n: 0 });
+            const s = (into[k] ??= { read: 0, written: 0, n: 0, ms: 0 });
             s.read += v.read;
             s.written += v.written;
+            s.ms += v.ms ?? 0;
             s.n += v.n;
           }
         }
@@ -290,9 +291,10 @@ export async function benchProcessor(
         q.folds = (q.folds ?? 0) + res.deltas;
         for (const [k, v] of Object.entries(res.d1.byStatement)) {
           for (const into of [all.byStatement, q.byStatement]) {
-            const st = (into[k] ??= { read: 0, written: 0, n: 0 });
+            const st = (into[k] ??= { read: 0, written: 0, n: 0, ms: 0 });
             st.read += v.read;
             st.written += v.written;
+            st.ms += v.ms ?? 0;
             st.n += v.n;
           }
         }
@@ -327,9 +329,10 @@ export async function benchProcessor(
         all.unmetered += res.d1.unmetered;
         all.sizeAfter = Math.max(all.sizeAfter, res.d1.sizeAfter);
         for (const [k, v] of Object.entries(res.d1.byStatement)) {
-          const s = (all.byStatement[k] ??= { read: 0, written: 0, n: 0 });
+          const s = (all.byStatement[k] ??= { read: 0, written: 0, n: 0, ms: 0 });
           s.read += v.read;
           s.written += v.written;
+          s.ms += v.ms ?? 0;
           s.n += v.n;
         }
       }
@@ -367,7 +370,11 @@ export async function benchProcessor(
         d1ByStatementPerEvent: Object.fromEntries(
           Object.entries(q.byStatement).map(([k, v]) => [
             k,
-            { rowsRead: r2(v.read / n, 2), rowsWritten: r2(v.written / n, 3) },
+            {
+              rowsRead: r2(v.read / n, 2),
+              rowsWritten: r2(v.written / n, 3),
+              sqlUsPerEvent: r2((1000 * v.ms) / n, 2),
+            },
           ]),
         ),
         indexer: {
@@ -453,7 +460,11 @@ export async function benchProcessor(
       d1ByStatementPerEvent: Object.fromEntries(
         Object.entries(all.byStatement).map(([k, v]) => [
           k,
-          { rowsRead: r2(v.read / all.items, 2), rowsWritten: r2(v.written / all.items, 3) },
+          {
+            rowsRead: r2(v.read / all.items, 2),
+            rowsWritten: r2(v.written / all.items, 3),
+            sqlUsPerEvent: r2((1000 * v.ms) / all.items, 2),
+          },
         ]),
       ),
       edge: {

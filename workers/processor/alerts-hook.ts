@@ -25,7 +25,7 @@ import { newEventId } from "../../shared/ids";
 import { jsonChunks } from "../../shared/json-chunks";
 import { claim, loadGroups, loadRates, type Rule, release } from "./alert-reads";
 import type { StoredRef } from "./d1-writes";
-import { guard } from "./ledger-sql";
+import { admitted, guard, type LedgerScope } from "./ledger-sql";
 
 /** Where the hook reads and writes: rules are project configuration, the rest sits with groups. */
 export interface AlertStores {
@@ -98,9 +98,9 @@ function sharesOf(refs: StoredRef[]): Map<string, Share> {
 }
 
 /** Per-minute counts (by received time) of the groups in projects with minute-based rules. */
-function minuteStatements(batchId: string, refs: StoredRef[], projects: Set<number>, now: number): SQL[] {
+function minuteStatements(scope: LedgerScope, refs: StoredRef[], projects: Set<number>, now: number): SQL[] {
   const rows = new Map<string, { p: number; g: string; m: number; mid: string; n: number }>();
-  for (const { prepared: p, messageId } of refs) {
+  for (const { prepared: p, messageId } of admitted(scope, refs)) {
     if (!p.grouping || !p.event || !projects.has(Number(p.item.projectId))) continue;
     const m = Math.floor(p.item.receivedAt / MINUTE) * MINUTE;
     const key = `${p.item.projectId}\u0000${p.grouping.groupId}\u0000${m}\u0000${messageId}`;
@@ -113,8 +113,8 @@ function minuteStatements(batchId: string, refs: StoredRef[], projects: Set<numb
   for (const chunk of jsonChunks([...rows.values()]))
     out.push(sql`INSERT INTO group_minutes (project_id, group_id, minute, count)
       SELECT d.value->>'p', d.value->>'g', d.value->>'m', sum(d.value->>'n')
-      FROM json_each(${chunk}) d ${guard(batchId, sql`d.value->>'mid'`)}
-      WHERE true
+      FROM json_each(${chunk}) d
+      WHERE ${guard(scope, sql`d.value->>'mid'`)}
       GROUP BY 1, 2, 3
       ON CONFLICT (project_id, group_id, minute) DO UPDATE SET count = count + excluded.count`);
   // Older minutes of the same groups go: spike and frequency look back at most an hour.
@@ -161,7 +161,7 @@ function toMessage(c: Candidate, now: number): AlertMessage {
 /** Reads the batch's rules and returns what to write with the batch and what to do after it. */
 export async function planAlerts(
   stores: AlertStores,
-  batchId: string,
+  scope: LedgerScope,
   refs: StoredRef[],
   now: number,
 ): Promise<AlertPlan> {
@@ -176,7 +176,7 @@ export async function planAlerts(
   for (const r of rules) rulesOf.set(r.projectId, [...(rulesOf.get(r.projectId) ?? []), r]);
   const minuteProjects = new Set(rules.filter(needsMinutes).map((r) => r.projectId));
   return {
-    statements: minuteStatements(batchId, refs, minuteProjects, now),
+    statements: minuteStatements(scope, refs, minuteProjects, now),
     async send() {
       const mine = [...shares.values()].filter((s) => rulesOf.has(s.projectId));
       const keys = mine.map((s): [number, string] => [s.projectId, s.groupId]);

@@ -14,7 +14,8 @@
 // Rows travel as one JSON parameter read with json_each, which sidesteps D1's 100-bound-parameter
 // limit and keeps each statement's SQL constant; the JSON is split into chunks of ≤ 500 KB (D1
 // refuses bound strings over 2 MB). Joins are CROSS JOINs so that SQLite walks the JSON rows and
-// probes the ledger's primary key, never scanning a table.
+// probes primary keys, never scanning a table; the ledger guard (ledger-sql.ts) is one primary-key
+// look-up per statement when the batch's ledger rows admitted every message it meant to apply.
 
 import { type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
@@ -23,7 +24,7 @@ import type { OutcomeRecord } from "../../shared/queue-message";
 import { BUCKET_COUNT, bucketOf } from "../../shared/rum/page-views";
 import { facetStatements, feedbackStatements } from "./group-workflow";
 import { groupStatements } from "./group-writes";
-import { guard, ledgerStatements, tally } from "./ledger-sql";
+import { admitted, guard, type LedgerScope, ledgerScope, ledgerStatements, tally } from "./ledger-sql";
 import type { Prepared } from "./prepare";
 import { releaseRegressionStatements } from "./release-regression";
 import { needsPointerRow, type SegmentContents } from "./segment-contents";
@@ -53,6 +54,12 @@ export function buildStatements(input: D1WriteInput): SQL[] {
   const { batchId, now } = input;
   const statements: SQL[] = [];
   const refs = input.segment?.refs ?? [];
+  // What the ledger rows below are to admit; aggregates count only items of those messages.
+  const scope = ledgerScope(
+    batchId,
+    input.messages.map((m) => m.id),
+  );
+  const fresh = admitted(scope, refs);
 
   // The ledger comes first: every aggregate below joins on the rows it inserts.
   statements.push(
@@ -97,22 +104,22 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       ON CONFLICT DO NOTHING`);
   }
 
-  statements.push(...groupStatements(batchId, now, refs));
+  statements.push(...groupStatements(scope, now, refs));
   statements.push(...facetStatements(refs), ...feedbackStatements(refs));
-  statements.push(...releaseRegressionStatements(batchId, refs));
+  statements.push(...releaseRegressionStatements(scope, refs));
   statements.push(...(input.extra ?? []));
-  statements.push(...rumStatements(batchId, refs));
+  statements.push(...rumStatements(scope, fresh));
 
   // Release health: session deltas per project, release, environment and minute.
   const sessionRows: unknown[] = [];
-  for (const { prepared: p, messageId } of refs)
+  for (const { prepared: p, messageId } of fresh)
     for (const s of p.sessions ?? []) sessionRows.push({ p: Number(p.item.projectId), mid: messageId, ...s });
   for (const chunk of jsonChunks(sessionRows))
     statements.push(sql`INSERT INTO session_minutes (project_id, release, environment, minute, started, exited, errored, crashed, abnormal)
       SELECT d.value->>'p', d.value->>'release', d.value->>'environment', d.value->>'minute',
         sum(d.value->>'started'), sum(d.value->>'exited'), sum(d.value->>'errored'), sum(d.value->>'crashed'), sum(d.value->>'abnormal')
-      FROM json_each(${chunk}) d ${guard(batchId, sql`d.value->>'mid'`)}
-      WHERE true
+      FROM json_each(${chunk}) d
+      WHERE ${guard(scope, sql`d.value->>'mid'`)}
       GROUP BY 1, 2, 3, 4
       ON CONFLICT (project_id, release, environment, minute) DO UPDATE SET
         started = started + excluded.started, exited = exited + excluded.exited, errored = errored + excluded.errored,
@@ -139,7 +146,7 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       { p, m: minuteOf(at), c, o, r },
       q,
     );
-  for (const { prepared: p, messageId } of refs) {
+  for (const { prepared: p, messageId } of fresh) {
     const pid = Number(p.item.projectId);
     const at = p.item.receivedAt;
     // Attachments are counted in bytes, as Relay's outcomes count them.
@@ -154,15 +161,15 @@ export function buildStatements(input: D1WriteInput): SQL[] {
   for (const chunk of jsonChunks([...outcomes.values()]))
     statements.push(sql`INSERT INTO outcomes (project_id, minute, category, outcome, reason, quantity)
       SELECT d.value->>'p', d.value->>'m', d.value->>'c', d.value->>'o', d.value->>'r', sum(d.value->>'n')
-      FROM json_each(${chunk}) d ${guard(batchId, sql`d.value->>'mid'`)}
-      WHERE true
+      FROM json_each(${chunk}) d
+      WHERE ${guard(scope, sql`d.value->>'mid'`)}
       GROUP BY 1, 2, 3, 4, 5
       ON CONFLICT (project_id, minute, category, outcome, reason) DO UPDATE SET quantity = quantity + excluded.quantity`);
   return statements;
 }
 
 /** RUM page views and the load-time histogram per project, page and minute. */
-function rumStatements(batchId: string, refs: StoredRef[]): SQL[] {
+function rumStatements(scope: LedgerScope, refs: StoredRef[]): SQL[] {
   const pages = new Map<
     string,
     {
@@ -217,8 +224,7 @@ function rumStatements(batchId: string, refs: StoredRef[]): SQL[] {
       FROM (SELECT value->>'p' AS p, value->>'page' AS page, value->>'m' AS m, value->>'mid' AS mid,
               value->>'views' AS views, value->>'count' AS count, value->>'sum' AS sum, value->'h' AS h
             FROM json_each(${chunk})) d
-      ${guard(batchId, sql`d.mid`)}
-      WHERE true
+      WHERE ${guard(scope, sql`d.mid`)}
       GROUP BY d.p, d.page, d.m
       ON CONFLICT (project_id, page, minute) DO UPDATE SET
         views = views + excluded.views,

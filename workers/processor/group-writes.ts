@@ -15,7 +15,7 @@ import { type Hll, sparseRegisters } from "../../shared/hll";
 import { jsonChunks } from "../../shared/json-chunks";
 import type { StoredRef } from "./d1-writes";
 import { addUser } from "./group-workflow";
-import { guard, tally } from "./ledger-sql";
+import { admitted, guard, type LedgerScope, tally } from "./ledger-sql";
 
 const HOUR = 3600_000;
 const trim = (s: string | null | undefined, n: number) => (s == null ? null : s.slice(0, n));
@@ -101,12 +101,13 @@ function aggregate(refs: StoredRef[]) {
 }
 
 /** The batch's group statements (see the header); the delta insert returns the shard's backlog. */
-export function groupStatements(batchId: string, now: number, refs: StoredRef[]): SQL[] {
-  const { groupRows, hourRows } = aggregate(refs);
+export function groupStatements(scope: LedgerScope, now: number, refs: StoredRef[]): SQL[] {
+  const { batchId } = scope;
+  const { groupRows, hourRows } = aggregate(admitted(scope, refs));
   if (groupRows.length === 0) return [];
   const out: SQL[] = [];
   const counted = (m: SQL) =>
-    sql`(SELECT coalesce(sum(i.value->>1), 0) FROM json_each(${m}) i ${guard(batchId, sql`i.value->>0`)})`;
+    sql`(SELECT coalesce(sum(i.value->>1), 0) FROM json_each(${m}) i WHERE ${guard(scope, sql`i.value->>0`)})`;
   const groupChunks = jsonChunks(groupRows);
   for (const chunk of groupChunks) {
     // New groups: inserted with count 0 (their counts arrive with the fold); a known group, or
@@ -144,7 +145,7 @@ export function groupStatements(batchId: string, now: number, refs: StoredRef[])
           FROM json_each(${groups}) AS g) y WHERE y.v->>'n' > 0) AS gs,
         (SELECT json_group_array(json_array(d.value->>'p', d.value->>'g', d.value->>'h', d.value->>'r', d.value->>'e',
             d.value->>'n', d.value->>'t'))
-          FROM json_each(${hours}) d ${guard(batchId, sql`d.value->>'mid'`)} WHERE true) AS hs) x
+          FROM json_each(${hours}) d WHERE ${guard(scope, sql`d.value->>'mid'`)}) AS hs) x
       WHERE x.gs <> '[]' OR x.hs <> '[]'
       RETURNING id AS deltaId, (SELECT count(*) FROM group_deltas) AS pendingDeltas,
         (SELECT min(created_at) FROM group_deltas) AS oldestDelta`);

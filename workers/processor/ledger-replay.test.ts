@@ -7,7 +7,7 @@ import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IngestItem } from "../../shared/queue-message";
-import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
+import { api, createTestProject, metaDbOf, shardBindingOf, type TestProject } from "../../test/helpers";
 import { toDeadLetters } from "./dead-letters";
 import { PREPARERS } from "./prepare";
 import { poisonMessageId, processBatch } from "./process-batch";
@@ -170,5 +170,51 @@ describe("dead-letter replay", () => {
     const replay = await deliver(shares);
     expect(replay.result.explicitAcks).toHaveLength(2);
     expect([await accepted(a), await accepted(b)]).toEqual([beforeA + 1, beforeB + 2]);
+  });
+});
+
+describe("racing deliveries", () => {
+  it("a message another delivery applies while this batch writes counts once, and the rest of the batch still counts", async () => {
+    const p = await createTestProject("ledger-race");
+    const shard = await metaDbOf(p.id);
+    const hours = async () =>
+      (
+        await shard
+          .prepare("SELECT coalesce(sum(count), 0) AS n FROM group_hours WHERE project_id = ?")
+          .bind(Number(p.id))
+          .first<{ n: number }>()
+      )?.n ?? 0;
+    const groupCount = async () =>
+      (await api<{ groups: { count: number }[] }>(`/api/v1/projects/${p.id}/groups`)).body.groups.reduce(
+        (n, g) => n + g.count,
+        0,
+      );
+    // Both messages share a send-time slice, as messages of one burst do.
+    const slice = Date.now().toString(16).padStart(12, "0");
+    const raced = batchBody([raygunItem(p), raygunItem(p), raygunItem(p)], `${slice}race-1`);
+    const other = batchBody([raygunItem(p), raygunItem(p)], `${slice}race-2`);
+    // This batch finds neither message applied; then, just before its transaction, another
+    // delivery of the first message commits it.
+    let once = false;
+    const racing = new Proxy(shard, {
+      get(target, prop) {
+        if (prop === "batch" && !once)
+          return async (stmts: D1PreparedStatement[]) => {
+            once = true;
+            expect((await deliver([raced])).result.explicitAcks).toHaveLength(1);
+            return target.batch(stmts);
+          };
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const binding = await shardBindingOf(p.id);
+    const { result } = await deliver([raced, other], { environment: { ...env, [binding]: racing } });
+    expect(once).toBe(true);
+    expect(result.explicitAcks).toHaveLength(2);
+    // 3 + 2 events, each counted once: group counts, hourly occurrences and accepted outcomes.
+    expect(await groupCount()).toBe(5);
+    expect(await hours()).toBe(5);
+    expect(await accepted(p)).toBe(5);
   });
 });

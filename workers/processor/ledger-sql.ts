@@ -22,10 +22,47 @@ export const sliceOf = (messageId: string) => messageId.slice(0, SLICE);
 export const ledgerId = (id: string) =>
   id.replace(/[%"\\]|[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
-/** Counts only rows whose message this batch recorded in the ledger (see the header). */
-export const guard = (batchId: string, mid: SQL) =>
-  sql`CROSS JOIN message_ledger l ON l.id = substr(${mid}, 1, ${SLICE}) || ':' || ${batchId} AND l.batch_id = ${batchId}
-      AND instr(l.ids, json_quote(${mid})) > 0`;
+/**
+ * What one batch's ledger rows on one shard are to admit: the messages it applies there (those no
+ * earlier ledger row held when the batch looked), and the ids of the rows it writes for them.
+ */
+export interface LedgerScope {
+  batchId: string;
+  /** The messages the batch applies on the shard (ids as the ledger keeps them). */
+  messages: ReadonlySet<string>;
+  /** JSON array of the batch's ledger row ids on the shard (one per send-time slice). */
+  rowIds: string;
+}
+
+export function ledgerScope(batchId: string, messageIds: string[]): LedgerScope {
+  return {
+    batchId,
+    messages: new Set(messageIds),
+    rowIds: JSON.stringify([...new Set(messageIds.map((id) => `${sliceOf(id)}:${batchId}`))]),
+  };
+}
+
+/**
+ * The items an aggregate may count: those of messages the batch applies on this shard. An item of
+ * a message an earlier batch applied there (a redelivery, or a message retried for another shard's
+ * sake) adds nothing, so it is left out before the SQL, and the guard below only has to settle races.
+ */
+export const admitted = <T extends { messageId: string }>(scope: LedgerScope, refs: T[]): T[] =>
+  refs.filter((r) => scope.messages.has(r.messageId));
+
+/**
+ * The condition (for a WHERE) that a row's message is one this batch recorded in the ledger (see the header). Usually the
+ * ledger insert admitted every message the batch meant to apply (its rows hold as many ids as the
+ * scope has messages): one look-up per statement, which SQLite evaluates once, settles it. Only
+ * when a concurrent delivery of a message got there first is each row's message looked up in the
+ * batch's ledger row of its slice (a substring test of the row's ids).
+ */
+export const guard = (scope: LedgerScope, mid: SQL) =>
+  sql`((${scope.messages.size} > 0 AND (SELECT coalesce(sum(json_array_length(a.ids)), 0)
+        FROM message_ledger a WHERE a.id IN (SELECT value FROM json_each(${scope.rowIds}))) = ${scope.messages.size})
+      OR EXISTS (SELECT 1 FROM message_ledger l
+        WHERE l.id = substr(${mid}, 1, ${SLICE}) || ':' || ${scope.batchId} AND l.batch_id = ${scope.batchId}
+          AND instr(l.ids, json_quote(${mid})) > 0))`;
 
 /** One ledger row per slice of `messageIds`, listing those no earlier row of the slice holds. */
 export function ledgerStatements(batchId: string, now: number, messageIds: string[]): SQL[] {

@@ -26,7 +26,7 @@ import { planAlerts } from "./alerts-hook";
 import { backoffSeconds } from "./backoff";
 import type { D1WriteInput, StoredRef } from "./d1-writes";
 import { applyRedirects, resolveFeedbackGroups } from "./group-workflow";
-import { ledgerId } from "./ledger-sql";
+import { ledgerId, ledgerScope } from "./ledger-sql";
 import { itemBudgetMs, PoisonItemError, type Prepared, prepareItem } from "./prepare";
 import { toSearchDoc } from "./search-doc";
 import { appliedBefore, byShard, resolveShards, type ShardMap, writeShards } from "./shard-split";
@@ -313,7 +313,10 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
             s,
             await planAlerts(
               { rules, groups: shardDb(env, s), queue: env.Q_ALERTS },
-              batchId,
+              ledgerScope(
+                batchId,
+                (applied.get(s) ?? []).map((m) => m.id),
+              ),
               shardRefs,
               now,
             ),

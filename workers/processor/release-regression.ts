@@ -7,12 +7,12 @@ import { type SQL, sql } from "drizzle-orm";
 import { releaseKey } from "../../shared/alerts/release-order";
 import { jsonChunks } from "../../shared/json-chunks";
 import type { StoredRef } from "./d1-writes";
-import { guard } from "./ledger-sql";
+import { admitted, guard, type LedgerScope } from "./ledger-sql";
 
-export function releaseRegressionStatements(batchId: string, refs: StoredRef[]): SQL[] {
+export function releaseRegressionStatements(scope: LedgerScope, refs: StoredRef[]): SQL[] {
   // Per group and message: the latest release (by release order) and occurrence time.
   const rows = new Map<string, { p: number; g: string; k: string; t: number; mid: string }>();
-  for (const { prepared: p, messageId } of refs) {
+  for (const { prepared: p, messageId } of admitted(scope, refs)) {
     if (!p.grouping || !p.event?.release) continue;
     const key = `${p.item.projectId}\u0000${p.grouping.groupId}\u0000${messageId}`;
     const k = releaseKey(p.event.release.slice(0, 200));
@@ -35,8 +35,8 @@ export function releaseRegressionStatements(batchId: string, refs: StoredRef[]):
       WHERE (project_id, id) IN (
         SELECT g.project_id, g.id
         FROM (SELECT d.value->>'p' AS p, d.value->>'g' AS g, max(d.value->>'k') AS k
-              FROM json_each(${chunk}) d ${guard(batchId, sql`d.value->>'mid'`)}
-              WHERE true GROUP BY 1, 2) d
+              FROM json_each(${chunk}) d
+              WHERE ${guard(scope, sql`d.value->>'mid'`)} GROUP BY 1, 2) d
         CROSS JOIN error_groups g ON g.project_id = d.p AND g.id = d.g
         WHERE g.status = 'resolved' AND g.resolved_release_key IS NOT NULL AND d.k > g.resolved_release_key)`,
   );
