@@ -130,12 +130,18 @@ export function scrubString(s: string, rules: KeyRules): string {
     if (out.includes("@")) out = out.replace(URL_AUTH, urlAuthReplacer);
     out = out.replace(CARD, cardReplacer);
   }
-  if (out.includes("=")) {
-    out = out.replace(PAIR, (m, pre: string, key: string, value: string) =>
-      value && value !== FILTERED && classifyKey(key, rules) !== KEY_PLAIN ? `${pre}${key}=${FILTERED}` : m,
-    );
-  }
-  return out;
+  return out.includes("=") ? scrubPairs(out, rules) : out;
+}
+
+/**
+ * `key=value` pairs. A function of its own: its replacer closes over `rules`, and a closure makes
+ * V8 allocate a context on every call of the function that holds it, before any early return
+ * (scrubString runs for every string of every payload: 40 bytes each, ~60 KB per 50 KB report).
+ */
+function scrubPairs(s: string, rules: KeyRules): string {
+  return s.replace(PAIR, (m, pre: string, key: string, value: string) =>
+    value && value !== FILTERED && classifyKey(key, rules) !== KEY_PLAIN ? `${pre}${key}=${FILTERED}` : m,
+  );
 }
 
 /** Only real Basic credentials (base64 of "user:pass"), so prose like "Basic usage" survives. */
