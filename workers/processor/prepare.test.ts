@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newEventId } from "../../shared/ids";
+import { normalizeStored } from "../../shared/normalize";
 import { FILTERED } from "../../shared/policy/scrub";
 import type { IngestItem } from "../../shared/queue-message";
 import { measureGrowth, PATHOLOGICAL } from "../../test/linear-time";
@@ -97,6 +98,47 @@ describe("prepareItem scrubs what only the structure shows", () => {
     expect(p.payload).toBe(`${text}  `);
   });
 });
+
+describe("prepareItem's event is a summary of the stored payload", () => {
+  // A batch holds every item's prepared event until its writes are done: the parts only the event
+  // detail shows stay in the stored payload (the console rebuilds them from it), not in memory.
+  it.each([
+    ["raygun", { ...(raygunWith({ url: "https://shop.example/a", form: { q: "x" } }) as object) }],
+    ["sentry", { message: "m", request: { url: "https://shop.example/a" }, contexts: { os: { name: "L" } } }],
+  ] as const)("%s", async (protocol, base) => {
+    const payload = protocol === "raygun" ? withCustomData(base) : { ...base, extra: { cart: CART } };
+    const i = item(protocol, JSON.stringify(payload));
+    const p = await prepareItem(i, env);
+    const full = normalizeStored(i, String(p.payload))!;
+    expect(JSON.stringify(full.extra)).toContain("SKU-41");
+    expect(full.request?.url).toBe("https://shop.example/a");
+    expect(p.event!.extra).toEqual({});
+    expect(p.event!.request).toBeNull();
+    expect(p.event!.contexts).toEqual({});
+    expect(p.event!.breadcrumbs).toEqual([]);
+    // What grouping, the group rows, alerts and the search document read is kept as normalized.
+    for (const k of [
+      "eventId",
+      "message",
+      "type",
+      "level",
+      "platform",
+      "release",
+      "occurredAt",
+      "user",
+      "tags",
+    ] as const)
+      expect(p.event![k]).toEqual(full[k]);
+    expect(p.event!.exceptions).toEqual(full.exceptions);
+    expect(p.grouping!.fingerprint).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
+
+const CART = Array.from({ length: 50 }, (_, n) => ({ sku: `SKU-${n}`, qty: 1 }));
+
+function withCustomData(report: { details?: object }): unknown {
+  return { ...report, details: { ...report.details, userCustomData: { cart: CART } } };
+}
 
 function raygunWith(request: Record<string, unknown>): unknown {
   return {

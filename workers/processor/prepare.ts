@@ -43,6 +43,7 @@ export interface Prepared {
   item: IngestItem;
   /** The bytes stored in the segment (PII-scrubbed payload; metadata only for binary items). */
   payload: string | Uint8Array;
+  /** The event's summary (see summaryOf): what the batch's writes, alerts and search read. */
   event?: CanonicalEvent;
   grouping?: GroupingResult & { groupId: string };
   pageViews?: PageView[];
@@ -109,6 +110,21 @@ async function symbolicate(
     item.meta = meta;
 }
 
+/**
+ * The canonical event without the parts only its detail view shows (extra, contexts, request,
+ * breadcrumbs, spans): those are subtrees of the parsed payload, several times its size, and a
+ * batch would hold every item's until its writes are done. Nothing after prepare reads them, and
+ * the console rebuilds the full event from the stored record (shared/normalize.ts).
+ */
+function summaryOf(event: CanonicalEvent): CanonicalEvent {
+  event.extra = {};
+  event.contexts = {};
+  event.request = null;
+  event.breadcrumbs = [];
+  if (event.spans) event.spans = null;
+  return event;
+}
+
 async function group(event: CanonicalEvent): Promise<GroupingResult & { groupId: string }> {
   const g = await computeFingerprint(event);
   return { ...g, groupId: await groupIdFor(event.projectId, g.fingerprint) };
@@ -118,7 +134,8 @@ const raygunEntry: ItemPreparer = async (item, text, env) => {
   const { value, stored } = parseScrubbed(item, text, "Raygun report");
   const event = normalizeParsed(item, value)!;
   await symbolicate(item, value, event, env);
-  return { item, payload: stored, event, grouping: await group(event), searchable: true };
+  const grouping = await group(event);
+  return { item, payload: stored, event: summaryOf(event), grouping, searchable: true };
 };
 
 const raygunRum: ItemPreparer = async (item, text) => {
@@ -137,9 +154,10 @@ const sentryEvent: ItemPreparer = async (item, text, env) => {
     throw err;
   }
   // Transactions are stored and counted, never grouped as errors.
-  if (item.itemType === "transaction") return { item, payload: stored, event };
+  if (item.itemType === "transaction") return { item, payload: stored, event: summaryOf(event) };
   await symbolicate(item, value, event, env, stored === text ? undefined : () => JSON.parse(text));
-  return { item, payload: stored, event, grouping: await group(event), searchable: true };
+  const grouping = await group(event);
+  return { item, payload: stored, event: summaryOf(event), grouping, searchable: true };
 };
 
 /** Aggregating items: a payload that cannot be interpreted is still kept, counted as invalid. */
