@@ -62,7 +62,7 @@ export const raygunRoutes = new Hono<EdgeApp>({ strict: false })
     const text = decodeUtf8(bytes, "crash report");
     const report = parseJson(text, "crash report");
     validateRaygunReport(report);
-    const client = clientInfo(c.req.raw, c.env);
+    const client = clientInfo(c.req.raw, c.env, c.get("origin"));
     const item: IngestItem = {
       protocol: "raygun",
       category: "error",
@@ -90,7 +90,7 @@ export const raygunRoutes = new Hono<EdgeApp>({ strict: false })
     }
     // Each report is queued as the client sent it (its text in the body), not serialised again.
     const texts = arrayElementTexts(text);
-    const client = clientInfo(c.req.raw, c.env);
+    const client = clientInfo(c.req.raw, c.env, c.get("origin"));
     const receivedAt = Date.now();
     // Validate all before enqueueing any: a bad bulk request writes nothing.
     const candidates = body.map((report, i): Candidate => {
@@ -128,7 +128,7 @@ export const raygunRoutes = new Hono<EdgeApp>({ strict: false })
     const bytes = await readBody(c.req.raw, { limit: RUM_MAX_BYTES, what: "RUM body" });
     const body = parseJson(decodeUtf8(bytes, "RUM body"), "RUM body");
     const rumItems = validateRumBody(body, RUM_MAX_ITEMS);
-    const client = clientInfo(c.req.raw, c.env);
+    const client = clientInfo(c.req.raw, c.env, c.get("origin"));
     const receivedAt = Date.now();
     const candidates = rumItems.map((rum): Candidate => {
       const payload = JSON.stringify(rum);
