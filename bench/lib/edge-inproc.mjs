@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { ctx, fakeEdgeEnv, INGEST_KEY, newStats } from "./fakes.mjs";
 import { raygunNodeReport, rng, rumBody, sentryEnvelope } from "./payloads.mjs";
 import { quotaCosts } from "./quota.mjs";
+import { CLOUDFLARE_HEADERS } from "./workerd-edge.mjs";
 
 const ORIGIN = "https://ingest.sluice.test";
 let sink = 0;
@@ -36,6 +37,7 @@ function raygunRequest(bytes) {
       "content-type": "application/json",
       "x-apikey": INGEST_KEY,
       "cf-connecting-ip": "203.0.113.7",
+      ...CLOUDFLARE_HEADERS,
     },
     body: bytes,
   });
