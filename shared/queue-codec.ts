@@ -41,9 +41,10 @@ export function packItem(item: IngestItem): PackedItem {
 }
 
 /**
- * JSON of the objects many items share (a project's policy, a request's client), kept per object:
- * a bulk request's reports share one client, every report of a project one policy. Both are built
- * once and never changed afterwards, which is what makes keeping their text by identity sound.
+ * JSON of an object many items share, kept per object: every item of a project carries the one
+ * policy object of its cache entry (workers/edge/project-cache.ts), built once and never changed
+ * afterwards, which is what makes keeping its text by identity sound. (A request's client is
+ * stringified each time: a WeakMap entry per request cost more than the JSON it saved.)
  */
 const shared = new WeakMap<object, string>();
 function sharedJson(o: object): string {
@@ -59,10 +60,10 @@ function sharedJson(o: object): string {
  */
 function itemJson(item: IngestItem): string {
   const q = JSON.stringify;
-  let out = `{"protocol":${q(item.protocol)},"category":${q(item.category)},"itemType":${q(item.itemType)},"projectId":${q(item.projectId)},"eventId":${q(item.eventId)},"receivedAt":${item.receivedAt},"client":${q(item.client)},"size":${item.size}`;
+  let out = `{"protocol":${q(item.protocol)},"category":${q(item.category)},"itemType":${q(item.itemType)},"projectId":${q(item.projectId)},"eventId":${q(item.eventId)},"receivedAt":${q(item.receivedAt)},"client":${q(item.client)},"size":${q(item.size)}`;
   if (item.blobKey !== undefined) out += `,"blobKey":${q(item.blobKey)}`;
   if (item.meta !== undefined) out += `,"meta":${q(item.meta)}`;
-  if (item.binary !== undefined) out += `,"binary":${item.binary}`;
+  if (item.binary !== undefined) out += `,"binary":${q(item.binary)}`;
   if (item.policy !== undefined) out += `,"policy":${sharedJson(item.policy)}`;
   return out;
 }
