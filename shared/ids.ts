@@ -12,8 +12,14 @@ let counter = 0;
  * is a key range (ledger pruning, delivery retention).
  */
 export function timeHex(ms: number): string {
-  return Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0").slice(-12);
+  const t = Math.max(0, Math.floor(ms));
+  // The edge asks twice per request (event id, message id), mostly for the same millisecond.
+  if (t !== lastTime) lastHex = t.toString(16).padStart(12, "0").slice(-12);
+  lastTime = t;
+  return lastHex;
 }
+let lastTime = -1;
+let lastHex = "";
 
 /** 12 hex chars of milliseconds since the epoch + 12 isolate-random + 8 counter hex chars. */
 export function newEventId(nowMs: number = Date.now()): string {

@@ -40,6 +40,29 @@ describe("queue codec", () => {
     expect(() => decodeMessage(body.slice(0, -2))).toThrow(/truncated/);
     expect(() => decodeMessage(`${body}x`)).toThrow(/trailing/);
   });
+  it("writes an item's header as the JSON of the item without its payload, every field included", () => {
+    const policy = {
+      scrubbing: { defaults: true, scrubIpAddresses: false, sensitiveFields: ["pin"] },
+      retentionDays: 30,
+    };
+    const full = item('{"x":1}', {
+      itemType: 'odd "type"\n',
+      client: { ip: "203.0.113.7", userAgent: 'ua "quoted"', country: "DE", colo: "FRA", origin: null },
+      meta: { rumType: "load", headers: { a: ["b"] } },
+      binary: false,
+      blobKey: "claims/1/e/m",
+      policy,
+    });
+    const { payload: _payload, ...fields } = full;
+    const { header } = packItem(full);
+    expect(JSON.parse(header)).toEqual({ ...fields, pl: 7 });
+    // Items sharing a policy object (one project) carry the same text; a changed one is its own.
+    const other = { ...policy, retentionDays: 90 };
+    expect(JSON.parse(packItem(item("{}", { policy: other })).header).policy).toEqual(other);
+    expect(JSON.parse(packItem(item("{}", { policy })).header).policy).toEqual(policy);
+    // Optional fields left out are absent, not null.
+    expect(Object.keys(JSON.parse(packItem(item("{}")).header))).not.toContain("meta");
+  });
   it("counts UTF-8 bytes", () => {
     expect(utf8Length("aé€😀")).toBe(1 + 2 + 3 + 4);
     expect(packItem(item("é")).bytes).toBeGreaterThan(2);

@@ -33,16 +33,58 @@ export function packItem(item: IngestItem): PackedItem {
   // Queue text messages end at a NUL character: such a payload travels JSON-escaped ("pe":1).
   const escaped = payload?.includes("\u0000");
   const body = payload === undefined ? "" : escaped ? JSON.stringify(payload) : payload;
-  // Serialize without the payload and without copying the item (JSON.stringify skips undefined).
-  item.payload = undefined;
-  const json = JSON.stringify(item);
-  item.payload = payload;
-  const header = `${json.slice(0, -1)},"pl":${payload === undefined ? -1 : body.length}${escaped ? ',"pe":1' : ""}}`;
+  const header = `${itemJson(item)},"pl":${payload === undefined ? -1 : body.length}${escaped ? ',"pe":1' : ""}}`;
   // `size` is the payload's UTF-8 size when the producer knows it (the bytes it read).
   const payloadBytes =
     payload === undefined ? 0 : item.size > 0 && item.size >= body.length ? item.size : utf8Length(body);
   return { header, payload: body, bytes: header.length + payloadBytes + 1 };
 }
+
+/**
+ * JSON of an object many items share, kept per object: every item of a project carries the one
+ * policy object of its cache entry (workers/edge/project-cache.ts), built once and never changed
+ * afterwards, which is what makes keeping its text by identity sound. (A request's client is
+ * stringified each time: a WeakMap entry per request cost more than the JSON it saved.)
+ */
+const shared = new WeakMap<object, string>();
+function sharedJson(o: object): string {
+  let json = shared.get(o);
+  if (json === undefined) shared.set(o, (json = JSON.stringify(o)));
+  return json;
+}
+
+/**
+ * An item's fields without its payload, as JSON lacking its closing brace. Written field by field
+ * rather than by stringifying the whole item each time (the header was the edge's largest cost
+ * after JSON.parse itself); JSON.parse reads it back to the same item.
+ */
+function itemJson(item: IngestItem): string {
+  const q = JSON.stringify;
+  let out = `{"protocol":${q(item.protocol)},"category":${q(item.category)},"itemType":${q(item.itemType)},"projectId":${q(item.projectId)},"eventId":${q(item.eventId)},"receivedAt":${q(item.receivedAt)},"client":${q(item.client)},"size":${q(item.size)}`;
+  if (item.blobKey !== undefined) out += `,"blobKey":${q(item.blobKey)}`;
+  if (item.meta !== undefined) out += `,"meta":${q(item.meta)}`;
+  if (item.binary !== undefined) out += `,"binary":${q(item.binary)}`;
+  if (item.policy !== undefined) out += `,"policy":${sharedJson(item.policy)}`;
+  return out;
+}
+
+/** Every field of an item, so that a new one fails the type check until `itemJson` writes it. */
+const ITEM_FIELDS: Record<keyof IngestItem, "written" | "payload"> = {
+  protocol: "written",
+  category: "written",
+  itemType: "written",
+  projectId: "written",
+  eventId: "written",
+  receivedAt: "written",
+  client: "written",
+  payload: "payload",
+  blobKey: "written",
+  size: "written",
+  meta: "written",
+  binary: "written",
+  policy: "written",
+};
+void ITEM_FIELDS;
 
 /** One message body from packed items (and the outcomes of what the edge dropped). */
 export function encodeMessage(id: string, items: PackedItem[], outcomes: OutcomeRecord[] | null): string {

@@ -16,6 +16,13 @@ import { raygunNodeReport } from "./payloads.mjs";
 const EMPTY_WORKER =
   "export default { async fetch(request) { await request.arrayBuffer(); return new Response(null, { status: 202 }); } };";
 
+/**
+ * Headers Cloudflare's edge puts on every request it hands a Worker (Miniflare's port does not):
+ * the edge reads country and colo from them rather than from `request.cf`, which workerd rebuilds
+ * from JSON per request. Sent to the empty worker too, so both parse the same request.
+ */
+export const CLOUDFLARE_HEADERS = { "cf-ray": "8e2c5b1c1f3a1234-AKL", "cf-ipcountry": "NZ" };
+
 /** CPU ms (user + system) of a process, or null where /proc cannot tell. */
 function cpuMs(pid) {
   try {
@@ -59,7 +66,7 @@ async function load(url, body, seconds, connections, pid = null) {
   const r = await autocannon({
     url,
     method: "POST",
-    headers: { "content-type": "application/json", "x-apikey": INGEST_KEY },
+    headers: { "content-type": "application/json", "x-apikey": INGEST_KEY, ...CLOUDFLARE_HEADERS },
     body,
     connections,
     duration: seconds,

@@ -12,7 +12,7 @@ const COMMA = 0x2c;
 const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** The index just past the string whose opening quote is at `at`. */
-function endOfString(text: string, at: number): number {
+export function endOfString(text: string, at: number): number {
   let i = at + 1;
   for (;;) {
     const q = text.indexOf('"', i);

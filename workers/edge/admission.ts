@@ -156,11 +156,15 @@ export async function admit(
         ([, list]) => list.length > 0,
       )
     : [];
-  const [events, sessionQuota, ...perMinuteQuotas] = await Promise.all([
-    counted.length > 0 ? checkQuota(env, waitUntil, project, counted.length) : null,
-    sessions.length > 0 ? checkCategoryQuota(env, project, "session", sessions.length) : NO_QUOTA,
-    ...perMinute.map(([category, list]) => checkCategoryQuota(env, project, category, list.length)),
-  ]);
+  // Events alone (every Raygun request, most envelopes): one quota, no Promise.all around it.
+  const [events, sessionQuota, ...perMinuteQuotas] =
+    sessions.length === 0 && perMinute.length === 0
+      ? [counted.length > 0 ? await checkQuota(env, waitUntil, project, counted.length) : null, NO_QUOTA]
+      : await Promise.all([
+          counted.length > 0 ? checkQuota(env, waitUntil, project, counted.length) : null,
+          sessions.length > 0 ? checkCategoryQuota(env, project, "session", sessions.length) : NO_QUOTA,
+          ...perMinute.map(([category, list]) => checkCategoryQuota(env, project, category, list.length)),
+        ]);
   perMinute.forEach(([category, list], i) => {
     const quota = perMinuteQuotas[i]!;
     for (const c of list.slice(quota.admitted)) {

@@ -3,7 +3,7 @@
 // 198.51.100.0/24). Unit cases for the header rules, then the IP filter and the stored IP in workerd.
 import { describe, expect, it } from "vitest";
 import { api, call, createTestProject, type TestProject, waitFor } from "../../test/helpers";
-import { clientIp } from "./client-info";
+import { clientIp, countryAndColo } from "./client-info";
 
 const TRUSTED = { TRUSTED_PROXIES: "198.51.100.0/24, 2001:db8::/32" };
 const ip = (headers: Record<string, string>, env = TRUSTED) => clientIp(new Headers(headers), env);
@@ -28,6 +28,41 @@ describe("clientIp", () => {
       "198.51.100.2",
     );
     expect(ip({ ...peer, "x-forwarded-for": `${"1.1.1.1,".repeat(100_000)}192.0.2.1` })).toBe("192.0.2.1");
+  });
+});
+
+describe("countryAndColo", () => {
+  const request = (headers: Record<string, string>, cf?: unknown) => {
+    const r = new Request("https://ingest.example/entries", { headers });
+    Object.defineProperty(r, "cf", {
+      get() {
+        if (cf === "unread") throw new Error("request.cf was read");
+        return cf;
+      },
+    });
+    return r;
+  };
+
+  it("takes Cloudflare's CF-IPCountry and CF-Ray headers without reading request.cf", () => {
+    const r = request({ "cf-ipcountry": "NZ", "cf-ray": "8e2c5b1c1f3a1234-AKL" }, "unread");
+    expect(countryAndColo(r)).toEqual(["NZ", "AKL"]);
+    expect(countryAndColo(request({ "cf-ipcountry": "T1", "cf-ray": "1-LHR" }, "unread"))).toEqual([
+      "T1",
+      "LHR",
+    ]);
+  });
+
+  it("falls back to request.cf when a header is missing or malformed", () => {
+    const cf = { country: "DE", colo: "FRA" };
+    expect(countryAndColo(request({}, cf))).toEqual(["DE", "FRA"]);
+    expect(countryAndColo(request({ "cf-ray": "8e2c5b1c1f3a1234-AKL" }, cf))).toEqual(["DE", "FRA"]);
+    expect(countryAndColo(request({ "cf-ipcountry": "<b>", "cf-ray": "1-AKL" }, cf))).toEqual(["DE", "FRA"]);
+    expect(countryAndColo(request({ "cf-ipcountry": "NZ", "cf-ray": "no colo" }, cf))).toEqual(["DE", "FRA"]);
+    expect(countryAndColo(request({ "cf-ipcountry": "NZ", "cf-ray": `${"x".repeat(100)}-AKL` }, cf))).toEqual(
+      ["DE", "FRA"],
+    );
+    expect(countryAndColo(request({}, undefined))).toEqual([null, null]);
+    expect(countryAndColo(request({}, { country: 7 }))).toEqual([null, null]);
   });
 });
 

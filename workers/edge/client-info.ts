@@ -52,14 +52,35 @@ export function clientIp(headers: Headers, env?: ClientInfoEnv): string | null {
   return peer;
 }
 
-export function clientInfo(request: Request, env?: ClientInfoEnv): ClientInfo {
+/** `origin`: what `checkOrigin` already read (Origin, else Referer), so it is not read twice. */
+export function clientInfo(
+  request: Request,
+  env?: ClientInfoEnv,
+  origin: string | null = request.headers.get("origin") ?? request.headers.get("referer"),
+): ClientInfo {
   const h = request.headers;
+  const [country, colo] = countryAndColo(request);
+  return { ip: clientIp(h, env), userAgent: h.get("user-agent"), country, colo, origin };
+}
+
+const COUNTRY = /^[A-Z0-9]{2}$/;
+const COLO = /^[A-Z]{3,4}$/;
+
+/**
+ * The client's country and the Cloudflare data center. Cloudflare sends both as headers on every
+ * request it hands a Worker, set by its edge like CF-Connecting-IP: CF-IPCountry (IP geolocation,
+ * on by default) and CF-Ray ("<ray id>-<colo>"). `request.cf` says the same, but workerd builds
+ * that object from its JSON on each request: profiled in workerd, the one `request.cf` read cost
+ * twice as much as reading the 5 KB body. So the headers first, `request.cf` only without them.
+ */
+export function countryAndColo(request: Request): [country: string | null, colo: string | null] {
+  const h = request.headers;
+  const country = h.get("cf-ipcountry");
+  const ray = h.get("cf-ray");
+  if (country !== null && ray !== null && ray.length <= 64) {
+    const colo = ray.slice(ray.lastIndexOf("-") + 1);
+    if (COUNTRY.test(country) && COLO.test(colo)) return [country, colo];
+  }
   const cf = (request as { cf?: { country?: unknown; colo?: unknown } }).cf;
-  return {
-    ip: clientIp(h, env),
-    userAgent: h.get("user-agent"),
-    country: typeof cf?.country === "string" ? cf.country : null,
-    colo: typeof cf?.colo === "string" ? cf.colo : null,
-    origin: h.get("origin") ?? h.get("referer") ?? null,
-  };
+  return [typeof cf?.country === "string" ? cf.country : null, typeof cf?.colo === "string" ? cf.colo : null];
 }

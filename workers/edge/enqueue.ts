@@ -196,8 +196,24 @@ async function claimCheck(env: EnqueueEnv, item: IngestItem, payload: string): P
   return packItem({ ...rest, blobKey });
 }
 
+// Binding names per kind and shard, built once (a template and toUpperCase per item otherwise).
+const bindingNames: Record<QueueKind, string[]> = { errors: [], rum: [], telemetry: [] };
 function bindingName(kind: QueueKind, shard: number): string {
-  return `Q_${kind.toUpperCase()}_${shard}`;
+  const names = bindingNames[kind];
+  return names[shard] ?? (names[shard] = `Q_${kind.toUpperCase()}_${shard}`);
+}
+
+function queueFor(env: EnqueueEnv, name: string): Queue {
+  const queue = env[name] as Queue | undefined;
+  if (!queue) throw new Error(`queue binding ${name} is not configured`);
+  return queue;
+}
+
+/** An item packed for its message, or claim-checked into R2 first when too large to travel inline. */
+function pack(env: EnqueueEnv, item: IngestItem): PackedItem | Promise<PackedItem> {
+  const packed = packItem(item);
+  const payload = item.payload;
+  return packed.bytes <= CLAIM_CHECK_BYTES || payload === undefined ? packed : claimCheck(env, item, payload);
 }
 
 /**
@@ -210,29 +226,33 @@ export async function enqueue(
   items: IngestItem[],
   outcomes: OutcomeRecord[] = [],
 ): Promise<void> {
+  if (items.length === 0 && outcomes.length === 0) return;
   const shards = shardCount(env, kind);
+  // Only an item too large to travel inline waits for R2 (no await, no promise, for the rest).
+  if (shards === 1) {
+    // One queue (the default): no routing to do, and one `add` for the request's items.
+    const name = bindingName(kind, 0);
+    const queue = queueFor(env, name);
+    const list: PackedItem[] = [];
+    for (const item of items) {
+      const packed = pack(env, item);
+      list.push(packed instanceof Promise ? await packed : packed);
+    }
+    return add(name, queue, list, outcomes);
+  }
   const byBinding = new Map<string, PackedItem[]>();
   for (const item of items) {
-    const shard = shards === 1 ? 0 : hashString(`${item.projectId}:${item.eventId}`) % shards;
-    const name = bindingName(kind, shard);
+    const name = bindingName(kind, hashString(`${item.projectId}:${item.eventId}`) % shards);
     let list = byBinding.get(name);
     if (!list) byBinding.set(name, (list = []));
-    const packed = packItem(item);
-    const payload = item.payload;
-    // Only an item too large to travel inline waits for R2 (no await, no promise, for the rest).
-    list.push(
-      packed.bytes <= CLAIM_CHECK_BYTES || payload === undefined
-        ? packed
-        : await claimCheck(env, item, payload),
-    );
+    const packed = pack(env, item);
+    list.push(packed instanceof Promise ? await packed : packed);
   }
-  if (byBinding.size === 0 && outcomes.length > 0) byBinding.set(bindingName(kind, 0), []);
+  if (byBinding.size === 0) byBinding.set(bindingName(kind, 0), []);
   const sends: Promise<void>[] = [];
   let first = true;
   for (const [name, list] of byBinding) {
-    const queue = env[name] as Queue | undefined;
-    if (!queue) throw new Error(`queue binding ${name} is not configured`);
-    sends.push(add(name, queue, list, first ? outcomes : []));
+    sends.push(add(name, queueFor(env, name), list, first ? outcomes : []));
     first = false;
   }
   await Promise.all(sends);

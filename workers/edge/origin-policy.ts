@@ -89,9 +89,12 @@ export function requestOrigin(request: Request): string | null {
   return h.get("origin") ?? h.get("referer");
 }
 
-/** Throws OriginRejected when the request names a page the project does not allow. */
-export function checkOrigin(request: Request, project: ProjectRecord): void {
+/**
+ * Throws OriginRejected when the request names a page the project does not allow; returns the page
+ * it names (or null), which `clientInfo` records without reading the headers again.
+ */
+export function checkOrigin(request: Request, project: ProjectRecord): string | null {
   const origin = requestOrigin(request);
-  if (origin === null || originAllowed(project.settings.allowedOrigins, origin)) return;
+  if (origin === null || originAllowed(project.settings.allowedOrigins, origin)) return origin;
   throw new OriginRejected(project);
 }

@@ -5,5 +5,5 @@ import type { ProjectRecord } from "./project-cache";
 
 export type EdgeApp = {
   Bindings: EdgeEnv;
-  Variables: { project?: ProjectRecord; category?: Category };
+  Variables: { project?: ProjectRecord; category?: Category; origin?: string | null };
 };

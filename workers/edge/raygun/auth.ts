@@ -24,6 +24,6 @@ export async function authenticateRaygun(c: Context<EdgeApp>): Promise<ProjectRe
   const project = await lookupProject(c.env.DB, key, Number(c.env.PROJECT_CACHE_TTL_SECONDS) || 30);
   if (!project) throw new ClientError(403, "invalid API key", "forbidden");
   c.set("project", project);
-  checkOrigin(c.req.raw, project);
+  c.set("origin", checkOrigin(c.req.raw, project));
   return project;
 }

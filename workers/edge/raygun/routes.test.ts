@@ -1,7 +1,10 @@
 // Raygun protocol at the edge, in workerd against real local Queues/D1/R2: every status path,
 // bulk, RUM, CORS, case-insensitive keys and auth carriers, and the report read back via the API.
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { decodeMessage } from "../../../shared/queue-codec";
 import { api, call, createTestProject, type TestProject, waitFor } from "../../../test/helpers";
+import { app } from "../app";
 import jsReport from "./fixtures/raygun4js-shaped-pascalcase.json";
 import nodeReport from "./fixtures/raygun4node-2.2.8-error.json";
 
@@ -188,6 +191,28 @@ describe("POST /events (RUM)", () => {
   it("accepts PascalCase EventData", async () => {
     const body = rum().replace('"eventData"', '"EventData"');
     expect((await post("/events", body)).status).toBe(202);
+  });
+  it("queues each page view as the client sent it, not serialised again", async () => {
+    const sent: string[] = [];
+    const capture = {
+      send: async (body: string) => void sent.push(body),
+      sendBatch: async (batch: { body: string }[]) => void sent.push(...batch.map((m) => m.body)),
+    };
+    const views = [
+      `{ "sessionId" : "${"s".repeat(32)}", "type": "load",\n  "timestamp": "${new Date().toISOString()}", "n": 1.50 }`,
+      `{"sessionId":"${"t".repeat(32)}","type":"web_request_timing","url":"https://shop.example/\\u00e9?q=\\"]}"}`,
+    ];
+    const body = `{ "eventData": "shadowed", "EventData" : [\n ${views[0]} ,\n\t${views[1]} ] , "eventData" : [ ${views.join(" , ")} ] }`;
+    const res = await app.fetch(
+      new Request("https://edge.test/events", { method: "POST", headers: { "x-apikey": project.key }, body }),
+      { ...env, Q_RUM_0: capture },
+      { waitUntil() {}, passThroughOnException() {}, props: {} },
+    );
+    expect(res.status).toBe(202);
+    const items = sent.flatMap((m) => decodeMessage(m).items);
+    expect(items.map((i) => i.payload)).toEqual(views);
+    expect(items.map((i) => i.size)).toEqual(views.map((v) => new TextEncoder().encode(v).byteLength));
+    expect(items.map((i) => i.meta?.rumType)).toEqual(["load", "web_request_timing"]);
   });
   it("rejects a body without eventData or with a bad item", async () => {
     expect((await post("/events", "{}")).status).toBe(400);

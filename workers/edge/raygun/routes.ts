@@ -9,6 +9,7 @@ import { decodeUtf8, readBody } from "../../../shared/http/read-body";
 import { newEventId } from "../../../shared/ids";
 import { arrayElementTexts } from "../../../shared/json/array-elements";
 import { getCI, getStringCI } from "../../../shared/json/case-insensitive";
+import { memberTextCI } from "../../../shared/json/member-text";
 import type { IngestItem } from "../../../shared/queue-message";
 import { type Admission, admit, type Candidate } from "../admission";
 import { clientInfo } from "../client-info";
@@ -26,6 +27,16 @@ const RUM_MAX_ITEMS = 100;
 const RUM_MAX_BYTES = 1024 * 1024;
 
 type Ctx = Context<EdgeApp>;
+
+/**
+ * The text of each item of a RUM body's eventData array (the member validateRumBody read), sliced
+ * from the body; null if the slices do not match the parsed items one to one (they always should).
+ */
+function rumItemTexts(text: string, count: number): string[] | null {
+  const member = memberTextCI(text, "eventData");
+  const texts = member === null ? null : arrayElementTexts(member);
+  return texts?.length === count ? texts : null;
+}
 
 function respond(c: Ctx, admission: Admission): Response {
   if (admission.accepted.length === 0 && admission.limits.length > 0) {
@@ -62,7 +73,7 @@ export const raygunRoutes = new Hono<EdgeApp>({ strict: false })
     const text = decodeUtf8(bytes, "crash report");
     const report = parseJson(text, "crash report");
     validateRaygunReport(report);
-    const client = clientInfo(c.req.raw, c.env);
+    const client = clientInfo(c.req.raw, c.env, c.get("origin"));
     const item: IngestItem = {
       protocol: "raygun",
       category: "error",
@@ -90,7 +101,7 @@ export const raygunRoutes = new Hono<EdgeApp>({ strict: false })
     }
     // Each report is queued as the client sent it (its text in the body), not serialised again.
     const texts = arrayElementTexts(text);
-    const client = clientInfo(c.req.raw, c.env);
+    const client = clientInfo(c.req.raw, c.env, c.get("origin"));
     const receivedAt = Date.now();
     // Validate all before enqueueing any: a bad bulk request writes nothing.
     const candidates = body.map((report, i): Candidate => {
@@ -126,12 +137,15 @@ export const raygunRoutes = new Hono<EdgeApp>({ strict: false })
     c.set("category", "rum");
     const project = await authenticateRaygun(c);
     const bytes = await readBody(c.req.raw, { limit: RUM_MAX_BYTES, what: "RUM body" });
-    const body = parseJson(decodeUtf8(bytes, "RUM body"), "RUM body");
+    const text = decodeUtf8(bytes, "RUM body");
+    const body = parseJson(text, "RUM body");
     const rumItems = validateRumBody(body, RUM_MAX_ITEMS);
-    const client = clientInfo(c.req.raw, c.env);
+    // Each page view is queued as the client sent it (its text in the body), not serialised again.
+    const texts = rumItemTexts(text, rumItems.length);
+    const client = clientInfo(c.req.raw, c.env, c.get("origin"));
     const receivedAt = Date.now();
-    const candidates = rumItems.map((rum): Candidate => {
-      const payload = JSON.stringify(rum);
+    const candidates = rumItems.map((rum, i): Candidate => {
+      const payload = texts?.[i] ?? JSON.stringify(rum);
       return {
         item: {
           protocol: "raygun",
