@@ -1,15 +1,16 @@
 // The raw text of each element of a JSON array, so that the edge can queue each report of a Raygun
 // bulk request exactly as the client sent it instead of serialising its parsed form again.
 
-const QUOTE = 0x22;
+// The character codes and scanning steps are shared with member-text.ts.
+export const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const COMMA = 0x2c;
+export const OPEN_ARRAY = 0x5b;
+export const CLOSE_ARRAY = 0x5d;
+export const OPEN_OBJECT = 0x7b;
+export const CLOSE_OBJECT = 0x7d;
+export const COMMA = 0x2c;
 
-const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+export const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** The index just past the string whose opening quote is at `at`. */
 export function endOfString(text: string, at: number): number {

@@ -2,17 +2,18 @@
 // (`{"eventData":[...]}`) as the client sent them, sliced from the body, instead of serialising
 // each parsed item again.
 
-import { endOfString } from "./array-elements";
+import {
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COMMA,
+  endOfString,
+  isJsonSpace,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+} from "./array-elements";
 
-const QUOTE = 0x22;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const COMMA = 0x2c;
 const COLON = 0x3a;
-
-const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 function skipSpace(text: string, i: number): number {
   while (i < text.length && isJsonSpace(text.charCodeAt(i))) i++;
