@@ -19,6 +19,18 @@ function pct(xs, p) {
 }
 const r2 = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
+/** Adds one call's D1 figures per statement (rows read and written, executions, SQL ms) into each of `intos`. */
+function addStatements(byStatement, ...intos) {
+  for (const [k, v] of Object.entries(byStatement))
+    for (const into of intos) {
+      const s = (into[k] ??= { read: 0, written: 0, n: 0, ms: 0 });
+      s.read += v.read;
+      s.written += v.written;
+      s.ms += v.ms ?? 0;
+      s.n += v.n;
+    }
+}
+
 const CHUNK = 64 * 1024;
 /** Cloudflare bills a queue message 3 operations (write, read, delete) per 64 KB chunk. */
 export const queueOpsOf = (body) => 3 * Math.max(1, Math.ceil(Buffer.byteLength(body) / CHUNK));
@@ -231,15 +243,7 @@ export async function benchProcessor(
         all.qms += res.queues.ms;
         all.unmetered += res.d1.unmetered;
         all.sizeAfter = Math.max(all.sizeAfter, res.d1.sizeAfter);
-        for (const [k, v] of Object.entries(res.d1.byStatement)) {
-          for (const into of [all.byStatement, q.byStatement]) {
-            const s = (into[k] ??= { read: 0, written: 0, n: 0, ms: 0 });
-            s.read += v.read;
-            s.written += v.written;
-            s.ms += v.ms ?? 0;
-            s.n += v.n;
-          }
-        }
+        addStatements(res.d1.byStatement, all.byStatement, q.byStatement);
         all.wall.push(wall);
         all.items += m.items;
         all.stored += m.stored;
@@ -289,15 +293,7 @@ export async function benchProcessor(
         all.rowBytes = res.rowBytes;
         all.rowBytesByTable = res.rowBytesByTable;
         q.folds = (q.folds ?? 0) + res.deltas;
-        for (const [k, v] of Object.entries(res.d1.byStatement)) {
-          for (const into of [all.byStatement, q.byStatement]) {
-            const st = (into[k] ??= { read: 0, written: 0, n: 0, ms: 0 });
-            st.read += v.read;
-            st.written += v.written;
-            st.ms += v.ms ?? 0;
-            st.n += v.n;
-          }
-        }
+        addStatements(res.d1.byStatement, all.byStatement, q.byStatement);
       }
       // The indexer: the index messages this queue's batches produced, in consumer batches of 100.
       const ix = {
@@ -328,13 +324,7 @@ export async function benchProcessor(
         ix.retried += res.retried;
         all.unmetered += res.d1.unmetered;
         all.sizeAfter = Math.max(all.sizeAfter, res.d1.sizeAfter);
-        for (const [k, v] of Object.entries(res.d1.byStatement)) {
-          const s = (all.byStatement[k] ??= { read: 0, written: 0, n: 0, ms: 0 });
-          s.read += v.read;
-          s.written += v.written;
-          s.ms += v.ms ?? 0;
-          s.n += v.n;
-        }
+        addStatements(res.d1.byStatement, all.byStatement);
       }
       if (ix.dead || ix.retried)
         notes.push(`indexer (${queue}): ${ix.dead} docs dead-lettered, ${ix.retried} messages retried`);

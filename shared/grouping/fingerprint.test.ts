@@ -2,42 +2,16 @@
 // the one a fresh computation gives, whatever the order, the memo's clearing or the input's size.
 import { describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../event";
+import { jsEvent } from "../sourcemaps/test-helpers";
 import { computeFingerprint, GROUPING_VERSION, groupIdFor, sha256Hex } from "./fingerprint";
 
-function errorEvent(type: string, fn: string): CanonicalEvent {
-  return {
-    eventId: "e".repeat(32),
-    projectId: "7",
-    protocol: "raygun",
-    category: "error",
-    occurredAt: "2026-11-30T09:00:00.000Z",
-    receivedAt: "2026-11-30T09:00:00.000Z",
-    level: "error",
-    platform: "node",
-    type,
-    message: "boom",
-    exceptions: [
-      {
-        type,
-        value: "boom",
-        frames: [{ filename: "/srv/app/a.js", function: fn, module: null, lineno: 1, colno: 1, inApp: true }],
-      },
-    ],
-    release: null,
-    environment: null,
-    serverName: null,
-    transaction: null,
-    user: null,
-    tags: {},
-    request: null,
-    breadcrumbs: [],
-    contexts: {},
-    extra: {},
-    client: { ip: null, userAgent: null, country: null, colo: null },
-    sdk: { name: null, version: null },
-    fingerprint: null,
-  };
-}
+/** An error of `type` with one in-app frame in `fn` (the rest as the source-map tests build events). */
+const errorEvent = (type: string, fn: string): CanonicalEvent => {
+  const frames = [
+    { filename: "/srv/app/a.js", function: fn, module: null, lineno: 1, colno: 1, inApp: true },
+  ];
+  return jsEvent(frames, { type, exceptions: [{ type, value: "boom", frames }] });
+};
 
 describe("grouping hashes", () => {
   it("gives the fresh hash on first and repeated calls, across more inputs than the memo holds", async () => {
