@@ -20,6 +20,7 @@ import { benchConsole } from "./lib/console.mjs";
 import { costModel } from "./lib/cost.mjs";
 import { benchE2E } from "./lib/e2e.mjs";
 import { benchEdgeInProcess } from "./lib/edge-inproc.mjs";
+import { benchEdgeIsolate } from "./lib/edge-isolate.mjs";
 import { ensureElasticsearch } from "./lib/es.mjs";
 import { renderMarkdown } from "./lib/markdown.mjs";
 import { benchPipelineShards } from "./lib/pipeline-shards.mjs";
@@ -100,6 +101,7 @@ result.elasticsearch = { url: es.url, startedByBench: !!es.started, reason: es.r
 try {
   let inproc = null;
   let workerd = null;
+  let isolate = null;
   if (want("edge") || ((want("processor") || want("curve")) && !processorOnly)) {
     inproc = await section("edge in-process", () =>
       benchEdgeInProcess(lib, { seconds: quick ? 3 : 8, quick }),
@@ -109,6 +111,7 @@ try {
     workerd = await section("edge in workerd under autocannon", () =>
       benchEdgeWorkerd({ seconds: quick ? 4 : 10, connections: 32, rounds: 2 }),
     );
+    isolate = await section("edge in-process inside workerd", () => benchEdgeIsolate({ quick }));
   }
   if (inproc || workerd) {
     result.edge = {
@@ -120,6 +123,7 @@ try {
       workerdVsEmptyWorker: workerd?.workerdVsEmptyWorker ?? null,
       inProcess: inproc,
       workerd,
+      isolate,
     };
   }
   // The main run: the Elasticsearch configuration (the DESIGN's production one) when one is there.

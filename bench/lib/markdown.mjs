@@ -131,9 +131,35 @@ export function renderMarkdown(r) {
       `| **edge.workerdVsEmptyWorker** | **${v(w.workerdVsEmptyWorker)}** (goal ${budget("edge.workerdVsEmptyWorker (goal)").replace(" |", ":")}) |`,
       `| per round (edge) | ${w.rounds.edge.map((x) => `${Math.round(x.rps)} req/s, avg latency ${x.latencyAvg}`).join("; ")} |`,
       `| per round (empty) | ${w.rounds.empty.map((x) => `${Math.round(x.rps)} req/s, avg latency ${x.latencyAvg}`).join("; ")} |`,
+      `| second floor: reads the body and sends it to a local queue (one message per request) | ${v(w.queueSenderRps)} req/s (non-2xx: ${v(w.senderNon2xx)}, errors: ${v(w.senderErrors)}) → edge ${v(w.workerdVsQueueSender)} × this |`,
+      `| workerd process CPU µs per request: edge / empty / second floor | ${w.cpuUsPerRequest ? `${v(w.cpuUsPerRequest.edge)} / ${v(w.cpuUsPerRequest.emptyWorker)}` : "—"} / ${v(w.senderCpuUsPerRequest)} |`,
       "",
       "The load generator, workerd, its queue broker and the draining consumer share the machine's cores, and every edge",
-      "request does a real local queue `send` (a Durable Object round trip inside workerd), which the empty worker does not.",
+      "request does a real local queue `send` (a Durable Object round trip inside workerd), which the empty worker does not;",
+      "the second floor does one per request, with no validation, policy or group commit. A workerd process's CPU includes its",
+      "queue broker and consumer, so the CPU rows of the edge and the second floor carry the broker's share.",
+      "",
+    );
+  }
+  const iso = r.edge?.isolate;
+  L.push(
+    "**The edge app in-process inside workerd** (the runtime it is deployed on; section 1's harness in a worker)",
+    "",
+  );
+  if (!iso || iso.error) L.push(notMeasured(iso), "");
+  else {
+    L.push(
+      `Method: ${iso.method}. The \`Request\` objects are workerd's own, built before each block with the body and an`,
+      "SDK's Content-Length; no HTTP, no queue broker (the same in-memory fakes as section 1). Not a budget figure: the",
+      "budgets stay on section 1, and this shows whether the Node harness flatters or penalises the edge.",
+      "",
+      "| figure | value |",
+      "|---|---|",
+      `| edge µs per ${v(iso.reportBytes)} B report | ${v(iso.usPerReport)} (${v(iso.reportsPerSecond)} reports/s) |`,
+      `| \`JSON.parse\` µs, same text | ${v(iso.jsonParseUs)} → edge ${v(iso.costVsJsonParse)} × JSON.parse |`,
+      `| workerd \`Request\` body read alone, µs | ${v(iso.bodyReadUs)} |`,
+      `| Hono no-op route that reads the body, µs | ${v(iso.honoNoopUs)} → edge minus it ${v(iso.edgeMinusHonoNoopVsJsonParse)} × JSON.parse |`,
+      `| per-round edge µs / JSON.parse µs | ${iso.rounds.edgeUs.join(", ")} / ${iso.rounds.jsonParseUs.join(", ")} |`,
       "",
     );
   }
@@ -198,8 +224,8 @@ export function renderMarkdown(r) {
   L.push(
     `- All figures come from this machine: ${r.machine.nproc} shared, noisy cores; workerd, Node, the load generator and wrangler compete for them. Local D1 is`,
     "  SQLite on disk inside workerd and local R2 writes files: neither has production latency, in either direction.",
-    "- The in-process edge runs on Node's `Request`/undici, which is slower than workerd's native one; the breakdown row above",
-    "  (edge minus a Hono no-op route that reads the body) bounds that effect.",
+    "- The in-process edge of section 1 runs on Node's `Request`/undici; the breakdown rows (edge minus a Hono no-op route that",
+    "  reads the body) bound that effect, and section 2's in-workerd rows measure the same app on workerd's own `Request`.",
     "- The bench project has spike protection off (a fresh project is admitted max(50, 5 × 24 h average) per minute), so quota",
     "  checks do not run on the measured path; with spike protection on, the edge also syncs a Durable Object once a second per isolate.",
     "- The processor's memory is measured in Node (workerd exposes no heap figure to a worker); Miniflare's D1/R2 proxies run in",

@@ -15,6 +15,12 @@ import { raygunNodeReport } from "./payloads.mjs";
 
 const EMPTY_WORKER =
   "export default { async fetch(request) { await request.arrayBuffer(); return new Response(null, { status: 202 }); } };";
+/**
+ * A second floor: the empty worker plus one local queue `send` of the body as text (what the edge
+ * cannot avoid doing), so the edge's own cost can be told apart from Miniflare's queue broker's.
+ */
+const SENDER_WORKER =
+  "export default { async fetch(request, env) { await env.Q.send(await request.text(), { contentType: 'text' }); return new Response(null, { status: 202 }); } };";
 
 /**
  * Headers Cloudflare's edge puts on every request it hands a Worker (Miniflare's port does not):
@@ -84,7 +90,7 @@ async function load(url, body, seconds, connections, pid = null) {
 
 export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds = 2 } = {}) {
   const edgeBundle = await bundleForWorkerd("workers/edge/index.ts", "edge");
-  const [edgePort, emptyPort] = [await freePort(), await freePort()];
+  const [edgePort, emptyPort, senderPort] = [await freePort(), await freePort(), await freePort()];
   const log = new Log(LogLevel.WARN);
   const edge = await started({
     host: "127.0.0.1",
@@ -126,6 +132,7 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
     ],
   });
   let empty;
+  let sender;
   try {
     empty = await started({
       host: "127.0.0.1",
@@ -135,6 +142,28 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
       modules: true,
       script: EMPTY_WORKER,
       ...COMPAT,
+    });
+    sender = await started({
+      host: "127.0.0.1",
+      port: senderPort,
+      log,
+      cf: false,
+      workers: [
+        {
+          name: "sender",
+          modules: true,
+          script: SENDER_WORKER,
+          ...COMPAT,
+          queueProducers: { Q: { queueName: "floor-q" } },
+        },
+        {
+          name: "drain",
+          modules: true,
+          script: DRAIN_WORKER,
+          ...COMPAT,
+          queueConsumers: { "floor-q": { maxBatchSize: 100, maxBatchTimeout: 0.1 } },
+        },
+      ],
     });
     const edgeMf = edge.mf;
     const db = await edgeMf.getD1Database("DB", "sluice-edge");
@@ -149,13 +178,17 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
     });
     if (check.status !== 202) throw new Error(`workerd edge answered ${check.status}: ${await check.text()}`);
     const emptyUrl = `http://127.0.0.1:${emptyPort}/`;
-    // Warm both (JIT, project cache).
+    const senderUrl = `http://127.0.0.1:${senderPort}/`;
+    // Warm all three (JIT, project cache).
     await load(edgeUrl, body, 2, connections);
     await load(emptyUrl, body, 1, connections);
+    await load(senderUrl, body, 1, connections);
     const edgeRounds = [];
     const emptyRounds = [];
+    const senderRounds = [];
     for (let r = 0; r < rounds; r++) {
       emptyRounds.push(await load(emptyUrl, body, seconds / rounds, connections, empty.pid));
+      senderRounds.push(await load(senderUrl, body, seconds / rounds, connections, sender.pid));
       edgeRounds.push(await load(edgeUrl, body, seconds / rounds, connections, edge.pid));
     }
     const sum = (xs, k) => xs.reduce((a, x) => a + x[k], 0);
@@ -165,6 +198,8 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
       xs.every((x) => x.cpuMs !== null) ? (sum(xs, "cpuMs") * 1000) / sum(xs, "requests") : null;
     const edgeCpu = cpuPer(edgeRounds);
     const emptyCpu = cpuPer(emptyRounds);
+    const senderRps = sum(senderRounds, "requests") / seconds;
+    const senderCpu = cpuPer(senderRounds);
     return {
       bodyBytes: Buffer.byteLength(body),
       load: `autocannon, ${connections} connections, ${seconds / rounds} s × ${rounds} rounds each, alternating`,
@@ -178,13 +213,19 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
           : { edge: Math.round(edgeCpu), emptyWorker: Math.round(emptyCpu) },
       cpuEmptyWorkerVsEdge:
         edgeCpu === null || emptyCpu === null ? null : Math.round((emptyCpu / edgeCpu) * 1000) / 1000,
+      // The second floor (read, one queue send): not the goal's reference, a decomposition of the gap.
+      queueSenderRps: Math.round(senderRps),
+      workerdVsQueueSender: Math.round((edgeRps / senderRps) * 1000) / 1000,
+      senderCpuUsPerRequest: senderCpu === null ? null : Math.round(senderCpu),
+      senderNon2xx: sum(senderRounds, "non2xx"),
+      senderErrors: sum(senderRounds, "errors"),
       edgeNon2xx: sum(edgeRounds, "non2xx"),
       emptyNon2xx: sum(emptyRounds, "non2xx"),
       edgeErrors: sum(edgeRounds, "errors"),
       emptyErrors: sum(emptyRounds, "errors"),
-      rounds: { edge: edgeRounds, empty: emptyRounds },
+      rounds: { edge: edgeRounds, empty: emptyRounds, sender: senderRounds },
     };
   } finally {
-    await Promise.allSettled([edge.mf.dispose(), empty?.mf.dispose()]);
+    await Promise.allSettled([edge.mf.dispose(), empty?.mf.dispose(), sender?.mf.dispose()]);
   }
 }
