@@ -36,6 +36,13 @@ interface D1Counts {
 
 const sqlOf = new WeakMap<object, string>();
 
+/** Time with at least one binding call in flight (the processor overlaps them): waits counted once. */
+const inFlight = { n: 0, since: 0, ms: 0 };
+const enter = () => (inFlight.n++ === 0 ? (inFlight.since = performance.now()) : performance.now());
+const leave = () => {
+  if (--inFlight.n === 0) inFlight.ms += performance.now() - inFlight.since;
+};
+
 function countingDb(db: D1Database, counts: D1Counts) {
   const add = (
     meta: { rows_read?: number; rows_written?: number; size_after?: number; duration?: number } | undefined,
@@ -57,8 +64,8 @@ function countingDb(db: D1Database, counts: D1Counts) {
     get(target, prop) {
       if (prop === "batch") {
         return async (stmts: D1PreparedStatement[]) => {
-          const t0 = performance.now();
-          const results = await target.batch(stmts);
+          const t0 = enter();
+          const results = await target.batch(stmts).finally(leave);
           counts.ms += performance.now() - t0;
           for (let i = 0; i < results.length; i++) add(results[i]?.meta, sqlOf.get(stmts[i] as object));
           return results;
@@ -86,16 +93,16 @@ function countingDb(db: D1Database, counts: D1Counts) {
         }
         if (prop === "run" || prop === "all" || prop === "first") {
           return async (...args: unknown[]) => {
-            const t0 = performance.now();
+            const t0 = enter();
             if (prop === "first") {
               // first() has no meta either: all() returns the same rows with it.
-              const r = await target.all();
+              const r = await target.all().finally(leave);
               counts.ms += performance.now() - t0;
               add(r.meta, sql);
               const row = (r.results[0] ?? null) as Record<string, unknown> | null;
               return typeof args[0] === "string" ? (row?.[args[0]] ?? null) : row;
             }
-            const r = await (prop === "run" ? target.run() : target.all());
+            const r = await (prop === "run" ? target.run() : target.all()).finally(leave);
             counts.ms += performance.now() - t0;
             add(r.meta, sql);
             return r;
@@ -135,7 +142,7 @@ function timed<T extends object>(binding: T, methods: string[], acc: CallCounts)
       if (typeof v !== "function") return v;
       if (!methods.includes(String(prop))) return v.bind(target);
       return async (...args: unknown[]) => {
-        const t0 = performance.now();
+        const t0 = enter();
         const m = String(prop);
         acc.byMethod[m] = (acc.byMethod[m] ?? 0) + 1;
         if (m === "send") acc.bodies.push(String(args[0]));
@@ -145,6 +152,7 @@ function timed<T extends object>(binding: T, methods: string[], acc: CallCounts)
         try {
           return await v.apply(target, args);
         } finally {
+          leave();
           acc.ms += performance.now() - t0;
           acc.calls++;
         }
@@ -199,6 +207,7 @@ async function runBatch(queue: string, bodies: string[], env: BenchEnv): Promise
   const r2 = newCalls();
   const queues = newCalls();
   const index = newCalls();
+  inFlight.ms = 0;
   const t0 = performance.now();
   const metrics = await processBatch(batch, {
     ...env,
@@ -210,7 +219,8 @@ async function runBatch(queue: string, bodies: string[], env: BenchEnv): Promise
   const ms = performance.now() - t0;
   queues.ms += index.ms;
   const { bodies: indexBodies, ...indexCalls } = index;
-  return Response.json({ metrics, ms, d1, r2, queues, indexCalls, indexBodies, ...settled });
+  const awaitingMs = inFlight.ms;
+  return Response.json({ metrics, ms, awaitingMs, d1, r2, queues, indexCalls, indexBodies, ...settled });
 }
 
 /**

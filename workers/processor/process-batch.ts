@@ -3,18 +3,24 @@
 //   decode messages ──poison──▶ dead-letter queue
 //        │
 //   ledger look-up (messages already applied: stored again, never counted or dead-lettered again)
+//        ║  in flight while the items are prepared (load claim checks, scrub, normalize, group)
 //        │
-//   prepare items (load claim checks, scrub, normalize, group)
+//   encode + pack the segment ─▶ R2 PUT ═══════════════════════════════╗
+//        ║ meanwhile: group redirects, feedback groups, alert rules,    ║
+//        ║            poison items ─▶ dead-letter queue                 ║
+//        │                                                             ║
+//   one D1 batch() per shard ══ (beside the PUT when no pointer row) ══╣
+//        │                                                             ║
+//   index queue (search docs, built while the writes are in flight) + alerts, once both are done
 //        │
-//   one R2 segment PUT ─▶ poison items ─▶ dead-letter queue ─▶ one D1 batch() ─▶ index queue
-//   (search docs) ─▶ delete claim checks ─▶ ack
+//   delete claim checks ─▶ ack
 //
 // Any R2, D1 or queue failure retries the affected messages with exponential backoff; nothing is
-// acked before it is stored. R2 is written before D1, so a crash in between leaves only an
-// unreferenced segment (collected by the retention sweep) and the retry stores everything again.
+// acked before it is stored, and nothing is left in flight when the batch settles (settleAll).
 // D1 gets one transaction per metadata shard: the shard's share of the segment row, ledger rows and
 // aggregates (shard-split.ts, d1-writes.ts), no row per event: each event's
 // search document carries its segment pointer, and the search backend is the event index.
+// Why each overlap is safe is argued where it happens (the waits were ~45 % of a batch, in sequence).
 
 import { shardDb } from "../../shared/db/shards";
 import { timeHex } from "../../shared/ids";
@@ -29,6 +35,7 @@ import { applyRedirects, resolveFeedbackGroups } from "./group-workflow";
 import { ledgerId, ledgerScope } from "./ledger-sql";
 import { itemBudgetMs, PoisonItemError, type Prepared, prepareItem } from "./prepare";
 import { toSearchDoc } from "./search-doc";
+import { needsPointerRow } from "./segment-contents";
 import { appliedBefore, byShard, resolveShards, type ShardMap, writeShards } from "./shard-split";
 
 export interface ProcessEnv {
@@ -86,8 +93,8 @@ export async function deadLetter(
   });
 }
 
-async function sendIndexDocs(env: ProcessEnv, docs: SearchDoc[]): Promise<number> {
-  if (docs.length === 0) return 0;
+/** The index queue's message bodies for `docs` (each ≤ ~100 KB): built while the writes are in flight. */
+function indexBodies(docs: SearchDoc[]): string[] {
   const bodies: string[] = [];
   let parts: string[] = [];
   let size = 0;
@@ -102,12 +109,32 @@ async function sendIndexDocs(env: ProcessEnv, docs: SearchDoc[]): Promise<number
     size += s.length + 1;
   }
   if (parts.length > 0) bodies.push(`{"v":1,"docs":[${parts.join(",")}]}`);
+  return bodies;
+}
+
+async function sendIndexBodies(env: ProcessEnv, bodies: string[]): Promise<number> {
   for (let i = 0; i < bodies.length; i += 2) {
     await env.Q_INDEX.sendBatch(
       bodies.slice(i, i + 2).map((body) => ({ body, contentType: "text" as const })),
     );
   }
   return bodies.length;
+}
+
+/**
+ * One turn of the event loop: I/O started just before (a binding call) leaves now, not after the
+ * CPU work that follows; awaiting a promise alone never returns to the event loop.
+ */
+const yieldToIo = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Awaits every one of `work` (each started already), then throws the first failure: a failed
+ * write never leaves another running past the batch's retry decision, and no rejection goes unheard.
+ */
+async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv): Promise<BatchMetrics> {
@@ -170,20 +197,18 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   // stored again (their search documents may not have been sent) but neither counted again nor
   // their poison items dead-lettered again. Each metadata shard's ledger holds the message's share
   // on that shard (shard-split.ts). If a look-up fails, every message is retried.
-  let shards: ShardMap;
-  let appliedOn: (messageId: string, shard: number) => boolean;
-  try {
-    const bodies = live.map(({ body }) => body);
-    shards = await resolveShards(env, bodies);
-    appliedOn = await appliedBefore(env, shards, bodies);
-  } catch (err) {
-    console.error(JSON.stringify({ msg: "ledger look-up failed, retrying", error: String(err) }));
-    for (const msg of [...live.map((l) => l.msg), ...copies.keys()]) {
-      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
-      metrics.retried++;
-    }
-    return metrics;
-  }
+  // The look-ups are started before the items are prepared and awaited after: preparing reads
+  // nothing the ledger says (it only loads, scrubs, normalizes and groups each item, and whatever it
+  // decides is dropped with the batch if the look-up then fails), and every decision that does
+  // depend on the ledger (retrying, dead letters, what is applied) waits for it below.
+  const bodies = live.map(({ body }) => body);
+  const ledger = (async () => {
+    const shards = await resolveShards(env, bodies);
+    return { shards, appliedOn: await appliedBefore(env, shards, bodies) };
+  })();
+  // Heard below, after the items are prepared; this only keeps an early failure from being "unhandled".
+  ledger.catch(() => {});
+  await yieldToIo();
 
   // 2. Prepare every item; a transient failure fails only its message, and only that item is
   // dead-lettered once the message is on its last attempt (the rest is stored all along).
@@ -209,6 +234,18 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       }),
     ),
   );
+  let shards: ShardMap;
+  let appliedOn: (messageId: string, shard: number) => boolean;
+  try {
+    ({ shards, appliedOn } = await ledger);
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "ledger look-up failed, retrying", error: String(err) }));
+    for (const msg of [...live.map((l) => l.msg), ...copies.keys()]) {
+      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+      metrics.retried++;
+    }
+    return metrics;
+  }
   // A message with a transiently failing item is retried whole, and applied (ledger row, aggregates,
   // storage) only once, when every item of it is stored or dead-lettered; on its last attempt, only
   // the items still failing are dead-lettered and the rest of the message is stored.
@@ -243,18 +280,12 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   }
 
   try {
-    // Merged groups and feedback: which group each event and feedback belongs to (group-workflow.ts).
+    // 3. One segment object for the whole batch. Its records carry each item as received, never its
+    // group, so they are packed before the group redirects are read and the PUT starts at once.
     const items = ok.map(({ p }) => p);
-    await resolveFeedbackGroups(env, items);
-    // Redirects and users sketches live with the groups, on each project's metadata shard.
-    await Promise.all(
-      [...byShard(items, (p) => shards.shardOf(p.item.projectId))].map(([s, list]) =>
-        applyRedirects(shardDb(env, s), list),
-      ),
-    );
-
-    // 3. One segment object for the whole batch.
     let segment: { key: string; bytes: number; refs: StoredRef[] } | null = null;
+    let put: Promise<void> = Promise.resolve();
+    let putFailed = false;
     if (ok.length > 0) {
       const records = await Promise.all(
         ok.map(({ p }) =>
@@ -279,76 +310,130 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
         ok.map(({ p }) => p.item),
       );
       const key = segmentKey(now, batchId);
-      await env.BLOBS.put(key, body, {
-        customMetadata: { batchId, events: String(ok.length), [DIRECTORY_METADATA]: directory },
-      });
-      metrics.r2Writes++;
       segment = {
         key,
         bytes: body.byteLength,
         refs: ok.map(({ p, messageId }, i) => ({ prepared: p, messageId, segmentKey: key, ...refs[i]! })),
       };
+      put = env.BLOBS.put(key, body, {
+        customMetadata: { batchId, events: String(ok.length), [DIRECTORY_METADATA]: directory },
+      }).then(
+        () => {
+          metrics.r2Writes++;
+        },
+        (err) => {
+          putFailed = true;
+          throw err;
+        },
+      );
     }
+    const refs = segment?.refs ?? [];
 
+    // While the PUT is in flight, everything that only reads (merged groups and feedback:
+    // group-workflow.ts; the alert rules of the control database, read once per batch) and the
+    // poison items' dead letters. None of it needs the segment stored, and if the PUT fails the
+    // batch retries whole: a dead letter sent twice is the same one-item message (poisonMessageId),
+    // applied once on replay, as when the D1 batch fails after it today.
+    const grouped = (async () => {
+      await resolveFeedbackGroups(env, items);
+      // Redirects and users sketches live with the groups, on each project's metadata shard.
+      await Promise.all(
+        [...byShard(items, (p) => shards.shardOf(p.item.projectId))].map(([s, list]) =>
+          applyRedirects(shardDb(env, s), list),
+        ),
+      );
+    })();
+    const rulesRead =
+      env.Q_ALERTS && refs.length > 0
+        ? loadRules(env.DB, [...new Set(refs.map((r) => Number(r.prepared.item.projectId)))])
+        : Promise.resolve([]);
     // 4. Poison items to the dead letters before the D1 batch records their message as applied:
     // a failure here retries the message with nothing counted and every claim check in place.
-    for (const { item, reason } of letters) {
-      await deadLetter(env, batch.queue, reason, { v: 1, id: poisonMessageId(item), items: [item] });
-      metrics.deadLettered++;
-    }
+    const lettered = (async () => {
+      for (const { item, reason } of letters) {
+        await deadLetter(env, batch.queue, reason, { v: 1, id: poisonMessageId(item), items: [item] });
+        metrics.deadLettered++;
+      }
+    })();
 
     // 5. One D1 transaction per metadata shard (its share of the segment row, ledger, aggregates,
     // and the per-minute counts alert rules need: alerts-hook.ts, with the groups of that shard).
-    const refs = segment?.refs ?? [];
+    // It runs beside the PUT unless an item of the batch gets a pointer row (segment-contents.ts).
+    // Why that is safe: if D1 commits and the PUT fails, the batch retries; the ledger then holds
+    // its messages, and such messages are stored again in a new segment and their search documents
+    // sent (above), never counted again. Until then what D1 holds names the lost object only in the
+    // segments row, which retention and the orphan sweep alone read (deleting an absent key is a
+    // no-op) and which never makes an event readable: events are found through their search
+    // documents, sent only once both writes are done. A pointer row would make one readable (and
+    // its insert keeps the first pointer), so such a batch writes D1 only after the PUT, as before.
+    const beside = !refs.some(({ prepared: p }) => needsPointerRow(p));
     const refsByShard = byShard(refs, (r) => shards.shardOf(r.prepared.item.projectId));
-    // The rules live in the control database: read once per batch, whatever the shards.
-    const rules =
-      env.Q_ALERTS && refs.length > 0
-        ? await loadRules(env.DB, [...new Set(refs.map((r) => Number(r.prepared.item.projectId)))])
-        : [];
-    const plans = await Promise.all(
-      [...refsByShard].map(
-        async ([s, shardRefs]) =>
-          [
-            s,
-            await planAlerts(
-              { rules, groups: shardDb(env, s), queue: env.Q_ALERTS },
-              ledgerScope(
-                batchId,
-                (applied.get(s) ?? []).map((m) => m.id),
+    let bodies: string[] = [];
+    const committed = (async () => {
+      await settleAll([grouped, rulesRead, lettered]);
+      const rules = await rulesRead;
+      const plans = await Promise.all(
+        [...refsByShard].map(
+          async ([s, shardRefs]) =>
+            [
+              s,
+              await planAlerts(
+                { rules, groups: shardDb(env, s), queue: env.Q_ALERTS },
+                ledgerScope(
+                  batchId,
+                  (applied.get(s) ?? []).map((m) => m.id),
+                ),
+                shardRefs,
+                now,
               ),
-              shardRefs,
-              now,
-            ),
-          ] as const,
-      ),
-    );
-    const d1 = await writeShards(env, {
-      batchId,
-      now,
-      segment,
-      refsByShard,
-      messages: applied,
-      extra: new Map(plans.map(([s, plan]) => [s, plan.statements])),
-    });
-    metrics.d1RowsWritten += d1.rowsWritten;
-    metrics.d1RowsByShard = d1.perShard;
-    metrics.groupFolds = d1.folds;
-
-    // 6. Search documents, the event index (idempotent by event id, so they are sent even for
-    // redelivered events: a first delivery whose index send failed gets them now).
-    const docs = (segment?.refs ?? [])
-      .filter(({ prepared: p }) => p.event)
-      .map(({ prepared: p, segmentKey: key, offset, length }) =>
-        toSearchDoc(p.event!, p.grouping?.groupId ?? null, p.grouping?.fingerprint ?? null, {
-          key,
-          offset,
-          length,
-        }),
+            ] as const,
+        ),
       );
-    metrics.indexMessages = await sendIndexDocs(env, docs);
-    // Then alerts, decided from what the batch committed, to their own queue.
-    for (const [, plan] of plans) await plan.send();
+      if (!beside) await put;
+      // The PUT already failed: the batch retries anyway, so D1 is left as it was.
+      if (putFailed) return plans;
+      const written = writeShards(env, {
+        batchId,
+        now,
+        segment,
+        refsByShard,
+        messages: applied,
+        extra: new Map(plans.map(([s, plan]) => [s, plan.statements])),
+      });
+      // 6. Search documents, the event index (idempotent by event id, so they are sent even for
+      // redelivered events: a first delivery whose index send failed gets them now). Built from the
+      // redirected groups while the writes are in flight, sent once both are done; one turn of the
+      // event loop first, so that the D1 request leaves before this CPU work, not after it.
+      await yieldToIo();
+      bodies = indexBodies(
+        refs
+          .filter(({ prepared: p }) => p.event)
+          .map(({ prepared: p, segmentKey: key, offset, length }) =>
+            toSearchDoc(p.event!, p.grouping?.groupId ?? null, p.grouping?.fingerprint ?? null, {
+              key,
+              offset,
+              length,
+            }),
+          ),
+      );
+      const d1 = await written;
+      metrics.d1RowsWritten += d1.rowsWritten;
+      metrics.d1RowsByShard = d1.perShard;
+      metrics.groupFolds = d1.folds;
+      return plans;
+    })();
+    await settleAll([put, committed]);
+    const plans = await committed;
+
+    // Then the search documents and the alerts (decided from what the batch committed), each to
+    // its own queue. They are independent: if one send fails the batch retries, the index upserts
+    // by event id, and an alert already sent holds its cooldown claim, so it is not sent twice.
+    await settleAll([
+      sendIndexBodies(env, bodies).then((n) => {
+        metrics.indexMessages = n;
+      }),
+      ...plans.map(([, plan]) => plan.send()),
+    ]);
   } catch (err) {
     console.error(
       JSON.stringify({
