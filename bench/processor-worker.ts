@@ -37,11 +37,21 @@ interface D1Counts {
 const sqlOf = new WeakMap<object, string>();
 
 /** Time with at least one binding call in flight (the processor overlaps them): waits counted once. */
-const inFlight = { n: 0, since: 0, ms: 0 };
-const enter = () => (inFlight.n++ === 0 ? (inFlight.since = performance.now()) : performance.now());
+const inFlight = { n: 0, since: 0, ms: 0, calls: 0 };
+const enter = () => {
+  inFlight.calls++;
+  return inFlight.n++ === 0 ? (inFlight.since = performance.now()) : performance.now();
+};
 const leave = () => {
   if (--inFlight.n === 0) inFlight.ms += performance.now() - inFlight.since;
 };
+/**
+ * Milliseconds added before every D1, R2 and queue call of a /batch?latencyMs= request: local
+ * bindings answer in microseconds on the processor's own thread, production ones over the network,
+ * and this shows how many round trips a batch waits for one after another.
+ */
+let latencyMs = 0;
+const remote = () => (latencyMs > 0 ? scheduler.wait(latencyMs) : undefined);
 
 function countingDb(db: D1Database, counts: D1Counts) {
   const add = (
@@ -65,6 +75,7 @@ function countingDb(db: D1Database, counts: D1Counts) {
       if (prop === "batch") {
         return async (stmts: D1PreparedStatement[]) => {
           const t0 = enter();
+          await remote();
           const results = await target.batch(stmts).finally(leave);
           counts.ms += performance.now() - t0;
           for (let i = 0; i < results.length; i++) add(results[i]?.meta, sqlOf.get(stmts[i] as object));
@@ -94,6 +105,7 @@ function countingDb(db: D1Database, counts: D1Counts) {
         if (prop === "run" || prop === "all" || prop === "first") {
           return async (...args: unknown[]) => {
             const t0 = enter();
+            await remote();
             if (prop === "first") {
               // first() has no meta either: all() returns the same rows with it.
               const r = await target.all().finally(leave);
@@ -150,6 +162,7 @@ function timed<T extends object>(binding: T, methods: string[], acc: CallCounts)
         if (m === "sendBatch")
           for (const x of args[0] as { body: unknown }[]) acc.bodies.push(String(x.body));
         try {
+          await remote();
           return await v.apply(target, args);
         } finally {
           leave();
@@ -208,6 +221,7 @@ async function runBatch(queue: string, bodies: string[], env: BenchEnv): Promise
   const queues = newCalls();
   const index = newCalls();
   inFlight.ms = 0;
+  inFlight.calls = 0;
   const t0 = performance.now();
   const metrics = await processBatch(batch, {
     ...env,
@@ -220,7 +234,19 @@ async function runBatch(queue: string, bodies: string[], env: BenchEnv): Promise
   queues.ms += index.ms;
   const { bodies: indexBodies, ...indexCalls } = index;
   const awaitingMs = inFlight.ms;
-  return Response.json({ metrics, ms, awaitingMs, d1, r2, queues, indexCalls, indexBodies, ...settled });
+  const bindingCalls = inFlight.calls;
+  return Response.json({
+    metrics,
+    ms,
+    awaitingMs,
+    bindingCalls,
+    d1,
+    r2,
+    queues,
+    indexCalls,
+    indexBodies,
+    ...settled,
+  });
 }
 
 /**
@@ -334,6 +360,7 @@ export default {
     if (request.method !== "POST") return new Response("not found", { status: 404 });
     // Message bodies contain newlines (raw payloads after a header line): sent as a JSON array.
     const bodies = (await request.json()) as string[];
+    latencyMs = url.pathname === "/batch" ? Number(url.searchParams.get("latencyMs")) || 0 : 0;
     if (url.pathname === "/batch")
       return runBatch(url.searchParams.get("queue") ?? "sluice-errors-0", bodies, env);
     if (url.pathname === "/index") return runIndex(bodies, env);

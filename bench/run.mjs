@@ -135,6 +135,8 @@ try {
         ...(quick ? { errors: 1000, rumEvents: 500 } : { errors: 12000, rumEvents: 6000 }),
         search: mainSearch,
         esUrl: es.url,
+        // Remote bindings answer in milliseconds: how many round trips a batch waits in sequence.
+        latencyMs: 50,
       }),
     );
     if (!es.url && ok(result.processor))

@@ -61,6 +61,7 @@ export function processorSection(r, budget) {
     "|---|---|",
     ...Object.entries(p.timeBreakdownPct).map(([k, n]) => `| ${k} | ${n} |`),
     "",
+    ...remoteLatencyRows(p.remoteLatency),
     "**D1 by statement, per event** (processor and indexer, all queues, from D1's own `meta.rows_read`, `rows_written` and `duration`: SQLite's time executing the statement, inside the batch's transaction):",
     "",
     "| statement | rows read/event | rows written/event | SQL µs/event |",
@@ -263,4 +264,21 @@ export function consoleSection(r, budget) {
     "",
   );
   return L;
+}
+
+/** The latency probe (processor.mjs probeLatency): round trips a batch waits for in sequence. */
+function remoteLatencyRows(l) {
+  if (!l) return [];
+  return [
+    `**Against remote bindings** (fresh error batches, alternately as above and with ${l.addedMsPerCall} ms added before every D1, R2 and`,
+    "queue call, as a network round trip would; local bindings answer in microseconds on the processor's own thread, so",
+    "overlapping them saves nothing above; these batches count in no other figure):",
+    "",
+    "| figure | value |",
+    "|---|---|",
+    `| ms per batch, local / with ${l.addedMsPerCall} ms per call (${l.batches.plain} / ${l.batches.withLatency} batches, medians) | ${v(l.msPerBatch)} / ${v(l.msPerBatchWithLatency)} |`,
+    `| binding calls per batch | ${v(l.bindingCallsPerBatch)} |`,
+    `| round trips waited for in sequence per batch ((with − local) / ${l.addedMsPerCall} ms) | ${v(l.sequentialRoundTrips)} |`,
+    "",
+  ];
 }

@@ -52,6 +52,7 @@ export async function benchProcessor(
     esUrl = null,
     parse = true,
     fixedBytes = null,
+    latencyMs = 0,
   } = {},
 ) {
   const notes = [];
@@ -382,6 +383,8 @@ export async function benchProcessor(
         },
       };
     }
+    const remoteLatency =
+      latencyMs > 0 ? await probeLatency(lib, port, { latencyMs, sentry, concurrency }) : null;
     if (all.dl > 0 || all.retried > 0 || all.stored !== all.items)
       notes.push(
         `processor: ${all.dl} dead-lettered, ${all.retried} retried, ${all.stored}/${all.items} stored`,
@@ -443,6 +446,7 @@ export async function benchProcessor(
       batchP99Ms: r2(pct(all.ms, 99), 1),
       batchMeanMs: r2(totalMs / Math.max(1, all.ms.length), 1),
       perQueue,
+      remoteLatency,
       timeBreakdownPct: {
         d1Batch: r2((100 * all.d1ms) / totalMs, 1),
         r2Put: r2((100 * all.r2ms) / totalMs, 1),
@@ -485,8 +489,37 @@ export async function benchProcessor(
   }
 }
 
-async function post(port, path, bodies, queue = "") {
-  const res = await fetch(`http://127.0.0.1:${port}/${path}?queue=${queue}`, {
+/**
+ * Error batches of fresh traffic, alternately as measured (local bindings) and with `latencyMs`
+ * added before every D1, R2 and queue call (processor-worker.ts): the extra time per batch over
+ * the added latency is the number of round trips a batch waits for one after another, the figure
+ * that decides its wall time against remote bindings. Not part of any other figure.
+ */
+async function probeLatency(lib, port, { latencyMs, sentry, concurrency }) {
+  const probe = await buildMessages(lib, { errors: 4000, seed: 12, sentry, concurrency });
+  const list = batches(probe.byQueue.get("sluice-errors-0") ?? [], 100);
+  const plain = [];
+  const slow = [];
+  let calls = 0;
+  for (let i = 0; i < list.length; i++) {
+    const added = i % 2 === 1 ? latencyMs : 0;
+    const res = await post(port, "batch", list[i], "sluice-errors-0", `&latencyMs=${added}`);
+    (added ? slow : plain).push(res.ms);
+    if (added) calls += res.bindingCalls;
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return {
+    addedMsPerCall: latencyMs,
+    batches: { plain: plain.length, withLatency: slow.length },
+    msPerBatch: r2(median(plain), 1),
+    msPerBatchWithLatency: r2(median(slow), 1),
+    bindingCallsPerBatch: r2(calls / Math.max(1, slow.length), 1),
+    sequentialRoundTrips: r2((median(slow) - median(plain)) / latencyMs, 1),
+  };
+}
+
+async function post(port, path, bodies, queue = "", extra = "") {
+  const res = await fetch(`http://127.0.0.1:${port}/${path}?queue=${queue}${extra}`, {
     method: "POST",
     body: JSON.stringify(bodies),
   });
