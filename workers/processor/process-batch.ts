@@ -400,6 +400,9 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
         messages: applied,
         extra: new Map(plans.map(([s, plan]) => [s, plan.statements])),
       });
+      // Awaited below, after the index bodies are built; this only keeps a failure that comes
+      // first from being reported as unhandled (the await still throws it, and the batch retries).
+      written.catch(() => {});
       // 6. Search documents, the event index (idempotent by event id, so they are sent even for
       // redelivered events: a first delivery whose index send failed gets them now). Built from the
       // redirected groups while the writes are in flight, sent once both are done; one turn of the
