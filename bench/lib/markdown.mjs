@@ -131,7 +131,7 @@ export function renderMarkdown(r) {
       `| **edge.workerdVsEmptyWorker** | **${v(w.workerdVsEmptyWorker)}** (goal ${budget("edge.workerdVsEmptyWorker (goal)").replace(" |", ":")}) |`,
       `| per round (edge) | ${w.rounds.edge.map((x) => `${Math.round(x.rps)} req/s, avg latency ${x.latencyAvg}`).join("; ")} |`,
       `| per round (empty) | ${w.rounds.empty.map((x) => `${Math.round(x.rps)} req/s, avg latency ${x.latencyAvg}`).join("; ")} |`,
-      `| second floor: reads the body and sends it to a local queue (one message per request) | ${v(w.queueSenderRps)} req/s (non-2xx: ${v(w.senderNon2xx)}, errors: ${v(w.senderErrors)}) → edge ${v(w.workerdVsQueueSender)} × this |`,
+      `| second floor: reads the body and sends it to a local queue (one message per request) | ${v(w.queueSenderRps)} req/s of sends that landed (refused: ${v(w.senderNon2xx)}${refusals(w.senderFailures)}, errors: ${v(w.senderErrors)}) → edge ${v(w.workerdVsQueueSender)} × this |`,
       `| workerd process CPU µs per request: edge / empty / second floor | ${w.cpuUsPerRequest ? `${v(w.cpuUsPerRequest.edge)} / ${v(w.cpuUsPerRequest.emptyWorker)}` : "—"} / ${v(w.senderCpuUsPerRequest)} |`,
       "",
       "The load generator, workerd, its queue broker and the draining consumer share the machine's cores, and every edge",
@@ -273,4 +273,12 @@ function sourcemapsSection(r, budget) {
     `Cold cost (first fetch and parse of the map): median ${m.coldMsMedian} ms (runs: ${m.coldMs.join(", ")} ms). While warm: ${m.mapLoadsWhileWarm} map loads, ${m.r2GetsWhileWarm} R2 reads.`,
     "",
   ];
+}
+
+/** The local queue's refusals of the second floor's sends, by message. */
+function refusals(failures) {
+  const list = Object.entries(failures ?? {});
+  return list.length === 0
+    ? ""
+    : `: ${list.map(([m, n]) => `${n} × "${m.replaceAll("|", "/")}"`).join("; ")}`;
 }

@@ -19,8 +19,20 @@ const EMPTY_WORKER =
  * A second floor: the empty worker plus one local queue `send` of the body as text (what the edge
  * cannot avoid doing), so the edge's own cost can be told apart from Miniflare's queue broker's.
  */
-const SENDER_WORKER =
-  "export default { async fetch(request, env) { await env.Q.send(await request.text(), { contentType: 'text' }); return new Response(null, { status: 202 }); } };";
+const SENDER_WORKER = `const failures = {};
+export default {
+  async fetch(request, env) {
+    if (request.method === "GET") return Response.json(failures);
+    try {
+      await env.Q.send(await request.text(), { contentType: "text" });
+    } catch (err) {
+      const key = String(err?.message ?? err).slice(0, 160);
+      failures[key] = (failures[key] ?? 0) + 1;
+      return new Response(key, { status: 503 });
+    }
+    return new Response(null, { status: 202 });
+  },
+};`;
 
 /**
  * Headers Cloudflare's edge puts on every request it hands a Worker (Miniflare's port does not):
@@ -198,7 +210,9 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
       xs.every((x) => x.cpuMs !== null) ? (sum(xs, "cpuMs") * 1000) / sum(xs, "requests") : null;
     const edgeCpu = cpuPer(edgeRounds);
     const emptyCpu = cpuPer(emptyRounds);
-    const senderRps = sum(senderRounds, "requests") / seconds;
+    // Only sends that landed count: a send the local broker refused is no floor.
+    const senderRps = (sum(senderRounds, "requests") - sum(senderRounds, "non2xx")) / seconds;
+    const senderFailures = await (await fetch(senderUrl)).json();
     const senderCpu = cpuPer(senderRounds);
     return {
       bodyBytes: Buffer.byteLength(body),
@@ -218,6 +232,7 @@ export async function benchEdgeWorkerd({ seconds = 8, connections = 32, rounds =
       workerdVsQueueSender: Math.round((edgeRps / senderRps) * 1000) / 1000,
       senderCpuUsPerRequest: senderCpu === null ? null : Math.round(senderCpu),
       senderNon2xx: sum(senderRounds, "non2xx"),
+      senderFailures,
       senderErrors: sum(senderRounds, "errors"),
       edgeNon2xx: sum(edgeRounds, "non2xx"),
       emptyNon2xx: sum(emptyRounds, "non2xx"),
