@@ -104,9 +104,9 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       ON CONFLICT DO NOTHING`);
   }
 
-  statements.push(...groupStatements(scope, now, refs));
+  statements.push(...groupStatements(scope, now, fresh));
   statements.push(...facetStatements(refs), ...feedbackStatements(refs));
-  statements.push(...releaseRegressionStatements(scope, refs));
+  statements.push(...releaseRegressionStatements(scope, fresh));
   statements.push(...(input.extra ?? []));
   statements.push(...rumStatements(scope, fresh));
 

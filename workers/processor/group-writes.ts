@@ -15,7 +15,7 @@ import { type Hll, sparseRegisters } from "../../shared/hll";
 import { jsonChunks } from "../../shared/json-chunks";
 import type { StoredRef } from "./d1-writes";
 import { addUser } from "./group-workflow";
-import { admitted, guard, type LedgerScope, tally } from "./ledger-sql";
+import { guard, type LedgerScope, tally } from "./ledger-sql";
 
 const HOUR = 3600_000;
 const trim = (s: string | null | undefined, n: number) => (s == null ? null : s.slice(0, n));
@@ -100,10 +100,13 @@ function aggregate(refs: StoredRef[]) {
   return { groupRows, hourRows: [...hours.values()] };
 }
 
-/** The batch's group statements (see the header); the delta insert returns the shard's backlog. */
+/**
+ * The batch's group statements (see the header); the delta insert returns the shard's backlog.
+ * `refs`: the items of the messages `scope` admits (ledger-sql.ts `admitted`).
+ */
 export function groupStatements(scope: LedgerScope, now: number, refs: StoredRef[]): SQL[] {
   const { batchId } = scope;
-  const { groupRows, hourRows } = aggregate(admitted(scope, refs));
+  const { groupRows, hourRows } = aggregate(refs);
   if (groupRows.length === 0) return [];
   const out: SQL[] = [];
   const counted = (m: SQL) =>

@@ -26,6 +26,7 @@ import { shardDb } from "../../shared/db/shards";
 import { timeHex } from "../../shared/ids";
 import { decodeMessage } from "../../shared/queue-codec";
 import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
+import { settleAll } from "../../shared/settle-all";
 import { DIRECTORY_METADATA, encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
 import { loadRules } from "./alert-reads";
 import { planAlerts } from "./alerts-hook";
@@ -126,16 +127,6 @@ async function sendIndexBodies(env: ProcessEnv, bodies: string[]): Promise<numbe
  * CPU work that follows; awaiting a promise alone never returns to the event loop.
  */
 const yieldToIo = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
-/**
- * Awaits every one of `work` (each started already), then throws the first failure: a failed
- * write never leaves another running past the batch's retry decision, and no rejection goes unheard.
- */
-async function settleAll(work: Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(work);
-  const failed = results.find((r) => r.status === "rejected");
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-}
 
 export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv): Promise<BatchMetrics> {
   const batchId = newBatchId();

@@ -7,12 +7,13 @@ import { type SQL, sql } from "drizzle-orm";
 import { releaseKey } from "../../shared/alerts/release-order";
 import { jsonChunks } from "../../shared/json-chunks";
 import type { StoredRef } from "./d1-writes";
-import { admitted, guard, type LedgerScope } from "./ledger-sql";
+import { guard, type LedgerScope } from "./ledger-sql";
 
+/** `refs`: the items of the messages `scope` admits (ledger-sql.ts `admitted`). */
 export function releaseRegressionStatements(scope: LedgerScope, refs: StoredRef[]): SQL[] {
   // Per group and message: the latest release (by release order) and occurrence time.
   const rows = new Map<string, { p: number; g: string; k: string; t: number; mid: string }>();
-  for (const { prepared: p, messageId } of admitted(scope, refs)) {
+  for (const { prepared: p, messageId } of refs) {
     if (!p.grouping || !p.event?.release) continue;
     const key = `${p.item.projectId}\u0000${p.grouping.groupId}\u0000${messageId}`;
     const k = releaseKey(p.event.release.slice(0, 200));

@@ -7,6 +7,7 @@
 import { foldAfterMs, foldDue, foldGroupDeltas } from "../../shared/db/group-fold";
 import { projectShards, type ShardEnv, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch } from "../../shared/queue-message";
+import { settleAll } from "../../shared/settle-all";
 import { type D1WriteInput, type StoredRef, writeBatch } from "./d1-writes";
 import { ledgerHolds } from "./ledger-sql";
 
@@ -97,7 +98,7 @@ export async function writeShards(
   const refsOf = input.refsByShard;
   const touched = [...new Set([...refsOf.keys(), ...input.messages.keys()])].sort((a, b) => a - b);
   const perShard = new Array<number>(dbs.length).fill(0);
-  const results = await Promise.allSettled(
+  await settleAll(
     touched.map(async (s) => {
       const db = dbs[s];
       if (!db) throw new Error(`metadata shard ${s} is not bound (DB_SHARD_${s})`);
@@ -123,8 +124,6 @@ export async function writeShards(
       }
     }),
   );
-  const failure = results.find((r) => r.status === "rejected");
-  if (failure) throw (failure as PromiseRejectedResult).reason;
   return { rowsWritten: perShard.reduce((a, b) => a + b, 0), perShard, folds };
 }
 
