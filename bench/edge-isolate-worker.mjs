@@ -7,14 +7,10 @@
 import { Hono } from "hono";
 import { app } from "../workers/edge/app";
 import { ctx, fakeEdgeEnv, newStats } from "./lib/fakes.mjs";
+import { median } from "./lib/stats.mjs";
 
 const ORIGIN = "https://ingest.sluice.test";
 let sink = 0;
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /**
  * µs per call: `blocks` blocks of `block` calls, each timed as a whole. workerd's clock has a

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { generatedPositionFor, LEAST_UPPER_BOUND, TraceMap } from "@jridgewell/trace-mapping";
 import { build } from "esbuild";
 import { ROOT, scratch } from "./lib/build.mjs";
+import { median } from "./lib/stats.mjs";
 
 const MODULES = 560;
 
@@ -231,7 +232,6 @@ export { mapCache } from "./shared/sourcemaps/resolver";`,
     distinctPlain.push(await rate("2", true));
     distinctMapped.push(await rate("1", true));
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const sym = median(mapped);
   const unsym = median(plain);
   const round = (x, d = 0) => Math.round(x * 10 ** d) / 10 ** d;

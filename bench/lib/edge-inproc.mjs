@@ -7,15 +7,11 @@ import { Hono } from "hono";
 import { ctx, fakeEdgeEnv, INGEST_KEY, newStats } from "./fakes.mjs";
 import { raygunNodeReport, rng, rumBody, sentryEnvelope } from "./payloads.mjs";
 import { quotaCosts } from "./quota.mjs";
+import { median } from "./stats.mjs";
 import { CLOUDFLARE_HEADERS } from "./workerd-edge.mjs";
 
 const ORIGIN = "https://ingest.sluice.test";
 let sink = 0;
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /**
  * Runs `run` B times per block; returns the median µs per call over the blocks, by the wall clock

@@ -8,9 +8,9 @@ import { bundleForWorkerd } from "./build.mjs";
 import { INGEST_KEY } from "./fakes.mjs";
 import { COMPAT } from "./miniflare.mjs";
 import { raygunNodeReport } from "./payloads.mjs";
+import { median } from "./stats.mjs";
 import { CLOUDFLARE_HEADERS } from "./workerd-edge.mjs";
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const r2 = (x) => Math.round(x * 100) / 100;
 
 export async function benchEdgeIsolate({ quick = false } = {}) {

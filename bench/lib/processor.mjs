@@ -10,13 +10,10 @@ import { BENCH, bundleForWorkerd, scratch } from "./build.mjs";
 import { dropEsPrefix, installEsTemplate } from "./es.mjs";
 import { batches, buildMessages, itemsIn, MIX, workloadMix } from "./messages.mjs";
 import { applyMigrations, COMPAT, DRAIN_WORKER, freePort, seedProject } from "./miniflare.mjs";
+import { median, pct } from "./stats.mjs";
 
 const run = promisify(execFile);
 
-function pct(xs, p) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
 const r2 = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Adds one call's D1 figures per statement (rows read and written, executions, SQL ms) into each of `intos`. */
@@ -507,7 +504,6 @@ async function probeLatency(lib, port, { latencyMs, sentry, concurrency }) {
     (added ? slow : plain).push(res.ms);
     if (added) calls += res.bindingCalls;
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   return {
     addedMsPerCall: latencyMs,
     batches: { plain: plain.length, withLatency: slow.length },
