@@ -1,17 +1,28 @@
 // SQL of the message ledger (d1-writes.ts): one ledger row per batch, shard and send-time slice
 // instead of one per message (D1 bills every row written). A row's id is the slice (the first 10
-// characters of its messages' ids: their send time in hex, 256 ms) then `:<batch id>`, and `ids`
-// lists the messages it applied. Its insert keeps only messages no row of the slice holds yet, in
-// the same transaction as the aggregates; every aggregate row carries the id of the message it came
-// from and counts only if this batch's row of that slice lists it. A redelivered message therefore
-// adds nothing, and a look-up reads one primary-key range per slice, never the whole ledger.
+// characters of its messages' ids: their send time in hex, 256 ms) then `:~<batch id>`, and `ids`
+// lists the messages it applied, each without the slice its row id already carries (a third of an
+// edge-made id: the ledger is most of what a metadata shard holds, see the capacity plan). Its
+// insert keeps only messages no row of the slice holds yet, in the same transaction as the
+// aggregates; every aggregate row carries the id of the message it came from and counts only if
+// this batch's row of that slice lists it. A redelivered message therefore adds nothing, and a
+// look-up reads one primary-key range per slice, never the whole ledger.
+//
+// Rows written before ids were listed without their slice (`<slice>:<batch id>`, batch ids are hex,
+// never `~`) list whole ids: look-ups test each row in its own form, so a message applied by either
+// kind of row is held until retention prunes the old ones (the queue's retention, 4 days).
 
 import { type SQL, sql } from "drizzle-orm";
 
 const SLICE = 10;
+/** After the slice's `:`, marks a row whose `ids` list each id without its slice. */
+const SHORT = "~";
 
 /** The send-time slice of a message id (its ledger rows' id prefix). */
 export const sliceOf = (messageId: string) => messageId.slice(0, SLICE);
+/** A message id as its ledger row lists it: the rest after its slice ("" for an id no longer than it). */
+export const rowEntry = (messageId: string) => messageId.slice(SLICE);
+const rowIdOf = (slice: string, batchId: string) => `${slice}:${SHORT}${batchId}`;
 
 /**
  * Message ids as the ledger keeps them: `"`, `\`, `%` and anything outside printable ASCII are
@@ -38,7 +49,7 @@ export function ledgerScope(batchId: string, messageIds: string[]): LedgerScope 
   return {
     batchId,
     messages: new Set(messageIds),
-    rowIds: JSON.stringify([...new Set(messageIds.map((id) => `${sliceOf(id)}:${batchId}`))]),
+    rowIds: JSON.stringify([...new Set(messageIds.map((id) => rowIdOf(sliceOf(id), batchId)))]),
   };
 }
 
@@ -61,8 +72,8 @@ export const guard = (scope: LedgerScope, mid: SQL) =>
   sql`((${scope.messages.size} > 0 AND (SELECT coalesce(sum(json_array_length(a.ids)), 0)
         FROM message_ledger a WHERE a.id IN (SELECT value FROM json_each(${scope.rowIds}))) = ${scope.messages.size})
       OR EXISTS (SELECT 1 FROM message_ledger l
-        WHERE l.id = substr(${mid}, 1, ${SLICE}) || ':' || ${scope.batchId} AND l.batch_id = ${scope.batchId}
-          AND instr(l.ids, json_quote(${mid})) > 0))`;
+        WHERE l.id = substr(${mid}, 1, ${SLICE}) || ${`:${SHORT}`} || ${scope.batchId} AND l.batch_id = ${scope.batchId}
+          AND instr(l.ids, json_quote(substr(${mid}, ${SLICE + 1}))) > 0))`;
 
 /** One ledger row per slice of `messageIds`, listing those no earlier row of the slice holds. */
 export function ledgerStatements(batchId: string, now: number, messageIds: string[]): SQL[] {
@@ -73,10 +84,12 @@ export function ledgerStatements(batchId: string, now: number, messageIds: strin
   }
   return [...bySlice].map(
     ([slice, ids]) => sql`INSERT INTO message_ledger (id, batch_id, applied_at, ids)
-      SELECT ${`${slice}:${batchId}`}, ${batchId}, ${now}, json_group_array(j.value)
+      SELECT ${rowIdOf(slice, batchId)}, ${batchId}, ${now}, json_group_array(substr(j.value, ${SLICE + 1}))
       FROM json_each(${JSON.stringify(ids)}) j
       WHERE NOT EXISTS (SELECT 1 FROM message_ledger p
-        WHERE p.id >= ${`${slice}:`} AND p.id < ${`${slice};`} AND instr(p.ids, json_quote(j.value)) > 0)
+        WHERE p.id >= ${`${slice}:`} AND p.id < ${`${slice};`}
+          AND instr(p.ids, json_quote(CASE WHEN substr(p.id, ${slice.length + 2}, 1) = ${SHORT}
+            THEN substr(j.value, ${SLICE + 1}) ELSE j.value END)) > 0)
       HAVING count(*) > 0`,
   );
 }
@@ -89,7 +102,8 @@ export async function ledgerHolds(db: D1Database, ids: string[]): Promise<Set<st
       `SELECT j.value AS id FROM json_each(?1) j
        WHERE EXISTS (SELECT 1 FROM message_ledger p
          WHERE p.id >= substr(j.value, 1, ${SLICE}) || ':' AND p.id < substr(j.value, 1, ${SLICE}) || ';'
-           AND instr(p.ids, json_quote(j.value)) > 0)`,
+           AND instr(p.ids, json_quote(CASE WHEN substr(p.id, length(substr(j.value, 1, ${SLICE})) + 2, 1) = '${SHORT}'
+             THEN substr(j.value, ${SLICE + 1}) ELSE j.value END)) > 0)`,
     )
     .bind(JSON.stringify(ids))
     .all<{ id: string }>();
