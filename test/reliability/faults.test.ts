@@ -259,10 +259,12 @@ async function expectInvariants(s: Scenario): Promise<Figures> {
   expect(new Set(rows.map((r) => r.event_id))).toEqual(new Set(s.items.map((i) => i.eventId)));
   // Each pointer range-reads exactly its own record.
   for (const r of rows) {
-    const rec = await readRecord(env.BLOBS, r.segment_key!, {
-      offset: r.segment_offset!,
-      length: r.segment_length!,
-    });
+    const rec = await readRecord(
+      env.BLOBS,
+      r.segment_key!,
+      { offset: r.segment_offset!, length: r.segment_length! },
+      { eventId: r.event_id, projectId: String(s.project.id) },
+    );
     expect(rec?.header.eventId).toBe(r.event_id);
   }
   expect(await perEventRows(s.project.id)).toBe(0);

@@ -297,11 +297,18 @@ describe("PII scrubbing", () => {
     });
     // R2: every stored record, decompressed.
     const { readRecord } = await import("../../shared/storage/segments");
-    for (const e of events as { segment_key: string; segment_offset: number; segment_length: number }[]) {
-      const rec = await readRecord(env.BLOBS, e.segment_key, {
-        offset: e.segment_offset,
-        length: e.segment_length,
-      });
+    for (const e of events as {
+      segment_key: string;
+      segment_offset: number;
+      segment_length: number;
+      event_id: string;
+    }[]) {
+      const rec = await readRecord(
+        env.BLOBS,
+        e.segment_key,
+        { offset: e.segment_offset, length: e.segment_length },
+        { eventId: e.event_id, projectId: String(p.id) },
+      );
       const text = new TextDecoder().decode(rec!.payload) + JSON.stringify(rec!.header);
       expect(text).not.toContain(secret);
       expect(text).not.toContain(card);

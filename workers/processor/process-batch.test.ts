@@ -247,23 +247,41 @@ describe("packed segments", () => {
     expect(new Set(rows.map((r) => r.segment_key)).size).toBe(1);
     const byId = new Map(items.map((i) => [i.eventId, i.payload!]));
     for (const row of rows) {
-      const rec = await readRecord(env.BLOBS, row.segment_key, {
-        offset: row.segment_offset,
-        length: row.segment_length,
-      });
+      const rec = await readRecord(
+        env.BLOBS,
+        row.segment_key,
+        { offset: row.segment_offset, length: row.segment_length },
+        { eventId: row.event_id, projectId: String(p.id) },
+      );
       expect(new TextDecoder().decode(rec!.payload)).toBe(byId.get(row.event_id));
       expect(rec!.header.eventId).toBe(row.event_id);
     }
-    // The whole object is the records back to back, then its directory, which lists each record
-    // exactly where the event index points.
+    // The whole object is the compressed blocks back to back (several records each: 40 small
+    // reports of one project fill far less than a block), then its directory, which lists each
+    // record exactly where the event index points.
     const whole = new Uint8Array(await (await env.BLOBS.get(rows[0]!.segment_key))!.arrayBuffer());
-    const total = rows.reduce((n, r) => n + r.segment_length, 0);
-    const first = rows.sort((a, b) => a.segment_offset - b.segment_offset)[0]!;
-    expect((await decodeRecord(whole.subarray(0, first.segment_length))).header.eventId).toBe(first.event_id);
-    const directory = await readDirectory(env.BLOBS, rows[0]!.segment_key);
-    expect(directory!.map((e) => [e.eventId, e.projectId, e.category, e.offset, e.length])).toEqual(
-      rows.map((r) => [r.event_id, p.id, "error", r.segment_offset, r.segment_length]),
+    const blocks = [...new Map(rows.map((r) => [r.segment_offset, r.segment_length])).entries()].sort(
+      (a, b) => a[0] - b[0],
     );
+    expect(blocks.length).toBeLessThan(rows.length);
+    let end = 0;
+    for (const [offset, length] of blocks) {
+      expect(offset).toBe(end);
+      end += length;
+    }
+    const total = end;
+    const first = rows.sort((a, b) => a.segment_offset - b.segment_offset)[0]!;
+    const block = whole.subarray(0, first.segment_length);
+    expect(decodeRecord(block, { eventId: first.event_id, projectId: String(p.id) })?.header.eventId).toBe(
+      first.event_id,
+    );
+    // A block answers only for its own records.
+    expect(decodeRecord(block, { eventId: first.event_id, projectId: "0" })).toBeNull();
+    const directory = await readDirectory(env.BLOBS, rows[0]!.segment_key);
+    const byEvent = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(
+      directory!.map((e) => [e.eventId, e.projectId, e.category, e.offset, e.length]).sort(byEvent),
+    ).toEqual(rows.map((r) => [r.event_id, p.id, "error", r.segment_offset, r.segment_length]).sort(byEvent));
     const head = await env.BLOBS.head(rows[0]!.segment_key);
     const [dirOffset, dirLength] = head!.customMetadata!.directory!.split("+").map(Number);
     expect(dirOffset).toBe(total);

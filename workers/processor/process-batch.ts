@@ -27,7 +27,7 @@ import { timeHex } from "../../shared/ids";
 import { decodeMessage } from "../../shared/queue-codec";
 import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
 import { settleAll } from "../../shared/settle-all";
-import { DIRECTORY_METADATA, encodeRecord, packSegment, segmentKey } from "../../shared/storage/segments";
+import { DIRECTORY_METADATA, packSegment, segmentKey } from "../../shared/storage/segments";
 import { loadRules } from "./alert-reads";
 import { planAlerts } from "./alerts-hook";
 import { backoffSeconds } from "./backoff";
@@ -278,27 +278,25 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     let put: Promise<void> = Promise.resolve();
     let putFailed = false;
     if (ok.length > 0) {
-      const records = await Promise.all(
-        ok.map(({ p }) =>
-          encodeRecord(
-            {
-              eventId: p.item.eventId,
-              projectId: p.item.projectId,
-              protocol: p.item.protocol,
-              itemType: p.item.itemType,
-              category: p.item.category,
-              receivedAt: p.item.receivedAt,
-              client: p.item.client,
-              meta: p.item.meta,
-              policy: p.item.policy,
-            },
-            p.payload,
-          ),
-        ),
-      );
       const { body, refs, directory } = packSegment(
-        records,
         ok.map(({ p }) => p.item),
+        (i) => {
+          const { item, payload } = ok[i]!.p;
+          return {
+            header: {
+              eventId: item.eventId,
+              projectId: item.projectId,
+              protocol: item.protocol,
+              itemType: item.itemType,
+              category: item.category,
+              receivedAt: item.receivedAt,
+              client: item.client,
+              meta: item.meta,
+              policy: item.policy,
+            },
+            payload,
+          };
+        },
       );
       const key = segmentKey(now, batchId);
       segment = {

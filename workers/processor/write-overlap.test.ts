@@ -126,10 +126,12 @@ describe("the segment PUT beside the D1 batch", () => {
     expect(docs.map((d) => d.event_id).sort()).toEqual(items.map((i) => i.eventId).sort());
     for (const d of docs) {
       expect(await env.BLOBS.head(d.segment_key), `segment ${d.segment_key} exists`).not.toBeNull();
-      const record = await readRecord(env.BLOBS, d.segment_key, {
-        offset: d.segment_offset,
-        length: d.segment_length,
-      });
+      const record = await readRecord(
+        env.BLOBS,
+        d.segment_key,
+        { offset: d.segment_offset, length: d.segment_length },
+        { eventId: d.event_id, projectId: String(p.id) },
+      );
       expect(record?.header.eventId).toBe(d.event_id);
     }
     expect(await groupCounts(p)).toEqual([2]);

@@ -58,10 +58,12 @@ async function loadEvent(env: ConsoleEnv, projectId: string, eventId: string) {
   const hit = indexed instanceof Error ? null : (indexed as IndexedEvent | null);
   const entry = hit?.segment ? hit : row ? fromRow(row) : hit;
   if (!entry?.segment) return null;
-  const record = await readRecord(env.BLOBS, entry.segment.key, {
-    offset: entry.segment.offset,
-    length: entry.segment.length,
-  });
+  const record = await readRecord(
+    env.BLOBS,
+    entry.segment.key,
+    { offset: entry.segment.offset, length: entry.segment.length },
+    { eventId, projectId },
+  );
   return { entry, record };
 }
 
