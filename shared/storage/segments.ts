@@ -179,7 +179,8 @@ export function packSegment(
         at += written;
         if (read >= rest.length) break;
         rest = rest.slice(read);
-        reserve(2 * rest.length + 4);
+        // The rest at its worst (3 bytes per unit): one more growth at most, not a doubling per pass.
+        reserve(3 * rest.length);
       }
     } else {
       reserve(text.byteLength);

@@ -92,6 +92,29 @@ describe("moving a project to another metadata shard", () => {
     expect(await rowsOn(newDb, p)).toBe(0);
   });
 
+  it("merges ledger rows one batch wrote on both shards, so the moved project's messages stay applied", async () => {
+    const a = await createTestProject("move-ledger-a");
+    const from = (await projectShards(env, [a.id])).get(a.id)!;
+    const to = (from + 1) % shardDbs(env).length;
+    let b = await createTestProject("move-ledger-b");
+    for (let i = 0; i < 12 && (await projectShards(env, [b.id])).get(b.id) !== to; i++)
+      b = await createTestProject(`move-ledger-b${i}`);
+    expect((await projectShards(env, [b.id])).get(b.id)).toBe(to);
+    // One batch, two messages of the same send-time slice, one per shard: each shard's ledger gets
+    // a row of the same id (slice and batch) listing its own message.
+    const time = Date.now().toString(16).padStart(12, "0");
+    const forA = body([raygunItem(a), raygunItem(a)], `${time}${crypto.randomUUID()}`);
+    const forB = body([raygunItem(b)], `${time}${crypto.randomUUID()}`);
+    expect((await deliver([forA, forB])).result.explicitAcks).toHaveLength(2);
+    expect((await groups(a)).map((g) => g.count)).toEqual([2]);
+
+    expect((await move(a, to)).status).toBe(200);
+    // Redelivered after the move: a's message is known on its new shard, b's still on its own.
+    expect((await deliver([forA, forB], { attempts: 2 })).result.explicitAcks).toHaveLength(2);
+    expect((await groups(a)).map((g) => g.count)).toEqual([2]);
+    expect((await groups(b)).map((g) => g.count)).toEqual([1]);
+  });
+
   it("answers bad requests with a 4xx that says why", async () => {
     const p = await createTestProject("move-bad");
     const far = await move(p, 99);

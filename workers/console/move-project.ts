@@ -88,8 +88,13 @@ async function copyLedger(from: D1Database, to: D1Database): Promise<number> {
     if (rows.length === 0) return copied;
     await to
       .prepare(
+        // A batch that wrote to both shards has a row of the same id (its slice and batch) on each,
+        // listing each shard's messages: the target's row gets the moved shard's ids added, or the
+        // moved project's messages would look unapplied there and count again on redelivery.
         `INSERT INTO message_ledger (id, batch_id, applied_at, ids)
-         SELECT value->>'id', value->>'batch_id', value->>'applied_at', value->>'ids' FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
+         SELECT value->>'id', value->>'batch_id', value->>'applied_at', value->>'ids' FROM json_each(?) WHERE true
+         ON CONFLICT (id) DO UPDATE SET ids = (SELECT json_group_array(u.value) FROM
+           (SELECT value FROM json_each(message_ledger.ids) UNION SELECT value FROM json_each(excluded.ids)) u)`,
       )
       .bind(JSON.stringify(rows))
       .run();

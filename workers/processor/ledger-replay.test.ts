@@ -180,6 +180,23 @@ describe("compact ledger rows", () => {
   });
 });
 
+describe("ledger ids with a comma", () => {
+  it("an id whose row entry would be `,` is not taken for applied by a row listing two others", async () => {
+    const p = await createTestProject("ledger-comma");
+    const slice = Date.now().toString(16).padStart(10, "0").slice(0, 10);
+    const before = await accepted(p);
+    // One row of the slice listing two entries: its JSON text holds `","` between them.
+    await deliver([batchBody([raygunItem(p)], `${slice}x`), batchBody([raygunItem(p)], `${slice}y`)]);
+    expect(await accepted(p)).toBe(before + 2);
+    // A message whose id is the slice and a comma: new, so it counts.
+    await deliver([batchBody([raygunItem(p)], `${slice},`)]);
+    expect(await accepted(p)).toBe(before + 3);
+    // And once applied, its redelivery does not.
+    await deliver([batchBody([raygunItem(p)], `${slice},`)], { attempts: 2 });
+    expect(await accepted(p)).toBe(before + 3);
+  });
+});
+
 describe("dead-letter replay", () => {
   it("a message applied once, then dead-lettered as per-project shares and replayed, changes no counter", async () => {
     const items = [raygunItem(a), raygunItem(b), raygunItem(b)];

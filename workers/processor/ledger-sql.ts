@@ -25,13 +25,16 @@ export const rowEntry = (messageId: string) => messageId.slice(SLICE);
 const rowIdOf = (slice: string, batchId: string) => `${slice}:${SHORT}${batchId}`;
 
 /**
- * Message ids as the ledger keeps them: `"`, `\`, `%` and anything outside printable ASCII are
- * %-escaped (deterministic, so a redelivery maps to the same id; edge-made ids never change). The
- * ledger then finds an id in a row's `ids` by plain substring (`instr` of its JSON string), which
- * reads no rows, where json_each would make D1 bill one row read per id of the row.
+ * Message ids as the ledger keeps them: `"`, `\`, `%`, `,` and anything outside printable ASCII
+ * are %-escaped (deterministic, so a redelivery maps to the same id; edge-made ids never change).
+ * The ledger then finds an id in a row's `ids` by plain substring (`instr` of its JSON string),
+ * which reads no rows, where json_each would make D1 bill one row read per id of the row: with no
+ * quote in an entry, `"<entry>"` can only match a whole element, except for the entry `,`, which
+ * would match the separator between any two elements (hence `,` escaped: a row lists an id
+ * without its slice, so an id of 11 characters ending in `,` would have that entry).
  */
 export const ledgerId = (id: string) =>
-  id.replace(/[%"\\]|[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  id.replace(/[%"\\,]|[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
 /**
  * What one batch's ledger rows on one shard are to admit: the messages it applies there (those no

@@ -144,6 +144,7 @@ describe("the segment PUT beside the D1 batch", () => {
       expect(detail.status).toBe(200);
       expect(JSON.stringify(detail.body.raw)).toContain(marker);
     }
+
     const search = await api<{ total: number }>(`/api/v1/projects/${p.id}/search?q=${marker}`);
     expect(search.body.total).toBe(2);
   });
@@ -174,5 +175,10 @@ describe("the segment PUT beside the D1 batch", () => {
     const detail = await api<{ raw: string }>(`/api/v1/projects/${p.id}/events/${unknown.eventId}`);
     expect(detail.status).toBe(200);
     expect(detail.body.raw).toBe("hello");
+    // Its D1 pointer row is found by the project's number, so a zero-padded id in the route reads
+    // it too, and the record is picked from its block by the project's canonical id.
+    const padded = await api<{ raw: string }>(`/api/v1/projects/00${p.id}/events/${unknown.eventId}`);
+    expect(padded.status).toBe(200);
+    expect(padded.body.raw).toBe("hello");
   });
 });

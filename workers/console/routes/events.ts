@@ -62,7 +62,8 @@ async function loadEvent(env: ConsoleEnv, projectId: string, eventId: string) {
     env.BLOBS,
     entry.segment.key,
     { offset: entry.segment.offset, length: entry.segment.length },
-    { eventId, projectId },
+    // The stored record names its project canonically ("7"); the route also accepts "007".
+    { eventId, projectId: String(Number(projectId)) },
   );
   return { entry, record };
 }
