@@ -23,9 +23,16 @@ export const ProjectSchema = z
 
 export const CreateProjectSchema = z.object({ name: z.string().min(1).max(100) }).openapi("CreateProject");
 
-/** Project ids are positive integers; more than 15 digits cannot be one (nor a safe JS number). */
+/**
+ * Project ids are positive integers; more than 15 digits cannot be one (nor a safe JS number).
+ * Handed on in canonical form ("007" → "7"), as every store names the project, so no look-up by
+ * id (search backend, segment records, D1) has to canonicalise it again.
+ */
 export const ProjectIdParam = z.object({
-  id: z.string().regex(/^\d{1,15}$/, "project id must be a positive integer"),
+  id: z
+    .string()
+    .regex(/^\d{1,15}$/, "project id must be a positive integer")
+    .transform((id) => String(Number(id))),
 });
 export const GroupParams = ProjectIdParam.extend({
   groupId: z.string().regex(/^[0-9a-f]{16}$/, "invalid group id"),

@@ -145,6 +145,10 @@ describe("the segment PUT beside the D1 batch", () => {
       expect(JSON.stringify(detail.body.raw)).toContain(marker);
     }
 
+    // The route hands the project id on canonically: a zero-padded one finds the same event.
+    const padded = await api<{ raw: unknown }>(`/api/v1/projects/00${p.id}/events/${items[0]!.eventId}`);
+    expect(padded.status).toBe(200);
+    expect(JSON.stringify(padded.body.raw)).toContain(marker);
     const search = await api<{ total: number }>(`/api/v1/projects/${p.id}/search?q=${marker}`);
     expect(search.body.total).toBe(2);
   });

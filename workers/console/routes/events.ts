@@ -62,8 +62,7 @@ async function loadEvent(env: ConsoleEnv, projectId: string, eventId: string) {
     env.BLOBS,
     entry.segment.key,
     { offset: entry.segment.offset, length: entry.segment.length },
-    // The stored record names its project canonically ("7"); the route also accepts "007".
-    { eventId, projectId: String(Number(projectId)) },
+    { eventId, projectId },
   );
   return { entry, record };
 }
