@@ -102,7 +102,7 @@ export function decodeRecord(
   bytes: Uint8Array,
   want: RecordKey,
 ): { header: RecordHeader; payload: Uint8Array } | null {
-  const plain = new Uint8Array(brotliDecompressSync(bytes));
+  const plain: Uint8Array = brotliDecompressSync(bytes);
   if (!isBlock(plain)) return splitRecord(plain);
   const last = plain.lastIndexOf(NL);
   const trailer = JSON.parse(decoder.decode(plain.subarray(last + 1))) as {

@@ -20,8 +20,6 @@ const SHORT = "~";
 
 /** The send-time slice of a message id (its ledger rows' id prefix). */
 export const sliceOf = (messageId: string) => messageId.slice(0, SLICE);
-/** A message id as its ledger row lists it: the rest after its slice ("" for an id no longer than it). */
-export const rowEntry = (messageId: string) => messageId.slice(SLICE);
 const rowIdOf = (slice: string, batchId: string) => `${slice}:${SHORT}${batchId}`;
 
 /**
@@ -78,6 +76,15 @@ export const guard = (scope: LedgerScope, mid: SQL) =>
         WHERE l.id = substr(${mid}, 1, ${SLICE}) || ${`:${SHORT}`} || ${scope.batchId} AND l.batch_id = ${scope.batchId}
           AND instr(l.ids, json_quote(substr(${mid}, ${SLICE + 1}))) > 0))`;
 
+/**
+ * Whether a ledger row lists message id `j.value`: a row of its slice (a primary-key range) names
+ * it in the row's own form, without the slice after `:~`, whole in a row of the old form.
+ */
+const HELD = `EXISTS (SELECT 1 FROM message_ledger p
+  WHERE p.id >= substr(j.value, 1, ${SLICE}) || ':' AND p.id < substr(j.value, 1, ${SLICE}) || ';'
+    AND instr(p.ids, json_quote(CASE WHEN substr(p.id, length(substr(j.value, 1, ${SLICE})) + 2, 1) = '${SHORT}'
+      THEN substr(j.value, ${SLICE + 1}) ELSE j.value END)) > 0)`;
+
 /** One ledger row per slice of `messageIds`, listing those no earlier row of the slice holds. */
 export function ledgerStatements(batchId: string, now: number, messageIds: string[]): SQL[] {
   const bySlice = new Map<string, string[]>();
@@ -89,10 +96,7 @@ export function ledgerStatements(batchId: string, now: number, messageIds: strin
     ([slice, ids]) => sql`INSERT INTO message_ledger (id, batch_id, applied_at, ids)
       SELECT ${rowIdOf(slice, batchId)}, ${batchId}, ${now}, json_group_array(substr(j.value, ${SLICE + 1}))
       FROM json_each(${JSON.stringify(ids)}) j
-      WHERE NOT EXISTS (SELECT 1 FROM message_ledger p
-        WHERE p.id >= ${`${slice}:`} AND p.id < ${`${slice};`}
-          AND instr(p.ids, json_quote(CASE WHEN substr(p.id, ${slice.length + 2}, 1) = ${SHORT}
-            THEN substr(j.value, ${SLICE + 1}) ELSE j.value END)) > 0)
+      WHERE NOT ${sql.raw(HELD)}
       HAVING count(*) > 0`,
   );
 }
@@ -101,13 +105,7 @@ export function ledgerStatements(batchId: string, now: number, messageIds: strin
 export async function ledgerHolds(db: D1Database, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await db
-    .prepare(
-      `SELECT j.value AS id FROM json_each(?1) j
-       WHERE EXISTS (SELECT 1 FROM message_ledger p
-         WHERE p.id >= substr(j.value, 1, ${SLICE}) || ':' AND p.id < substr(j.value, 1, ${SLICE}) || ';'
-           AND instr(p.ids, json_quote(CASE WHEN substr(p.id, length(substr(j.value, 1, ${SLICE})) + 2, 1) = '${SHORT}'
-             THEN substr(j.value, ${SLICE + 1}) ELSE j.value END)) > 0)`,
-    )
+    .prepare(`SELECT j.value AS id FROM json_each(?1) j WHERE ${HELD}`)
     .bind(JSON.stringify(ids))
     .all<{ id: string }>();
   return new Set(rows.results.map((r) => r.id));
