@@ -38,7 +38,8 @@ describe("segment blocks", () => {
       [];
     for (let i = 0; i < 60; i++) {
       const projectId = i % 3 === 0 ? "7" : "8";
-      const payload = i === 5 ? report(i, 9_000) : report(i, i * 40);
+      // Record 5 is bigger than a block on its own.
+      const payload = i === 5 ? report(i, Math.ceil((1.2 * BLOCK_BYTES) / 10)) : report(i, i * 80);
       entries.push({
         eventId: `e${i}`,
         projectId,
