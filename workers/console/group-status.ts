@@ -1,6 +1,6 @@
 // A group's status change (PATCH .../groups/:groupId): active, ignored, resolved, or "resolve in
 // next release" ({"status":"resolved","resolvedInRelease":"1.4.0"}), after which only an event of a
-// later release reopens the group (workers/processor/release-regression.ts).
+// later release reopens the group (workers/processor/group-writes.ts).
 
 import { z } from "@hono/zod-openapi";
 import { releaseKey } from "../../shared/alerts/release-order";

@@ -26,7 +26,6 @@ import { facetStatements, feedbackStatements } from "./group-workflow";
 import { groupStatements } from "./group-writes";
 import { admitted, guard, type LedgerScope, ledgerScope, ledgerStatements, tally } from "./ledger-sql";
 import type { Prepared } from "./prepare";
-import { releaseRegressionStatements } from "./release-regression";
 import { needsPointerRow, type SegmentContents } from "./segment-contents";
 
 export interface StoredRef {
@@ -106,7 +105,6 @@ export function buildStatements(input: D1WriteInput): SQL[] {
 
   statements.push(...groupStatements(scope, now, fresh));
   statements.push(...facetStatements(refs), ...feedbackStatements(refs));
-  statements.push(...releaseRegressionStatements(scope, fresh));
   statements.push(...(input.extra ?? []));
   statements.push(...rumStatements(scope, fresh));
 

@@ -140,15 +140,20 @@ export function feedbackStatements(refs: StoredRef[]): SQL[] {
       ...p.feedback!,
       id: p.feedback!.id ?? p.item.eventId,
     }));
-  const events = refs
-    .filter(({ prepared: p }) => p.grouping)
-    .map(({ prepared: p }) => ({ p: Number(p.item.projectId), e: p.item.eventId, g: p.grouping!.groupId }));
-  const linked = jsonChunks(events).map(
-    (
-      chunk,
-    ) => sql`UPDATE user_feedback INDEXED BY user_feedback_event SET group_id = j.value->>'g' FROM json_each(${chunk}) j
-      WHERE user_feedback.project_id = j.value->>'p' AND user_feedback.event_id = j.value->>'e'
-        AND user_feedback.group_id IS NULL`,
+  // Per project and group, its events' ids: [project, group, [event id, ...]] (every event of the
+  // batch is probed, so each is named once, not with its project and group again).
+  const byGroup = new Map<string, [number, string, string[]]>();
+  for (const { prepared: p } of refs) {
+    if (!p.grouping) continue;
+    const k = `${p.item.projectId}\u0000${p.grouping.groupId}`;
+    const row = byGroup.get(k);
+    if (row) row[2].push(p.item.eventId);
+    else byGroup.set(k, [Number(p.item.projectId), p.grouping.groupId, [p.item.eventId]]);
+  }
+  const linked = jsonChunks([...byGroup.values()]).map(
+    (chunk) => sql`UPDATE user_feedback INDEXED BY user_feedback_event SET group_id = x.g
+      FROM (SELECT j.value->>0 AS p, j.value->>1 AS g, e.value AS e FROM json_each(${chunk}) j, json_each(j.value->2) e) x
+      WHERE user_feedback.project_id = x.p AND user_feedback.event_id = x.e AND user_feedback.group_id IS NULL`,
   );
   return linked.concat(
     jsonChunks(rows).map(

@@ -2,14 +2,18 @@
 // ledger (ledger-sql.ts) so a redelivered message counts nothing:
 //   - a group seen for the first time gets its row at once (no row written for known groups), so
 //     new-issue alerts and the issue list see it now, with count 0 until the next fold;
-//   - a plainly resolved group is reopened at once (a regression; one resolved in a release only
-//     by a later release: release-regression.ts), a row written only when that happens;
+//   - a resolved group is reopened at once (a regression), a row written only when that happens:
+//     a plainly resolved group by any event, one resolved "in the next release" (PATCH
+//     .../groups/:groupId {"status":"resolved","resolvedInRelease"}) only by an event of a later
+//     release (shared/alerts/release-order.ts); both in one statement over a slim copy of the
+//     batch's groups (what a reopen reads: ids, last time, messages and their latest release);
 //   - everything that merely adds up (counts, first/last seen, last event, affected users, the
 //     hourly occurrences) goes into ONE group_deltas row per batch, folded into error_groups and
 //     group_hours in bulk (shared/groups/fold.ts). A hot group is then written once per fold, not
 //     once per batch: the difference between ~0.5 and ~0.01 D1 rows per event.
 
 import { type SQL, sql } from "drizzle-orm";
+import { releaseKey } from "../../shared/alerts/release-order";
 import { redirectTarget } from "../../shared/db/group-fold";
 import { type Hll, sparseRegisters } from "../../shared/hll";
 import { jsonChunks } from "../../shared/json-chunks";
@@ -36,6 +40,11 @@ interface GroupAgg {
   release: string | null;
   /** [message id, events of this group in it] */
   m: [string, number][];
+  /**
+   * Per message (as `m`): the latest release key among the group's events in it that name a
+   * release, and the latest such event's time (reopening a group resolved in a release).
+   */
+  rel?: Map<string, { k: string; t: number }>;
   /** The batch's affected users (group-workflow.ts); travels as its non-zero registers. */
   users?: Hll;
 }
@@ -45,7 +54,7 @@ function aggregate(refs: StoredRef[]) {
   const groups = new Map<string, GroupAgg>();
   const hours = new Map<
     string,
-    { p: number; g: string; h: number; r: string; e: string; t: number; n: number }
+    { p: number; g: string; h: number; r: string; e: string; t: number; n: number; mid?: string }
   >();
   for (const { prepared: p, messageId } of refs) {
     if (!p.grouping || !p.event) continue;
@@ -85,6 +94,16 @@ function aggregate(refs: StoredRef[]) {
       }
     }
     g.users = addUser(g.users, p.event);
+    if (p.event.release) {
+      const k = releaseKey(p.event.release.slice(0, 200));
+      g.rel ??= new Map();
+      const r = g.rel.get(messageId);
+      if (!r) g.rel.set(messageId, { k, t });
+      else {
+        if (k > r.k) r.k = k;
+        if (t > r.t) r.t = t;
+      }
+    }
     const h = Math.floor(t / HOUR) * HOUR;
     const r = trim(p.event.release, 200) ?? "";
     const e = trim(p.event.environment, 64) ?? "";
@@ -93,11 +112,25 @@ function aggregate(refs: StoredRef[]) {
     const row = hours.get(`${k}\u0000${messageId}`)!;
     if (t > row.t) row.t = t;
   }
-  const groupRows = [...groups.values()].map(({ users, ...g }) => ({
+  const groupRows = [...groups.values()].map(({ users, rel, ...g }) => ({
     ...g,
     uu: users ? sparseRegisters(users) : null,
   }));
-  return { groupRows, hourRows: [...hours.values()] };
+  // What a reopen reads, as arrays: [project, group, last, [[message, events, release key, time]]].
+  const reopenRows = [...groups.values()].map((g) => [
+    g.p,
+    g.g,
+    g.last,
+    g.m.map(([mid, n]) => {
+      const r = g.rel?.get(mid);
+      return r ? [mid, n, r.k, r.t] : [mid, n];
+    }),
+  ]);
+  // What the deltas carry of a group (the fold's fields and the messages the ledger guards).
+  const deltaRows = groupRows.map(({ f, ver, type, culprit, level, platform, ...d }) => d);
+  // Hourly rows as arrays: [project, group, hour, release, environment, last time, events, message].
+  const hourRows = [...hours.values()].map((x) => [x.p, x.g, x.h, x.r, x.e, x.t, x.n, x.mid]);
+  return { groupRows, reopenRows, deltaRows, hourRows };
 }
 
 /**
@@ -106,11 +139,14 @@ function aggregate(refs: StoredRef[]) {
  */
 export function groupStatements(scope: LedgerScope, now: number, refs: StoredRef[]): SQL[] {
   const { batchId } = scope;
-  const { groupRows, hourRows } = aggregate(refs);
+  const { groupRows, reopenRows, deltaRows, hourRows } = aggregate(refs);
   if (groupRows.length === 0) return [];
   const out: SQL[] = [];
   const counted = (m: SQL) =>
     sql`(SELECT coalesce(sum(i.value->>1), 0) FROM json_each(${m}) i WHERE ${guard(scope, sql`i.value->>0`)})`;
+  // The latest release of the messages this batch's ledger rows admit (null: none named one).
+  const admittedRelease = (m: SQL) =>
+    sql`(SELECT max(i.value->>2) FROM json_each(${m}) i WHERE ${guard(scope, sql`i.value->>0`)})`;
   const groupChunks = jsonChunks(groupRows);
   for (const chunk of groupChunks) {
     // New groups: inserted with count 0 (their counts arrive with the fold); a known group, or
@@ -126,29 +162,37 @@ export function groupStatements(scope: LedgerScope, now: number, refs: StoredRef
             FROM json_each(${chunk}) AS g) d
       WHERE d.n > 0
       ON CONFLICT (project_id, id) DO NOTHING`);
-    // A plainly resolved group that receives a new event is reopened; an ignored one keeps its
-    // status. Reads groups by primary key; writes only the groups that reopen.
-    out.push(sql`UPDATE error_groups SET status = 'active', regressed_at = d.last
-      FROM (SELECT g.value->>'p' AS p, ${redirectTarget(sql`g.value->>'p'`, sql`g.value->>'g'`)} AS t,
-              g.value->>'last' AS last, ${counted(sql`g.value->'m'`)} AS n
+  }
+  for (const chunk of jsonChunks(reopenRows)) {
+    // A resolved group that receives a new event is reopened: a plainly resolved one by any event
+    // (regressed at the batch's last event of it), one resolved in a release only by an event of a
+    // later release (regressed at the latest such event); an ignored one keeps its status. Reads
+    // groups by primary key; writes only the groups that reopen.
+    out.push(sql`UPDATE error_groups SET status = 'active',
+        regressed_at = CASE WHEN error_groups.resolved_release_key IS NULL THEN d.last ELSE d.rt END,
+        resolved_in_release = NULL, resolved_release_key = NULL
+      FROM (SELECT g.value->>0 AS p, ${redirectTarget(sql`g.value->>0`, sql`g.value->>1`)} AS t,
+              g.value->>2 AS last, ${counted(sql`g.value->3`)} AS n, ${admittedRelease(sql`g.value->3`)} AS k,
+              (SELECT max(i.value->>3) FROM json_each(g.value->3) i) AS rt
             FROM json_each(${chunk}) AS g) d
       WHERE error_groups.project_id = d.p AND error_groups.id = d.t AND d.n > 0
-        AND error_groups.status = 'resolved' AND error_groups.resolved_release_key IS NULL`);
+        AND error_groups.status = 'resolved'
+        AND (error_groups.resolved_release_key IS NULL OR d.k > error_groups.resolved_release_key)`);
   }
   // The deltas: one row per chunk pair, holding only what this transaction's ledger rows admit.
+  const deltaChunks = jsonChunks(deltaRows);
   const hourChunks = jsonChunks(hourRows);
-  for (let i = 0; i < Math.max(groupChunks.length, hourChunks.length); i++) {
-    const groups = groupChunks[i] ?? "[]";
+  for (let i = 0; i < Math.max(deltaChunks.length, hourChunks.length); i++) {
+    const groups = deltaChunks[i] ?? "[]";
     const hours = hourChunks[i] ?? "[]";
     out.push(sql`INSERT INTO group_deltas (batch_id, created_at, groups, hours)
       SELECT ${batchId}, ${now}, x.gs, x.hs FROM (SELECT
         (SELECT json_group_array(json(y.v)) FROM (
-          SELECT json_remove(json_set(g.value, '$.n', ${counted(sql`g.value->'m'`)}), '$.m', '$.f', '$.ver', '$.type',
-            '$.culprit', '$.level', '$.platform') AS v
+          SELECT json_remove(json_set(g.value, '$.n', ${counted(sql`g.value->'m'`)}), '$.m') AS v
           FROM json_each(${groups}) AS g) y WHERE y.v->>'n' > 0) AS gs,
-        (SELECT json_group_array(json_array(d.value->>'p', d.value->>'g', d.value->>'h', d.value->>'r', d.value->>'e',
-            d.value->>'n', d.value->>'t'))
-          FROM json_each(${hours}) d WHERE ${guard(scope, sql`d.value->>'mid'`)}) AS hs) x
+        (SELECT json_group_array(json_array(d.value->>0, d.value->>1, d.value->>2, d.value->>3, d.value->>4,
+            d.value->>6, d.value->>5))
+          FROM json_each(${hours}) d WHERE ${guard(scope, sql`d.value->>7`)}) AS hs) x
       WHERE x.gs <> '[]' OR x.hs <> '[]'
       RETURNING id AS deltaId, (SELECT count(*) FROM group_deltas) AS pendingDeltas,
         (SELECT min(created_at) FROM group_deltas) AS oldestDelta`);
