@@ -4,10 +4,14 @@
 // nothing; facets written once per group and value.
 import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Hll } from "../../shared/hll";
 import type { IngestItem } from "../../shared/queue-message";
 import { api, createTestProject, metaDbOf, shardBindingOf, type TestProject } from "../../test/helpers";
+import type { StoredRef } from "./d1-writes";
+import { feedbackStatements } from "./group-workflow";
+import type { Prepared } from "./prepare";
 import { processBatch } from "./process-batch";
 import { raygunItem } from "./test-helpers";
 
@@ -101,5 +105,60 @@ describe("affected users in the processor", () => {
     // group delta (its row and the AUTOINCREMENT sequence), outcome: no facet row, no group row.
     const m = await run([message(users(0, 5))], undefined, { GROUP_FOLD_MS: "600000" });
     expect(m.d1RowsWritten).toBe(1 + 3 + 2 + 1);
+  });
+
+  it("links feedback to its event's group by one index probe per event (EXPLAIN QUERY PLAN)", async () => {
+    const shard = await metaDbOf(p.id);
+    // Feedback rows without a group, so that a plan reading the project's rows has some to read.
+    await shard.batch(
+      Array.from({ length: 20 }, (_, i) =>
+        shard
+          .prepare(
+            "INSERT INTO user_feedback (project_id, id, event_id, group_id, message, source, created_at) VALUES (?, ?, ?, NULL, 'x', 'api', 1)",
+          )
+          .bind(Number(p.id), `fb-plan-${i}`, i === 1 || i === 4 ? `ev-plan-${i}` : `ev-other-${i}`),
+      ),
+    );
+    // Two groups of three events each; ev-plan-1 and ev-plan-4 have feedback waiting.
+    const refs = Array.from(
+      { length: 6 },
+      (_, i): StoredRef => ({
+        prepared: {
+          item: { projectId: p.id, eventId: `ev-plan-${i}` },
+          grouping: { groupId: `g-plan-${i % 2}` },
+        } as unknown as Prepared,
+        messageId: "m-plan",
+        segmentKey: "k",
+        offset: 0,
+        length: 0,
+      }),
+    );
+    const [link] = feedbackStatements(refs);
+    const q = new SQLiteAsyncDialect().sqlToQuery(link!);
+    const plan = await shard
+      .prepare(`EXPLAIN QUERY PLAN ${q.sql}`)
+      .bind(...q.params)
+      .all<{ detail: string }>();
+    const details = plan.results.map((r) => r.detail);
+    expect(
+      details.some((d) => /user_feedback_event \(project_id=\? AND event_id=\?\)/.test(d)),
+      details.join("\n"),
+    ).toBe(true);
+    // And it links exactly the two events with feedback, to their groups.
+    const r = await shard
+      .prepare(q.sql)
+      .bind(...q.params)
+      .run();
+    expect(r.meta.changes).toBe(2);
+    const linked = await shard
+      .prepare(
+        "SELECT event_id, group_id FROM user_feedback WHERE project_id = ? AND id LIKE 'fb-plan-%' AND group_id IS NOT NULL ORDER BY event_id",
+      )
+      .bind(Number(p.id))
+      .all();
+    expect(linked.results).toEqual([
+      { event_id: "ev-plan-1", group_id: "g-plan-1" },
+      { event_id: "ev-plan-4", group_id: "g-plan-0" },
+    ]);
   });
 });
