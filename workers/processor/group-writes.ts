@@ -56,6 +56,13 @@ function aggregate(refs: StoredRef[]) {
     string,
     { p: number; g: string; h: number; r: string; e: string; t: number; n: number; mid?: string }
   >();
+  // Release keys per distinct release: a batch names few releases, over many events.
+  const releaseKeys = new Map<string, string>();
+  const keyOf = (release: string) => {
+    let k = releaseKeys.get(release);
+    if (k === undefined) releaseKeys.set(release, (k = releaseKey(release.slice(0, 200))));
+    return k;
+  };
   for (const { prepared: p, messageId } of refs) {
     if (!p.grouping || !p.event) continue;
     const t = Date.parse(p.event.occurredAt);
@@ -95,7 +102,7 @@ function aggregate(refs: StoredRef[]) {
     }
     g.users = addUser(g.users, p.event);
     if (p.event.release) {
-      const k = releaseKey(p.event.release.slice(0, 200));
+      const k = keyOf(p.event.release);
       g.rel ??= new Map();
       const r = g.rel.get(messageId);
       if (!r) g.rel.set(messageId, { k, t });
@@ -108,8 +115,7 @@ function aggregate(refs: StoredRef[]) {
     const r = trim(p.event.release, 200) ?? "";
     const e = trim(p.event.environment, 64) ?? "";
     const k = `${key}\u0000${h}\u0000${r}\u0000${e}`;
-    tally(hours, k, messageId, { p: pid, g: gid, h, r, e, t });
-    const row = hours.get(`${k}\u0000${messageId}`)!;
+    const row = tally(hours, k, messageId, { p: pid, g: gid, h, r, e, t });
     if (t > row.t) row.t = t;
   }
   const groupRows = [...groups.values()].map(({ users, rel, ...g }) => ({
@@ -142,11 +148,12 @@ export function groupStatements(scope: LedgerScope, now: number, refs: StoredRef
   const { groupRows, reopenRows, deltaRows, hourRows } = aggregate(refs);
   if (groupRows.length === 0) return [];
   const out: SQL[] = [];
-  const counted = (m: SQL) =>
-    sql`(SELECT coalesce(sum(i.value->>1), 0) FROM json_each(${m}) i WHERE ${guard(scope, sql`i.value->>0`)})`;
-  // The latest release of the messages this batch's ledger rows admit (null: none named one).
-  const admittedRelease = (m: SQL) =>
-    sql`(SELECT max(i.value->>2) FROM json_each(${m}) i WHERE ${guard(scope, sql`i.value->>0`)})`;
+  // An aggregate over a group's per-message entries `m` ([message id, events, …]) that this batch's
+  // ledger rows admit: the events they add, the latest release they name (null: none named one).
+  const overAdmitted = (agg: string, m: SQL) =>
+    sql`(SELECT ${sql.raw(agg)} FROM json_each(${m}) i WHERE ${guard(scope, sql`i.value->>0`)})`;
+  const counted = (m: SQL) => overAdmitted("coalesce(sum(i.value->>1), 0)", m);
+  const admittedRelease = (m: SQL) => overAdmitted("max(i.value->>2)", m);
   const groupChunks = jsonChunks(groupRows);
   for (const chunk of groupChunks) {
     // New groups: inserted with count 0 (their counts arrive with the fold); a known group, or

@@ -111,16 +111,24 @@ export async function ledgerHolds(db: D1Database, ids: string[]): Promise<Set<st
   return new Set(rows.results.map((r) => r.id));
 }
 
-/** Sums `n` per key and message in memory, so each (key, message) is one JSON row. */
+/**
+ * Sums `n` per key and message in memory, so each (key, message) is one JSON row; returns that
+ * row, for a caller that keeps more than a sum in it.
+ */
 export function tally<T extends object>(
   map: Map<string, T & { n: number }>,
   key: string,
   mid: string,
   row: T,
   n = 1,
-) {
+): T & { n: number } {
   const k = `${key}\u0000${mid}`;
   const cur = map.get(k);
-  if (cur) cur.n += n;
-  else map.set(k, { ...row, mid, n });
+  if (cur) {
+    cur.n += n;
+    return cur;
+  }
+  const added = { ...row, mid, n };
+  map.set(k, added);
+  return added;
 }
