@@ -11,6 +11,7 @@ import { median } from "./lib/stats.mjs";
 
 const ORIGIN = "https://ingest.sluice.test";
 let sink = 0;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * µs per call: `blocks` blocks of `block` calls, each timed as a whole. workerd's clock has a
@@ -48,7 +49,7 @@ async function run(cfg) {
   for (let i = 0; i < cfg.warmup; i++) await edgeCall(request());
   const messages0 = stats.messages;
   let edgeCalls = 0;
-  const rounds = { edgeUs: [], jsonParseUs: [], bodyReadUs: [], honoNoopUs: [] };
+  const rounds = { edgeUs: [], jsonParseUs: [], bodyReadUs: [], floorUs: [], honoNoopUs: [] };
   for (let r = 0; r < cfg.rounds; r++) {
     rounds.edgeUs.push(
       await timeBlocks(
@@ -76,6 +77,17 @@ async function run(cfg) {
         many,
         async (req) => {
           sink += (await req.arrayBuffer()).byteLength;
+        },
+        cfg.block,
+        cfg.blocks,
+      ),
+    );
+    // The least an edge that answers 400 to a malformed report must do: read, strict decode, parse.
+    rounds.floorUs.push(
+      await timeBlocks(
+        many,
+        async (req) => {
+          sink += JSON.parse(strictUtf8.decode(await req.arrayBuffer())).details ? 1 : 0;
         },
         cfg.block,
         cfg.blocks,

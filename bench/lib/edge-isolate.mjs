@@ -48,6 +48,8 @@ export async function benchEdgeIsolate({ quick = false } = {}) {
       costVsJsonParse: r2(m.edgeUs / m.jsonParseUs),
       reportsPerSecond: Math.round(1e6 / m.edgeUs),
       bodyReadUs: m.bodyReadUs,
+      floorUs: m.floorUs,
+      floorVsJsonParse: r2(m.floorUs / m.jsonParseUs),
       honoNoopUs: m.honoNoopUs,
       edgeMinusHonoNoopVsJsonParse: r2((m.edgeUs - m.honoNoopUs) / m.jsonParseUs),
       rounds,
