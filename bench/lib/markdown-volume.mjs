@@ -172,13 +172,20 @@ export function costSection(r) {
   const detailOf = (search, k, sizes) =>
     c.curve.find((p) => p.search === search && p.clientsInFlight === k && p.sizes === sizes);
   const es = bp ? detailOf("es", bp.clientsInFlight, bp.sizes) : null;
-  const fts = bp ? detailOf("fts", bp.clientsInFlight, bp.sizes) : c.curve.find((p) => p.search === "fts");
+  // The embedded configuration's curve may not have run the mixed load: then its fullest point,
+  // beside the Elasticsearch point of the same load, so the two columns compare like with like.
+  const ftsPoints = c.curve.filter((p) => p.search === "fts" && p.lines);
+  const ftsSame = bp ? detailOf("fts", bp.clientsInFlight, bp.sizes) : null;
+  const ftsFull = ftsPoints.reduce((a, p) => (a && a.clientsInFlight >= p.clientsInFlight ? a : p), null);
+  const fts = ftsSame ?? ftsFull;
+  const esLikeFts = !ftsSame && fts ? detailOf("es", fts.clientsInFlight, fts.sizes) : null;
   if (es || fts) {
-    const cols = [es, fts].filter(Boolean);
+    const cols = [es, esLikeFts, fts].filter(Boolean);
+    const label = (p) => `${p.search}, ${p.sizes} reports`;
     L.push(
-      `**What each term costs** (${cols.map((p) => `${p.search}: ${p.eventsPerMessage} events/message`).join("; ")}):`,
+      `**What each term costs** (${cols.map((p) => `${label(p)}: ${p.eventsPerMessage} events/message`).join("; ")}):`,
       "",
-      `| item | ${cols.map((p) => `${p.search} per event | ${p.search} USD per M`).join(" | ")} |`,
+      `| item | ${cols.map((p) => `${label(p)} per event | USD per M`).join(" | ")} |`,
       `|---|${cols.map(() => "---|---").join("|")}|`,
       ...cols[0].lines.map(
         (l, i) =>
