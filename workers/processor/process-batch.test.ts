@@ -232,6 +232,26 @@ describe("message ledger", () => {
       .all<{ id: string }>();
     expect(left.results.map((r) => r.id)).toEqual([recent]);
   });
+
+  it("prunes the chunk guards of a shard move that stopped and was never run again, by their age", async () => {
+    const now = Date.now();
+    const shard = shardDbs(env).at(-1)!;
+    const stale = "move:424242:group_hours:0123456789abcdef01234567";
+    const fresh = "move:424242:error_groups:0123456789abcdef01234567";
+    await shard.batch([
+      shard
+        .prepare("INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, 'run', ?)")
+        .bind(stale, now - (LEDGER_DAYS + 1) * 86_400_000),
+      shard
+        .prepare("INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, 'run', ?)")
+        .bind(fresh, now - 60_000),
+    ]);
+    await runRetention(env, now);
+    const left = await shard
+      .prepare("SELECT id FROM message_ledger WHERE id LIKE 'move:424242:%'")
+      .all<{ id: string }>();
+    expect(left.results.map((r) => r.id)).toEqual([fresh]);
+  });
 });
 
 describe("packed segments", () => {
