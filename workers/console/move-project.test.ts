@@ -9,6 +9,7 @@ import { projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch } from "../../shared/queue-message";
 import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
 import { deliver, raygunItem } from "../processor/test-helpers";
+import { MOVED_TABLES, moveProject } from "./move-project";
 
 const messageId = () => `${Date.now().toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
 const body = (items: IngestBatch["items"], id = messageId()) =>
@@ -113,6 +114,69 @@ describe("moving a project to another metadata shard", () => {
     expect((await deliver([forA, forB], { attempts: 2 })).result.explicitAcks).toHaveLength(2);
     expect((await groups(a)).map((g) => g.count)).toEqual([2]);
     expect((await groups(b)).map((g) => g.count)).toEqual([1]);
+  });
+
+  it("stopped half way (a chunk copied, not yet deleted) and run again, counts nothing twice, pending deltas included", async () => {
+    const p = await createTestProject("move-resume");
+    const from = (await projectShards(env, [p.id])).get(p.id)!;
+    const to = (from + 1) % shardDbs(env).length;
+    const oldDb = shardDbs(env)[from]!;
+    const newDb = shardDbs(env)[to]!;
+    // Folding deferred, as deployed (the tests' default folds after every batch), and nothing has
+    // read the project yet: its counts still wait in the old shard's group deltas.
+    await deliver([body([raygunItem(p), raygunItem(p), raygunItem(p)])], {
+      environment: { ...env, GROUP_FOLD_MS: "600000" },
+    });
+    expect(
+      (await oldDb.prepare("SELECT count(*) AS n FROM group_deltas").first<{ n: number }>())!.n,
+    ).toBeGreaterThan(0);
+    // The old shard's delete of the group_hours chunk fails once: the move stops after that chunk
+    // was copied (with its guard) to the new shard and before it left the old one.
+    let failed = false;
+    const flaky = new Proxy(oldDb, {
+      get(db, key) {
+        if (key !== "prepare") return Reflect.get(db, key);
+        return (sql: string) => {
+          if (failed || !/^DELETE FROM group_hours\b/.test(sql)) return db.prepare(sql);
+          // The move only binds and runs its deletes.
+          return {
+            bind: () => ({
+              run: async () => {
+                failed = true;
+                throw new Error("D1 went away mid-move");
+              },
+            }),
+          };
+        };
+      },
+    });
+    const interrupted = { ...env, [`DB_SHARD_${from}`]: flaky } as typeof env;
+    await expect(moveProject(interrupted, Number(p.id), to)).rejects.toThrow(/went away mid-move/);
+    expect(failed).toBe(true);
+    // The pointer already says the new shard; the copied chunk is on both sides for now.
+    expect((await projectShards(env, [p.id])).get(p.id)).toBe(to);
+    const onOld = async (table: string) =>
+      (await oldDb
+        .prepare(`SELECT count(*) AS n FROM ${table} WHERE project_id = ?`)
+        .bind(Number(p.id))
+        .first<{ n: number }>())!.n;
+    expect(await onOld("group_hours")).toBeGreaterThan(0);
+
+    // Run again: it resumes; the chunk's guard keeps its second copy from counting.
+    expect((await move(p, to)).status).toBe(200);
+    for (const table of MOVED_TABLES) expect({ table, rows: await onOld(table) }).toEqual({ table, rows: 0 });
+    const hours = await newDb
+      .prepare("SELECT sum(count) AS n FROM group_hours WHERE project_id = ?")
+      .bind(Number(p.id))
+      .first<{ n: number }>();
+    expect(hours?.n).toBe(3);
+    expect((await groups(p)).map((g) => g.count)).toEqual([3]);
+    // A finished move leaves no guard of its own behind.
+    const guards = await newDb
+      .prepare("SELECT count(*) AS n FROM message_ledger WHERE id >= ? AND id < ?")
+      .bind(`move:${p.id}:`, `move:${p.id};`)
+      .first<{ n: number }>();
+    expect(guards?.n).toBe(0);
   });
 
   it("answers bad requests with a 4xx that says why", async () => {

@@ -44,6 +44,8 @@ const TABLES: SQLiteTable[] = [
   events,
   attachments,
 ];
+/** The names of the tables a move carries over (what a test checks is left on the old shard). */
+export const MOVED_TABLES: readonly string[] = TABLES.map((t) => getTableConfig(t).name);
 const SUM = new Set([
   "count",
   "quantity",
