@@ -41,14 +41,31 @@ export interface SearchHit {
   level: string;
 }
 
+/**
+ * How many matches a search counts before it answers "at least this many" (Elasticsearch's own
+ * default for track_total_hits). Counting every match of a broad query reads a number of rows that
+ * grows with the project's events; a page of hits never needs it.
+ */
+export const TOTAL_CAP = 10_000;
+
+export interface SearchOptions {
+  /** Matches counted before the total becomes "at least" (default TOTAL_CAP; tests set it low). */
+  totalCap?: number;
+}
+
 export interface SearchResult {
   /** Newest first (occurredAt, then eventId, both descending). */
   hits: SearchHit[];
-  /** All matches of the query, regardless of the cursor. */
+  /** Matches of the query regardless of the cursor, counted up to the backend's cap. */
   total: number;
+  /** "eq": `total` is every match; "gte": there are at least `total` (the count stopped at the cap). */
+  totalRelation: "eq" | "gte";
   /** Cursor of the next page, or null on the last one. */
   next: string | null;
-  /** Matches per group (docs without a group are not counted), largest first, ties by groupId. */
+  /**
+   * Matches per group (docs without a group are not counted), largest first, ties by groupId. Past
+   * the cap the embedded backend counts the newest `totalCap` matches; Elasticsearch counts all.
+   */
   groups: Array<{ groupId: string; count: number }>;
 }
 

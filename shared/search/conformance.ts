@@ -4,15 +4,18 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SearchDoc } from "../queue-message";
-import type { SearchBackend, SearchParams, SearchResult } from "./backend";
+import type { SearchBackend, SearchOptions, SearchParams, SearchResult } from "./backend";
 import { at, CORPUS, corpusDoc, ids, newest, range } from "./conformance-corpus";
 
 export { CORPUS, corpusDoc } from "./conformance-corpus";
 
-/** `makeBackend` must return a backend over empty storage; `refresh` makes writes searchable (ES). */
+/**
+ * `makeBackend` must return a backend over empty storage; `refresh` makes writes searchable (ES).
+ * Called again with options, it must return a backend over the same storage.
+ */
 export function runSearchConformance(
   name: string,
-  makeBackend: () => Promise<SearchBackend> | SearchBackend,
+  makeBackend: (options?: SearchOptions) => Promise<SearchBackend> | SearchBackend,
 ) {
   describe(`search conformance: ${name}`, () => {
     let backend: SearchBackend;
@@ -30,6 +33,7 @@ export function runSearchConformance(
       const r = await search({ q: "" });
       expect(r.hits.map((h) => h.eventId)).toEqual(newest(range(1, 20)));
       expect(r.total).toBe(20);
+      expect(r.totalRelation).toBe("eq");
       expect(r.next).toBeNull();
       expect(r.groups).toEqual([
         { groupId: "g1", count: 8 },
@@ -192,6 +196,21 @@ export function runSearchConformance(
       expect(p1.hits.map((h) => h.eventId)).toEqual(ids(8, 7, 6));
       const p2 = await search({ q: "cannot", limit: 3, cursor: p1.next });
       expect(p2.hits.map((h) => h.eventId)).toEqual(ids(5, 4, 3));
+    });
+
+    it("counts matches up to its cap, then says 'at least'; the hits and their pages are unchanged", async () => {
+      const capped = await makeBackend({ totalCap: 5 });
+      const over = await capped.search({ projectId: "p1", q: "", limit: 7 });
+      expect({ total: over.total, relation: over.totalRelation }).toEqual({ total: 5, relation: "gte" });
+      expect(over.hits.map((h) => h.eventId)).toEqual(newest(range(14, 20)));
+      expect(over.next).not.toBeNull();
+      // Exactly as many matches as the cap is still exact; fewer too.
+      const five = await capped.search({ projectId: "p1", q: "-user:bob" });
+      expect({ total: five.total, relation: five.totalRelation }).toEqual({ total: 5, relation: "eq" });
+      const four = await capped.search({ projectId: "p1", q: "fetch" });
+      expect({ total: four.total, relation: four.totalRelation }).toEqual({ total: 4, relation: "eq" });
+      // Under the cap, groups are exact on both backends.
+      expect(four.groups).toEqual([{ groupId: "g3", count: 4 }]);
     });
 
     it("clamps limit to 1..100 and defaults to 50", async () => {

@@ -27,7 +27,7 @@ async function es(method: string, path: string, body?: unknown) {
   return { status: res.status, json: (await res.json()) as unknown };
 }
 
-async function makeBackend(options: { fetch?: typeof fetch } = {}) {
+async function makeBackend(options: { fetch?: typeof fetch; totalCap?: number } = {}) {
   const put = await es("PUT", `/_index_template/${prefix}`, indexTemplate(prefix));
   expect(put.status).toBe(200);
   return new ElasticsearchBackend({ url, indexPrefix: prefix, refresh: true, ...options });
@@ -50,7 +50,7 @@ if (!url && allowNoEs) {
     await es("DELETE", `/_index_template/${prefix}`);
   });
 
-  runSearchConformance("elasticsearch", () => makeBackend());
+  runSearchConformance("elasticsearch", (options) => makeBackend(options));
 
   describe("elasticsearch bulk partial failure", () => {
     it("indexes or dead-letters every doc exactly once (mapping error → dead, 429 item → retried)", async () => {

@@ -18,6 +18,7 @@ import {
   type SearchParams,
   type SearchResult,
   searchBounds,
+  TOTAL_CAP,
 } from "./backend";
 import { prepareDoc } from "./doc";
 import { type BulkLimits, bulkChunks, DEFAULT_BULK_LIMITS, readBulkResponse } from "./es-bulk";
@@ -39,6 +40,8 @@ export interface ElasticsearchConfig {
   timeoutMs?: number;
   /** Injected in tests (e.g. to simulate a 429 item). */
   fetch?: typeof fetch;
+  /** See SearchOptions. */
+  totalCap?: number;
 }
 
 /** Clusters (url + prefix) whose schema this isolate has checked: once per isolate, not per batch. */
@@ -119,12 +122,19 @@ export class ElasticsearchBackend implements SearchBackend {
 
   async search(params: SearchParams): Promise<SearchResult> {
     const bounds = searchBounds(params);
-    const body = searchBody(params.projectId, parseQuery(params.q), params, bounds);
+    const body = searchBody(
+      params.projectId,
+      parseQuery(params.q),
+      params,
+      bounds,
+      this.config.totalCap ?? TOTAL_CAP,
+    );
     const json = await this.searchRequest(body);
     const buckets = json.aggregations?.groups?.buckets ?? [];
     return {
       ...page((json.hits?.hits ?? []).map(toHit), bounds.limit),
       total: json.hits?.total?.value ?? 0,
+      totalRelation: json.hits?.total?.relation === "gte" ? "gte" : "eq",
       groups: buckets.map((b) => ({ groupId: b.key, count: b.doc_count })),
     };
   }
@@ -236,7 +246,7 @@ export class ElasticsearchBackend implements SearchBackend {
 }
 
 interface EsSearchResponse {
-  hits?: { total?: { value: number }; hits?: EsHit[] };
+  hits?: { total?: { value: number; relation?: "eq" | "gte" }; hits?: EsHit[] };
   aggregations?: { groups?: { buckets?: Array<{ key: string; doc_count: number }> } };
 }
 

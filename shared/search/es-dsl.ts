@@ -69,10 +69,11 @@ export function searchBody(
   query: SearchQuery,
   params: SearchParams,
   bounds: SearchBounds,
+  totalCap: number,
 ) {
   return {
     size: bounds.limit + 1,
-    track_total_hits: true,
+    track_total_hits: totalCap,
     query: boolQuery(projectId, query, params, bounds),
     sort: [{ occurredAt: { order: "desc" } }, { eventId: { order: "desc" } }],
     ...(bounds.after ? { search_after: [bounds.after.at, bounds.after.id] } : {}),

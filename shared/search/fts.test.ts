@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { corpusDoc, runSearchConformance } from "./conformance";
 import { FtsSearchBackend } from "./fts";
 
-runSearchConformance("fts", () => new FtsSearchBackend(env.DB));
+runSearchConformance("fts", (options) => new FtsSearchBackend(env.DB, options));
 
 describe("fts backend", () => {
   const backend = new FtsSearchBackend(env.DB);

@@ -14,9 +14,11 @@ import {
   page,
   type SearchBackend,
   type SearchHit,
+  type SearchOptions,
   type SearchParams,
   type SearchResult,
   searchBounds,
+  TOTAL_CAP,
 } from "./backend";
 import { type IndexableDoc, nonStringField, prepareDoc } from "./doc";
 import { whereClause } from "./fts-sql";
@@ -76,7 +78,13 @@ interface HitRow {
  */
 export class FtsSearchBackend implements SearchBackend {
   readonly name = "fts";
-  constructor(private readonly db: D1Database) {}
+  private readonly totalCap: number;
+  constructor(
+    private readonly db: D1Database,
+    options: SearchOptions = {},
+  ) {
+    this.totalCap = options.totalCap ?? TOTAL_CAP;
+  }
 
   async index(docs: SearchDoc[]): Promise<IndexResult[]> {
     const results: IndexResult[] = new Array(docs.length).fill("ok");
@@ -116,17 +124,25 @@ export class FtsSearchBackend implements SearchBackend {
         .prepare(`SELECT ${HIT_COLUMNS} FROM search_docs AS d WHERE ${hitsWhere}
           ORDER BY d.occurred_at DESC, d.event_id DESC LIMIT ?`)
         .bind(...hitParams, bounds.limit + 1),
-      this.db.prepare(`SELECT count(*) AS n FROM search_docs AS d WHERE ${where.sql}`).bind(...where.params),
+      // Counted up to the cap (one row past it says "more"), and grouped over the newest `cap`
+      // matches: neither reads more rows than that, however many events the project holds.
       this.db
-        .prepare(`SELECT d.group_id AS groupId, count(*) AS count FROM search_docs AS d
-          WHERE ${where.sql} AND d.group_id IS NOT NULL
-          GROUP BY d.group_id ORDER BY count DESC, d.group_id ASC LIMIT ${MAX_GROUPS}`)
-        .bind(...where.params),
+        .prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs AS d WHERE ${where.sql} LIMIT ?)`)
+        .bind(...where.params, this.totalCap + 1),
+      this.db
+        .prepare(`SELECT m.group_id AS groupId, count(*) AS count FROM
+          (SELECT d.group_id FROM search_docs AS d WHERE ${where.sql}
+           ORDER BY d.occurred_at DESC, d.event_id DESC LIMIT ?) AS m
+          WHERE m.group_id IS NOT NULL
+          GROUP BY m.group_id ORDER BY count DESC, m.group_id ASC LIMIT ${MAX_GROUPS}`)
+        .bind(...where.params, this.totalCap),
     ]);
     const rows = (hits?.results ?? []) as unknown as HitRow[];
+    const counted = Number((total?.results[0] as { n: number } | undefined)?.n ?? 0);
     return {
       ...page(rows.map(toHit), bounds.limit),
-      total: Number((total?.results[0] as { n: number } | undefined)?.n ?? 0),
+      total: Math.min(counted, this.totalCap),
+      totalRelation: counted > this.totalCap ? "gte" : "eq",
       groups: (groups?.results ?? []) as Array<{ groupId: string; count: number }>,
     };
   }

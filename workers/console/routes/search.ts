@@ -48,7 +48,11 @@ searchRoutes.openapi(
       200: json(
         z.object({
           hits: z.array(HitSchema),
-          total: z.number(),
+          total: z.number().openapi({ description: "Matches, counted up to 10,000 (see totalRelation)" }),
+          totalRelation: z.enum(["eq", "gte"]).openapi({
+            description:
+              '"eq": total is every match; "gte": there are at least total (the count stopped at its cap)',
+          }),
           next: z.string().nullable(),
           groups: z.array(z.object({ groupId: z.string(), count: z.number() })),
           backend: z.enum(["elasticsearch", "fts"]),

@@ -59,7 +59,8 @@ export async function searchPage(c: Context<UiEnv>) {
       {result ? (
         <div class="card">
           <h2 class="search-total">
-            {fmtNum(result.total)} matching event{result.total === 1 ? "" : "s"}
+            {fmtNum(result.total)}
+            {result.totalRelation === "gte" ? "+" : ""} matching event{result.total === 1 ? "" : "s"}
             {result.groups.length > 0
               ? ` in ${result.groups.length} issue${result.groups.length === 1 ? "" : "s"}`
               : ""}
