@@ -129,13 +129,23 @@ export function plan(bench, { rate, mix, retentionDays }) {
     ],
   );
   const quota = bench.edge?.inProcess?.quota?.perMinuteLimit;
-  const busiestProject = quota ? rate * quota.doRequestsPerEvent : null;
-  if (quota)
+  if (quota?.doRequestsPerSecond != null) {
+    // A busy isolate asks its project's object a few times a second (leases), whatever its rate; a
+    // quiet one asks per request, i.e. less. So the object's load is per isolate serving the project.
+    const perIsolate = quota.doRequestsPerSecond;
+    const isolates = Math.floor(LIMITS.doRequestsPerSecond / HEADROOM / perIsolate);
+    rows.push([
+      `only if a per-minute limit is set: quota Durable Object requests/s per edge isolate serving ONE project (one isolate from cold, ${fmt(quota.seconds)} s at ${fmt(Math.round(quota.reports / quota.seconds))} reports/s: leases, not one request per report)`,
+      perIsolate,
+      LIMITS.doRequestsPerSecond,
+      `one object per project: ${fmt(isolates)} isolates may serve one project at once before half its limit`,
+    ]);
+  } else if (quota)
     rows.push([
       "only if a per-minute limit is set: quota Durable Object requests/s of ONE project carrying all the traffic",
-      busiestProject,
+      rate * quota.doRequestsPerEvent,
       LIMITS.doRequestsPerSecond,
-      "one object per project: above half its limit use spike protection instead (syncs ≤ 1/s per isolate)",
+      "one object per project (a bench without leases: one request per report)",
     ]);
   return {
     source: { commit: bench.commit, date: bench.date, search: p.search, quick: bench.quick },

@@ -88,7 +88,9 @@ export function renderMarkdown(r) {
             ),
             "",
             "Spike protection (the default) syncs at most once a second per isolate, so its requests per report fall as an",
-            "isolate's rate rises; a per-minute limit asks the object on every request.",
+            "isolate's rate rises. A per-minute limit asks the object on every request while the isolate is quiet, and once",
+            "it is busy takes leases of about 500 ms of its own traffic (at most 1/64 of the limit), so it asks a few times a",
+            `second: ${e.quota.perMinuteLimit?.doRequestsPerSecond ?? "—"} requests/s in this run, whatever its rate.`,
             "",
           ]
         : []),

@@ -2,12 +2,17 @@
 // holding the accepted count of the current minute and the per-minute history of the last 24 h, so
 // quotas hold across isolates and points of presence. It answers with the decision from
 // shared/policy/quota.ts (hard limit and Raygun's spike rule max(50, 5 × 24 h average)). Only the
-// edge's quota module talks to it.
+// edge's quota module talks to it. A busy isolate may take a lease (units counted here ahead of its
+// next requests, spent from isolate memory), as each Relay takes a budget from its global Redis
+// counter (relay-quotas' global_quota.lua): the counter is never overshot, and one project's
+// traffic does not need one object request per report.
 
 import { DurableObject } from "cloudflare:workers";
 import { decideQuota, type QuotaDecision } from "../../shared/policy/quota";
 
 const DAY_MINUTES = 1440;
+/** A lease is at most this fraction of the limit (1/64). */
+export const LEASE_SHARE = 64;
 
 export interface ConsumeRequest {
   /** Items the request wants to add. */
@@ -18,12 +23,19 @@ export interface ConsumeRequest {
   force?: boolean;
   /** Admit all of the quantity or none (attachment bytes: part of a file is no use). */
   allOrNothing?: boolean;
+  /**
+   * Units the isolate would like to take ahead for its next requests (a lease), granted only when
+   * the quantity itself is admitted in full, and never past the limit.
+   */
+  lease?: number;
   now?: number;
 }
 
 export interface ConsumeResponse extends QuotaDecision {
   /** How many of `quantity` were admitted (0 when limited, all when forced). */
   admitted: number;
+  /** Units taken ahead for the isolate (counted here already); 0 unless a lease was asked for. */
+  leased: number;
   acceptedThisMinute: number;
   avgPerMinuteOver24h: number;
 }
@@ -77,8 +89,20 @@ export class QuotaCounter extends DurableObject {
     if (req.force || decision.allowed) admitted = req.quantity;
     else if (decision.limit !== null && !req.allOrNothing)
       admitted = Math.max(0, Math.min(req.quantity, decision.limit - s.count));
-    s.count += admitted;
+    // A lease is at most 1/LEASE_SHARE of the limit, so leases stranded in isolates that went idle
+    // can hold back only a small part of a minute's quota; none is granted past the limit.
+    let leased = 0;
+    if (!req.force && decision.allowed && decision.limit !== null && (req.lease ?? 0) > 0)
+      leased = Math.max(
+        0,
+        Math.min(
+          Math.floor(req.lease!),
+          Math.floor(decision.limit / LEASE_SHARE),
+          decision.limit - s.count - admitted,
+        ),
+      );
+    s.count += admitted + leased;
     await this.ctx.storage.put("s", s);
-    return { ...decision, admitted, acceptedThisMinute: s.count, avgPerMinuteOver24h: avg };
+    return { ...decision, admitted, leased, acceptedThisMinute: s.count, avgPerMinuteOver24h: avg };
   }
 }

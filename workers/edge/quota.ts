@@ -1,9 +1,16 @@
-// Quotas at the edge: a per-project per-minute limit of events (exact), Raygun's spike protection
-// (approximate), and per-category quotas of attachment bytes and sessions (exact, like Relay's). The hot path answers a project known to be limited from isolate memory, without a
-// round trip. A project with a hard limit asks its QuotaCounter Durable Object once per request
-// (exact across isolates and points of presence). Spike protection counts locally and syncs with the
-// Durable Object in the background (waitUntil) at most once a second per isolate, so its error margin
-// is what all isolates accept in one sync interval; the sync's answer limits the rest of the minute.
+// Quotas at the edge: a per-project per-minute limit of events (never exceeded), Raygun's spike
+// protection (approximate), and per-category quotas of attachment bytes and sessions (never
+// exceeded, like Relay's). The hot path answers a project known to be limited from isolate memory,
+// without a round trip. A project with a hard limit asks its QuotaCounter Durable Object, which
+// counts across isolates and points of presence; an isolate that is busy with the project asks it for
+// a lease as well (about LEASE_MS of its own recent traffic, at most 1/64 of the limit) and spends it
+// from memory, so the object sees a few requests a second per isolate instead of one per report. The
+// object never grants past the limit; what leases hold unspent at the minute's end is not admitted
+// (at most 1/64 of the limit per isolate, and only from isolates that went quiet). A quiet isolate
+// takes no lease: at low rates every request asks the object, exactly as without leases. Spike
+// protection counts locally and syncs with the Durable Object in the background (waitUntil) at most
+// once a second per isolate, so its error margin is what all isolates accept in one sync interval;
+// the sync's answer limits the rest of the minute.
 
 import type { RateLimit } from "./admission";
 import type { ProjectRecord } from "./project-cache";
@@ -19,7 +26,15 @@ interface Local {
   pending: number;
   lastSync: number;
   syncing: boolean;
+  /** Units of the current minute (`minute`) this isolate holds from a lease, and has spent since `since`. */
+  minute: number;
+  since: number;
+  leaseLeft: number;
+  used: number;
 }
+
+/** How much traffic a lease covers: this isolate's rate this minute, over this long. */
+const LEASE_MS = 500;
 
 const SYNC_INTERVAL_MS = 1000;
 const local = new Map<string, Local>();
@@ -27,8 +42,56 @@ const local = new Map<string, Local>();
 function localState(projectId: string): Local {
   let s = local.get(projectId);
   if (!s)
-    local.set(projectId, (s = { limitedUntil: 0, reason: "", pending: 0, lastSync: 0, syncing: false }));
+    local.set(
+      projectId,
+      (s = {
+        limitedUntil: 0,
+        reason: "",
+        pending: 0,
+        lastSync: 0,
+        syncing: false,
+        minute: 0,
+        since: 0,
+        leaseLeft: 0,
+        used: 0,
+      }),
+    );
   return s;
+}
+
+/**
+ * Takes `quantity` units of a hard per-minute limit: from the isolate's lease when it holds enough,
+ * else from the counter, asking for a lease of about LEASE_MS of this isolate's rate this minute
+ * (none while it is quiet). A lease belongs to its minute: the counter forgets it at the minute's end.
+ */
+async function takeHard(
+  s: Local,
+  now: number,
+  consume: (lease: number) => Promise<ConsumeResponse>,
+  quantity: number,
+): Promise<ConsumeResponse | null> {
+  const minute = Math.floor(now / 60_000) * 60_000;
+  if (s.minute !== minute) {
+    s.minute = minute;
+    s.since = now;
+    s.leaseLeft = 0;
+    s.used = 0;
+  }
+  if (s.leaseLeft >= quantity) {
+    s.leaseLeft -= quantity;
+    s.used += quantity;
+    return null;
+  }
+  // This isolate's rate since its first request of the minute, over at least a second, so that its
+  // first few requests do not look like a flood.
+  const lease = Math.floor((s.used / Math.max(1000, now - s.since)) * LEASE_MS);
+  const r = await consume(lease);
+  if (r.admitted >= quantity) {
+    // The minute may have turned while the object answered: a lease of the old one is worth nothing.
+    if (Math.floor(Date.now() / 60_000) * 60_000 === s.minute) s.leaseLeft += r.leased ?? 0;
+    s.used += quantity;
+  }
+  return r;
 }
 
 const minuteEnd = (now: number) => Math.floor(now / 60_000) * 60_000 + 60_000;
@@ -61,7 +124,13 @@ export async function checkQuota(
   const stub = () => quota.get(quota.idFromName(project.id));
 
   if (rateLimitPerMinute !== null) {
-    const r: ConsumeResponse = await stub().consume({ quantity, rateLimitPerMinute, spikeProtection });
+    const r = await takeHard(
+      s,
+      now,
+      (lease) => stub().consume({ quantity, rateLimitPerMinute, spikeProtection, lease }),
+      quantity,
+    );
+    if (r === null) return { admitted: quantity, limit: null };
     if (!r.allowed || r.admitted < quantity) {
       s.limitedUntil = minuteEnd(now);
       s.reason = r.reason ?? "rate_limit";
@@ -135,13 +204,21 @@ export async function checkCategoryQuota(
   const name = `${project.id}:${category}`;
   const s = localState(name);
   if (now < s.limitedUntil) return { admitted: 0, limit: limitFrom(s.limitedUntil, s.reason, now) };
-  const r = await env.QUOTA.get(env.QUOTA.idFromName(name)).consume({
+  const quota = env.QUOTA;
+  const r = await takeHard(
+    s,
+    now,
+    (lease) =>
+      quota.get(quota.idFromName(name)).consume({
+        quantity,
+        rateLimitPerMinute: limit,
+        spikeProtection: false,
+        allOrNothing: category === "attachment",
+        lease,
+      }),
     quantity,
-    rateLimitPerMinute: limit,
-    spikeProtection: false,
-    allOrNothing: category === "attachment",
-  });
-  if (r.admitted >= quantity) return { admitted: quantity, limit: null };
+  );
+  if (r === null || r.admitted >= quantity) return { admitted: quantity, limit: null };
   s.limitedUntil = minuteEnd(now);
   s.reason = r.reason ?? "rate_limit";
   return { admitted: r.admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
