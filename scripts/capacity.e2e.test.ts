@@ -24,7 +24,11 @@ interface Q {
   d1QueriesPerBatch: number;
 }
 
-function benchJson(name: string, errors: Q, { d1BytesPerEvent = 0, retentionDays = 90 } = {}) {
+function benchJson(
+  name: string,
+  errors: Q,
+  { d1BytesPerEvent = 0, retentionDays = 90, cost = undefined as unknown } = {},
+) {
   const queue = {
     events: 1000,
     r2WritesPerEvent: 0.01,
@@ -40,6 +44,7 @@ function benchJson(name: string, errors: Q, { d1BytesPerEvent = 0, retentionDays
       date: "2026-01-01T00:00:00.000Z",
       retentionDays,
       processor: { search: "es", d1BytesPerEvent, perQueue: { "sluice-errors-0": queue } },
+      cost,
     }),
   );
   return path;
@@ -125,6 +130,28 @@ describe("npm run capacity", () => {
     expect(out.d1ShardsBy.queries).toBe(Math.max(1, Math.ceil((queries * 2) / D1_QPS)));
     expect(out.d1ShardsBy.size).toBe(Math.ceil((held * 2) / D1_BYTES));
     expect(out.d1MetadataShards).toBe(Math.max(out.d1ShardsBy.queries, out.d1ShardsBy.size));
+  });
+
+  it("says how many events/s the embedded FTS5 index can hold, from the cost curve's bytes beside Elasticsearch's", async () => {
+    // KB-months per event, as the cost model prices D1 storage: 90 days = 3 months.
+    const point = (search: string, kbMonths: number) => ({
+      search,
+      sizes: "5 KB",
+      clientsInFlight: 16,
+      lines: [
+        { item: "D1 storage over retention (KB-months per event; price per GB-month)", perEvent: kbMonths },
+      ],
+    });
+    const cost = { curve: [point("es", 0.0003), point("fts", 0.6003)] };
+    const q = { eventsPerMessage: 4, msPerBatch: 10, d1QueriesPerBatch: 1 };
+    const out = await capacity("--rate", "100", "--mix", "errors=1", "--from", benchJson("fts", q, { cost }));
+    // (0.6003 − 0.0003) KB-months over 3 months = 200 B per event; 5 GB / (200 B × 90 days).
+    expect(out.embeddedIndex.bytesPerEvent).toBeCloseTo(200, 6);
+    expect(out.embeddedIndex.maxEventsPerSecond).toBeCloseTo(D1_BYTES / 2 / (200 * 90 * 86400), 6);
+    const row = out.rows.find((r: { what: string }) => r.what.includes("embedded FTS5 event index"));
+    expect(row.need).toBeCloseTo((100 * 86400 * 90 * 200) / 1e9, 6);
+    const none = await capacity("--rate", "100", "--mix", "errors=1", "--from", benchJson("nofts", q));
+    expect(none.embeddedIndex).toBeNull();
   });
 
   it("answers bad input with a message and exit code 2", async () => {

@@ -128,6 +128,34 @@ export function plan(bench, { rate, mix, retentionDays }) {
       `${d1Shards} × ${LIMITS.d1Bytes / 1e9} GB`,
     ],
   );
+  // Without Elasticsearch the event index is D1 FTS5 in the control database, which is one database
+  // (the edge authenticates against it): the curve's embedded point beside the Elasticsearch point of
+  // the same load says how many bytes per event that index holds, so how much it can take at all.
+  const curve = bench.cost?.curve ?? [];
+  const storage = (pt) =>
+    pt?.lines?.find((l) => l.item.startsWith("D1 storage over retention"))?.perEvent ?? null;
+  const fts = curve
+    .filter((pt) => pt.search === "fts" && storage(pt) !== null)
+    .reduce((a, pt) => (a && a.clientsInFlight >= pt.clientsInFlight ? a : pt), null);
+  const esSame =
+    fts &&
+    curve.find(
+      (pt) => pt.search === "es" && pt.clientsInFlight === fts.clientsInFlight && pt.sizes === fts.sizes,
+    );
+  let embeddedIndex = null;
+  if (fts && esSame && storage(esSame) !== null) {
+    // KB-months per event (cost.mjs: GB-months × 1e6) over retention/30 months → bytes held.
+    const indexBytes = ((storage(fts) - storage(esSame)) * 1000) / (retentionDays / 30);
+    const held = rate * 86400 * retentionDays * indexBytes;
+    const maxRate = LIMITS.d1Bytes / HEADROOM / (86400 * retentionDays * indexBytes);
+    embeddedIndex = { bytesPerEvent: indexBytes, maxEventsPerSecond: maxRate };
+    rows.push([
+      `only without Elasticsearch: the embedded FTS5 event index, ${fmt(Math.round(indexBytes))} B per event for ${retentionDays} days, GB in the control database (one database)`,
+      held / 1e9,
+      LIMITS.d1Bytes / 1e9,
+      `one database: the embedded index holds at most ${fmt(maxRate, 2)} events/s at this retention; above that, configure Elasticsearch`,
+    ]);
+  }
   const quota = bench.edge?.inProcess?.quota?.perMinuteLimit;
   if (quota?.doRequestsPerSecond != null) {
     // A busy isolate asks its project's object a few times a second (leases), whatever its rate; a
@@ -158,6 +186,7 @@ export function plan(bench, { rate, mix, retentionDays }) {
     indexQueueShards: indexShards,
     d1MetadataShards: d1Shards,
     d1ShardsBy: { queries: byQueries, size: bySize },
+    embeddedIndex,
     perKind,
     rows: rows.map(([what, need, capacity, provision]) => ({
       what,
