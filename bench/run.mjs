@@ -132,7 +132,9 @@ try {
     result.processor = await section(`processor (${mainSearch})`, () =>
       benchProcessor(lib, libPath, {
         // Long enough for a full fold cycle of the group deltas (16 batches of ~6.7 events/message).
-        ...(quick ? { errors: 1000, rumEvents: 500 } : { errors: 12000, rumEvents: 6000 }),
+        ...(quick
+          ? { errors: 1000, rumEvents: 500, sessions: 300 }
+          : { errors: 12000, rumEvents: 6000, sessions: 3000 }),
         search: mainSearch,
         esUrl: es.url,
         // Remote bindings answer in milliseconds: how many round trips a batch waits in sequence.

@@ -34,7 +34,10 @@ export function plan(bench, { rate, mix, retentionDays }) {
   const ledgerDays = bench.ledgerDays ?? retentionDays;
   const p = bench.processor;
   if (!p?.perQueue) throw new Error("the bench result has no processor section: run `npm run bench` first");
-  const kinds = { errors: p.perQueue["sluice-errors-0"], rum: p.perQueue["sluice-rum-0"] };
+  // Each queue kind the bench measured (errors, rum, telemetry), by its first shard's figures.
+  const kinds = Object.fromEntries(
+    Object.entries(p.perQueue).map(([name, q]) => [name.replace(/^sluice-|-\d+$/g, ""), q]),
+  );
   const total = Object.values(mix).reduce((a, b) => a + b, 0);
   if (!(total > 0)) throw new Error("--mix: the shares add up to 0");
   const rows = [];
@@ -47,7 +50,8 @@ export function plan(bench, { rate, mix, retentionDays }) {
   const heldByKind = {};
   for (const [kind, share] of Object.entries(mix)) {
     const q = kinds[kind];
-    if (!q) throw new Error(`the bench measured no "${kind}" queue (known: errors, rum)`);
+    if (!q)
+      throw new Error(`the bench measured no "${kind}" queue (known: ${Object.keys(kinds).join(", ")})`);
     const events = (rate * share) / total;
     const messages = events / q.eventsPerMessage;
     const byRate = ceil((messages * HEADROOM) / LIMITS.queueMessagesPerSecond);
@@ -239,7 +243,10 @@ function main() {
   } else {
     // The mix the bench measured.
     const pq = bench.processor?.perQueue ?? {};
-    mix = { errors: pq["sluice-errors-0"]?.events ?? 1, rum: pq["sluice-rum-0"]?.events ?? 0 };
+    mix = Object.fromEntries(
+      Object.entries(pq).map(([name, q]) => [name.replace(/^sluice-|-\d+$/g, ""), q.events ?? 0]),
+    );
+    if (!(mix.errors > 0)) mix.errors = 1;
   }
   const retentionDays = Number(values["retention-days"] ?? bench.retentionDays ?? 90);
   const out = plan(bench, { rate, mix, retentionDays });

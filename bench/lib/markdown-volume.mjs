@@ -30,7 +30,7 @@ export function processorSection(r, budget) {
     `Sentry python envelopes ${v(p.mix.sentryPython)} (${pc(p.mix.sentryPython, errorsTotal)}); Raygun reports of ${v(sz?.min)}–${v(sz?.max)} B (median ${v(sz?.median)} B,`,
     `p90 ${v(sz?.p90)} B); ${p.mixRule.groups} error groups drawn Zipf(${p.mixRule.zipfS}); beside them ${v(p.mix.rum)} RUM page views in`,
     `batches of 1–5. ${p.clientsInFlight} clients in flight at the edge, so group commit packed ${e?.eventsPerMessage ?? "—"} error events per`,
-    `message (RUM: ${rum?.eventsPerMessage ?? "—"}). Batches of 100 messages; one warm-up batch per queue not counted.`,
+    `message (RUM: ${rum?.eventsPerMessage ?? "—"}${p.mix.sessions ? `; ${v(p.mix.sessions)} Sentry session updates, the telemetry queue's traffic: ${p.perQueue["sluice-telemetry-0"]?.eventsPerMessage ?? "—"}` : ""}). Batches of 100 messages; one warm-up batch per queue not counted.`,
     "",
     "**Error events** (the budgets):",
     "",

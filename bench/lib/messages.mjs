@@ -49,12 +49,22 @@ export async function workloadMix(lib) {
 }
 
 /**
- * Builds `errors` error events and `rumEvents` RUM page-view items as queue messages.
- * `fixedBytes` forces every Raygun report to that size (the memory test: 100 × 50 KB).
+ * Builds `errors` error events, `rumEvents` RUM page-view items and `sessions` Sentry session
+ * updates (the telemetry queue's traffic) as queue messages. `fixedBytes` forces every Raygun report
+ * to that size (the memory test: 100 × 50 KB).
  */
 export async function buildMessages(
   lib,
-  { errors, rumEvents = 0, seed = 1, fixedBytes = null, sentry = false, concurrency = 1, everyGroup = false },
+  {
+    errors,
+    rumEvents = 0,
+    sessions = 0,
+    seed = 1,
+    fixedBytes = null,
+    sentry = false,
+    concurrency = 1,
+    everyGroup = false,
+  },
 ) {
   const rand = rng(seed);
   const size = sizeSampler(rand);
@@ -71,7 +81,7 @@ export async function buildMessages(
   const capture = [];
   const blobs = new Map();
   const env = fakeEdgeEnv(stats, { capture, blobs });
-  const kinds = { raygunNode: 0, raygunJs: 0, sentryNode: 0, sentryPython: 0, rum: 0 };
+  const kinds = { raygunNode: 0, raygunJs: 0, sentryNode: 0, sentryPython: 0, rum: 0, sessions: 0 };
   let payloadBytes = 0;
   let wave = [];
   for (let i = 0; i < errors; i++) {
@@ -127,6 +137,17 @@ export async function buildMessages(
     rumLeft -= items;
     kinds.rum += items;
   }
+  // Sentry session updates (release health), as SDKs send them: one envelope per session change,
+  // `concurrency` clients in flight so the edge packs them as it packs errors.
+  for (let i = 0; i < sessions; i += concurrency) {
+    const wave = [];
+    for (let k = i; k < Math.min(sessions, i + concurrency); k++)
+      wave.push(sentryPost(sessionEnvelope(lib, rand)));
+    for (const res of await Promise.all(wave.map((r) => lib.app.fetch(r, env, ctx)))) {
+      if (res.status !== 200) throw new Error(`edge refused a generated session: ${res.status}`);
+      kinds.sessions++;
+    }
+  }
   const byQueue = new Map();
   for (const m of capture) {
     if (!byQueue.has(m.queue)) byQueue.set(m.queue, []);
@@ -136,6 +157,18 @@ export async function buildMessages(
   const at = (p) => sizes[Math.min(sizes.length - 1, Math.floor(p * sizes.length))] ?? null;
   const raygunSizes = { min: sizes[0] ?? null, median: at(0.5), p90: at(0.9), max: sizes.at(-1) ?? null };
   return { byQueue, blobs, kinds, edgeStats: stats, rawPayloadBytes: payloadBytes, raygunSizes, seed };
+}
+
+/** The captured node session envelope with a fresh session id, started and sent now. */
+function sessionEnvelope(lib, rand) {
+  const env = sentryEnvelope(lib, "node-session", rand);
+  const sid = Array.from({ length: 32 }, () => Math.floor(rand() * 16).toString(16)).join("");
+  const now = new Date().toISOString();
+  const text = new TextDecoder()
+    .decode(env.body)
+    .replace(/"sid":"[0-9a-f]{32}"/, `"sid":"${sid}"`)
+    .replace(/"(started|timestamp|sent_at)":"[^"]*"/g, (_, k) => `"${k}":"${now}"`);
+  return { ...env, body: new TextEncoder().encode(text) };
 }
 
 /** Splits bodies into queue batches of `size` messages (the consumers' max_batch_size). */

@@ -43,6 +43,7 @@ export async function benchProcessor(
   {
     errors = 5000,
     rumEvents = 2500,
+    sessions = 0,
     heap = true,
     concurrency = 16,
     search = "fts",
@@ -61,7 +62,15 @@ export async function benchProcessor(
     notes.push(
       `Sentry events not in the mix: the edge accepts envelopes but the processor has no Sentry preparer yet (preparers: ${mix.preparers.join(", ")}).`,
     );
-  const gen = await buildMessages(lib, { errors, rumEvents, seed: 7, sentry, concurrency, fixedBytes });
+  const gen = await buildMessages(lib, {
+    errors,
+    rumEvents,
+    sessions: sentry ? sessions : 0,
+    seed: 7,
+    sentry,
+    concurrency,
+    fixedBytes,
+  });
   // The groups first: one event of every group the mix draws, so the run measures a project whose
   // groups exist (as they do after its first hours), and what creating a group costs is reported
   // on its own (newGroups), not spread over a few thousand events.
@@ -463,7 +472,7 @@ export async function benchProcessor(
         ]),
       ),
       edge: {
-        r2PutsPerEvent: r2(gen.edgeStats.r2Puts / Math.max(1, errors + rumEvents), 5),
+        r2PutsPerEvent: r2(gen.edgeStats.r2Puts / Math.max(1, errors + rumEvents + gen.kinds.sessions), 5),
       },
       peakHeapMB: null,
       heap: null,
