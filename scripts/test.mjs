@@ -23,7 +23,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SUITES = [
   ["workers", ["vitest.workers.config.ts"]],
   ["e2e", ["vitest.e2e.config.ts"]],
-  ["reliability", ["vitest.reliability.config.ts", "vitest.reliability-e2e.config.ts"]],
+  [
+    "reliability",
+    ["vitest.reliability.config.ts", "vitest.reliability-es.config.ts", "vitest.reliability-e2e.config.ts"],
+  ],
 ];
 const DEFAULT = ["workers", "e2e"];
 const [only, ...vitestArgs] = process.argv.slice(2);
@@ -45,7 +48,9 @@ const env = {
 const es = join(root, "scripts", "elasticsearch.sh");
 let startedEs = false;
 
-const needsEs = selected.some(([name]) => name === "workers");
+// Every suite has tests against the real Elasticsearch (the workers' conformance, the e2e setup
+// checks, the fault suite's Elasticsearch run).
+const needsEs = selected.length > 0;
 if (needsEs && !env.SLUICE_TEST_ES_URL && !(env.SLUICE_SKIP_ES === "1" && !env.CI)) {
   const running = spawnSync("bash", [es, "status"], { cwd: root }).status === 0;
   if (!running) {

@@ -2,7 +2,8 @@
 // and D1 errors, every message delivered twice (in other groupings, and concurrently), a consumer
 // crash mid-batch, and dead letters replayed through the API. After each: every accepted event is
 // in the event index once with a pointer that range-reads its own record from R2 (the search
-// backend, D1 FTS5 in this pool; no D1 row per event), counted once (group counters, the hourly
+// backend: D1 FTS5 in this pool, Elasticsearch under vitest.reliability-es.config.ts; no D1 row per
+// event), counted once (group counters, the hourly
 // group aggregate and "accepted" outcomes all sum to N) and searchable, and the figures are printed.
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -11,6 +12,7 @@ import { foldAll } from "../../shared/db/group-fold";
 import { shardDbs } from "../../shared/db/shards";
 import { newEventId } from "../../shared/ids";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
+import { createSearchBackend } from "../../shared/search/index";
 import { readRecord } from "../../shared/storage/segments";
 import nodeReport from "../../workers/edge/raygun/fixtures/raygun4node-2.2.8-error.json";
 import processor from "../../workers/processor/index";
@@ -84,15 +86,28 @@ interface IndexedRow {
   segment_length: number | null;
 }
 
-/** The project's event index entries (search_docs: the FTS backend is the event index here). */
+/**
+ * The project's event index entries, read through the search backend the pool configures (D1 FTS5,
+ * or Elasticsearch under vitest.reliability-es.config.ts): every hit, then each one's pointer.
+ */
 async function indexed(projectId: string): Promise<IndexedRow[]> {
-  return (
-    await env.DB.prepare(
-      "SELECT event_id, segment_key, segment_offset, segment_length FROM search_docs WHERE project_id = ?",
-    )
-      .bind(projectId)
-      .all<IndexedRow>()
-  ).results;
+  const backend = createSearchBackend(env);
+  const rows: IndexedRow[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await backend.search({ projectId, q: "", limit: 100, cursor });
+    for (const hit of page.hits) {
+      const e = await backend.get(projectId, hit.eventId);
+      rows.push({
+        event_id: hit.eventId,
+        segment_key: e?.segment?.key ?? null,
+        segment_offset: e?.segment?.offset ?? null,
+        segment_length: e?.segment?.length ?? null,
+      });
+    }
+    cursor = page.next;
+  } while (cursor);
+  return rows;
 }
 
 /** Occurrences in the hourly group aggregate (histogram, sparklines), read as every reader does: after folding pending group deltas. */
@@ -246,7 +261,7 @@ interface Figures {
 
 /** The invariants: indexed once, counted once, searchable; returns the measured figures. */
 async function expectInvariants(s: Scenario): Promise<Figures> {
-  // The index queue is consumed asynchronously by the real indexer (D1 FTS5 here).
+  // The index queue is consumed asynchronously by the real indexer.
   const rows = await waitFor(
     async () => {
       const r = await indexed(s.project.id);
