@@ -93,7 +93,7 @@ const result = {
   foldAfterMs: lib.FOLD_DEFAULT_MS,
 };
 
-const needsEs = want("processor") || want("curve") || want("search");
+const needsEs = want("processor") || want("curve") || want("search") || want("console");
 const es = needsEs ? await ensureElasticsearch(log) : { url: null, stop: async () => {} };
 if (needsEs && !es.url) log(`Elasticsearch: ${es.reason}`);
 result.elasticsearch = { url: es.url, startedByBench: !!es.started, reason: es.reason ?? null };
@@ -194,7 +194,12 @@ try {
   }
   if (want("console")) {
     result.console = await section("console latency by project size", () =>
-      benchConsole(lib, { small: 2000, large: quick ? 20_000 : 200_000, requests: quick ? 40 : 100 }),
+      benchConsole(lib, {
+        small: 2000,
+        large: quick ? 20_000 : 200_000,
+        requests: quick ? 40 : 100,
+        esUrl: es.url,
+      }),
     );
   }
   if (want("alerts")) {

@@ -250,24 +250,29 @@ export function consoleSection(r, budget) {
   const L = ["## 8. Console latency by project size", ""];
   if (!c || c.error || c.skipped) return [...L, notMeasured(c), ""];
   const rows = [];
-  for (const run of [c.small, c.large])
-    for (const [label, g] of Object.entries(run.byGroup))
-      rows.push(
-        `| ${v(run.stored)} | ${label} (${v(g.groupEvents)} events) | ${g.groupPage.p50Ms} / ${g.groupPage.p95Ms} | ${g.eventList.p50Ms} / ${g.eventList.p95Ms} |`,
-      );
+  const configs = [["D1 FTS5 (embedded)", c], ...(c.es ? [["Elasticsearch", c.es]] : [])];
+  for (const [name, cfg] of configs)
+    for (const run of [cfg.small, cfg.large])
+      for (const [label, g] of Object.entries(run.byGroup))
+        rows.push(
+          `| ${name} | ${v(run.stored)} | ${label} (${v(g.groupEvents)} events) | ${g.groupPage.p50Ms} / ${g.groupPage.p95Ms} | ${g.eventList.p50Ms} / ${g.eventList.p95Ms} |`,
+        );
   L.push(
-    `Method: ${c.method}. Fill: ${v(c.small.stored)} events in ${v(c.small.fillSeconds)} s; ${v(c.large.stored)} events in ${v(c.large.fillSeconds)} s`,
-    `(${v(c.large.groups)} groups, group counts adding up to ${v(c.large.counted)}).`,
+    `Method: ${c.method}. Fill: ${configs.map(([name, cfg]) => `${name}: ${v(cfg.small.stored)} events in ${v(cfg.small.fillSeconds)} s, ${v(cfg.large.stored)} in ${v(cfg.large.fillSeconds)} s`).join("; ")}`,
+    `(${v(c.large.groups)} groups, group counts adding up to ${v(c.large.counted)}).${c.esSkipped ? ` Elasticsearch not measured: ${c.esSkipped}.` : ""}`,
     "",
-    "| events in project | group | group page p50 / p95 ms | event list (50) p50 / p95 ms |",
-    "|---|---|---|---|",
+    "| event index | events in project | group | group page p50 / p95 ms | event list (50) p50 / p95 ms |",
+    "|---|---|---|---|---|",
     ...rows,
     "",
     "| figure | value | budget | verdict |",
     "|---|---|---|---|",
-    `| worst p95, ${v(c.large.stored)} events | ${v(c.worstP95Ms)} ms | ${budget("console.p95Ms (large project)")} |`,
-    `| worst p95, ${v(c.small.stored)} events | ${v(c.worstP95MsSmall)} ms | ${budget("console.p95Ms (2,000 events)")} |`,
-    `| growth (large / small) | ${v(c.growth)}× | | |`,
+    `| worst p95 of both configurations, ${v(c.large.stored)} events | ${v(c.budgetP95Ms ?? c.worstP95Ms)} ms | ${budget("console.p95Ms (large project)")} |`,
+    `| worst p95 of both configurations, ${v(c.small.stored)} events | ${v(c.budgetP95MsSmall ?? c.worstP95MsSmall)} ms | ${budget("console.p95Ms (2,000 events)")} |`,
+    ...configs.map(
+      ([name, cfg]) =>
+        `| ${name}: worst p95 large / small, growth | ${v(cfg.worstP95Ms)} / ${v(cfg.worstP95MsSmall)} ms, ${v(cfg.growth)}× | | |`,
+    ),
     "",
   );
   return L;
