@@ -128,7 +128,7 @@ export function pipelineShardsSection(r, budget) {
     `| queue shards used | ${s.queueShardsUsed} of ${s.queueShards} | | |`,
     `| metadata shards used | ${s.metadataShardsUsed} of ${s.metadataShards} | | |`,
     `| max / mean (queue shards ${s.queueMaxOverMean}, metadata shards ${s.metadataMaxOverMean}) | ${Math.max(s.queueMaxOverMean, s.metadataMaxOverMean)} | ${budget("pipelineShards.maxOverMean (queue and metadata shards)")} |`,
-    `| lost + doubled + misplaced (accepted ${v(s.accepted)}, counted ${v(s.counted)}) | ${s.lost + s.doubled + s.misplaced} | ${budget("pipelineShards.lostDoubledOrMisplaced")} |`,
+    `| lost + doubled + misplaced (accepted ${v(s.accepted)}, counted ${v(s.counted)}${s.indexed != null ? `, in the event index ${v(s.indexed)}` : ""}) | ${s.lost + s.doubled + s.misplaced} | ${budget("pipelineShards.lostDoubledOrMisplaced")} |`,
     "",
     `Events per queue shard: ${s.perQueueShard.join(", ")}; per metadata shard: ${s.perMetadataShard.events.join(", ")} (D1 rows written: ${s.perMetadataShard.d1RowsWritten.join(", ")}).`,
     "",

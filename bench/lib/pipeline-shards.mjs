@@ -3,9 +3,11 @@
 // (workerd, Miniflare: on-disk local D1 and R2) consumes every queue shard in batches of 100,
 // writing each project's metadata to its D1 shard (M `DB_SHARD_<n>` bindings; projects placed
 // least-loaded, as the console places them). Counted afterwards from the databases themselves:
-// every accepted report is counted once on its project's shard (nothing lost, nothing doubled),
-// every queue shard and every metadata shard carried load, and max/mean load per shard.
-// Queues are the one part simulated: the edge's sends are captured and delivered in batches.
+// every accepted report is counted once on its project's shard (nothing lost, nothing doubled) and
+// is in the event index once (the real indexer consumes every index message the processor sent;
+// D1 FTS5 here), every queue shard and every metadata shard carried load, and max/mean load per
+// shard. Queues are the one part simulated: the edge's and the processor's sends are captured and
+// delivered in batches.
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Log, LogLevel, Miniflare } from "miniflare";
@@ -174,9 +176,20 @@ export async function benchPipelineShards(
           body: JSON.stringify(b),
         });
         if (!res.ok) throw new Error(`bench worker: ${res.status} ${await res.text()}`);
-        const { metrics } = await res.json();
+        const { metrics, indexBodies } = await res.json();
         retried += metrics.retried;
         deadLettered += metrics.deadLettered;
+        // The index queue, consumed by the real indexer in batches of 100 messages.
+        for (const ib of batches(indexBodies ?? [], 100)) {
+          const ir = await fetch(`http://127.0.0.1:${port}/index`, {
+            method: "POST",
+            body: JSON.stringify(ib),
+          });
+          if (!ir.ok) throw new Error(`bench worker index: ${ir.status} ${await ir.text()}`);
+          const out = await ir.json();
+          retried += out.retried ?? 0;
+          deadLettered += out.deadLettered ?? 0;
+        }
         for (const [s, n] of (metrics.d1RowsByShard ?? []).entries()) rowsByShard[s] += n ?? 0;
       }
     }
@@ -212,6 +225,26 @@ export async function benchPipelineShards(
       if (d > 0) doubled += d;
       else lost -= d;
     }
+    // The event index: each accepted report once, whatever shard its project's counts live on.
+    const indexedBy = new Map(
+      (
+        await control
+          .prepare("SELECT project_id AS p, count(*) AS n FROM search_docs GROUP BY project_id")
+          .all()
+      ).results.map((r) => [Number(r.p), r.n]),
+    );
+    let indexed = 0;
+    let indexLost = 0;
+    let indexDoubled = 0;
+    for (const p of list) {
+      const n = indexedBy.get(p.id) ?? 0;
+      indexed += n;
+      const d = n - (acceptedBy.get(p.id) ?? 0);
+      if (d > 0) indexDoubled += d;
+      else indexLost -= d;
+    }
+    lost += indexLost;
+    doubled += indexDoubled;
     const queueLoad = loadOf(queueEvents);
     const metaLoad = loadOf(eventsByShard);
     const pass =
@@ -224,13 +257,16 @@ export async function benchPipelineShards(
       metaLoad.maxOverMean <= 1.3;
     return {
       method:
-        "real edge in-process (N error-queue shards, captured sends) → real processor in workerd (Miniflare, on-disk local D1 + R2) with M metadata shards; counts read back from each shard's group_hours",
+        "real edge in-process (N error-queue shards, captured sends) → real processor in workerd (Miniflare, on-disk local D1 + R2) with M metadata shards → real indexer (D1 FTS5); counts read back from each shard's group_hours and the event index",
       queueShards,
       metadataShards: metaShards,
       projects,
       reports,
       accepted,
       counted,
+      indexed,
+      indexLost,
+      indexDoubled,
       lost,
       doubled,
       misplaced,
