@@ -142,7 +142,7 @@ describe("npm run capacity", () => {
         { item: "D1 storage over retention (KB-months per event; price per GB-month)", perEvent: kbMonths },
       ],
     });
-    const cost = { curve: [point("es", 0.0003), point("fts", 0.6003)] };
+    const cost = { retentionDays: 90, curve: [point("es", 0.0003), point("fts", 0.6003)] };
     const q = { eventsPerMessage: 4, msPerBatch: 10, d1QueriesPerBatch: 1 };
     const out = await capacity("--rate", "100", "--mix", "errors=1", "--from", benchJson("fts", q, { cost }));
     // (0.6003 − 0.0003) KB-months over 3 months = 200 B per event; 5 GB / (200 B × 90 days).
@@ -150,6 +150,19 @@ describe("npm run capacity", () => {
     expect(out.embeddedIndex.maxEventsPerSecond).toBeCloseTo(D1_BYTES / 2 / (200 * 90 * 86400), 6);
     const row = out.rows.find((r: { what: string }) => r.what.includes("embedded FTS5 event index"));
     expect(row.need).toBeCloseTo((100 * 86400 * 90 * 200) / 1e9, 6);
+    // Planned for 30 days, the same bytes per event (the curve was priced at 90): three times the rate.
+    const month = await capacity(
+      "--rate",
+      "100",
+      "--mix",
+      "errors=1",
+      "--retention-days",
+      "30",
+      "--from",
+      benchJson("fts30", q, { cost }),
+    );
+    expect(month.embeddedIndex.bytesPerEvent).toBeCloseTo(200, 6);
+    expect(month.embeddedIndex.maxEventsPerSecond).toBeCloseTo(3 * out.embeddedIndex.maxEventsPerSecond, 6);
     const none = await capacity("--rate", "100", "--mix", "errors=1", "--from", benchJson("nofts", q));
     expect(none.embeddedIndex).toBeNull();
   });

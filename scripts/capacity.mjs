@@ -35,9 +35,8 @@ export function plan(bench, { rate, mix, retentionDays }) {
   const p = bench.processor;
   if (!p?.perQueue) throw new Error("the bench result has no processor section: run `npm run bench` first");
   // Each queue kind the bench measured (errors, rum, telemetry), by its first shard's figures.
-  const kinds = Object.fromEntries(
-    Object.entries(p.perQueue).map(([name, q]) => [name.replace(/^sluice-|-\d+$/g, ""), q]),
-  );
+  const kinds = {};
+  for (const [name, q] of Object.entries(p.perQueue)) kinds[name.replace(/^sluice-|-\d+$/g, "")] ??= q;
   const total = Object.values(mix).reduce((a, b) => a + b, 0);
   if (!(total > 0)) throw new Error("--mix: the shares add up to 0");
   const rows = [];
@@ -138,18 +137,19 @@ export function plan(bench, { rate, mix, retentionDays }) {
   const curve = bench.cost?.curve ?? [];
   const storage = (pt) =>
     pt?.lines?.find((l) => l.item.startsWith("D1 storage over retention"))?.perEvent ?? null;
-  const fts = curve
-    .filter((pt) => pt.search === "fts" && storage(pt) !== null)
-    .reduce((a, pt) => (a && a.clientsInFlight >= pt.clientsInFlight ? a : pt), null);
-  const esSame =
-    fts &&
-    curve.find(
-      (pt) => pt.search === "es" && pt.clientsInFlight === fts.clientsInFlight && pt.sizes === fts.sizes,
+  // KB-months per event (cost.mjs: GB-months × 1e6), priced at the bench's retention → bytes held;
+  // of every load the curve ran, the most the embedded configuration held beyond Elasticsearch's.
+  const pricedMonths = (bench.cost?.retentionDays ?? retentionDays) / 30;
+  let indexBytes = 0;
+  for (const pt of curve) {
+    const es = curve.find(
+      (e) => e.search === "es" && e.clientsInFlight === pt.clientsInFlight && e.sizes === pt.sizes,
     );
+    if (pt.search !== "fts" || storage(pt) === null || !es || storage(es) === null) continue;
+    indexBytes = Math.max(indexBytes, ((storage(pt) - storage(es)) * 1000) / pricedMonths);
+  }
   let embeddedIndex = null;
-  if (fts && esSame && storage(esSame) !== null) {
-    // KB-months per event (cost.mjs: GB-months × 1e6) over retention/30 months → bytes held.
-    const indexBytes = ((storage(fts) - storage(esSame)) * 1000) / (retentionDays / 30);
+  if (indexBytes > 0) {
     const held = rate * 86400 * retentionDays * indexBytes;
     const maxRate = LIMITS.d1Bytes / HEADROOM / (86400 * retentionDays * indexBytes);
     embeddedIndex = { bytesPerEvent: indexBytes, maxEventsPerSecond: maxRate };
@@ -243,9 +243,11 @@ function main() {
   } else {
     // The mix the bench measured.
     const pq = bench.processor?.perQueue ?? {};
-    mix = Object.fromEntries(
-      Object.entries(pq).map(([name, q]) => [name.replace(/^sluice-|-\d+$/g, ""), q.events ?? 0]),
-    );
+    mix = {};
+    for (const [name, q] of Object.entries(pq)) {
+      const kind = name.replace(/^sluice-|-\d+$/g, "");
+      mix[kind] = (mix[kind] ?? 0) + (q.events ?? 0);
+    }
     if (!(mix.errors > 0)) mix.errors = 1;
   }
   const retentionDays = Number(values["retention-days"] ?? bench.retentionDays ?? 90);
