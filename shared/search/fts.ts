@@ -125,7 +125,8 @@ export class FtsSearchBackend implements SearchBackend {
           ORDER BY d.occurred_at DESC, d.event_id DESC LIMIT ?`)
         .bind(...hitParams, bounds.limit + 1),
       // Counted up to the cap (one row past it says "more"), and grouped over the newest `cap`
-      // matches: neither reads more rows than that, however many events the project holds.
+      // matches. Without text terms neither reads more rows than that, however many events the
+      // project holds; with them FTS5 still finds every match of the terms first.
       this.db
         .prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs AS d WHERE ${where.sql} LIMIT ?)`)
         .bind(...where.params, this.totalCap + 1),

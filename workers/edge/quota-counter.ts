@@ -36,6 +36,8 @@ export interface ConsumeResponse extends QuotaDecision {
   admitted: number;
   /** Units taken ahead for the isolate (counted here already); 0 unless a lease was asked for. */
   leased: number;
+  /** The minute (ms) this answer counted in: a lease is worth something in that minute only. */
+  minute: number;
   acceptedThisMinute: number;
   avgPerMinuteOver24h: number;
 }
@@ -103,6 +105,13 @@ export class QuotaCounter extends DurableObject {
       );
     s.count += admitted + leased;
     await this.ctx.storage.put("s", s);
-    return { ...decision, admitted, leased, acceptedThisMinute: s.count, avgPerMinuteOver24h: avg };
+    return {
+      ...decision,
+      admitted,
+      leased,
+      minute: s.minute,
+      acceptedThisMinute: s.count,
+      avgPerMinuteOver24h: avg,
+    };
   }
 }

@@ -41,13 +41,20 @@ function project(settings: Partial<ProjectSettings>): ProjectRecord {
 const noWait = () => {};
 const minuteOf = (t: number) => Math.floor(t / 60_000);
 
-/** Runs `fn` within one clock minute (a counter resets when the minute turns): tries twice. */
-async function inOneMinute<T>(fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` within one clock minute (a counter resets when the minute turns), for a project made
+ * fresh for each attempt (a second attempt must not find the first one's counts): tries twice.
+ */
+async function inOneMinute<T>(
+  settings: Partial<ProjectSettings>,
+  fn: (p: ProjectRecord) => Promise<T>,
+): Promise<{ p: ProjectRecord; out: T }> {
   for (let attempt = 0; ; attempt++) {
-    const start = Date.now();
-    const out = await fn();
-    if (minuteOf(Date.now()) === minuteOf(start) || attempt === 1) return out;
     resetLocalQuota();
+    const p = project(settings);
+    const start = Date.now();
+    const out = await fn(p);
+    if (minuteOf(Date.now()) === minuteOf(start) || attempt === 1) return { p, out };
   }
 }
 
@@ -65,25 +72,29 @@ async function accepted(name: string): Promise<number> {
 describe("hard per-minute limits with leases", () => {
   it("a busy isolate asks the object a few times, not once per report, and every unit is counted", async () => {
     const { calls, env: quotaEnv } = counted();
-    const p = project({ rateLimitPerMinute: 1_000_000, spikeProtection: false });
-    const admitted = await inOneMinute(async () => {
-      calls.consume = 0;
-      let n = 0;
-      for (let i = 0; i < 3000; i++) n += (await checkQuota(quotaEnv, noWait, p, 1)).admitted;
-      return n;
-    });
-    expect(admitted).toBe(3000);
+    const { p, out } = await inOneMinute(
+      { rateLimitPerMinute: 1_000_000, spikeProtection: false },
+      async (p) => {
+        calls.consume = 0;
+        let n = 0;
+        for (let i = 0; i < 3000; i++) n += (await checkQuota(quotaEnv, noWait, p, 1)).admitted;
+        return { admitted: n, count: await accepted(p.id) };
+      },
+    );
+    expect(out.admitted).toBe(3000);
     expect(calls.consume).toBeLessThan(300);
     // The object counted every admitted report, and what is leased but not yet spent on top.
-    const count = await accepted(p.id);
-    expect(count).toBeGreaterThanOrEqual(3000);
-    expect(count).toBeLessThanOrEqual(3000 + Math.floor(1_000_000 / LEASE_SHARE));
+    expect(out.count).toBeGreaterThanOrEqual(3000);
+    expect(out.count).toBeLessThanOrEqual(3000 + Math.floor(1_000_000 / LEASE_SHARE));
+    expect(p.id).toMatch(/^lease-/);
   });
 
   it("never admits past the limit, even when an isolate dies holding a lease; a lost lease holds back ≤ 1/64", async () => {
     const limit = 6400;
-    const p = project({ rateLimitPerMinute: limit, spikeProtection: false });
-    const { admitted, refused } = await inOneMinute(async () => {
+    const {
+      p,
+      out: { admitted, refused },
+    } = await inOneMinute({ rateLimitPerMinute: limit, spikeProtection: false }, async (p) => {
       let n = 0;
       let no = 0;
       for (let i = 0; i < 7000; i++) {
@@ -106,31 +117,53 @@ describe("hard per-minute limits with leases", () => {
 
   it("a quiet isolate takes no lease: each request asks the object, and the limit is exact", async () => {
     const { calls, env: quotaEnv } = counted();
-    const p = project({ rateLimitPerMinute: 5, spikeProtection: false });
-    const results = await inOneMinute(async () => {
-      calls.consume = 0;
-      const out: number[] = [];
-      for (let i = 0; i < 7; i++) out.push((await checkQuota(quotaEnv, noWait, p, 1)).admitted);
-      return out;
-    });
+    const { out: results } = await inOneMinute(
+      { rateLimitPerMinute: 5, spikeProtection: false },
+      async (p) => {
+        calls.consume = 0;
+        const out: number[] = [];
+        for (let i = 0; i < 7; i++) out.push((await checkQuota(quotaEnv, noWait, p, 1)).admitted);
+        return out;
+      },
+    );
     expect(results).toEqual([1, 1, 1, 1, 1, 0, 0]);
     // The sixth asked and was refused; the seventh was answered from isolate memory.
     expect(calls.consume).toBe(6);
   });
 
-  it("category quotas lease too, and an attachment larger than what is left is refused whole", async () => {
+  it("category quotas lease too; a file that fits what is left is admitted, lease included, and one byte more is not", async () => {
     const { calls, env: quotaEnv } = counted();
     const limit = 64 * 1000;
-    const p = project({ attachmentBytesPerMinute: limit });
-    const admitted = await inOneMinute(async () => {
+    const { out } = await inOneMinute({ attachmentBytesPerMinute: limit }, async (p) => {
       calls.consume = 0;
       let n = 0;
       for (let i = 0; i < 2000; i++) n += (await checkCategoryQuota(quotaEnv, p, "attachment", 10)).admitted;
-      return n;
+      // What is left of the minute's bytes: part of it is this isolate's lease (counted already).
+      const left = limit - n;
+      const tooBig = await checkCategoryQuota(quotaEnv, p, "attachment", left + 1);
+      const fits = await checkCategoryQuota(quotaEnv, p, "attachment", left);
+      return { n, left, tooBig: tooBig.admitted, fits: fits.admitted, calls: calls.consume };
     });
-    expect(admitted).toBe(20_000);
-    expect(calls.consume).toBeLessThan(400);
-    const big = await checkCategoryQuota(quotaEnv, p, "attachment", limit);
-    expect(big.admitted).toBe(0);
+    expect(out.n).toBe(20_000);
+    expect(out.calls).toBeLessThan(400);
+    expect(out.tooBig).toBe(0);
+    expect(out.fits).toBe(out.left);
+  });
+
+  it("requests in flight together take one lease, not one each", async () => {
+    const limit = 6_400_000;
+    const { p, out } = await inOneMinute({ rateLimitPerMinute: limit, spikeProtection: false }, async (p) => {
+      const quotaEnv = counted().env;
+      let n = 0;
+      // A busy isolate first (so that it leases), then more requests at once than its lease holds.
+      for (let i = 0; i < 2000; i++) n += (await checkQuota(quotaEnv, noWait, p, 1)).admitted;
+      const burst = await Promise.all(Array.from({ length: 3000 }, () => checkQuota(quotaEnv, noWait, p, 1)));
+      n += burst.reduce((a, r) => a + r.admitted, 0);
+      return { admitted: n, count: await accepted(p.id) };
+    });
+    expect(out.admitted).toBe(5000);
+    // Counted but not yet spent: at most one lease of this isolate (1/64 of the limit).
+    expect(out.count - out.admitted).toBeLessThanOrEqual(limit / LEASE_SHARE);
+    expect(p.id).toMatch(/^lease-/);
   });
 });

@@ -31,6 +31,8 @@ interface Local {
   since: number;
   leaseLeft: number;
   used: number;
+  /** The ticket of the request asking for a lease now (0: none). */
+  leasing: number;
 }
 
 /** How much traffic a lease covers: this isolate's rate this minute, over this long. */
@@ -54,45 +56,67 @@ function localState(projectId: string): Local {
         since: 0,
         leaseLeft: 0,
         used: 0,
+        leasing: 0,
       }),
     );
   return s;
 }
 
 /**
- * Takes `quantity` units of a hard per-minute limit: from the isolate's lease when it holds enough,
- * else from the counter, asking for a lease of about LEASE_MS of this isolate's rate this minute
- * (none while it is quiet). A lease belongs to its minute: the counter forgets it at the minute's end.
+ * Takes `quantity` units of a hard per-minute limit: from the isolate's lease when it holds enough;
+ * else what the lease holds first and the rest from the counter (a unit the lease holds is counted
+ * there already: asking for it again would refuse what fits), asking for a lease of about LEASE_MS
+ * of this isolate's rate this minute as well (none while it is quiet, and one request at a time
+ * asks: concurrent ones ask for their own units only, so one isolate holds one lease, not one per
+ * request in flight). A lease belongs to the minute the counter counted it in, and is kept only
+ * when that is this isolate's minute too (the minute may turn while the counter answers, and
+ * clocks differ): the counter never counts more than the limit in a minute, and every unit
+ * admitted is counted in one.
  */
 async function takeHard(
   s: Local,
   now: number,
-  consume: (lease: number) => Promise<ConsumeResponse>,
+  consume: (quantity: number, lease: number) => Promise<ConsumeResponse>,
   quantity: number,
-): Promise<ConsumeResponse | null> {
+  allOrNothing: boolean,
+): Promise<{ admitted: number; response: ConsumeResponse | null }> {
   const minute = Math.floor(now / 60_000) * 60_000;
   if (s.minute !== minute) {
     s.minute = minute;
     s.since = now;
     s.leaseLeft = 0;
     s.used = 0;
+    s.leasing = 0;
   }
   if (s.leaseLeft >= quantity) {
     s.leaseLeft -= quantity;
     s.used += quantity;
-    return null;
+    return { admitted: quantity, response: null };
   }
+  const held = s.leaseLeft;
+  s.leaseLeft = 0;
   // This isolate's rate since its first request of the minute, over at least a second, so that its
   // first few requests do not look like a flood.
-  const lease = Math.floor((s.used / Math.max(1000, now - s.since)) * LEASE_MS);
-  const r = await consume(lease);
-  if (r.admitted >= quantity) {
-    // The minute may have turned while the object answered: a lease of the old one is worth nothing.
-    if (Math.floor(Date.now() / 60_000) * 60_000 === s.minute) s.leaseLeft += r.leased ?? 0;
-    s.used += quantity;
+  const lease = s.leasing ? 0 : Math.floor((s.used / Math.max(1000, now - s.since)) * LEASE_MS);
+  const ticket = lease > 0 ? (s.leasing = ++leaseTickets) : 0;
+  let r: ConsumeResponse;
+  try {
+    r = await consume(quantity - held, lease);
+  } catch (err) {
+    if (s.minute === minute) s.leaseLeft += held;
+    throw err;
+  } finally {
+    if (ticket !== 0 && s.leasing === ticket) s.leasing = 0;
   }
-  return r;
+  const kept = r.minute === minute && s.minute === minute;
+  // All or nothing refused: what the lease held goes back to it, unspent.
+  const refused = allOrNothing && r.admitted < quantity - held;
+  if (kept) s.leaseLeft += (r.leased ?? 0) + (refused ? held : 0);
+  const admitted = refused ? 0 : held + r.admitted;
+  s.used += admitted;
+  return { admitted, response: r };
 }
+let leaseTickets = 0;
 
 const minuteEnd = (now: number) => Math.floor(now / 60_000) * 60_000 + 60_000;
 
@@ -124,19 +148,17 @@ export async function checkQuota(
   const stub = () => quota.get(quota.idFromName(project.id));
 
   if (rateLimitPerMinute !== null) {
-    const r = await takeHard(
+    const { admitted, response } = await takeHard(
       s,
       now,
-      (lease) => stub().consume({ quantity, rateLimitPerMinute, spikeProtection, lease }),
+      (q, lease) => stub().consume({ quantity: q, rateLimitPerMinute, spikeProtection, lease }),
       quantity,
+      false,
     );
-    if (r === null) return { admitted: quantity, limit: null };
-    if (!r.allowed || r.admitted < quantity) {
-      s.limitedUntil = minuteEnd(now);
-      s.reason = r.reason ?? "rate_limit";
-      return { admitted: r.admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
-    }
-    return { admitted: quantity, limit: null };
+    if (admitted >= quantity) return { admitted: quantity, limit: null };
+    s.limitedUntil = minuteEnd(now);
+    s.reason = response?.reason ?? "rate_limit";
+    return { admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
   }
 
   // Spike protection only: admit now, count in the background.
@@ -205,23 +227,33 @@ export async function checkCategoryQuota(
   const s = localState(name);
   if (now < s.limitedUntil) return { admitted: 0, limit: limitFrom(s.limitedUntil, s.reason, now) };
   const quota = env.QUOTA;
-  const r = await takeHard(
+  const allOrNothing = category === "attachment";
+  const { admitted, response } = await takeHard(
     s,
     now,
-    (lease) =>
+    (q, lease) =>
       quota.get(quota.idFromName(name)).consume({
-        quantity,
+        quantity: q,
         rateLimitPerMinute: limit,
         spikeProtection: false,
-        allOrNothing: category === "attachment",
+        allOrNothing,
         lease,
       }),
     quantity,
+    allOrNothing,
   );
-  if (r === null || r.admitted >= quantity) return { admitted: quantity, limit: null };
-  s.limitedUntil = minuteEnd(now);
-  s.reason = r.reason ?? "rate_limit";
-  return { admitted: r.admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
+  if (admitted >= quantity) return { admitted: quantity, limit: null };
+  // A file refused whole leaves room for a smaller one: the category is limited from memory only
+  // once the minute's quota is used up.
+  const exhausted =
+    !allOrNothing ||
+    (response !== null && response.limit !== null && response.acceptedThisMinute >= response.limit);
+  const until = minuteEnd(now);
+  if (exhausted) {
+    s.limitedUntil = until;
+    s.reason = response?.reason ?? "rate_limit";
+  }
+  return { admitted, limit: limitFrom(until, response?.reason ?? "rate_limit", now) };
 }
 
 /** Forgets isolate-local quota state (tests). */

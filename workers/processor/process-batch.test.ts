@@ -233,24 +233,21 @@ describe("message ledger", () => {
     expect(left.results.map((r) => r.id)).toEqual([recent]);
   });
 
-  it("prunes the chunk guards of a shard move that stopped and was never run again, by their age", async () => {
+  it("keeps the chunk guards of a shard move that stopped, however old: a rerun needs them not to count twice", async () => {
     const now = Date.now();
     const shard = shardDbs(env).at(-1)!;
-    const stale = "move:424242:group_hours:0123456789abcdef01234567";
-    const fresh = "move:424242:error_groups:0123456789abcdef01234567";
-    await shard.batch([
-      shard
-        .prepare("INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, 'run', ?)")
-        .bind(stale, now - (LEDGER_DAYS + 1) * 86_400_000),
-      shard
-        .prepare("INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, 'run', ?)")
-        .bind(fresh, now - 60_000),
-    ]);
+    const guard = "move:424242:group_hours:0123456789abcdef01234567";
+    await shard
+      .prepare("INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, 'run', ?)")
+      .bind(guard, now - (LEDGER_DAYS + 30) * 86_400_000)
+      .run();
     await runRetention(env, now);
     const left = await shard
-      .prepare("SELECT id FROM message_ledger WHERE id LIKE 'move:424242:%'")
+      .prepare("SELECT id FROM message_ledger WHERE id = ?")
+      .bind(guard)
       .all<{ id: string }>();
-    expect(left.results.map((r) => r.id)).toEqual([fresh]);
+    expect(left.results.map((r) => r.id)).toEqual([guard]);
+    await shard.prepare("DELETE FROM message_ledger WHERE id = ?").bind(guard).run();
   });
 });
 
