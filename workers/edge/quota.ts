@@ -243,17 +243,11 @@ export async function checkCategoryQuota(
     allOrNothing,
   );
   if (admitted >= quantity) return { admitted: quantity, limit: null };
-  // A file refused whole leaves room for a smaller one: the category is limited from memory only
-  // once the minute's quota is used up.
-  const exhausted =
-    !allOrNothing ||
-    (response !== null && response.limit !== null && response.acceptedThisMinute >= response.limit);
-  const until = minuteEnd(now);
-  if (exhausted) {
-    s.limitedUntil = until;
-    s.reason = response?.reason ?? "rate_limit";
-  }
-  return { admitted, limit: limitFrom(until, response?.reason ?? "rate_limit", now) };
+  // Refused (even a file too large for what is left): the category is limited for the rest of the
+  // minute, from memory, as the Retry-After and X-Sentry-Rate-Limits sent now tell the SDK (Relay).
+  s.limitedUntil = minuteEnd(now);
+  s.reason = response?.reason ?? "rate_limit";
+  return { admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
 }
 
 /** Forgets isolate-local quota state (tests). */
