@@ -62,6 +62,15 @@ describe("search:setup and npm start against Elasticsearch", () => {
     const m = mapping[`${fresh}-2026.11`]!.mappings;
     expect(m.dynamic).toBe("strict");
     expect(m.properties.eventId?.type).toBe("keyword");
+    // Sorted newest first, the order of every event list (so a group's first page stops early).
+    const settings = (await es("GET", `/${fresh}-2026.11/_settings`)).json as Record<
+      string,
+      { settings: { index: { sort?: { field?: string[]; order?: string[] } } } }
+    >;
+    expect(settings[`${fresh}-2026.11`]!.settings.index.sort).toEqual({
+      field: ["occurredAt", "eventId"],
+      order: ["desc", "desc"],
+    });
   });
 
   it("refuses an index auto-created with dynamic mappings, naming it; npm start will not serve with it", async () => {
