@@ -28,6 +28,17 @@ const ceil = (x) => Math.max(1, Math.ceil(x - 1e-9));
 const fmt = (x, d = 1) =>
   x == null ? "—" : Number(x).toLocaleString("en-US", { maximumFractionDigits: x < 10 ? 3 : d });
 
+/** The mix the bench measured: events per queue kind, every shard of a kind summed. */
+export function measuredMix(bench) {
+  const mix = {};
+  for (const [name, q] of Object.entries(bench.processor?.perQueue ?? {})) {
+    const kind = name.replace(/^sluice-|-\d+$/g, "");
+    mix[kind] = (mix[kind] ?? 0) + (q.events ?? 0);
+  }
+  if (!(mix.errors > 0)) mix.errors = 1;
+  return mix;
+}
+
 /** The plan for `rate` events/s split by `mix` (kind → share), from one bench result. */
 export function plan(bench, { rate, mix, retentionDays }) {
   // The bench records how long the ledger is kept (the queue's retention); older results did not.
@@ -240,16 +251,7 @@ function main() {
       if (!k || !(Number(v) >= 0)) throw new Error(`bad --mix part "${part}" (want kind=share)`);
       mix[k.trim()] = Number(v);
     }
-  } else {
-    // The mix the bench measured.
-    const pq = bench.processor?.perQueue ?? {};
-    mix = {};
-    for (const [name, q] of Object.entries(pq)) {
-      const kind = name.replace(/^sluice-|-\d+$/g, "");
-      mix[kind] = (mix[kind] ?? 0) + (q.events ?? 0);
-    }
-    if (!(mix.errors > 0)) mix.errors = 1;
-  }
+  } else mix = measuredMix(bench);
   const retentionDays = Number(values["retention-days"] ?? bench.retentionDays ?? 90);
   const out = plan(bench, { rate, mix, retentionDays });
   if (values.json) {

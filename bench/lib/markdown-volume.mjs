@@ -1,7 +1,7 @@
 // BENCHMARKS.md sections about volume: the processor (error events; RUM beside), queue shards, the
 // cost model and the capacity plan. Every figure comes from the run's JSON; the only numbers
 // written here are the budgets' limits (bench/lib/budgets.mjs) and the capacity plan's input rate.
-import { plan } from "../../scripts/capacity.mjs";
+import { measuredMix, plan } from "../../scripts/capacity.mjs";
 
 export const v = (x) => (x == null ? "—" : typeof x === "number" ? x.toLocaleString("en-US") : String(x));
 export const verdict = (p) => (p == null ? "n/a" : p ? "**pass**" : "**FAIL**");
@@ -214,10 +214,7 @@ export function capacitySection(r) {
   try {
     out = plan(r, {
       rate: RAYGUN_RATE,
-      mix: {
-        errors: r.processor.perQueue["sluice-errors-0"].events,
-        rum: r.processor.perQueue["sluice-rum-0"]?.events ?? 0,
-      },
+      mix: measuredMix(r),
       retentionDays: r.retentionDays,
     });
   } catch (err) {
