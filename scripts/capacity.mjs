@@ -28,13 +28,14 @@ const ceil = (x) => Math.max(1, Math.ceil(x - 1e-9));
 const fmt = (x, d = 1) =>
   x == null ? "—" : Number(x).toLocaleString("en-US", { maximumFractionDigits: x < 10 ? 3 : d });
 
+/** A queue's kind from its name: "sluice-errors-0" → "errors". */
+const kindOf = (queueName) => queueName.replace(/^sluice-|-\d+$/g, "");
+
 /** The mix the bench measured: events per queue kind, every shard of a kind summed. */
 export function measuredMix(bench) {
   const mix = {};
-  for (const [name, q] of Object.entries(bench.processor?.perQueue ?? {})) {
-    const kind = name.replace(/^sluice-|-\d+$/g, "");
-    mix[kind] = (mix[kind] ?? 0) + (q.events ?? 0);
-  }
+  for (const [name, q] of Object.entries(bench.processor?.perQueue ?? {}))
+    mix[kindOf(name)] = (mix[kindOf(name)] ?? 0) + (q.events ?? 0);
   if (!(mix.errors > 0)) mix.errors = 1;
   return mix;
 }
@@ -47,7 +48,7 @@ export function plan(bench, { rate, mix, retentionDays }) {
   if (!p?.perQueue) throw new Error("the bench result has no processor section: run `npm run bench` first");
   // Each queue kind the bench measured (errors, rum, telemetry), by its first shard's figures.
   const kinds = {};
-  for (const [name, q] of Object.entries(p.perQueue)) kinds[name.replace(/^sluice-|-\d+$/g, "")] ??= q;
+  for (const [name, q] of Object.entries(p.perQueue)) kinds[kindOf(name)] ??= q;
   const total = Object.values(mix).reduce((a, b) => a + b, 0);
   if (!(total > 0)) throw new Error("--mix: the shares add up to 0");
   const rows = [];

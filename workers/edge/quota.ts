@@ -79,7 +79,7 @@ async function takeHard(
   consume: (quantity: number, lease: number) => Promise<ConsumeResponse>,
   quantity: number,
   allOrNothing: boolean,
-): Promise<{ admitted: number; response: ConsumeResponse | null }> {
+): Promise<QuotaResult> {
   const minute = Math.floor(now / 60_000) * 60_000;
   if (s.minute !== minute) {
     s.minute = minute;
@@ -91,7 +91,7 @@ async function takeHard(
   if (s.leaseLeft >= quantity) {
     s.leaseLeft -= quantity;
     s.used += quantity;
-    return { admitted: quantity, response: null };
+    return { admitted: quantity, limit: null };
   }
   const held = s.leaseLeft;
   s.leaseLeft = 0;
@@ -114,7 +114,12 @@ async function takeHard(
   if (kept) s.leaseLeft += (r.leased ?? 0) + (refused ? held : 0);
   const admitted = refused ? 0 : held + r.admitted;
   s.used += admitted;
-  return { admitted, response: r };
+  if (admitted >= quantity) return { admitted: quantity, limit: null };
+  // Refused, in part or whole (even a file too large for what is left): limited for the rest of the
+  // minute, from memory, as the Retry-After and X-Sentry-Rate-Limits sent now tell the SDK (Relay).
+  s.limitedUntil = minute + 60_000;
+  s.reason = r.reason ?? "rate_limit";
+  return { admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
 }
 let leaseTickets = 0;
 
@@ -148,17 +153,13 @@ export async function checkQuota(
   const stub = () => quota.get(quota.idFromName(project.id));
 
   if (rateLimitPerMinute !== null) {
-    const { admitted, response } = await takeHard(
+    return takeHard(
       s,
       now,
       (q, lease) => stub().consume({ quantity: q, rateLimitPerMinute, spikeProtection, lease }),
       quantity,
       false,
     );
-    if (admitted >= quantity) return { admitted: quantity, limit: null };
-    s.limitedUntil = minuteEnd(now);
-    s.reason = response?.reason ?? "rate_limit";
-    return { admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
   }
 
   // Spike protection only: admit now, count in the background.
@@ -228,7 +229,7 @@ export async function checkCategoryQuota(
   if (now < s.limitedUntil) return { admitted: 0, limit: limitFrom(s.limitedUntil, s.reason, now) };
   const quota = env.QUOTA;
   const allOrNothing = category === "attachment";
-  const { admitted, response } = await takeHard(
+  return takeHard(
     s,
     now,
     (q, lease) =>
@@ -242,12 +243,6 @@ export async function checkCategoryQuota(
     quantity,
     allOrNothing,
   );
-  if (admitted >= quantity) return { admitted: quantity, limit: null };
-  // Refused (even a file too large for what is left): the category is limited for the rest of the
-  // minute, from memory, as the Retry-After and X-Sentry-Rate-Limits sent now tell the SDK (Relay).
-  s.limitedUntil = minuteEnd(now);
-  s.reason = response?.reason ?? "rate_limit";
-  return { admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
 }
 
 /** Forgets isolate-local quota state (tests). */
