@@ -257,6 +257,28 @@ export const groupDeltas = sqliteTable("group_deltas", {
 });
 
 /**
+ * A shard move's outbox (workers/console/move-project.ts): a chunk of a project's rows taken off
+ * this shard in the same transaction that deletes them from their table, so that what a move still
+ * has to copy can no longer change under it (a late batch's counts land in fresh rows, moved
+ * later). Each row is copied to `to_shard` once, guarded there by a ledger row named after `id`,
+ * then deleted.
+ */
+export const moveOutbox = sqliteTable(
+  "move_outbox",
+  {
+    /** Random per chunk, never reused: the target's guard is named after it. */
+    id: text("id").primaryKey(),
+    projectId: integer("project_id").notNull(),
+    toShard: integer("to_shard").notNull(),
+    tableName: text("table_name").notNull(),
+    /** JSON array of the rows, one object per row keyed by column name. */
+    rows: text("rows").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("move_outbox_project").on(t.projectId, t.createdAt)],
+);
+
+/**
  * The fold claim: one row; a fold takes the deltas above `through` by moving it, in the same
  * transaction as its writes, so two folds racing over the same deltas apply them once.
  */

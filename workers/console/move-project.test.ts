@@ -130,14 +130,15 @@ describe("moving a project to another metadata shard", () => {
     expect(
       (await oldDb.prepare("SELECT count(*) AS n FROM group_deltas").first<{ n: number }>())!.n,
     ).toBeGreaterThan(0);
-    // The old shard's delete of the group_hours chunk fails once: the move stops after that chunk
-    // was copied (with its guard) to the new shard and before it left the old one.
+    // The old shard's delete of its first outbox chunk (the project's groups) fails once: the move
+    // stops after that chunk was copied (with its guard) to the new shard and before it left the
+    // old shard's outbox.
     let failed = false;
     const flaky = new Proxy(oldDb, {
       get(db, key) {
         if (key !== "prepare") return Reflect.get(db, key);
         return (sql: string) => {
-          if (failed || !/^DELETE FROM group_hours\b/.test(sql)) return db.prepare(sql);
+          if (failed || !/^DELETE FROM move_outbox\b/.test(sql)) return db.prepare(sql);
           // The move only binds and runs its deletes.
           return {
             bind: () => ({
@@ -153,18 +154,21 @@ describe("moving a project to another metadata shard", () => {
     const interrupted = { ...env, [`DB_SHARD_${from}`]: flaky } as typeof env;
     await expect(moveProject(interrupted, Number(p.id), to)).rejects.toThrow(/went away mid-move/);
     expect(failed).toBe(true);
-    // The pointer already says the new shard; the copied chunk is on both sides for now.
+    // The pointer already says the new shard; the copied chunk is on both sides for now (in the old
+    // shard's outbox), and the tables after it have not moved yet.
     expect((await projectShards(env, [p.id])).get(p.id)).toBe(to);
     const onOld = async (table: string) =>
       (await oldDb
         .prepare(`SELECT count(*) AS n FROM ${table} WHERE project_id = ?`)
         .bind(Number(p.id))
         .first<{ n: number }>())!.n;
+    expect(await onOld("move_outbox")).toBe(1);
     expect(await onOld("group_hours")).toBeGreaterThan(0);
 
     // Run again: it resumes; the chunk's guard keeps its second copy from counting.
     expect((await move(p, to)).status).toBe(200);
-    for (const table of MOVED_TABLES) expect({ table, rows: await onOld(table) }).toEqual({ table, rows: 0 });
+    for (const table of [...MOVED_TABLES, "move_outbox"])
+      expect({ table, rows: await onOld(table) }).toEqual({ table, rows: 0 });
     const hours = await newDb
       .prepare("SELECT sum(count) AS n FROM group_hours WHERE project_id = ?")
       .bind(Number(p.id))
@@ -177,6 +181,114 @@ describe("moving a project to another metadata shard", () => {
       .bind(`move:${p.id}:`, `move:${p.id};`)
       .first<{ n: number }>();
     expect(guards?.n).toBe(0);
+  });
+
+  it("stopped after a chunk was copied, then changed on the old shard by a late batch, and run again, counts each event once", async () => {
+    const p = await createTestProject("move-late");
+    const from = (await projectShards(env, [p.id])).get(p.id)!;
+    const to = (from + 1) % shardDbs(env).length;
+    const oldDb = shardDbs(env)[from]!;
+    const newDb = shardDbs(env)[to]!;
+    await deliver([body([raygunItem(p), raygunItem(p), raygunItem(p)])]);
+    // The move stops once a group_hours chunk is on the new shard, before the old shard lets go of it.
+    let failed = false;
+    const flaky = new Proxy(oldDb, {
+      get(db, key) {
+        if (key !== "prepare") return Reflect.get(db, key);
+        return (sql: string) => {
+          if (failed || !/^DELETE FROM move_outbox\b/.test(sql)) return db.prepare(sql);
+          const stmt = db.prepare(sql);
+          return {
+            bind: (...args: unknown[]) => {
+              const bound = stmt.bind(...args);
+              return {
+                run: async () => {
+                  const { results } = await db
+                    .prepare("SELECT table_name FROM move_outbox WHERE id = ?")
+                    .bind(args[0])
+                    .all<{ table_name: string }>();
+                  if (results[0]?.table_name !== "group_hours") return bound.run();
+                  failed = true;
+                  throw new Error("D1 went away mid-move");
+                },
+              };
+            },
+          };
+        };
+      },
+    });
+    const interrupted = { ...env, [`DB_SHARD_${from}`]: flaky } as typeof env;
+    await expect(moveProject(interrupted, Number(p.id), to)).rejects.toThrow(/went away mid-move/);
+    expect(failed).toBe(true);
+    const hoursOn = async (db: D1Database) =>
+      (await db
+        .prepare("SELECT coalesce(sum(count), 0) AS n FROM group_hours WHERE project_id = ?")
+        .bind(Number(p.id))
+        .first<{ n: number }>())!.n;
+    expect(await hoursOn(newDb)).toBe(3);
+
+    // A batch that read the old pointer before the flip commits on the old shard now: one more event
+    // of the same group and hour, which the rerun has to carry over without the three again.
+    const control = env.DB;
+    await control.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(from, Number(p.id)).run();
+    await deliver([body([raygunItem(p)])]);
+    await control.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(to, Number(p.id)).run();
+    expect(await hoursOn(oldDb)).toBe(1);
+
+    expect((await move(p, to)).status).toBe(200);
+    expect(await hoursOn(newDb)).toBe(4);
+    expect((await groups(p)).map((g) => g.count)).toEqual([4]);
+    for (const table of [...MOVED_TABLES, "move_outbox"]) {
+      const left = await oldDb
+        .prepare(`SELECT count(*) AS n FROM ${table} WHERE project_id = ?`)
+        .bind(Number(p.id))
+        .first<{ n: number }>();
+      expect({ table, rows: left!.n }).toEqual({ table, rows: 0 });
+    }
+    for (const db of shardDbs(env)) {
+      const guards = await db
+        .prepare("SELECT count(*) AS n FROM message_ledger WHERE id >= ? AND id < ?")
+        .bind(`move:${p.id}:`, `move:${p.id};`)
+        .first<{ n: number }>();
+      expect(guards?.n).toBe(0);
+    }
+  });
+
+  it("stopped before a chunk reached its target and run again towards another shard, carries the chunk on", async () => {
+    const p = await createTestProject("move-retarget");
+    const dbs = shardDbs(env);
+    const from = (await projectShards(env, [p.id])).get(p.id)!;
+    const first = (from + 1) % dbs.length;
+    const second = (from + 2) % dbs.length;
+    await deliver([body([raygunItem(p), raygunItem(p)])]);
+    // The first target refuses the first chunk's copy: the chunk stays in the old shard's outbox.
+    const refusing = new Proxy(dbs[first]!, {
+      get(db, key) {
+        if (key !== "batch") return Reflect.get(db, key);
+        return async () => {
+          throw new Error("target shard unavailable");
+        };
+      },
+    });
+    const interrupted = { ...env, [`DB_SHARD_${first}`]: refusing } as typeof env;
+    await expect(moveProject(interrupted, Number(p.id), first)).rejects.toThrow(/target shard unavailable/);
+    const count = (db: D1Database, table: string) =>
+      db
+        .prepare(`SELECT count(*) AS n FROM ${table} WHERE project_id = ?`)
+        .bind(Number(p.id))
+        .first<{ n: number }>()
+        .then((r) => r!.n);
+    expect(await count(dbs[from]!, "move_outbox")).toBe(1);
+    expect(await count(dbs[from]!, "error_groups")).toBe(0);
+
+    // Run towards another shard: the chunk goes where it was bound, then on with everything else.
+    const res = await move(p, second);
+    expect(res.status).toBe(200);
+    expect((await groups(p)).map((g) => g.count)).toEqual([2]);
+    for (const s of [from, first])
+      for (const table of [...MOVED_TABLES, "move_outbox"])
+        expect({ s, table, rows: await count(dbs[s]!, table) }).toEqual({ s, table, rows: 0 });
+    expect(await count(dbs[second]!, "error_groups")).toBe(1);
   });
 
   it("answers bad requests with a 4xx that says why", async () => {

@@ -1,12 +1,13 @@
 // Moves a project's metadata to another shard (POST /api/v1/projects/{id}/shard, `npm run sluice
 // -- projects:move`): copy the old shard's message ledger (so a redelivery after the move is still
 // recognised), flip the pointer in the control database (new batches write to the new shard from
-// then on), then fold the project's rows from the old shard into the new one and delete them there,
-// chunk by chunk. Folding adds counters instead of overwriting, because batches that read the old
-// pointer just before the flip may still land on either side. Each chunk is one transaction on the
-// new shard guarded by a ledger row named after its content, so a move interrupted between a
-// chunk's copy and its delete and run again does not count that chunk twice. docs/operating.md.
-
+// then on), then fold the project's rows from the old shard into the new one, chunk by chunk.
+// Folding adds counters instead of overwriting, because batches that read the old pointer just
+// before the flip may still land on either side. A chunk leaves its table for the old shard's
+// outbox in one transaction, is copied to the new shard in one transaction guarded by a ledger row
+// named after it, then leaves the outbox: a move stopped anywhere and run again counts nothing
+// twice, even when late batches changed the project's rows on the old shard in between.
+// docs/operating.md.
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { foldAll } from "../../shared/db/group-fold";
 import {
@@ -70,11 +71,6 @@ function mergeSql(name: string): string | null {
   return null;
 }
 
-async function sha(text: string): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return Array.from(d.slice(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 async function copyLedger(from: D1Database, to: D1Database): Promise<number> {
   let after = "";
   let copied = 0;
@@ -105,7 +101,8 @@ async function copyLedger(from: D1Database, to: D1Database): Promise<number> {
   }
 }
 
-async function foldTable(table: SQLiteTable, pid: number, from: D1Database, to: D1Database, runId: string) {
+/** How to write one table's rows into the target shard: its columns, key and merge clause. */
+function tableShape(table: SQLiteTable) {
   const cfg = getTableConfig(table);
   const cols = cfg.columns.map((c) => c.name);
   const pk = cfg.primaryKeys[0]?.columns.map((c) => c.name) ?? cols.filter((_, i) => cfg.columns[i]!.primary);
@@ -113,43 +110,113 @@ async function foldTable(table: SQLiteTable, pid: number, from: D1Database, to: 
     .filter((c) => !pk.includes(c))
     .map(mergeSql)
     .filter((s): s is string => s != null);
-  const conflict = updates.length > 0 ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING";
-  let moved = 0;
+  return {
+    name: cfg.name,
+    cols,
+    pk,
+    conflict: updates.length > 0 ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING",
+  };
+}
+const SHAPES = new Map(TABLES.map((t) => [getTableConfig(t).name, tableShape(t)]));
+
+interface OutboxRow {
+  id: string;
+  to_shard: number;
+  table_name: string;
+  rows: string;
+}
+
+/**
+ * Copies one outbox chunk into its target shard, then deletes it from the outbox. The copy is one
+ * transaction that also writes a guard named after the chunk; only the run whose guard it is adds
+ * the rows, so a chunk copied by a run that stopped before the delete is not added again.
+ */
+async function deliverChunk(
+  from: D1Database,
+  dbs: D1Database[],
+  pid: number,
+  chunk: OutboxRow,
+  runId: string,
+) {
+  const shape = SHAPES.get(chunk.table_name);
+  const to = dbs[chunk.to_shard];
+  if (!shape || !to) throw new Error(`move outbox chunk ${chunk.id}: unknown table or shard`);
+  const guardId = `move:${pid}:${chunk.id}`;
+  await to.batch([
+    to
+      .prepare(
+        "INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+      )
+      .bind(guardId, runId, Date.now()),
+    to
+      .prepare(
+        `INSERT INTO ${shape.name} (${shape.cols.join(", ")})
+         SELECT ${shape.cols.map((c) => `j.value->>'${c}'`).join(", ")}
+         FROM json_each(?) j CROSS JOIN message_ledger l ON l.id = ? AND l.batch_id = ?
+         WHERE true ON CONFLICT (${shape.pk.join(", ")}) ${shape.conflict}`,
+      )
+      .bind(chunk.rows, guardId, runId),
+  ]);
+  await from.prepare("DELETE FROM move_outbox WHERE id = ?").bind(chunk.id).run();
+}
+
+/** Delivers every chunk a stopped move left in `from`'s outbox, to the shard each was bound for. */
+async function drainOutbox(from: D1Database, dbs: D1Database[], pid: number, runId: string): Promise<number> {
+  let rows = 0;
   for (;;) {
-    const rows = (
+    const chunks = (
       await from
         .prepare(
-          `SELECT ${cols.join(", ")} FROM ${cfg.name} WHERE project_id = ? ORDER BY ${pk.join(", ")} LIMIT ${CHUNK}`,
+          "SELECT id, to_shard, table_name, rows FROM move_outbox WHERE project_id = ? ORDER BY created_at, id LIMIT 20",
         )
         .bind(pid)
-        .all<Record<string, unknown>>()
+        .all<OutboxRow>()
     ).results;
-    if (rows.length === 0) return moved;
-    const json = JSON.stringify(rows);
-    const guardId = `move:${pid}:${cfg.name}:${await sha(json)}`;
-    await to.batch([
-      to
+    if (chunks.length === 0) return rows;
+    for (const chunk of chunks) {
+      await deliverChunk(from, dbs, pid, chunk, runId);
+      rows += (JSON.parse(chunk.rows) as unknown[]).length;
+    }
+  }
+}
+
+/**
+ * Moves a table's rows of project `pid` from `from` to shard `to`, a chunk at a time: each chunk
+ * leaves its table for the outbox in one transaction (its content is fixed from then on; a late
+ * batch's counts land in a fresh row, taken by a later chunk), then is delivered.
+ */
+async function foldTable(
+  table: SQLiteTable,
+  pid: number,
+  from: D1Database,
+  dbs: D1Database[],
+  to: number,
+  runId: string,
+) {
+  const shape = SHAPES.get(getTableConfig(table).name)!;
+  const key = shape.pk.join(", ");
+  const chunkOf = `SELECT ${key} FROM ${shape.name} WHERE project_id = ? ORDER BY ${key} LIMIT ${CHUNK}`;
+  let moved = 0;
+  for (;;) {
+    const id = crypto.randomUUID();
+    const [staged] = await from.batch([
+      from
         .prepare(
-          "INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+          `INSERT INTO move_outbox (id, project_id, to_shard, table_name, rows, created_at)
+           SELECT ?, ?, ?, ?, json_group_array(json_object(${shape.cols.map((c) => `'${c}', ${c}`).join(", ")})), ?
+           FROM ${shape.name} WHERE (${key}) IN (${chunkOf}) HAVING count(*) > 0`,
         )
-        .bind(guardId, runId, Date.now()),
-      to
-        .prepare(
-          `INSERT INTO ${cfg.name} (${cols.join(", ")})
-           SELECT ${cols.map((c) => `j.value->>'${c}'`).join(", ")}
-           FROM json_each(?) j CROSS JOIN message_ledger l ON l.id = ? AND l.batch_id = ?
-           WHERE true ON CONFLICT (${pk.join(", ")}) ${conflict}`,
-        )
-        .bind(json, guardId, runId),
+        .bind(id, pid, to, shape.name, Date.now(), pid),
+      from.prepare(`DELETE FROM ${shape.name} WHERE (${key}) IN (${chunkOf})`).bind(pid),
     ]);
-    await from
-      .prepare(
-        `DELETE FROM ${cfg.name} WHERE (${pk.join(", ")}) IN
-           (SELECT ${pk.map((c) => `value->>'${c}'`).join(", ")} FROM json_each(?))`,
-      )
-      .bind(json)
-      .run();
-    moved += rows.length;
+    if (!staged?.meta.changes) return moved;
+    const chunk = await from
+      .prepare("SELECT id, to_shard, table_name, rows FROM move_outbox WHERE id = ?")
+      .bind(id)
+      .first<OutboxRow>();
+    if (!chunk) throw new Error(`move outbox chunk ${id} vanished`);
+    await deliverChunk(from, dbs, pid, chunk, runId);
+    moved += (JSON.parse(chunk.rows) as unknown[]).length;
   }
 }
 
@@ -180,20 +247,26 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
     await env.DB.prepare("UPDATE projects SET shard = ?, updated_at = ? WHERE id = ?")
       .bind(to, Date.now(), id)
       .run();
-  // Every other shard, not only the old pointer's: a move that stopped half way resumes when run again.
+  // Chunks a stopped run left in an outbox go first, to the shard that run was moving to (a move
+  // restarted towards another shard then carries them on from there, below).
   let rowsMoved = 0;
+  for (const db of dbs) rowsMoved += await drainOutbox(db, dbs, id, runId);
+  // Every other shard, not only the old pointer's: a move that stopped half way resumes when run again.
   for (let s = 0; s < dbs.length; s++) {
     if (s === to) continue;
     let moved = 0;
     // Counts still waiting in the shard's group deltas land in its rows first, then move with them.
     await foldAll(dbs[s]!);
-    for (const t of TABLES) moved += await foldTable(t, id, dbs[s]!, dbs[to]!, runId);
+    for (const t of TABLES) moved += await foldTable(t, id, dbs[s]!, dbs, to, runId);
     // Messages applied on that shard between the first copy and the flip.
     if (moved > 0 || s === row.shard) ledgerRowsCopied += await copyLedger(dbs[s]!, dbs[to]!);
     rowsMoved += moved;
   }
-  await dbs[to]!.prepare("DELETE FROM message_ledger WHERE id >= ? AND id < ?")
-    .bind(`move:${id}:`, `move:${id};`)
-    .run();
+  // Every outbox is empty now: no guard of this project's is needed any more, on any shard.
+  for (const db of dbs)
+    await db
+      .prepare("DELETE FROM message_ledger WHERE id >= ? AND id < ?")
+      .bind(`move:${id}:`, `move:${id};`)
+      .run();
   return { from: row.shard, to, rowsMoved, ledgerRowsCopied };
 }

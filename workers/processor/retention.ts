@@ -190,7 +190,7 @@ export async function pruneLedger(db: D1Database, now: number): Promise<number> 
     pruned += n;
     // A shard move's chunk guards ("move:…", workers/console/move-project.ts) sort after every
     // message id, so this range never reaches them: a finished move deletes its own, and those of a
-    // move that stopped are what keeps it from counting a chunk twice when it is run again.
+    // move that stopped keep it from adding a chunk of its outbox twice when it is run again.
     if (n < LEDGER_DELETE_CHUNK) return pruned;
   }
 }
