@@ -36,8 +36,13 @@ export interface ConsumeResponse extends QuotaDecision {
   admitted: number;
   /** Units taken ahead for the isolate (counted here already); 0 unless a lease was asked for. */
   leased: number;
-  /** The minute (ms) this answer counted in: a lease is worth something in that minute only. */
+  /** The minute (ms) this answer counted in. */
   minute: number;
+  /**
+   * How long that minute had left when counted (ms): a lease is spent only within it. A duration,
+   * not a time, so that the isolate's clock need not agree with this object's.
+   */
+  minuteLeftMs: number;
   acceptedThisMinute: number;
   avgPerMinuteOver24h: number;
 }
@@ -110,6 +115,7 @@ export class QuotaCounter extends DurableObject {
       admitted,
       leased,
       minute: s.minute,
+      minuteLeftMs: s.minute + 60_000 - now,
       acceptedThisMinute: s.count,
       avgPerMinuteOver24h: avg,
     };

@@ -38,6 +38,24 @@ function project(settings: Partial<ProjectSettings>): ProjectRecord {
   };
 }
 
+/** The QUOTA namespace of an object whose clock reads `offsetMs` later than the isolate's. */
+function skewed(offsetMs: number) {
+  const calls = { consume: 0 };
+  const quota = {
+    idFromName: (name: string) => env.QUOTA.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const stub = env.QUOTA.get(id);
+      return {
+        consume: (req: Parameters<typeof stub.consume>[0]) => {
+          calls.consume++;
+          return stub.consume({ ...req, now: Date.now() + offsetMs });
+        },
+      };
+    },
+  };
+  return { calls, env: { QUOTA: quota as unknown as typeof env.QUOTA } };
+}
+
 const noWait = () => {};
 const minuteOf = (t: number) => Math.floor(t / 60_000);
 
@@ -165,5 +183,53 @@ describe("hard per-minute limits with leases", () => {
     // Counted but not yet spent: at most one lease of this isolate (1/64 of the limit).
     expect(out.count - out.admitted).toBeLessThanOrEqual(limit / LEASE_SHARE);
     expect(p.id).toMatch(/^lease-/);
+  });
+  it("a counter whose clock is a minute ahead still leases: nothing is thrown away for the clocks' sake", async () => {
+    const limit = 1_000_000;
+    const { calls, env: quotaEnv } = skewed(60_000);
+    const { p, out } = await inOneMinute({ rateLimitPerMinute: limit, spikeProtection: false }, async (p) => {
+      calls.consume = 0;
+      let n = 0;
+      for (let i = 0; i < 3000; i++) n += (await checkQuota(quotaEnv, noWait, p, 1)).admitted;
+      const r = await env.QUOTA.get(env.QUOTA.idFromName(p.id)).consume({
+        quantity: 0,
+        rateLimitPerMinute: null,
+        spikeProtection: false,
+        force: true,
+        now: Date.now() + 60_000,
+      });
+      return { admitted: n, count: r.acceptedThisMinute, calls: calls.consume };
+    });
+    expect(out.admitted).toBe(3000);
+    expect(out.calls).toBeLessThan(300);
+    // Counted but not spent: this isolate's one lease at most, not one thrown away per request.
+    expect(out.count - out.admitted).toBeLessThanOrEqual(limit / LEASE_SHARE);
+    expect(p.id).toMatch(/^lease-/);
+  });
+
+  it("a lease is not spent once the counter's minute is over, whatever the isolate's clock says", async () => {
+    const { out } = await inOneMinute(
+      { rateLimitPerMinute: 1_000_000, spikeProtection: false },
+      async (p) => {
+        // The counter's minute ends 1.5 s from now on the isolate's clock, in the middle of its minute.
+        const t0 = Date.now();
+        const turn = t0 + 1500;
+        const { calls, env: quotaEnv } = skewed(Math.ceil(t0 / 60_000) * 60_000 + 60_000 - turn);
+        let requests = 0;
+        while (Date.now() < t0 + 1000) {
+          expect((await checkQuota(quotaEnv, noWait, p, 1)).admitted).toBe(1);
+          requests++;
+        }
+        const busyCalls = calls.consume;
+        await new Promise((r) => setTimeout(r, Math.max(0, turn + 100 - Date.now())));
+        // The isolate still holds units of its last lease, counted in the minute that is over: spent
+        // now, they would be admitted in a minute that never counted them.
+        const before = calls.consume;
+        expect((await checkQuota(quotaEnv, noWait, p, 1)).admitted).toBe(1);
+        return { requests, busyCalls, askedAfterTurn: calls.consume - before };
+      },
+    );
+    expect(out.busyCalls).toBeLessThan(out.requests / 2);
+    expect(out.askedAfterTurn).toBe(1);
   });
 });

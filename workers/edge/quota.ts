@@ -26,11 +26,13 @@ interface Local {
   pending: number;
   lastSync: number;
   syncing: boolean;
-  /** Units of the current minute (`minute`) this isolate holds from a lease, and has spent since `since`. */
+  /** This isolate's minute, and the units it has spent in it since `since` (its rate). */
   minute: number;
   since: number;
-  leaseLeft: number;
   used: number;
+  /** Units this isolate holds from a lease, spendable until `leaseUntil` (this isolate's clock). */
+  leaseLeft: number;
+  leaseUntil: number;
   /** The ticket of the request asking for a lease now (0: none). */
   leasing: number;
 }
@@ -54,8 +56,9 @@ function localState(projectId: string): Local {
         syncing: false,
         minute: 0,
         since: 0,
-        leaseLeft: 0,
         used: 0,
+        leaseLeft: 0,
+        leaseUntil: 0,
         leasing: 0,
       }),
     );
@@ -68,10 +71,12 @@ function localState(projectId: string): Local {
  * there already: asking for it again would refuse what fits), asking for a lease of about LEASE_MS
  * of this isolate's rate this minute as well (none while it is quiet, and one request at a time
  * asks: concurrent ones ask for their own units only, so one isolate holds one lease, not one per
- * request in flight). A lease belongs to the minute the counter counted it in, and is kept only
- * when that is this isolate's minute too (the minute may turn while the counter answers, and
- * clocks differ): the counter never counts more than the limit in a minute, and every unit
- * admitted is counted in one.
+ * request in flight). A lease is spent only while the minute the counter counted it in lasts: the
+ * counter says how long that minute had left, and the isolate counts it from the moment it asked
+ * (which is no later on the counter's clock than the counter's answer), so a lease never outlives
+ * its minute however the two clocks differ, and none is thrown away because they differ. The
+ * counter never counts more than the limit in a minute, and every unit admitted is counted in the
+ * minute it is spent in.
  */
 async function takeHard(
   s: Local,
@@ -84,17 +89,23 @@ async function takeHard(
   if (s.minute !== minute) {
     s.minute = minute;
     s.since = now;
-    s.leaseLeft = 0;
     s.used = 0;
     s.leasing = 0;
   }
+  if (now >= s.leaseUntil) s.leaseLeft = 0;
   if (s.leaseLeft >= quantity) {
     s.leaseLeft -= quantity;
     s.used += quantity;
     return { admitted: quantity, limit: null };
   }
   const held = s.leaseLeft;
+  const heldUntil = s.leaseUntil;
   s.leaseLeft = 0;
+  // Units held go back to their lease if it is still the isolate's lease (no other request replaced
+  // it meanwhile); else they are let go: counted already, they can only be wasted, never overspent.
+  const giveBack = () => {
+    if (held > 0 && s.leaseUntil === heldUntil) s.leaseLeft += held;
+  };
   // This isolate's rate since its first request of the minute, over at least a second, so that its
   // first few requests do not look like a flood.
   const lease = s.leasing ? 0 : Math.floor((s.used / Math.max(1000, now - s.since)) * LEASE_MS);
@@ -103,15 +114,20 @@ async function takeHard(
   try {
     r = await consume(quantity - held, lease);
   } catch (err) {
-    if (s.minute === minute) s.leaseLeft += held;
+    giveBack();
     throw err;
   } finally {
     if (ticket !== 0 && s.leasing === ticket) s.leasing = 0;
   }
-  const kept = r.minute === minute && s.minute === minute;
   // All or nothing refused: what the lease held goes back to it, unspent.
   const refused = allOrNothing && r.admitted < quantity - held;
-  if (kept) s.leaseLeft += (r.leased ?? 0) + (refused ? held : 0);
+  if (refused) giveBack();
+  const leased = r.leased ?? 0;
+  if (leased > 0) {
+    const until = now + r.minuteLeftMs;
+    s.leaseUntil = s.leaseLeft > 0 ? Math.min(s.leaseUntil, until) : until;
+    s.leaseLeft += leased;
+  }
   const admitted = refused ? 0 : held + r.admitted;
   s.used += admitted;
   if (admitted >= quantity) return { admitted: quantity, limit: null };
