@@ -73,6 +73,29 @@ describe("group deltas", () => {
     expect(after.pending).toBe(0);
   });
 
+  it("a delta whose group row is gone by the fold (retention deleted it as a fresh event came) writes the row again, whole", async () => {
+    const p = await createTestProject("fold-missing-row");
+    await send(p, { gamma: 2 });
+    const db = await metaDbOf(p.id);
+    const [stored] = (
+      await db
+        .prepare("SELECT * FROM error_groups WHERE project_id = ?")
+        .bind(Number(p.id))
+        .all<Record<string, unknown>>()
+    ).results;
+    await db.prepare("DELETE FROM error_groups WHERE project_id = ?").bind(Number(p.id)).run();
+    await foldGroupDeltas(db);
+    const [again] = (
+      await db
+        .prepare("SELECT * FROM error_groups WHERE project_id = ?")
+        .bind(Number(p.id))
+        .all<Record<string, unknown>>()
+    ).results;
+    expect(again).toMatchObject({ ...stored, count: 2, users: again?.users });
+    expect(again?.fingerprint).toBeTruthy();
+    expect((await rows(p)).hours).toBe(2);
+  });
+
   it("two folds racing over the same deltas apply them once", async () => {
     const p = await createTestProject("fold-race");
     for (let i = 0; i < 3; i++) await send(p, { gamma: 5 });

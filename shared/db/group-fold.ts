@@ -38,10 +38,19 @@ export function foldDue(backlog: { pending: number; oldest: number }, now: numbe
   return afterMs === 0 || backlog.pending >= FOLD_MAX_PENDING || now - backlog.oldest >= afterMs;
 }
 
-/** A group's share of the deltas: what adds up (the group row itself was written at once). */
+/**
+ * A group's share of the deltas: what adds up (the group row itself was written at once), and what
+ * the fold writes should it find no row (absent from deltas written before they carried it).
+ */
 interface GroupSum {
   p: number;
   g: string;
+  f?: string;
+  ver?: number;
+  type?: string | null;
+  culprit?: string | null;
+  level?: string;
+  platform?: string | null;
   msg: string;
   first: number;
   last: number;
@@ -213,10 +222,25 @@ export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<F
         ON CONFLICT (id) DO UPDATE SET token = excluded.token, through = excluded.through
         WHERE group_fold.through < ${min}`,
     ];
-    // Groups are updated, never inserted: the batch that made a delta wrote its new groups' rows
-    // in the same transaction, so a missing row is a group deleted since, whose counts go with it.
+    // The batch that made a delta wrote its new groups' rows in the same transaction, but a row can
+    // be gone by the fold: a project move took it to another shard (a batch that read the old
+    // pointer committed there just before), or retention deleted a dormant group as a fresh event
+    // of it came in. The delta's events still count: the row is written again from the delta
+    // (a move's second sweep then carries it to the project's shard, adding its counts there).
     // SET expressions read the row as it was, so last_seen comparisons see the stored time.
-    for (const chunk of jsonChunks(sums.groups))
+    for (const chunk of jsonChunks(sums.groups)) {
+      statements.push(sql`INSERT INTO error_groups (project_id, id, fingerprint, grouping_version, type, message,
+          culprit, level, platform, status, count, first_seen, last_seen, last_event_id, last_release)
+        SELECT d.p, d.t, d.f, d.ver, d.type, d.msg, d.culprit, d.level, d.platform, 'active', 0, d.first, d.last,
+          d.lastId, d.release
+        FROM (SELECT g.value->>'p' AS p, ${redirectTarget(sql`g.value->>'p'`, sql`g.value->>'g'`)} AS t,
+                g.value->>'f' AS f, g.value->>'ver' AS ver, g.value->>'type' AS type, g.value->>'msg' AS msg,
+                g.value->>'culprit' AS culprit, g.value->>'level' AS level, g.value->>'platform' AS platform,
+                g.value->>'first' AS first, g.value->>'last' AS last, g.value->>'lastId' AS lastId,
+                g.value->>'release' AS release
+              FROM json_each(${chunk}) AS g) d
+        WHERE d.f IS NOT NULL AND d.ver IS NOT NULL AND d.level IS NOT NULL AND ${held}
+        ON CONFLICT (project_id, id) DO NOTHING`);
       statements.push(sql`UPDATE error_groups SET
           count = count + d.n,
           first_seen = min(first_seen, d.first),
@@ -232,6 +256,7 @@ export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<F
                 g.value->>'u' AS u, g.value->>'o' AS o
               FROM json_each(${chunk}) AS g) d
         WHERE error_groups.project_id = d.p AND error_groups.id = d.t AND ${held}`);
+    }
     for (const chunk of jsonChunks(sums.hours))
       statements.push(sql`INSERT INTO group_hours (project_id, group_id, hour, release, environment, count, last_seen)
         SELECT d.value->>0, ${redirectTarget(sql`d.value->>0`, sql`d.value->>1`)}, d.value->>2, d.value->>3, d.value->>4,

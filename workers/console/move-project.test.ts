@@ -291,6 +291,69 @@ describe("moving a project to another metadata shard", () => {
     expect(await count(dbs[second]!, "error_groups")).toBe(1);
   });
 
+  it("counts a batch that read the old pointer and committed on the old shard just before its group moved", async () => {
+    const p = await createTestProject("move-late-delta");
+    const from = (await projectShards(env, [p.id])).get(p.id)!;
+    const to = (from + 1) % shardDbs(env).length;
+    const oldDb = shardDbs(env)[from]!;
+    await deliver([body([raygunItem(p), raygunItem(p), raygunItem(p)])]);
+    // The late batch commits after the move folded the old shard's deltas and before the group's
+    // row leaves it: the group is there, so the batch writes only a delta of its count, which the
+    // old shard folds once the row has gone to the new shard.
+    const sqlOf = new WeakMap<object, string>();
+    let late = false;
+    const racing = new Proxy(oldDb, {
+      get(db, key) {
+        if (key === "prepare")
+          return (sql: string) => {
+            const stmt = db.prepare(sql);
+            sqlOf.set(stmt, sql);
+            const bind = stmt.bind.bind(stmt);
+            stmt.bind = (...args: unknown[]) => {
+              const bound = bind(...args);
+              sqlOf.set(bound, sql);
+              return bound;
+            };
+            return stmt;
+          };
+        if (key === "batch")
+          return async (stmts: D1PreparedStatement[]) => {
+            if (!late && sqlOf.get(stmts[0]!)?.startsWith("INSERT INTO move_outbox")) {
+              late = true;
+              await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?")
+                .bind(from, Number(p.id))
+                .run();
+              await deliver([body([raygunItem(p)])], { environment: { ...env, GROUP_FOLD_MS: "600000" } });
+              await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(to, Number(p.id)).run();
+            }
+            return db.batch(stmts);
+          };
+        return Reflect.get(db, key);
+      },
+    });
+    await moveProject({ ...env, [`DB_SHARD_${from}`]: racing } as typeof env, Number(p.id), to);
+    expect(late).toBe(true);
+    // The move's second sweep (the CLI's --settle) folds and carries over what landed behind it.
+    expect((await move(p, to)).status).toBe(200);
+    expect((await groups(p)).map((g) => g.count)).toEqual([4]);
+    const hours = await shardDbs(env)
+      [to]!.prepare("SELECT sum(count) AS n FROM group_hours WHERE project_id = ?")
+      .bind(Number(p.id))
+      .first<{ n: number }>();
+    expect(hours?.n).toBe(4);
+    for (const table of [...MOVED_TABLES, "move_outbox", "group_deltas"]) {
+      const left = await oldDb
+        .prepare(
+          table === "group_deltas"
+            ? "SELECT count(*) AS n FROM group_deltas WHERE instr(groups, ?) > 0"
+            : `SELECT count(*) AS n FROM ${table} WHERE project_id = ?`,
+        )
+        .bind(table === "group_deltas" ? `"p":${p.id},` : Number(p.id))
+        .first<{ n: number }>();
+      expect({ table, rows: left!.n }).toEqual({ table, rows: 0 });
+    }
+  });
+
   it("answers bad requests with a 4xx that says why", async () => {
     const p = await createTestProject("move-bad");
     const far = await move(p, 99);

@@ -132,8 +132,11 @@ function aggregate(refs: StoredRef[]) {
       return r ? [mid, n, r.k, r.t] : [mid, n];
     }),
   ]);
-  // What the deltas carry of a group (the fold's fields and the messages the ledger guards).
-  const deltaRows = groupRows.map(({ f, ver, type, culprit, level, platform, ...d }) => d);
+  // What the deltas carry of a group: the fold's fields and the messages the ledger guards, and the
+  // group's identity (fingerprint, type, culprit, ...) so that a fold finding no row for the group
+  // on this shard writes it whole: a project move can take the row away between this batch's
+  // transaction and the fold, and retention can delete a dormant group in that gap.
+  const deltaRows = groupRows;
   // Hourly rows as arrays: [project, group, hour, release, environment, last time, events, message].
   const hourRows = [...hours.values()].map((x) => [x.p, x.g, x.h, x.r, x.e, x.t, x.n, x.mid]);
   return { groupRows, reopenRows, deltaRows, hourRows };
