@@ -354,6 +354,36 @@ describe("moving a project to another metadata shard", () => {
     }
   });
 
+  it("a group a batch after the flip made on the new shard keeps the moved row's state, and both rows' users", async () => {
+    const p = await createTestProject("move-state");
+    const from = (await projectShards(env, [p.id])).get(p.id)!;
+    const to = (from + 1) % shardDbs(env).length;
+    await deliver([body([raygunItem(p), raygunItem(p)])]);
+    const [g] = await groups(p);
+    const ignore = await api(`/api/v1/projects/${p.id}/groups/${g!.id}`, {
+      method: "PATCH",
+      body: JSON.stringify({ status: "ignored" }),
+    });
+    expect(ignore.status).toBe(200);
+    // A batch that read the new pointer first: the group, with another user, is new on that shard.
+    const other = raygunItem(p);
+    const report = JSON.parse(other.payload!);
+    report.details.user.identifier = "user-7";
+    other.payload = JSON.stringify(report);
+    other.size = other.payload.length;
+    await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(to, Number(p.id)).run();
+    await deliver([body([other])]);
+    await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(from, Number(p.id)).run();
+
+    expect((await move(p, to)).status).toBe(200);
+    const after = await api<{ groups: { id: string; count: number; status: string; users: number }[] }>(
+      `/api/v1/projects/${p.id}/groups?status=ignored`,
+    );
+    expect(after.body.groups.map((x) => [x.id, x.count, x.status, x.users])).toEqual([
+      [g!.id, 3, "ignored", 2],
+    ]);
+  });
+
   it("answers bad requests with a 4xx that says why", async () => {
     const p = await createTestProject("move-bad");
     const far = await move(p, 99);

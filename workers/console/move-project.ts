@@ -8,7 +8,8 @@
 // named after it, then leaves the outbox: a move stopped anywhere and run again counts nothing
 // twice, even when late batches changed the project's rows on the old shard in between.
 // docs/operating.md.
-import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { getTableConfig, SQLiteAsyncDialect, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { foldAll } from "../../shared/db/group-fold";
 import {
   attachments,
@@ -24,6 +25,7 @@ import {
   userFeedback,
 } from "../../shared/db/schema";
 import { type ShardEnv, shardDbs } from "../../shared/db/shards";
+import { hllMergeSql } from "../../shared/hll";
 import { ClientError } from "../../shared/http/errors";
 import { BUCKET_COUNT } from "../../shared/rum/page-views";
 
@@ -62,7 +64,31 @@ const SUM = new Set([
 const CHUNK = 200;
 const LEDGER_CHUNK = 200;
 
-function mergeSql(name: string): string | null {
+/**
+ * An error group the new shard holds already was made there by a batch after the flip, so its
+ * state is the default one: the moved row's workflow state wins, as the console last showed it. An
+ * ignored group stays ignored; a resolved one was reopened by that batch's events (a regression at
+ * its first), unless it was resolved in a release, which events of any release cannot be judged
+ * against here, so it stays resolved. A group merged into another stays merged, and the affected
+ * users of both rows are united.
+ */
+const RESOLVED_PLAIN = "excluded.status = 'resolved' AND excluded.resolved_release_key IS NULL";
+const GROUP_STATE: Record<string, string> = {
+  status: `status = CASE WHEN excluded.status = 'ignored' OR (excluded.status = 'resolved' AND excluded.resolved_release_key IS NOT NULL) THEN excluded.status ELSE status END`,
+  regressed_at: `regressed_at = CASE WHEN ${RESOLVED_PLAIN} THEN first_seen ELSE coalesce(regressed_at, excluded.regressed_at) END`,
+  resolved_in_release: `resolved_in_release = CASE WHEN excluded.status = 'resolved' THEN excluded.resolved_in_release ELSE resolved_in_release END`,
+  resolved_release_key: `resolved_release_key = CASE WHEN excluded.status = 'resolved' THEN excluded.resolved_release_key ELSE resolved_release_key END`,
+  merged_into: "merged_into = coalesce(merged_into, excluded.merged_into)",
+};
+const usersMerge = new SQLiteAsyncDialect().sqlToQuery(
+  hllMergeSql(sql.raw("users"), sql.raw("excluded.users")),
+);
+
+function mergeSql(table: string, name: string): string | null {
+  if (table === "error_groups") {
+    if (GROUP_STATE[name]) return GROUP_STATE[name];
+    if (name === "users") return `users = ${usersMerge.sql}`;
+  }
   if (SUM.has(name)) return `${name} = ${name} + excluded.${name}`;
   if (name === "first_seen") return "first_seen = min(first_seen, excluded.first_seen)";
   if (name === "last_seen") return "last_seen = max(last_seen, excluded.last_seen)";
@@ -108,13 +134,15 @@ function tableShape(table: SQLiteTable) {
   const pk = cfg.primaryKeys[0]?.columns.map((c) => c.name) ?? cols.filter((_, i) => cfg.columns[i]!.primary);
   const updates = cols
     .filter((c) => !pk.includes(c))
-    .map(mergeSql)
+    .map((c) => mergeSql(cfg.name, c))
     .filter((s): s is string => s != null);
   return {
     name: cfg.name,
     cols,
     pk,
     conflict: updates.length > 0 ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING",
+    /** What the merge clause binds after the statement's own parameters. */
+    params: cfg.name === "error_groups" ? usersMerge.params : [],
   };
 }
 const SHAPES = new Map(TABLES.map((t) => [getTableConfig(t).name, tableShape(t)]));
@@ -155,7 +183,7 @@ async function deliverChunk(
          FROM json_each(?) j CROSS JOIN message_ledger l ON l.id = ? AND l.batch_id = ?
          WHERE true ON CONFLICT (${shape.pk.join(", ")}) ${shape.conflict}`,
       )
-      .bind(chunk.rows, guardId, runId),
+      .bind(chunk.rows, guardId, runId, ...shape.params),
   ]);
   await from.prepare("DELETE FROM move_outbox WHERE id = ?").bind(chunk.id).run();
 }
