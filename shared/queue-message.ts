@@ -62,6 +62,13 @@ export interface IngestBatch {
   id: string;
   items: IngestItem[];
   outcomes?: OutcomeRecord[];
+  /**
+   * Set by the dead-letter consumer on a project's share of a message whose counts were applied
+   * before the queue gave up on it (its ledger entry is pruned after the queue's retention, the dead
+   * letter is kept for the project's): a replay stores and indexes it again, idempotently, and
+   * counts nothing.
+   */
+  counted?: true;
 }
 
 /**

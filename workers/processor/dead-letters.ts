@@ -6,15 +6,19 @@
 //
 // A message the queue gave up on may hold several projects' items: each project's share becomes
 // its own dead letter, so it follows that project's retention (retention.ts) and is replayed on
-// its own. Payloads are scrubbed with the item's own policy before anything is stored, like the
-// processor does for events. If D1 refuses a dead letter, it goes to R2 (dead-letters/<id>.json,
+// its own; a share whose counts the processor applied before the queue gave up is marked `counted`
+// (from the ledger, which forgets it after 4 days), so its replay counts nothing. Payloads are
+// scrubbed with the item's own policy before anything is stored, like the processor does for events. If D1 refuses a dead letter, it goes to R2 (dead-letters/<id>.json,
 // its facts in custom metadata) instead, where the console lists and replays it too.
 
+import { projectShards, type ShardEnv, shardDbs } from "../../shared/db/shards";
 import { DEFAULT_POLICY } from "../../shared/normalize";
 import { type ScrubOptions, scrubJson } from "../../shared/policy/scrub";
 import { scrubString } from "../../shared/policy/scrub-rules";
 import type { IngestItem } from "../../shared/queue-message";
 import { deadLetterKey } from "../../shared/storage/dead-letter-store";
+import { ledgerHolds } from "./ledger-sql";
+import { ledgerKeys } from "./shard-split";
 
 // The R2 fallback lives in shared/storage/dead-letter-store.ts (the console lists and replays it).
 export { DEAD_LETTER_PREFIX, deadLetterKey, listFallback } from "../../shared/storage/dead-letter-store";
@@ -76,11 +80,35 @@ async function scrubItem(item: IngestItem, blobs: Blobs, refs: string[]): Promis
   return item;
 }
 
+/** Whether project `pid`'s share of message `id` was counted; null when that cannot be told. */
+export type CountedCheck = (id: string, pid: number) => Promise<boolean | null>;
+
+/**
+ * Asks the ledger of the project's shard whether its share of the message was applied. The queue
+ * delivers the message no more once it is dead-lettered, so the answer is final; it is kept in the
+ * dead letter because the ledger forgets the message after the queue's retention (4 days) and a
+ * dead letter can be replayed for as long as the project keeps its data.
+ */
+export function ledgerCountedCheck(env: ShardEnv): CountedCheck {
+  return async (id, pid) => {
+    try {
+      const shard = (await projectShards(env, [String(pid)])).get(String(pid)) ?? 0;
+      const db = shardDbs(env)[shard];
+      if (!db) return null;
+      return (await ledgerHolds(db, ledgerKeys(id))).size > 0;
+    } catch (err) {
+      console.warn(JSON.stringify({ msg: "dead letter: ledger not readable", error: String(err) }));
+      return null;
+    }
+  };
+}
+
 /** Splits one DLQ message into per-project dead letters with scrubbed bodies. */
 export async function toDeadLetters(
   msg: { id: string; body: unknown; attempts: number },
   blobs: Blobs,
   now: number,
+  countedBefore: CountedCheck = async () => null,
 ): Promise<DeadLetterRecord[]> {
   const outer = parseMaybe(msg.body);
   const note = isRecord(outer) && isRecord(outer.deadLetter) ? outer.deadLetter : null;
@@ -124,6 +152,10 @@ export async function toDeadLetters(
       body = { ...inner, id: many ? `${String(inner.id)}:${pid}` : inner.id, items };
       if (own.length > 0) body.outcomes = own;
       else delete body.outcomes;
+      // Counted before it was dead-lettered: its replay counts nothing, however late it comes.
+      const pidNumber = Number(pid);
+      if (pid !== "" && Number.isInteger(pidNumber) && (await countedBefore(String(inner.id), pidNumber)))
+        body.counted = true;
     } else {
       body = { ...inner, docs: entries }; // search documents come from scrubbed events
     }
@@ -167,10 +199,13 @@ async function putFallback(blobs: Blobs, r: DeadLetterRecord): Promise<void> {
 
 export async function recordDeadLetters(
   batch: MessageBatch<unknown>,
-  env: { DB: D1Database; BLOBS: R2Bucket },
+  env: ShardEnv & { BLOBS: R2Bucket },
 ): Promise<void> {
   const now = Date.now();
-  const records = (await Promise.all(batch.messages.map((msg) => toDeadLetters(msg, env.BLOBS, now)))).flat();
+  const counted = ledgerCountedCheck(env);
+  const records = (
+    await Promise.all(batch.messages.map((msg) => toDeadLetters(msg, env.BLOBS, now, counted)))
+  ).flat();
   try {
     await env.DB.batch(deadLetterStatements(env.DB, records));
   } catch (err) {

@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IngestItem } from "../../shared/queue-message";
 import { api, createTestProject, metaDbOf, shardBindingOf, type TestProject } from "../../test/helpers";
-import { toDeadLetters } from "./dead-letters";
+import { ledgerCountedCheck, toDeadLetters } from "./dead-letters";
 import { ledgerHolds } from "./ledger-sql";
 import { PREPARERS } from "./prepare";
 import { poisonMessageId, processBatch } from "./process-batch";
@@ -224,6 +224,55 @@ describe("dead-letter replay", () => {
     const replay = await deliver(shares);
     expect(replay.result.explicitAcks).toHaveLength(2);
     expect([await accepted(a), await accepted(b)]).toEqual([beforeA + 1, beforeB + 2]);
+  });
+});
+
+describe("dead-letter replay after the ledger forgot the message", () => {
+  it("a share counted before it was dead-lettered counts nothing when replayed after pruning; one never counted counts once", async () => {
+    const time = Date.now().toString(16).padStart(12, "0");
+    const appliedBody = batchBody([raygunItem(a), raygunItem(b)], `${time}pruned`);
+    expect((await deliver([appliedBody])).result.explicitAcks).toHaveLength(1);
+    const [beforeA, beforeB] = [await accepted(a), await accepted(b)];
+    // A message the processor never applied (it failed every attempt), of project a only.
+    const neverBody = batchBody([raygunItem(a), raygunItem(a)], `${time}never`);
+
+    const dead = (body: string) =>
+      toDeadLetters(
+        {
+          id: `dlq-${crypto.randomUUID()}`,
+          body: JSON.stringify({
+            v: 1,
+            deadLetter: { queue: "sluice-errors-0", reason: "exhausted" },
+            body: JSON.parse(body),
+          }),
+          attempts: 5,
+        },
+        env.BLOBS,
+        Date.now(),
+        ledgerCountedCheck(env),
+      );
+    const letters = [...(await dead(appliedBody)), ...(await dead(neverBody))];
+    const bodies = letters.map((l) => (JSON.parse(l.body) as { body: { id: string; counted?: true } }).body);
+    expect(bodies.map((x) => x.counted ?? false)).toEqual([true, true, false]);
+
+    // Days later the ledger has pruned the applied message (retention keeps 4 days of it).
+    for (const p of [a, b]) {
+      const db = await metaDbOf(p.id);
+      await db
+        .prepare("DELETE FROM message_ledger WHERE id >= ? AND id < ?")
+        .bind(time.slice(0, 10), `${time.slice(0, 10)};`)
+        .run();
+      expect((await ledgerHolds(db, [`${time}pruned`])).size).toBe(0);
+    }
+    const replay = await deliver(bodies.map((x) => JSON.stringify(x)));
+    expect(replay.result.explicitAcks).toHaveLength(3);
+    expect([await accepted(a), await accepted(b)]).toEqual([beforeA + 2, beforeB]);
+    // Replayed again: the share never counted before is in the ledger now.
+    await deliver(
+      bodies.map((x) => JSON.stringify(x)),
+      { attempts: 2 },
+    );
+    expect([await accepted(a), await accepted(b)]).toEqual([beforeA + 2, beforeB]);
   });
 });
 

@@ -43,7 +43,7 @@ export async function resolveShards(env: ShardEnv, bodies: IngestBatch[]): Promi
  * share (`<parent>:<projectId>`, dead-letters.ts) its parent's, which the ledger holds when the
  * parent's D1 batch committed before the message was dead-lettered anyway.
  */
-function ledgerKeys(id: string): string[] {
+export function ledgerKeys(id: string): string[] {
   const i = id.lastIndexOf(":");
   return i > 0 && /^\d+$/.test(id.slice(i + 1)) ? [id, id.slice(0, i)] : [id];
 }
@@ -64,6 +64,8 @@ export async function appliedBefore(
   for (const b of bodies)
     for (const s of shards.shardsOfMessage(b)) (perShard.get(s) ?? perShard.set(s, []).get(s)!).push(b.id);
   const applied = new Map<number, Set<string>>();
+  // A replayed share the dead-letter consumer found counted: applied wherever it goes now.
+  const counted = new Set(bodies.filter((b) => b.counted === true).map((b) => b.id));
   await Promise.all(
     [...perShard].map(async ([s, ids]) => {
       const db = dbs[s];
@@ -71,7 +73,7 @@ export async function appliedBefore(
       applied.set(s, await appliedOn(db, ids));
     }),
   );
-  return (id, s) => applied.get(s)?.has(id) ?? false;
+  return (id, s) => counted.has(id) || (applied.get(s)?.has(id) ?? false);
 }
 
 /**
