@@ -25,6 +25,46 @@ describe("fts backend", () => {
     expect(fts?.n).toBe(rows?.n);
   });
 
+  it("starts a search page at its cursor by an index range, not by walking past the pages before it", async () => {
+    // Records the statements the backend prepares, with their parameters.
+    const seen: { sql: string; params: unknown[] }[] = [];
+    const recording = new Proxy(env.DB, {
+      get(db, key) {
+        if (key !== "prepare") return Reflect.get(db, key).bind?.(db) ?? Reflect.get(db, key);
+        return (sql: string) => {
+          const stmt = db.prepare(sql);
+          return new Proxy(stmt, {
+            get(target, k) {
+              if (k !== "bind") return Reflect.get(target, k).bind?.(target) ?? Reflect.get(target, k);
+              return (...params: unknown[]) => {
+                seen.push({ sql, params });
+                return target.bind(...params);
+              };
+            },
+          });
+        };
+      },
+    });
+    const docs = Array.from({ length: 12 }, (_, i) => ({ ...corpusDoc(i + 1), projectId: "paging" }));
+    expect(new Set(await backend.index(docs))).toEqual(new Set(["ok"]));
+    const paged = new FtsSearchBackend(recording);
+    const first = await paged.search({ projectId: "paging", q: "", limit: 5 });
+    expect(first.next).toBeTruthy();
+    seen.length = 0;
+    await paged.search({ projectId: "paging", q: "", limit: 5, cursor: first.next });
+    const hits = seen.find((s) =>
+      /ORDER BY d\.occurred_at DESC, d\.event_id DESC LIMIT \?$/.test(s.sql.trim()),
+    );
+    expect(hits).toBeDefined();
+    const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${hits!.sql}`)
+      .bind(...hits!.params)
+      .all<{ detail: string }>();
+    const details = plan.results.map((r) => r.detail).join(" | ");
+    expect(details).toMatch(
+      /search_docs_project_time \(project_id=\? AND \(occurred_at,event_id\)<\(\?,\?\)\)/,
+    );
+  });
+
   it("never turns FTS5 syntax in user input into an error", async () => {
     for (const q of [
       "NEAR(a b)",

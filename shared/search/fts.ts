@@ -116,8 +116,10 @@ export class FtsSearchBackend implements SearchBackend {
     let hitsWhere = where.sql;
     const hitParams = [...where.params];
     if (bounds.after) {
-      hitsWhere += " AND (d.occurred_at < ? OR (d.occurred_at = ? AND d.event_id < ?))";
-      hitParams.push(bounds.after.at, bounds.after.at, bounds.after.id);
+      // A row-value comparison, so the cursor is a range on search_docs_project_time: page k
+      // starts where page k-1 ended instead of walking past every hit before it.
+      hitsWhere += " AND (d.occurred_at, d.event_id) < (?, ?)";
+      hitParams.push(bounds.after.at, bounds.after.id);
     }
     const [hits, total, groups] = await this.db.batch([
       this.db
