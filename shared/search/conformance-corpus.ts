@@ -54,7 +54,11 @@ export function corpusDoc(n: number): SearchDoc {
       : { segmentKey: `segments/seg-${Math.ceil(n / 10)}`, segmentOffset: n * 100, segmentLength: 90 + n }),
     ...(g ? GROUPS[g] : {}),
   };
-  if (n === 19) Object.assign(base, { message: "Timeout après 30 s — naïve café", level: "warning" });
+  if (n === 19)
+    Object.assign(base, {
+      message: "Timeout après 30 s — naïve café; ファイルが見つかりません 中文字",
+      level: "warning",
+    });
   if (n === 20)
     Object.assign(base, { type: "Error", message: 'Weird "quoted" * NEAR - : input', level: "info" });
   return base;

@@ -65,6 +65,12 @@ export function runSearchConformance(
       ["fetch -orders", []],
       ["-fetch", [...range(1, 14), 19, 20]],
       ["cafe apres", [19]],
+      // Chinese and Japanese inside a run of text, as ES's standard tokenizer finds them.
+      ["文字", [19]],
+      ["ファイル", [19]],
+      ["見つかり", [19]],
+      ["字文", []],
+      ["-中文", [...range(1, 18), 20]],
       ['"quoted" NEAR', [20]],
       ['* - : NEAR("x") OR AND', []],
       ["* -", range(1, 20)],

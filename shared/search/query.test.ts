@@ -24,6 +24,16 @@ describe("parseQuery", () => {
     ]);
   });
 
+  it("keeps what comes before and after a quoted part of a word, as a shell does", () => {
+    expect(parseQuery('type:Type"Error X" release:1."0 beta"-rc level:"err"or "a:b"c:d').terms).toEqual([
+      { kind: "field", field: "type", value: "TypeError X", negated: false },
+      { kind: "field", field: "release", value: "1.0 beta-rc", negated: false },
+      { kind: "field", field: "level", value: "error", negated: false },
+      // The colon is quoted: text, not a field "a".
+      { kind: "text", tokens: ["a", "bc", "d"], negated: false },
+    ]);
+  });
+
   it("turns punctuated words into phrases and drops punctuation-only words", () => {
     expect(parseQuery("util.readFoo * - ").terms).toEqual([
       { kind: "text", tokens: ["util", "readfoo"], negated: false },
@@ -68,7 +78,31 @@ describe("tokenize", () => {
       "baz",
       "3",
       "14",
-      "日本",
+      "日",
+      "本",
+    ]);
+  });
+  it("cuts Chinese and Japanese where Elasticsearch's standard tokenizer does", () => {
+    // Han and Hiragana one character each, Katakana by the run (が and バ lose their dakuten, as é its
+    // accent).
+    expect(tokenize("ファイルが見つかりません: サーバー中文字 abcカタ3中")).toEqual([
+      "ファイル",
+      "か",
+      "見",
+      "つ",
+      "か",
+      "り",
+      "ま",
+      "せ",
+      "ん",
+      "サーハー",
+      "中",
+      "文",
+      "字",
+      "abc",
+      "カタ",
+      "3",
+      "中",
     ]);
   });
   it("splits tokens longer than 255 characters like Elasticsearch does", () => {

@@ -76,30 +76,30 @@ export function parseQuery(q: string | null | undefined): SearchQuery {
       negated = true;
       i++;
     }
-    if (input[i] === '"') {
-      const end = closingQuote(input, i);
-      pushText(terms, input.slice(i + 1, end), negated);
-      i = end + 1;
-      continue;
-    }
-    // A bare word runs to whitespace; a quote inside it opens a quoted value (field:"a b").
+    // A bare word runs to whitespace; a quoted part inside it (field:"a b", release:1."0 beta") is
+    // part of the word, spaces and all, as in a shell: nothing before or after it is dropped.
     let word = "";
-    let quotedValue: string | null = null;
+    let firstQuote = -1;
     while (i < input.length && !/\s/.test(input[i]!)) {
       if (input[i] === '"') {
         const end = closingQuote(input, i);
-        quotedValue = input.slice(i + 1, end);
+        if (firstQuote < 0) firstQuote = word.length;
+        word += input.slice(i + 1, end);
         i = end + 1;
-        break;
+        continue;
       }
       word += input[i++];
     }
+    // A field name is what comes before a colon that is not quoted.
     const colon = word.indexOf(":");
-    if (colon > 0 && /^[A-Za-z][\w.-]*$/.test(word.slice(0, colon))) {
-      const value = quotedValue ?? word.slice(colon + 1);
-      terms.push(fieldTerm(word.slice(0, colon), value, negated));
+    if (
+      colon > 0 &&
+      (firstQuote < 0 || colon < firstQuote) &&
+      /^[A-Za-z][\w.-]*$/.test(word.slice(0, colon))
+    ) {
+      terms.push(fieldTerm(word.slice(0, colon), word.slice(colon + 1), negated));
     } else {
-      pushText(terms, quotedValue === null ? word : `${word} ${quotedValue}`, negated);
+      pushText(terms, word, negated);
     }
   }
   if (terms.length > MAX_TERMS) throw badRequest(`query has more than ${MAX_TERMS} terms`);

@@ -7,7 +7,15 @@
 
 import type { SearchDoc } from "../queue-message";
 
-const TOKEN = /[\p{L}\p{N}]+/gu;
+/**
+ * Runs of letters and digits, cut where Elasticsearch's standard tokenizer (Unicode word rules,
+ * UAX #29) cuts them even without a space: each Han ideograph and each Hiragana character is a
+ * token of its own, and a run of Katakana (with its prolonged sound mark) is one, apart from the
+ * letters around it. Fed text already cut this way, ES cuts no further, so both engines find
+ * 「文字」 in 「中文字」 and 「ファイル」 in 「ファイルが見つかりません」.
+ */
+const TOKEN =
+  /[\p{Script=Han}\p{Script=Hiragana}]|[\p{Script=Katakana}\u30fc]+|(?:(?![\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u30fc])[\p{L}\p{N}])+/gu;
 const MARKS = /\p{M}+/gu;
 /** ES's standard tokenizer splits tokens longer than this; split them the same way on both sides. */
 const MAX_TOKEN = 255;
