@@ -384,6 +384,61 @@ describe("moving a project to another metadata shard", () => {
     ]);
   });
 
+  it("a move between two shards while a message spread over both waits to be retried loses neither project's share", async () => {
+    // Two projects per shard pair: each message holds one project of each shard.
+    const a = await createTestProject("move-share-a");
+    const from = (await projectShards(env, [a.id])).get(a.id)!;
+    const to = (from + 1) % shardDbs(env).length;
+    const onTo: TestProject[] = [];
+    for (let i = 0; onTo.length < 2 && i < 30; i++) {
+      const x = await createTestProject(`move-share-${i}`);
+      if ((await projectShards(env, [x.id])).get(x.id) === to) onTo.push(x);
+    }
+    let b = await createTestProject("move-share-b");
+    for (let i = 0; i < 30 && (await projectShards(env, [b.id])).get(b.id) !== from; i++)
+      b = await createTestProject(`move-share-b${i}`);
+    const [c, d] = onTo as [TestProject, TestProject];
+    expect((await projectShards(env, [b.id])).get(b.id)).toBe(from);
+    const failing = (shard: number) => {
+      const db = shardDbs(env)[shard]!;
+      return {
+        ...env,
+        [`DB_SHARD_${shard}`]: new Proxy(db, {
+          get(target, prop) {
+            if (prop === "batch")
+              return async () => {
+                throw new Error("injected failure of one metadata shard");
+              };
+            const v = Reflect.get(target, prop);
+            return typeof v === "function" ? v.bind(target) : v;
+          },
+        }),
+      } as typeof env;
+    };
+    // m1: a (old shard) commits, c (new shard) fails. m2: b (old shard) fails, d (new shard) commits.
+    const m1 = body([raygunItem(a), raygunItem(c)]);
+    const m2 = body([raygunItem(b), raygunItem(d)]);
+    await deliver([m1], { environment: failing(to) });
+    await deliver([m2], { environment: failing(from) });
+    expect((await groups(a)).map((g) => g.count)).toEqual([1]);
+    expect(await groups(c)).toEqual([]);
+    expect(await groups(b)).toEqual([]);
+    expect((await groups(d)).map((g) => g.count)).toEqual([1]);
+
+    // a and b move to the new shard before the queue retries the two messages.
+    expect((await move(a, to)).status).toBe(200);
+    expect((await move(b, to)).status).toBe(200);
+    expect((await deliver([m1, m2], { attempts: 2 })).result.explicitAcks).toHaveLength(2);
+    // Each project's event counted once: a's and d's not again, c's and b's at last.
+    const counts = async (p: TestProject) => (await groups(p)).map((g) => g.count);
+    expect([await counts(a), await counts(b), await counts(c), await counts(d)]).toEqual([
+      [1],
+      [1],
+      [1],
+      [1],
+    ]);
+  });
+
   it("answers bad requests with a 4xx that says why", async () => {
     const p = await createTestProject("move-bad");
     const far = await move(p, 99);

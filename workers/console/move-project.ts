@@ -97,11 +97,21 @@ function mergeSql(table: string, name: string): string | null {
   return null;
 }
 
-async function copyLedger(from: D1Database, to: D1Database): Promise<number> {
+/**
+ * Whether a ledger entry (a message id without its send-time slice) is for project `pid`: the
+ * entries of its shares (`…@<pid>`, workers/processor/shard-split.ts), and whole-message entries
+ * written before the ledger kept shares (they may hold the project's share too; gone after 4 days).
+ * Other projects' shares stay behind: copied, they would make a message whose share for a project
+ * of the new shard is still to be applied (another shard's transaction failed) look applied there.
+ */
+const entryOf = (pid: number) => (entry: string) => entry.endsWith(`@${pid}`) || !entry.includes("@");
+
+async function copyLedger(from: D1Database, to: D1Database, pid: number): Promise<number> {
   let after = "";
   let copied = 0;
+  const mine = entryOf(pid);
   for (;;) {
-    const rows = (
+    const read = (
       await from
         .prepare(
           "SELECT id, batch_id, applied_at, ids FROM message_ledger WHERE id > ? AND id NOT LIKE 'move:%' ORDER BY id LIMIT ?",
@@ -109,7 +119,12 @@ async function copyLedger(from: D1Database, to: D1Database): Promise<number> {
         .bind(after, LEDGER_CHUNK)
         .all<{ id: string; batch_id: string; applied_at: number; ids: string }>()
     ).results;
-    if (rows.length === 0) return copied;
+    if (read.length === 0) return copied;
+    after = read[read.length - 1]!.id;
+    const rows = read
+      .map((r) => ({ ...r, ids: JSON.stringify((JSON.parse(r.ids) as string[]).filter(mine)) }))
+      .filter((r) => r.ids !== "[]");
+    if (rows.length === 0) continue;
     await to
       .prepare(
         // A batch that wrote to both shards has a row of the same id (its slice and batch) on each,
@@ -123,7 +138,6 @@ async function copyLedger(from: D1Database, to: D1Database): Promise<number> {
       .bind(JSON.stringify(rows))
       .run();
     copied += rows.length;
-    after = rows[rows.length - 1]!.id;
   }
 }
 
@@ -270,7 +284,7 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
   if (!row) throw new ClientError(404, "project not found", "not_found");
   const runId = crypto.randomUUID();
   const fromDb = dbs[row.shard];
-  let ledgerRowsCopied = fromDb && row.shard !== to ? await copyLedger(fromDb, dbs[to]!) : 0;
+  let ledgerRowsCopied = fromDb && row.shard !== to ? await copyLedger(fromDb, dbs[to]!, id) : 0;
   if (row.shard !== to)
     await env.DB.prepare("UPDATE projects SET shard = ?, updated_at = ? WHERE id = ?")
       .bind(to, Date.now(), id)
@@ -287,7 +301,7 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
     await foldAll(dbs[s]!);
     for (const t of TABLES) moved += await foldTable(t, id, dbs[s]!, dbs, to, runId);
     // Messages applied on that shard between the first copy and the flip.
-    if (moved > 0 || s === row.shard) ledgerRowsCopied += await copyLedger(dbs[s]!, dbs[to]!);
+    if (moved > 0 || s === row.shard) ledgerRowsCopied += await copyLedger(dbs[s]!, dbs[to]!, id);
     rowsMoved += moved;
   }
   // Every outbox is empty now: no guard of this project's is needed any more, on any shard.

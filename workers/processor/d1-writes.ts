@@ -30,7 +30,10 @@ import { needsPointerRow, type SegmentContents } from "./segment-contents";
 
 export interface StoredRef {
   prepared: Prepared;
-  /** The queue message (IngestBatch id) the item arrived in: the ledger key its counts hang on. */
+  /**
+   * Its project's share of the queue message it arrived in (shard-split.ts `shareKey`): the ledger
+   * key its counts hang on.
+   */
   messageId: string;
   segmentKey: string;
   offset: number;
@@ -41,7 +44,10 @@ export interface D1WriteInput {
   batchId: string;
   now: number;
   segment: { key: string; bytes: number; refs: StoredRef[] } | null;
-  /** Every message this batch applies (ids unique), with the edge's drop counts it carries. */
+  /**
+   * Every project's share of a message this batch applies here (share keys, unique), with the edge's
+   * drop counts the message carries for that project.
+   */
   messages: { id: string; outcomes: OutcomeRecord[] }[];
   /** More statements for the same transaction (alert rules' per-minute counts: alerts-hook.ts). */
   extra?: SQL[];

@@ -18,7 +18,7 @@ import { scrubString } from "../../shared/policy/scrub-rules";
 import type { IngestItem } from "../../shared/queue-message";
 import { deadLetterKey } from "../../shared/storage/dead-letter-store";
 import { ledgerHolds } from "./ledger-sql";
-import { ledgerKeys } from "./shard-split";
+import { shareLookups } from "./shard-split";
 
 // The R2 fallback lives in shared/storage/dead-letter-store.ts (the console lists and replays it).
 export { DEAD_LETTER_PREFIX, deadLetterKey, listFallback } from "../../shared/storage/dead-letter-store";
@@ -95,7 +95,7 @@ export function ledgerCountedCheck(env: ShardEnv): CountedCheck {
       const shard = (await projectShards(env, [String(pid)])).get(String(pid)) ?? 0;
       const db = shardDbs(env)[shard];
       if (!db) return null;
-      return (await ledgerHolds(db, ledgerKeys(id))).size > 0;
+      return (await ledgerHolds(db, shareLookups(id, pid))).size > 0;
     } catch (err) {
       console.warn(JSON.stringify({ msg: "dead letter: ledger not readable", error: String(err) }));
       return null;

@@ -12,6 +12,7 @@ import { ledgerCountedCheck, toDeadLetters } from "./dead-letters";
 import { ledgerHolds } from "./ledger-sql";
 import { PREPARERS } from "./prepare";
 import { poisonMessageId, processBatch } from "./process-batch";
+import { shareKey } from "./shard-split";
 import { batchBody, deliver, raygunItem, storedEventIds } from "./test-helpers";
 
 let a: TestProject;
@@ -172,9 +173,13 @@ describe("compact ledger rows", () => {
       .all<{ id: string; ids: string }>();
     expect(rows.results).toHaveLength(1);
     expect(rows.results[0]!.id.startsWith(`${newId.slice(0, 10)}:~`)).toBe(true);
-    expect(JSON.parse(rows.results[0]!.ids)).toEqual([newId.slice(10)]);
+    // The new row lists the project's share of the message (`<id>@<project>`), without its slice.
+    expect(JSON.parse(rows.results[0]!.ids)).toEqual([`${newId.slice(10)}@${p.id}`]);
     // Both forms are found by the look-up that routes redeliveries, and both redeliveries add nothing.
-    expect([...(await ledgerHolds(db, [oldId, newId, `${time}none`]))].sort()).toEqual([newId, oldId].sort());
+    const newShare = shareKey(newId, p.id);
+    expect([...(await ledgerHolds(db, [oldId, newShare, `${time}none`]))].sort()).toEqual(
+      [newShare, oldId].sort(),
+    );
     await deliver([oldBody, newBody]);
     expect(await accepted(p)).toBe(before + 1);
   });

@@ -1,7 +1,8 @@
 // SQL of the message ledger (d1-writes.ts): one ledger row per batch, shard and send-time slice
 // instead of one per message (D1 bills every row written). A row's id is the slice (the first 10
 // characters of its messages' ids: their send time in hex, 256 ms) then `:~<batch id>`, and `ids`
-// lists the messages it applied, each without the slice its row id already carries (a third of an
+// lists the messages it applied, one entry per project's share of a message (`<id>@<project>`,
+// shard-split.ts), each without the slice its row id already carries (a third of an
 // edge-made id: the ledger is most of what a metadata shard holds, see the capacity plan). Its
 // insert keeps only messages no row of the slice holds yet, in the same transaction as the
 // aggregates; every aggregate row carries the id of the message it came from and counts only if
@@ -23,8 +24,8 @@ export const sliceOf = (messageId: string) => messageId.slice(0, SLICE);
 const rowIdOf = (slice: string, batchId: string) => `${slice}:${SHORT}${batchId}`;
 
 /**
- * Message ids as the ledger keeps them: `"`, `\`, `%`, `,` and anything outside printable ASCII
- * are %-escaped (deterministic, so a redelivery maps to the same id; edge-made ids never change).
+ * Message ids as the ledger keeps them: `"`, `\`, `%`, `,`, `@` (which ends a message id in a share
+ * key) and anything outside printable ASCII are %-escaped (deterministic, so a redelivery maps to the same id; edge-made ids never change).
  * The ledger then finds an id in a row's `ids` by plain substring (`instr` of its JSON string),
  * which reads no rows, where json_each would make D1 bill one row read per id of the row: with no
  * quote in an entry, `"<entry>"` can only match a whole element, except for the entry `,`, which
@@ -32,7 +33,7 @@ const rowIdOf = (slice: string, batchId: string) => `${slice}:${SHORT}${batchId}
  * without its slice, so an id of 11 characters ending in `,` would have that entry).
  */
 export const ledgerId = (id: string) =>
-  id.replace(/[%"\\,]|[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  id.replace(/[%"\\,@]|[^\x21-\x7e]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
 /**
  * What one batch's ledger rows on one shard are to admit: the messages it applies there (those no

@@ -15,6 +15,7 @@ import processor from "./index";
 import { ledgerHolds, sliceOf } from "./ledger-sql";
 import { processBatch } from "./process-batch";
 import { LEDGER_DAYS, runRetention } from "./retention";
+import { shareKey } from "./shard-split";
 import { raygunItem } from "./test-helpers";
 
 let _project: TestProject;
@@ -179,8 +180,10 @@ describe("D1 rows per event (Elasticsearch budget: ≤ 0.3)", () => {
       .bind(first.batchId)
       .first<{ rows: number; n: number }>();
     expect(ledger).toEqual({ rows: slices, n: 100 });
-    expect([...(await ledgerHolds(await metaDbOf(p.id), [...ids, "not-applied"]))].sort()).toEqual(
-      [...ids].sort(),
+    // The ledger keeps each project's share of a message.
+    const shares = ids.map((id) => shareKey(id, p.id));
+    expect([...(await ledgerHolds(await metaDbOf(p.id), [...shares, "not-applied"]))].sort()).toEqual(
+      [...shares].sort(),
     );
 
     // Redelivery of the whole batch: only the new segment's row; every counter stays exact.

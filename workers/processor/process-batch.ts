@@ -37,7 +37,15 @@ import { ledgerId, ledgerScope } from "./ledger-sql";
 import { itemBudgetMs, PoisonItemError, type Prepared, prepareItem } from "./prepare";
 import { toSearchDoc } from "./search-doc";
 import { needsPointerRow } from "./segment-contents";
-import { appliedBefore, byShard, resolveShards, type ShardMap, writeShards } from "./shard-split";
+import {
+  appliedBefore,
+  byShard,
+  projectsOf,
+  resolveShards,
+  type ShardMap,
+  shareKey,
+  writeShards,
+} from "./shard-split";
 
 export interface ProcessEnv {
   DB: D1Database;
@@ -212,7 +220,11 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
       body.items.map(async (item) => {
         metrics.items++;
         try {
-          prepared.push({ msg, messageId: body.id, p: await prepareItem(item, env, budget) });
+          prepared.push({
+            msg,
+            messageId: shareKey(body.id, item.projectId),
+            p: await prepareItem(item, env, budget),
+          });
         } catch (err) {
           if (err instanceof PoisonItemError) poisoned.push({ msg, item, reason: err.message });
           else {
@@ -226,7 +238,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     ),
   );
   let shards: ShardMap;
-  let appliedOn: (messageId: string, shard: number) => boolean;
+  let appliedOn: (shareKey: string) => boolean;
   try {
     ({ shards, appliedOn } = await ledger);
   } catch (err) {
@@ -245,7 +257,7 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   // message: it was dead-lettered when the message was applied there.
   const bodyOf = new Map(live.map(({ msg, body }) => [msg, body]));
   const appliedHere = (msg: Message<unknown>, item: IngestItem) =>
-    appliedOn(bodyOf.get(msg)!.id, shards.shardOf(item.projectId));
+    appliedOn(shareKey(bodyOf.get(msg)!.id, item.projectId));
   const retrying = new Set(
     failedItems
       .filter(({ msg, item }) => msg.attempts < maxRetries && !appliedHere(msg, item))
@@ -256,17 +268,19 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   // wait for the attempt that applies it, and an applied one's were sent when it was.
   const letters = poisoned.filter(({ msg, item }) => !retrying.has(msg) && !appliedHere(msg, item));
   const ok = prepared.filter(({ msg }) => !retrying.has(msg));
-  // Every message applied by this batch gets a ledger row on each shard it touches that does not
-  // hold it yet, with the edge's drop counts it carries for that shard's projects.
+  // Every project's share of a message applied by this batch that its shard's ledger does not hold
+  // yet gets an entry there, with the edge's drop counts the message carries for that project.
   const applied = new Map<number, D1WriteInput["messages"]>();
   for (const { msg, body } of live) {
     if (retrying.has(msg)) continue;
-    for (const s of shards.shardsOfMessage(body)) {
-      if (appliedOn(body.id, s)) continue;
+    for (const pid of projectsOf(body)) {
+      const key = shareKey(body.id, pid);
+      if (appliedOn(key)) continue;
+      const s = shards.shardOf(pid);
       const outcomes = ((body.outcomes ?? []) as OutcomeRecord[]).filter(
-        (o) => shards.shardOf(String(o.projectId)) === s,
+        (o) => String(Number(o.projectId)) === pid,
       );
-      (applied.get(s) ?? applied.set(s, []).get(s)!).push({ id: body.id, outcomes });
+      (applied.get(s) ?? applied.set(s, []).get(s)!).push({ id: key, outcomes });
     }
   }
 

@@ -12,6 +12,7 @@ import { api, createTestProject, metaDbOf, type TestProject } from "../../test/h
 import { hashString } from "../edge/enqueue";
 import { ledgerHolds } from "./ledger-sql";
 import { processBatch } from "./process-batch";
+import { shareKey } from "./shard-split";
 import { raygunItem } from "./test-helpers";
 
 const messageId = () => `${Date.now().toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
@@ -46,8 +47,10 @@ const groupCount = async (p: TestProject) =>
     0,
   );
 
+/** Whether p's shard's ledger holds p's share of message `id` (the ledger keeps shares). */
 async function ledgerHas(p: TestProject, id: string) {
-  return (await ledgerHolds(await metaDbOf(p.id), [id])).has(id);
+  const key = shareKey(id, p.id);
+  return (await ledgerHolds(await metaDbOf(p.id), [key])).has(key);
 }
 
 /** `env` with one shard's transactions (batch()) failing. */

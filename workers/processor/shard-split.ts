@@ -1,8 +1,8 @@
-// The processor's view of the metadata shards (shared/db/shards.ts): which shard each message of a
-// batch touches (its items' and its edge outcomes' projects), which shards' ledgers already hold
-// it, and the split of a batch's D1 writes into one transaction per shard. A message spread over
-// two shards has a ledger row on each, so a retry after one shard's transaction failed counts only
-// on the shard that did not commit: exactly-once holds per shard share.
+// The processor's view of the metadata shards (shared/db/shards.ts): which shard each project of a
+// batch lives on, which projects' shares of its messages the shards' ledgers already hold, and the
+// split of a batch's D1 writes into one transaction per shard. The ledger holds shares (a message's
+// items and edge outcomes of one project), so a retry after one shard's transaction failed counts
+// only the shares not yet applied, and a project that moves takes its own shares' entries along.
 
 import { foldAfterMs, foldDue, foldGroupDeltas } from "../../shared/db/group-fold";
 import { projectShards, type ShardEnv, shardDbs } from "../../shared/db/shards";
@@ -14,8 +14,6 @@ import { ledgerHolds } from "./ledger-sql";
 /** Where each project of a batch lives; a project the control database no longer knows goes to shard 0. */
 export interface ShardMap {
   shardOf(projectId: string): number;
-  /** The shards one message touches. */
-  shardsOfMessage(body: IngestBatch): number[];
 }
 
 export async function resolveShards(env: ShardEnv, bodies: IngestBatch[]): Promise<ShardMap> {
@@ -27,19 +25,28 @@ export async function resolveShards(env: ShardEnv, bodies: IngestBatch[]): Promi
   const count = shardDbs(env).length;
   const known = count === 1 ? new Map<string, number>() : await projectShards(env, ids);
   const shardOf = (projectId: string) => known.get(String(Number(projectId))) ?? 0;
-  return {
-    shardOf,
-    shardsOfMessage(body) {
-      const s = new Set<number>();
-      for (const it of body.items) s.add(shardOf(it.projectId));
-      for (const o of body.outcomes ?? []) s.add(shardOf(String(o.projectId)));
-      return [...s].sort((a, b) => a - b);
-    },
-  };
+  return { shardOf };
 }
 
 /**
- * The ledger ids that mean "this message is applied": its own, and for a dead letter's per-project
+ * The ledger key of one project's share of a message. The ledger records shares, not messages: a
+ * message can carry several projects' items, each project's counts live on its own shard, and a
+ * project can move to another shard (workers/console/move-project.ts), taking its own entries
+ * there and nobody else's. (`@` never occurs in a message id as the ledger keeps it: ledgerId.)
+ */
+export const shareKey = (messageId: string, projectId: string | number) =>
+  `${messageId}@${String(Number(projectId))}`;
+
+/** The projects a message's items and edge outcomes belong to. */
+export function projectsOf(body: IngestBatch): string[] {
+  const ids = new Set<string>();
+  for (const it of body.items) ids.add(String(Number(it.projectId)));
+  for (const o of body.outcomes ?? []) ids.add(String(Number(o.projectId)));
+  return [...ids];
+}
+
+/**
+ * The message ids that mean "this message is applied": its own, and for a dead letter's per-project
  * share (`<parent>:<projectId>`, dead-letters.ts) its parent's, which the ledger holds when the
  * parent's D1 batch committed before the message was dead-lettered anyway.
  */
@@ -48,32 +55,48 @@ export function ledgerKeys(id: string): string[] {
   return i > 0 && /^\d+$/.test(id.slice(i + 1)) ? [id, id.slice(0, i)] : [id];
 }
 
-async function appliedOn(db: D1Database, ids: string[]): Promise<Set<string>> {
-  const known = await ledgerHolds(db, [...new Set(ids.flatMap(ledgerKeys))]);
-  return new Set(ids.filter((id) => ledgerKeys(id).some((k) => known.has(k))));
-}
+/**
+ * The ledger entries that mean "this project's share of message `id` is applied": the share's key,
+ * and the whole message's id as the ledger kept it before it kept shares (rows of the queue's
+ * retention, 4 days, written by a processor of the previous release), for the message and its
+ * parent alike.
+ */
+export const shareLookups = (id: string, projectId: string | number): string[] =>
+  ledgerKeys(id).flatMap((k) => [shareKey(k, projectId), k]);
 
-/** `message id → shards whose ledger already holds it`, one look-up per shard touched. */
+/**
+ * `share key → applied before`, one look-up per shard touched: each share is looked up in the
+ * ledger of its project's shard. A replayed share the dead-letter consumer found counted (`counted`)
+ * is applied wherever it goes now.
+ */
 export async function appliedBefore(
   env: ShardEnv,
   shards: ShardMap,
   bodies: IngestBatch[],
-): Promise<(messageId: string, shard: number) => boolean> {
+): Promise<(shareKey: string) => boolean> {
   const dbs = shardDbs(env);
-  const perShard = new Map<number, string[]>();
+  const counted = new Set<string>();
+  const perShard = new Map<number, Map<string, string[]>>();
   for (const b of bodies)
-    for (const s of shards.shardsOfMessage(b)) (perShard.get(s) ?? perShard.set(s, []).get(s)!).push(b.id);
-  const applied = new Map<number, Set<string>>();
-  // A replayed share the dead-letter consumer found counted: applied wherever it goes now.
-  const counted = new Set(bodies.filter((b) => b.counted === true).map((b) => b.id));
+    for (const pid of projectsOf(b)) {
+      const key = shareKey(b.id, pid);
+      if (b.counted === true) {
+        counted.add(key);
+        continue;
+      }
+      const s = shards.shardOf(pid);
+      (perShard.get(s) ?? perShard.set(s, new Map()).get(s)!).set(key, shareLookups(b.id, pid));
+    }
+  const applied = new Set<string>();
   await Promise.all(
-    [...perShard].map(async ([s, ids]) => {
+    [...perShard].map(async ([s, shares]) => {
       const db = dbs[s];
       if (!db) throw new Error(`metadata shard ${s} is not bound (DB_SHARD_${s})`);
-      applied.set(s, await appliedOn(db, ids));
+      const held = await ledgerHolds(db, [...new Set([...shares.values()].flat())]);
+      for (const [key, lookups] of shares) if (lookups.some((k) => held.has(k))) applied.add(key);
     }),
   );
-  return (id, s) => counted.has(id) || (applied.get(s)?.has(id) ?? false);
+  return (key) => counted.has(key) || applied.has(key);
 }
 
 /**

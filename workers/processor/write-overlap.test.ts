@@ -10,6 +10,7 @@ import type { IngestItem } from "../../shared/queue-message";
 import { readRecord } from "../../shared/storage/segments";
 import { api, createTestProject, metaDbOf, type TestProject, waitFor } from "../../test/helpers";
 import { ledgerHolds } from "./ledger-sql";
+import { shareKey } from "./shard-split";
 import { batchBody, deliver, raygunItem } from "./test-helpers";
 
 /** A message id as the edge makes them: send time in 12 hex digits, then a unique part. */
@@ -87,7 +88,9 @@ const indexed = async (p: TestProject) =>
       .all<{ event_id: string; segment_key: string; segment_offset: number; segment_length: number }>()
   ).results;
 
-const holds = async (p: TestProject, id: string) => (await ledgerHolds(await metaDbOf(p.id), [id])).has(id);
+/** Whether p's shard's ledger holds p's share of message `id`. */
+const holds = async (p: TestProject, id: string) =>
+  (await ledgerHolds(await metaDbOf(p.id), [shareKey(id, p.id)])).has(shareKey(id, p.id));
 
 describe("the segment PUT beside the D1 batch", () => {
   it("a PUT that fails after D1 committed: the retry stores every event again, counts stay exact, every event reads back", async () => {
