@@ -18,6 +18,14 @@ export const projects = sqliteTable("projects", {
   settings: text("settings").notNull().default("{}"),
   /** The metadata shard (binding DB_SHARD_<n>, shared/db/shards.ts) holding this project's groups and aggregates. */
   shard: integer("shard").notNull().default(0),
+  /**
+   * The shard the project was last moved off, and when (workers/console/move-project.ts): for as
+   * long as the queue can redeliver a message (4 days), the processor also asks that shard's ledger
+   * whether the project's share of a message was applied, since a batch that read the old pointer
+   * may have applied it there after the move copied the ledger.
+   */
+  movedFrom: integer("moved_from"),
+  movedAt: integer("moved_at"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

@@ -44,14 +44,32 @@ export async function projectShards(
   env: ShardEnv,
   projectIds: Iterable<string | number>,
 ): Promise<Map<string, number>> {
+  const placements = await projectPlacements(env, projectIds);
+  return new Map([...placements].map(([id, p]) => [id, p.shard]));
+}
+
+/** Where a project lives, and the shard it was last moved off (with when), if it ever moved. */
+export interface Placement {
+  shard: number;
+  movedFrom: number | null;
+  movedAt: number | null;
+}
+
+/** Each known project's placement (one query); unknown projects are absent. */
+export async function projectPlacements(
+  env: ShardEnv,
+  projectIds: Iterable<string | number>,
+): Promise<Map<string, Placement>> {
   const ids = [...new Set([...projectIds].map(Number).filter((n) => Number.isSafeInteger(n)))];
   if (ids.length === 0) return new Map();
   const rows = await env.DB.prepare(
-    "SELECT id, shard FROM projects WHERE id IN (SELECT value FROM json_each(?))",
+    "SELECT id, shard, moved_from, moved_at FROM projects WHERE id IN (SELECT value FROM json_each(?))",
   )
     .bind(JSON.stringify(ids))
-    .all<{ id: number; shard: number }>();
-  return new Map(rows.results.map((r) => [String(r.id), r.shard]));
+    .all<{ id: number; shard: number; moved_from: number | null; moved_at: number | null }>();
+  return new Map(
+    rows.results.map((r) => [String(r.id), { shard: r.shard, movedFrom: r.moved_from, movedAt: r.moved_at }]),
+  );
 }
 
 /**

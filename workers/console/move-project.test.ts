@@ -439,6 +439,28 @@ describe("moving a project to another metadata shard", () => {
     ]);
   });
 
+  it("a message a late batch applied on the old shard after the move, then redelivered to the new one, counts once", async () => {
+    const p = await createTestProject("move-late-redelivery");
+    const from = (await projectShards(env, [p.id])).get(p.id)!;
+    const to = (from + 1) % shardDbs(env).length;
+    await deliver([body([raygunItem(p)])]);
+    expect((await move(p, to)).status).toBe(200);
+    // A batch that read the old pointer commits its message on the old shard after the move copied
+    // the ledger, then fails a later step: the queue redelivers the message, now to the new shard.
+    const late = body([raygunItem(p)]);
+    const pointer = await env.DB.prepare("SELECT shard, moved_from, moved_at FROM projects WHERE id = ?")
+      .bind(Number(p.id))
+      .first<{ shard: number; moved_from: number; moved_at: number }>();
+    expect(pointer).toMatchObject({ shard: to, moved_from: from });
+    await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(from, Number(p.id)).run();
+    await deliver([late]);
+    await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(to, Number(p.id)).run();
+    expect((await deliver([late], { attempts: 2 })).result.explicitAcks).toHaveLength(1);
+    // The move's second sweep carries the late batch's counts over: the event is counted once.
+    expect((await move(p, to)).status).toBe(200);
+    expect((await groups(p)).map((g) => g.count)).toEqual([2]);
+  });
+
   it("answers bad requests with a 4xx that says why", async () => {
     const p = await createTestProject("move-bad");
     const far = await move(p, 99);

@@ -286,8 +286,11 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
   const fromDb = dbs[row.shard];
   let ledgerRowsCopied = fromDb && row.shard !== to ? await copyLedger(fromDb, dbs[to]!, id) : 0;
   if (row.shard !== to)
-    await env.DB.prepare("UPDATE projects SET shard = ?, updated_at = ? WHERE id = ?")
-      .bind(to, Date.now(), id)
+    // The old shard is remembered: for the queue's retention the processor asks its ledger too.
+    await env.DB.prepare(
+      "UPDATE projects SET shard = ?, moved_from = ?, moved_at = ?, updated_at = ? WHERE id = ?",
+    )
+      .bind(to, row.shard, Date.now(), Date.now(), id)
       .run();
   // Chunks a stopped run left in an outbox go first, to the shard that run was moving to (a move
   // restarted towards another shard then carries them on from there, below).

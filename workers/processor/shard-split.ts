@@ -5,15 +5,22 @@
 // only the shares not yet applied, and a project that moves takes its own shares' entries along.
 
 import { foldAfterMs, foldDue, foldGroupDeltas } from "../../shared/db/group-fold";
-import { projectShards, type ShardEnv, shardDbs } from "../../shared/db/shards";
+import { type Placement, projectPlacements, type ShardEnv, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch } from "../../shared/queue-message";
 import { settleAll } from "../../shared/settle-all";
 import { type D1WriteInput, type StoredRef, writeBatch } from "./d1-writes";
 import { ledgerHolds } from "./ledger-sql";
+import { QUEUE_RETENTION_MS } from "./queue-retention";
 
 /** Where each project of a batch lives; a project the control database no longer knows goes to shard 0. */
 export interface ShardMap {
   shardOf(projectId: string): number;
+  /**
+   * The shard the project was moved off while the queue can still redeliver a message sent before
+   * (QUEUE_RETENTION_MS), else null: its ledger may hold shares applied there by a batch that read
+   * the old pointer after the move copied the ledger.
+   */
+  previousShardOf(projectId: string): number | null;
 }
 
 export async function resolveShards(env: ShardEnv, bodies: IngestBatch[]): Promise<ShardMap> {
@@ -23,9 +30,15 @@ export async function resolveShards(env: ShardEnv, bodies: IngestBatch[]): Promi
     for (const o of b.outcomes ?? []) ids.add(String(o.projectId));
   }
   const count = shardDbs(env).length;
-  const known = count === 1 ? new Map<string, number>() : await projectShards(env, ids);
-  const shardOf = (projectId: string) => known.get(String(Number(projectId))) ?? 0;
-  return { shardOf };
+  const known = count === 1 ? new Map<string, Placement>() : await projectPlacements(env, ids);
+  const now = Date.now();
+  const shardOf = (projectId: string) => known.get(String(Number(projectId)))?.shard ?? 0;
+  const previousShardOf = (projectId: string) => {
+    const p = known.get(String(Number(projectId)));
+    if (!p || p.movedFrom === null || p.movedAt === null || now - p.movedAt > QUEUE_RETENTION_MS) return null;
+    return p.movedFrom !== p.shard && p.movedFrom >= 0 && p.movedFrom < count ? p.movedFrom : null;
+  };
+  return { shardOf, previousShardOf };
 }
 
 /**
@@ -84,8 +97,9 @@ export async function appliedBefore(
         counted.add(key);
         continue;
       }
-      const s = shards.shardOf(pid);
-      (perShard.get(s) ?? perShard.set(s, new Map()).get(s)!).set(key, shareLookups(b.id, pid));
+      const lookups = shareLookups(b.id, pid);
+      for (const s of [shards.shardOf(pid), shards.previousShardOf(pid)])
+        if (s !== null) (perShard.get(s) ?? perShard.set(s, new Map()).get(s)!).set(key, lookups);
     }
   const applied = new Set<string>();
   await Promise.all(
