@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch } from "../../shared/queue-message";
 import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
-import { deliver, raygunItem } from "../processor/test-helpers";
+import { deliver, raygunItem, shardFailing } from "../processor/test-helpers";
 import { MOVED_TABLES, moveProject } from "./move-project";
 
 const messageId = () => `${Date.now().toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
@@ -30,6 +30,30 @@ async function rowsOn(db: D1Database, p: TestProject) {
     n += r?.n ?? 0;
   }
   return n;
+}
+
+/** The project's rows of `table` on `db`. */
+const rowsIn = async (db: D1Database, p: TestProject, table: string) =>
+  (await db
+    .prepare(`SELECT count(*) AS n FROM ${table} WHERE project_id = ?`)
+    .bind(Number(p.id))
+    .first<{ n: number }>())!.n;
+
+/** Checks that nothing of the project is left on `db`: no moved table's rows, no outbox chunk. */
+async function expectNothingLeft(db: D1Database, p: TestProject) {
+  for (const table of [...MOVED_TABLES, "move_outbox"])
+    expect({ table, rows: await rowsIn(db, p, table) }).toEqual({ table, rows: 0 });
+}
+
+/** Checks that a finished move left no guard of its own behind, on any shard. */
+async function expectNoGuards(p: TestProject) {
+  for (const db of shardDbs(env)) {
+    const guards = await db
+      .prepare("SELECT count(*) AS n FROM message_ledger WHERE id >= ? AND id < ?")
+      .bind(`move:${p.id}:`, `move:${p.id};`)
+      .first<{ n: number }>();
+    expect(guards?.n).toBe(0);
+  }
 }
 
 const move = (p: TestProject, shard: unknown) =>
@@ -157,30 +181,19 @@ describe("moving a project to another metadata shard", () => {
     // The pointer already says the new shard; the copied chunk is on both sides for now (in the old
     // shard's outbox), and the tables after it have not moved yet.
     expect((await projectShards(env, [p.id])).get(p.id)).toBe(to);
-    const onOld = async (table: string) =>
-      (await oldDb
-        .prepare(`SELECT count(*) AS n FROM ${table} WHERE project_id = ?`)
-        .bind(Number(p.id))
-        .first<{ n: number }>())!.n;
-    expect(await onOld("move_outbox")).toBe(1);
-    expect(await onOld("group_hours")).toBeGreaterThan(0);
+    expect(await rowsIn(oldDb, p, "move_outbox")).toBe(1);
+    expect(await rowsIn(oldDb, p, "group_hours")).toBeGreaterThan(0);
 
     // Run again: it resumes; the chunk's guard keeps its second copy from counting.
     expect((await move(p, to)).status).toBe(200);
-    for (const table of [...MOVED_TABLES, "move_outbox"])
-      expect({ table, rows: await onOld(table) }).toEqual({ table, rows: 0 });
+    await expectNothingLeft(oldDb, p);
     const hours = await newDb
       .prepare("SELECT sum(count) AS n FROM group_hours WHERE project_id = ?")
       .bind(Number(p.id))
       .first<{ n: number }>();
     expect(hours?.n).toBe(3);
     expect((await groups(p)).map((g) => g.count)).toEqual([3]);
-    // A finished move leaves no guard of its own behind.
-    const guards = await newDb
-      .prepare("SELECT count(*) AS n FROM message_ledger WHERE id >= ? AND id < ?")
-      .bind(`move:${p.id}:`, `move:${p.id};`)
-      .first<{ n: number }>();
-    expect(guards?.n).toBe(0);
+    await expectNoGuards(p);
   });
 
   it("stopped after a chunk was copied, then changed on the old shard by a late batch, and run again, counts each event once", async () => {
@@ -238,20 +251,8 @@ describe("moving a project to another metadata shard", () => {
     expect((await move(p, to)).status).toBe(200);
     expect(await hoursOn(newDb)).toBe(4);
     expect((await groups(p)).map((g) => g.count)).toEqual([4]);
-    for (const table of [...MOVED_TABLES, "move_outbox"]) {
-      const left = await oldDb
-        .prepare(`SELECT count(*) AS n FROM ${table} WHERE project_id = ?`)
-        .bind(Number(p.id))
-        .first<{ n: number }>();
-      expect({ table, rows: left!.n }).toEqual({ table, rows: 0 });
-    }
-    for (const db of shardDbs(env)) {
-      const guards = await db
-        .prepare("SELECT count(*) AS n FROM message_ledger WHERE id >= ? AND id < ?")
-        .bind(`move:${p.id}:`, `move:${p.id};`)
-        .first<{ n: number }>();
-      expect(guards?.n).toBe(0);
-    }
+    await expectNothingLeft(oldDb, p);
+    await expectNoGuards(p);
   });
 
   it("stopped before a chunk reached its target and run again towards another shard, carries the chunk on", async () => {
@@ -272,12 +273,7 @@ describe("moving a project to another metadata shard", () => {
     });
     const interrupted = { ...env, [`DB_SHARD_${first}`]: refusing } as typeof env;
     await expect(moveProject(interrupted, Number(p.id), first)).rejects.toThrow(/target shard unavailable/);
-    const count = (db: D1Database, table: string) =>
-      db
-        .prepare(`SELECT count(*) AS n FROM ${table} WHERE project_id = ?`)
-        .bind(Number(p.id))
-        .first<{ n: number }>()
-        .then((r) => r!.n);
+    const count = (db: D1Database, table: string) => rowsIn(db, p, table);
     expect(await count(dbs[from]!, "move_outbox")).toBe(1);
     expect(await count(dbs[from]!, "error_groups")).toBe(0);
 
@@ -285,9 +281,7 @@ describe("moving a project to another metadata shard", () => {
     const res = await move(p, second);
     expect(res.status).toBe(200);
     expect((await groups(p)).map((g) => g.count)).toEqual([2]);
-    for (const s of [from, first])
-      for (const table of [...MOVED_TABLES, "move_outbox"])
-        expect({ s, table, rows: await count(dbs[s]!, table) }).toEqual({ s, table, rows: 0 });
+    for (const s of [from, first]) await expectNothingLeft(dbs[s]!, p);
     expect(await count(dbs[second]!, "error_groups")).toBe(1);
   });
 
@@ -399,27 +393,11 @@ describe("moving a project to another metadata shard", () => {
       b = await createTestProject(`move-share-b${i}`);
     const [c, d] = onTo as [TestProject, TestProject];
     expect((await projectShards(env, [b.id])).get(b.id)).toBe(from);
-    const failing = (shard: number) => {
-      const db = shardDbs(env)[shard]!;
-      return {
-        ...env,
-        [`DB_SHARD_${shard}`]: new Proxy(db, {
-          get(target, prop) {
-            if (prop === "batch")
-              return async () => {
-                throw new Error("injected failure of one metadata shard");
-              };
-            const v = Reflect.get(target, prop);
-            return typeof v === "function" ? v.bind(target) : v;
-          },
-        }),
-      } as typeof env;
-    };
     // m1: a (old shard) commits, c (new shard) fails. m2: b (old shard) fails, d (new shard) commits.
     const m1 = body([raygunItem(a), raygunItem(c)]);
     const m2 = body([raygunItem(b), raygunItem(d)]);
-    await deliver([m1], { environment: failing(to) });
-    await deliver([m2], { environment: failing(from) });
+    await deliver([m1], { environment: shardFailing(to) });
+    await deliver([m2], { environment: shardFailing(from) });
     expect((await groups(a)).map((g) => g.count)).toEqual([1]);
     expect(await groups(c)).toEqual([]);
     expect(await groups(b)).toEqual([]);

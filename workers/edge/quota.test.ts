@@ -11,22 +11,7 @@ import { LEASE_SHARE } from "./quota-counter";
 afterEach(() => resetLocalQuota());
 
 /** The QUOTA namespace, counting the object requests the edge makes. */
-function counted() {
-  const calls = { consume: 0 };
-  const quota = {
-    idFromName: (name: string) => env.QUOTA.idFromName(name),
-    get: (id: DurableObjectId) => {
-      const stub = env.QUOTA.get(id);
-      return {
-        consume: (req: Parameters<typeof stub.consume>[0]) => {
-          calls.consume++;
-          return stub.consume(req);
-        },
-      };
-    },
-  };
-  return { calls, env: { QUOTA: quota as unknown as typeof env.QUOTA } };
-}
+const counted = () => skewed(0);
 
 function project(settings: Partial<ProjectSettings>): ProjectRecord {
   const id = `lease-${crypto.randomUUID()}`;
@@ -38,7 +23,10 @@ function project(settings: Partial<ProjectSettings>): ProjectRecord {
   };
 }
 
-/** The QUOTA namespace of an object whose clock reads `offsetMs` later than the isolate's. */
+/**
+ * The QUOTA namespace of an object whose clock reads `offsetMs` later than the isolate's, counting
+ * the object requests the edge makes.
+ */
 function skewed(offsetMs: number) {
   const calls = { consume: 0 };
   const quota = {

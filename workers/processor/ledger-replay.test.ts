@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IngestItem } from "../../shared/queue-message";
 import { api, createTestProject, metaDbOf, shardBindingOf, type TestProject } from "../../test/helpers";
-import { ledgerCountedCheck, toDeadLetters } from "./dead-letters";
+import { type CountedCheck, ledgerCountedCheck, toDeadLetters } from "./dead-letters";
 import { ledgerHolds } from "./ledger-sql";
 import { PREPARERS } from "./prepare";
 import { poisonMessageId, processBatch } from "./process-batch";
@@ -52,6 +52,24 @@ async function accepted(p: TestProject): Promise<number> {
     `/api/v1/projects/${p.id}/stats`,
   );
   return stats.body.totals.find((t) => t.outcome === "accepted")?.quantity ?? 0;
+}
+
+/** The dead letters the DLQ consumer makes of `body` once the queue gave up on it. */
+function deadLettersOf(body: string, counted?: CountedCheck) {
+  return toDeadLetters(
+    {
+      id: `dlq-${crypto.randomUUID()}`,
+      body: JSON.stringify({
+        v: 1,
+        deadLetter: { queue: "sluice-errors-0", reason: "exhausted" },
+        body: JSON.parse(body),
+      }),
+      attempts: 5,
+    },
+    env.BLOBS,
+    Date.now(),
+    counted,
+  );
 }
 
 const HEX_TIME = /^[0-9a-f]{12}/;
@@ -211,19 +229,7 @@ describe("dead-letter replay", () => {
     expect([await accepted(a), await accepted(b)]).toEqual([beforeA + 1, beforeB + 2]);
 
     // The queue gave up on it anyway (e.g. the ack was lost): the DLQ consumer splits it per project.
-    const letters = await toDeadLetters(
-      {
-        id: `dlq-${crypto.randomUUID()}`,
-        body: JSON.stringify({
-          v: 1,
-          deadLetter: { queue: "sluice-errors-0", reason: "exhausted" },
-          body: JSON.parse(body),
-        }),
-        attempts: 5,
-      },
-      env.BLOBS,
-      Date.now(),
-    );
+    const letters = await deadLettersOf(body);
     expect(letters).toHaveLength(2);
     const shares = letters.map((l) => JSON.stringify((JSON.parse(l.body) as { body: unknown }).body));
     const replay = await deliver(shares);
@@ -241,21 +247,7 @@ describe("dead-letter replay after the ledger forgot the message", () => {
     // A message the processor never applied (it failed every attempt), of project a only.
     const neverBody = batchBody([raygunItem(a), raygunItem(a)], `${time}never`);
 
-    const dead = (body: string) =>
-      toDeadLetters(
-        {
-          id: `dlq-${crypto.randomUUID()}`,
-          body: JSON.stringify({
-            v: 1,
-            deadLetter: { queue: "sluice-errors-0", reason: "exhausted" },
-            body: JSON.parse(body),
-          }),
-          attempts: 5,
-        },
-        env.BLOBS,
-        Date.now(),
-        ledgerCountedCheck(env),
-      );
+    const dead = (body: string) => deadLettersOf(body, ledgerCountedCheck(env));
     const letters = [...(await dead(appliedBody)), ...(await dead(neverBody))];
     const bodies = letters.map((l) => (JSON.parse(l.body) as { body: { id: string; counted?: true } }).body);
     expect(bodies.map((x) => x.counted ?? false)).toEqual([true, true, false]);

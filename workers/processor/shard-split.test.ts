@@ -13,7 +13,7 @@ import { hashString } from "../edge/enqueue";
 import { ledgerHolds } from "./ledger-sql";
 import { processBatch } from "./process-batch";
 import { shareKey } from "./shard-split";
-import { raygunItem } from "./test-helpers";
+import { raygunItem, shardFailing } from "./test-helpers";
 
 const messageId = () => `${Date.now().toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
 
@@ -51,22 +51,6 @@ const groupCount = async (p: TestProject) =>
 async function ledgerHas(p: TestProject, id: string) {
   const key = shareKey(id, p.id);
   return (await ledgerHolds(await metaDbOf(p.id), [key])).has(key);
-}
-
-/** `env` with one shard's transactions (batch()) failing. */
-function shardFailing(shard: number) {
-  const db = shardDbs(env)[shard]!;
-  const failing = new Proxy(db, {
-    get(target, prop) {
-      if (prop === "batch")
-        return async () => {
-          throw new Error("injected failure of one metadata shard");
-        };
-      const v = Reflect.get(target, prop);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
-  return { ...env, [`DB_SHARD_${shard}`]: failing };
 }
 
 describe("metadata shards", () => {

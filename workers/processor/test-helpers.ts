@@ -113,3 +113,19 @@ export async function recordOne(body: string, failD1 = false, id = `dl-${crypto.
   expect((await getQueueResult(batch, createExecutionContext())).ackAll).toBe(true);
   return id;
 }
+
+/** `env` with one metadata shard's transactions (batch()) failing. */
+export function shardFailing(shard: number): typeof env {
+  const db = shardDbs(env)[shard]!;
+  const failing = new Proxy(db, {
+    get(target, prop) {
+      if (prop === "batch")
+        return async () => {
+          throw new Error("injected failure of one metadata shard");
+        };
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return { ...env, [`DB_SHARD_${shard}`]: failing } as typeof env;
+}
