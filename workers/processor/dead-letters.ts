@@ -11,14 +11,14 @@
 // scrubbed with the item's own policy before anything is stored, like the processor does for events. If D1 refuses a dead letter, it goes to R2 (dead-letters/<id>.json,
 // its facts in custom metadata) instead, where the console lists and replays it too.
 
-import { projectShards, type ShardEnv, shardDbs } from "../../shared/db/shards";
+import { type ShardEnv, shardDbs } from "../../shared/db/shards";
 import { DEFAULT_POLICY } from "../../shared/normalize";
 import { type ScrubOptions, scrubJson } from "../../shared/policy/scrub";
 import { scrubString } from "../../shared/policy/scrub-rules";
 import type { IngestItem } from "../../shared/queue-message";
 import { deadLetterKey } from "../../shared/storage/dead-letter-store";
-import { ledgerHolds } from "./ledger-sql";
-import { shareLookups } from "./shard-split";
+import { ledgerHolds, ledgerId } from "./ledger-sql";
+import { resolveProjectShards, shareLookups } from "./shard-split";
 
 // The R2 fallback lives in shared/storage/dead-letter-store.ts (the console lists and replays it).
 export { DEAD_LETTER_PREFIX, deadLetterKey, listFallback } from "../../shared/storage/dead-letter-store";
@@ -92,10 +92,16 @@ export type CountedCheck = (id: string, pid: number) => Promise<boolean | null>;
 export function ledgerCountedCheck(env: ShardEnv): CountedCheck {
   return async (id, pid) => {
     try {
-      const shard = (await projectShards(env, [String(pid)])).get(String(pid)) ?? 0;
-      const db = shardDbs(env)[shard];
-      if (!db) return null;
-      return (await ledgerHolds(db, shareLookups(id, pid))).size > 0;
+      // Where the processor looks: the project's shard, and the one it moved off lately; the id as
+      // the ledger keeps it.
+      const shards = await resolveProjectShards(env, [String(pid)]);
+      const dbs = shardDbs(env);
+      const lookups = shareLookups(ledgerId(id), pid);
+      for (const s of [shards.shardOf(String(pid)), shards.previousShardOf(String(pid))]) {
+        const db = s === null ? undefined : dbs[s];
+        if (db && (await ledgerHolds(db, lookups)).size > 0) return true;
+      }
+      return false;
     } catch (err) {
       console.warn(JSON.stringify({ msg: "dead letter: ledger not readable", error: String(err) }));
       return null;

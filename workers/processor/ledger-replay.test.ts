@@ -6,6 +6,7 @@
 import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shardDbs } from "../../shared/db/shards";
 import type { IngestItem } from "../../shared/queue-message";
 import { api, createTestProject, metaDbOf, shardBindingOf, type TestProject } from "../../test/helpers";
 import { type CountedCheck, ledgerCountedCheck, toDeadLetters } from "./dead-letters";
@@ -270,6 +271,56 @@ describe("dead-letter replay after the ledger forgot the message", () => {
       { attempts: 2 },
     );
     expect([await accepted(a), await accepted(b)]).toEqual([beforeA + 2, beforeB]);
+  });
+});
+
+describe("the dead-letter consumer's question to the ledger", () => {
+  it("finds a share the processor applied under an escaped id, and one applied on the shard its project moved off", async () => {
+    const time = Date.now().toString(16).padStart(12, "0");
+    // An id the ledger keeps escaped (`,` and `@`).
+    const odd = batchBody([raygunItem(a)], `${time}odd,id@x`);
+    expect((await deliver([odd])).result.explicitAcks).toHaveLength(1);
+    const [oddLetter] = await deadLettersOf(odd, ledgerCountedCheck(env));
+    expect((JSON.parse(oddLetter!.body) as { body: { counted?: true } }).body.counted).toBe(true);
+
+    // Applied on p's shard, then p moves off it (a move this side of the ledger copy, as by a late batch).
+    const p = await createTestProject("ledger-dlq-moved");
+    const moved = batchBody([raygunItem(p)], `${time}moved`);
+    expect((await deliver([moved])).result.explicitAcks).toHaveLength(1);
+    const from = shardDbs(env).indexOf(await metaDbOf(p.id));
+    const to = (from + 1) % shardDbs(env).length;
+    await env.DB.prepare("UPDATE projects SET shard = ?, moved_from = ?, moved_at = ? WHERE id = ?")
+      .bind(to, from, Date.now(), Number(p.id))
+      .run();
+    const [movedLetter] = await deadLettersOf(moved, ledgerCountedCheck(env));
+    expect((JSON.parse(movedLetter!.body) as { body: { counted?: true } }).body.counted).toBe(true);
+  });
+});
+
+describe("a replayed dead letter marked counted", () => {
+  it("counts nothing, but retries an item that fails and dead-letters it again, marked, on the last attempt", async () => {
+    const p = await createTestProject("ledger-counted-retry");
+    const good = raygunItem(p);
+    const missing = raygunItem(p, {
+      payload: undefined,
+      blobKey: `claims/${p.id}/gone-${crypto.randomUUID()}`,
+    });
+    const time = Date.now().toString(16).padStart(12, "0");
+    const body = JSON.stringify({
+      ...JSON.parse(batchBody([good, missing], `${time}counted`)),
+      counted: true,
+    });
+    const before = await accepted(p);
+    const dlq = recordingDlq();
+    const first = await deliver([body], { attempts: 1, environment: dlq.environment });
+    expect(first.result.retryMessages).toHaveLength(1);
+    const last = await deliver([body], { attempts: Number(env.MAX_RETRIES), environment: dlq.environment });
+    expect(last.result.explicitAcks).toHaveLength(1);
+    expect(dlq.sent.map((s) => [s.body.items[0]!.eventId, (s.body as { counted?: true }).counted])).toEqual([
+      [missing.eventId, true],
+    ]);
+    expect(await storedEventIds(p)).toContain(good.eventId);
+    expect(await accepted(p)).toBe(before);
   });
 });
 

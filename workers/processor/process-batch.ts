@@ -254,10 +254,15 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   // the items still failing are dead-lettered and the rest of the message is stored.
   const maxRetries = Number((env as { MAX_RETRIES?: unknown }).MAX_RETRIES) || 5;
   // A failing item never retries its message once the ledger of its project's shard holds that
-  // message: it was dead-lettered when the message was applied there.
+  // message: it was dead-lettered when the message was applied there. A replayed dead letter marked
+  // `counted` is not held by the ledger: it counts nothing, but a failing item of it retries and is
+  // dead-lettered again (marked too) like any other's, since it is being replayed because
+  // something of it was not stored.
   const bodyOf = new Map(live.map(({ msg, body }) => [msg, body]));
-  const appliedHere = (msg: Message<unknown>, item: IngestItem) =>
-    appliedOn(shareKey(bodyOf.get(msg)!.id, item.projectId));
+  const appliedHere = (msg: Message<unknown>, item: IngestItem) => {
+    const body = bodyOf.get(msg)!;
+    return body.counted !== true && appliedOn(shareKey(body.id, item.projectId));
+  };
   const retrying = new Set(
     failedItems
       .filter(({ msg, item }) => msg.attempts < maxRetries && !appliedHere(msg, item))
@@ -353,8 +358,14 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     // 4. Poison items to the dead letters before the D1 batch records their message as applied:
     // a failure here retries the message with nothing counted and every claim check in place.
     const lettered = (async () => {
-      for (const { item, reason } of letters) {
-        await deadLetter(env, batch.queue, reason, { v: 1, id: poisonMessageId(item), items: [item] });
+      for (const { msg, item, reason } of letters) {
+        const counted = bodyOf.get(msg)!.counted === true ? { counted: true } : {};
+        await deadLetter(env, batch.queue, reason, {
+          v: 1,
+          id: poisonMessageId(item),
+          items: [item],
+          ...counted,
+        });
         metrics.deadLettered++;
       }
     })();

@@ -24,11 +24,11 @@ export interface ShardMap {
 }
 
 export async function resolveShards(env: ShardEnv, bodies: IngestBatch[]): Promise<ShardMap> {
-  const ids = new Set<string>();
-  for (const b of bodies) {
-    for (const it of b.items) ids.add(String(it.projectId));
-    for (const o of b.outcomes ?? []) ids.add(String(o.projectId));
-  }
+  return resolveProjectShards(env, new Set(bodies.flatMap(projectsOf)));
+}
+
+/** Where each of `ids` lives, and the shard it moved off within the queue's retention. */
+export async function resolveProjectShards(env: ShardEnv, ids: Iterable<string>): Promise<ShardMap> {
   const count = shardDbs(env).length;
   const known = count === 1 ? new Map<string, Placement>() : await projectPlacements(env, ids);
   const now = Date.now();
