@@ -67,7 +67,12 @@ export function whereClause(
   return { sql: parts.join(" AND "), params: values } satisfies SqlWhere;
 }
 
-/** Tokens are [\p{L}\p{N}]+ only, so quoting them is a complete escape. */
+/**
+ * Tokens are [\p{L}\p{N}]+ only, so quoting them is a complete escape. A term whose text was cut
+ * differently before (Chinese and Japanese runs, text.ts) also matches that cut: documents indexed
+ * before keep their tokens.
+ */
 function ftsPhrase(t: TextTerm): string {
-  return `"${t.tokens.join(" ")}"`;
+  const phrase = `"${t.tokens.join(" ")}"`;
+  return t.legacy ? `(${phrase} OR "${t.legacy.join(" ")}")` : phrase;
 }

@@ -65,6 +65,27 @@ describe("fts backend", () => {
     );
   });
 
+  it("still finds a document indexed before Chinese and Japanese runs were cut apart, by the whole run", async () => {
+    const doc = { ...corpusDoc(19), projectId: "legacy-cut", eventId: "old-cjk" };
+    expect(await backend.index([doc])).toEqual(["ok"]);
+    // Its index row as the previous release wrote it: each run of letters one token.
+    const row = await env.DB.prepare(
+      "SELECT rowid AS r FROM search_docs WHERE project_id = ? AND event_id = ?",
+    )
+      .bind("legacy-cut", "old-cjk")
+      .first<{ r: number }>();
+    await env.DB.prepare("DELETE FROM search_fts WHERE rowid = ?").bind(row!.r).run();
+    await env.DB.prepare("INSERT INTO search_fts (rowid, text) VALUES (?, ?)")
+      .bind(row!.r, "timeout apres 30 s naive cafe ファイルか見つかりません 中文字")
+      .run();
+    const hits = async (q: string) =>
+      (await backend.search({ projectId: "legacy-cut", q })).hits.map((h) => h.eventId);
+    expect(await hits("中文字")).toEqual(["old-cjk"]);
+    expect(await hits("ファイルが見つかりません")).toEqual(["old-cjk"]);
+    expect(await hits("-中文字")).toEqual([]);
+    expect(await hits("cafe")).toEqual(["old-cjk"]);
+  });
+
   it("never turns FTS5 syntax in user input into an error", async () => {
     for (const q of [
       "NEAR(a b)",

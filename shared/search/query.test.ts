@@ -25,12 +25,17 @@ describe("parseQuery", () => {
   });
 
   it("keeps what comes before and after a quoted part of a word, as a shell does", () => {
-    expect(parseQuery('type:Type"Error X" release:1."0 beta"-rc level:"err"or "a:b"c:d').terms).toEqual([
+    expect(parseQuery('type:Type"Error X" release:1."0 beta"-rc level:"err"or x"a:b"c').terms).toEqual([
       { kind: "field", field: "type", value: "TypeError X", negated: false },
       { kind: "field", field: "release", value: "1.0 beta-rc", negated: false },
       { kind: "field", field: "level", value: "error", negated: false },
-      // The colon is quoted: text, not a field "a".
-      { kind: "text", tokens: ["a", "bc", "d"], negated: false },
+      // The colon is quoted: text, not a field "xa".
+      { kind: "text", tokens: ["xa", "bc"], negated: false },
+    ]);
+    // A word that opens with a quote is the phrase; what follows the closing quote is a new word.
+    expect(parseQuery('"foo bar"level:error').terms).toEqual([
+      { kind: "text", tokens: ["foo", "bar"], negated: false },
+      { kind: "field", field: "level", value: "error", negated: false },
     ]);
   });
 

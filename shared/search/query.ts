@@ -9,7 +9,7 @@
 //   tags.key:value   exact match on one tag
 
 import { badRequest } from "../http/errors";
-import { tokenize } from "./text";
+import { legacyTokens, tokenize } from "./text";
 
 /** Keyword fields a query may filter on; the names are SearchDoc's. */
 export const QUERY_FIELDS = [
@@ -30,6 +30,8 @@ export interface TextTerm {
   kind: "text";
   tokens: string[];
   negated: boolean;
+  /** The tokens as text was cut before Chinese and Japanese were cut apart, where they differ (text.ts). */
+  legacy?: string[];
 }
 export interface FieldTerm {
   kind: "field";
@@ -76,6 +78,14 @@ export function parseQuery(q: string | null | undefined): SearchQuery {
       negated = true;
       i++;
     }
+    // A word that opens with a quote is the phrase up to the closing quote (what follows starts a
+    // new word: `"foo bar"level:error` is a phrase and a filter).
+    if (input[i] === '"') {
+      const end = closingQuote(input, i);
+      pushText(terms, input.slice(i + 1, end), negated);
+      i = end + 1;
+      continue;
+    }
     // A bare word runs to whitespace; a quoted part inside it (field:"a b", release:1."0 beta") is
     // part of the word, spaces and all, as in a shell: nothing before or after it is dropped.
     let word = "";
@@ -115,7 +125,9 @@ function closingQuote(input: string, open: number): number {
 /** Punctuation-only words ("*", "-", ":") carry no tokens and match everything, so they are dropped. */
 function pushText(terms: QueryTerm[], text: string, negated: boolean): void {
   const tokens = tokenize(text);
-  if (tokens.length > 0) terms.push({ kind: "text", tokens, negated });
+  if (tokens.length === 0) return;
+  const legacy = legacyTokens(text);
+  terms.push(legacy ? { kind: "text", tokens, negated, legacy } : { kind: "text", tokens, negated });
 }
 
 function fieldTerm(name: string, value: string, negated: boolean): FieldTerm | TagTerm {

@@ -36,6 +36,25 @@ export function tokenize(text: string): string[] {
   return out;
 }
 
+/** Letters and digits as one run, as search text was cut before Chinese and Japanese were cut apart. */
+const RUN = /[\p{L}\p{N}]+/gu;
+
+/**
+ * `text` cut as it was before Han, Hiragana and Katakana were cut apart (whole runs), or null when
+ * that is how `tokenize` cuts it anyway: what the embedded FTS5 backend also matches, so documents
+ * it indexed before that change are still found by a whole run.
+ */
+export function legacyTokens(text: string): string[] | null {
+  const folded = text.normalize("NFKD").replace(MARKS, "").toLowerCase();
+  const out: string[] = [];
+  for (const match of folded.matchAll(RUN)) {
+    const token = match[0];
+    for (let i = 0; i < token.length; i += MAX_TOKEN) out.push(token.slice(i, i + MAX_TOKEN));
+  }
+  const now = tokenize(text);
+  return out.length === now.length && out.every((t, i) => t === now[i]) ? null : out;
+}
+
 /** The one text field both engines index: type, message, stack and tags ("k:v"), tokenized. */
 export function searchText(doc: Pick<SearchDoc, "type" | "message" | "stack" | "tags">): string {
   const tags = Object.entries(doc.tags ?? {}).map(([k, v]) => `${k}:${v}`);
