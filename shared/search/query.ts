@@ -126,7 +126,7 @@ function closingQuote(input: string, open: number): number {
 function pushText(terms: QueryTerm[], text: string, negated: boolean): void {
   const tokens = tokenize(text);
   if (tokens.length === 0) return;
-  const legacy = legacyTokens(text);
+  const legacy = legacyTokens(text, tokens);
   terms.push(legacy ? { kind: "text", tokens, negated, legacy } : { kind: "text", tokens, negated });
 }
 

@@ -20,6 +20,17 @@ const MARKS = /\p{M}+/gu;
 /** ES's standard tokenizer splits tokens longer than this; split them the same way on both sides. */
 const MAX_TOKEN = 255;
 
+/** Text lowercased and without diacritics, cut into the runs `pattern` matches (≤ MAX_TOKEN each). */
+function cut(text: string, pattern: RegExp): string[] {
+  const folded = text.normalize("NFKD").replace(MARKS, "").toLowerCase();
+  const out: string[] = [];
+  for (const match of folded.matchAll(pattern)) {
+    const token = match[0];
+    for (let i = 0; i < token.length; i += MAX_TOKEN) out.push(token.slice(i, i + MAX_TOKEN));
+  }
+  return out;
+}
+
 /**
  * Splits text into search tokens.
  *
@@ -27,13 +38,7 @@ const MAX_TOKEN = 255;
  * tokenize("TypeError: Cannot read 'foo.bar' of Ünd") // ["typeerror", "cannot", "read", "foo", "bar", "of", "und"]
  */
 export function tokenize(text: string): string[] {
-  const folded = text.normalize("NFKD").replace(MARKS, "").toLowerCase();
-  const out: string[] = [];
-  for (const match of folded.matchAll(TOKEN)) {
-    const token = match[0];
-    for (let i = 0; i < token.length; i += MAX_TOKEN) out.push(token.slice(i, i + MAX_TOKEN));
-  }
-  return out;
+  return cut(text, TOKEN);
 }
 
 /** Letters and digits as one run, as search text was cut before Chinese and Japanese were cut apart. */
@@ -41,18 +46,12 @@ const RUN = /[\p{L}\p{N}]+/gu;
 
 /**
  * `text` cut as it was before Han, Hiragana and Katakana were cut apart (whole runs), or null when
- * that is how `tokenize` cuts it anyway: what the embedded FTS5 backend also matches, so documents
- * it indexed before that change are still found by a whole run.
+ * that is how `tokenize` cut it (`tokens`) anyway: what the embedded FTS5 backend also matches, so
+ * documents it indexed before that change are still found by a whole run.
  */
-export function legacyTokens(text: string): string[] | null {
-  const folded = text.normalize("NFKD").replace(MARKS, "").toLowerCase();
-  const out: string[] = [];
-  for (const match of folded.matchAll(RUN)) {
-    const token = match[0];
-    for (let i = 0; i < token.length; i += MAX_TOKEN) out.push(token.slice(i, i + MAX_TOKEN));
-  }
-  const now = tokenize(text);
-  return out.length === now.length && out.every((t, i) => t === now[i]) ? null : out;
+export function legacyTokens(text: string, tokens: string[]): string[] | null {
+  const out = cut(text, RUN);
+  return out.length === tokens.length && out.every((t, i) => t === tokens[i]) ? null : out;
 }
 
 /** The one text field both engines index: type, message, stack and tags ("k:v"), tokenized. */
