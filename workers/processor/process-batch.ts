@@ -254,15 +254,12 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   // the items still failing are dead-lettered and the rest of the message is stored.
   const maxRetries = Number((env as { MAX_RETRIES?: unknown }).MAX_RETRIES) || 5;
   // A failing item never retries its message once the ledger of its project's shard holds that
-  // message: it was dead-lettered when the message was applied there. A replayed dead letter marked
-  // `counted` is not held by the ledger: it counts nothing, but a failing item of it retries and is
-  // dead-lettered again (marked too) like any other's, since it is being replayed because
-  // something of it was not stored.
+  // message: it was dead-lettered when the message was applied there. (A replayed dead letter
+  // marked `counted` is not looked up: a failing item of it retries and is dead-lettered again,
+  // marked too, like any other's, since it is replayed because something of it was not stored.)
   const bodyOf = new Map(live.map(({ msg, body }) => [msg, body]));
-  const appliedHere = (msg: Message<unknown>, item: IngestItem) => {
-    const body = bodyOf.get(msg)!;
-    return body.counted !== true && appliedOn(shareKey(body.id, item.projectId));
-  };
+  const appliedHere = (msg: Message<unknown>, item: IngestItem) =>
+    appliedOn(shareKey(bodyOf.get(msg)!.id, item.projectId));
   const retrying = new Set(
     failedItems
       .filter(({ msg, item }) => msg.attempts < maxRetries && !appliedHere(msg, item))
@@ -277,7 +274,9 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
   // yet gets an entry there, with the edge's drop counts the message carries for that project.
   const applied = new Map<number, D1WriteInput["messages"]>();
   for (const { msg, body } of live) {
-    if (retrying.has(msg)) continue;
+    // A replayed dead letter marked `counted` was counted before it was dead-lettered: no ledger
+    // entry, so no aggregate of it counts again.
+    if (retrying.has(msg) || body.counted === true) continue;
     for (const pid of projectsOf(body)) {
       const key = shareKey(body.id, pid);
       if (appliedOn(key)) continue;

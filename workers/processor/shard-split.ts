@@ -79,8 +79,9 @@ export const shareLookups = (id: string, projectId: string | number): string[] =
 
 /**
  * `share key → applied before`, one look-up per shard touched: each share is looked up in the
- * ledger of its project's shard. A replayed share the dead-letter consumer found counted (`counted`)
- * is applied wherever it goes now.
+ * ledger of its project's shard (and of the shard it moved off lately). A replayed dead letter
+ * marked `counted` is not looked up: the ledger may have forgotten it, and the processor counts
+ * nothing of it anyway (process-batch.ts).
  */
 export async function appliedBefore(
   env: ShardEnv,
@@ -88,15 +89,11 @@ export async function appliedBefore(
   bodies: IngestBatch[],
 ): Promise<(shareKey: string) => boolean> {
   const dbs = shardDbs(env);
-  const counted = new Set<string>();
   const perShard = new Map<number, Map<string, string[]>>();
   for (const b of bodies)
     for (const pid of projectsOf(b)) {
+      if (b.counted === true) continue;
       const key = shareKey(b.id, pid);
-      if (b.counted === true) {
-        counted.add(key);
-        continue;
-      }
       const lookups = shareLookups(b.id, pid);
       for (const s of [shards.shardOf(pid), shards.previousShardOf(pid)])
         if (s !== null) (perShard.get(s) ?? perShard.set(s, new Map()).get(s)!).set(key, lookups);
@@ -110,7 +107,7 @@ export async function appliedBefore(
       for (const [key, lookups] of shares) if (lookups.some((k) => held.has(k))) applied.add(key);
     }),
   );
-  return (key) => counted.has(key) || applied.has(key);
+  return (key) => applied.has(key);
 }
 
 /**
