@@ -11,14 +11,14 @@
 // scrubbed with the item's own policy before anything is stored, like the processor does for events. If D1 refuses a dead letter, it goes to R2 (dead-letters/<id>.json,
 // its facts in custom metadata) instead, where the console lists and replays it too.
 
-import { type ShardEnv, shardDbs } from "../../shared/db/shards";
+import type { ShardEnv } from "../../shared/db/shards";
 import { DEFAULT_POLICY } from "../../shared/normalize";
 import { type ScrubOptions, scrubJson } from "../../shared/policy/scrub";
 import { scrubString } from "../../shared/policy/scrub-rules";
 import type { IngestItem } from "../../shared/queue-message";
 import { deadLetterKey } from "../../shared/storage/dead-letter-store";
-import { ledgerHolds, ledgerId } from "./ledger-sql";
-import { resolveProjectShards, shareLookups } from "./shard-split";
+import { ledgerId } from "./ledger-sql";
+import { resolveProjectShards, sharesHeld } from "./shard-split";
 
 // The R2 fallback lives in shared/storage/dead-letter-store.ts (the console lists and replays it).
 export { DEAD_LETTER_PREFIX, deadLetterKey, listFallback } from "../../shared/storage/dead-letter-store";
@@ -94,14 +94,9 @@ export function ledgerCountedCheck(env: ShardEnv): CountedCheck {
     try {
       // Where the processor looks: the project's shard, and the one it moved off lately; the id as
       // the ledger keeps it.
-      const shards = await resolveProjectShards(env, [String(pid)]);
-      const dbs = shardDbs(env);
-      const lookups = shareLookups(ledgerId(id), pid);
-      for (const s of [shards.shardOf(String(pid)), shards.previousShardOf(String(pid))]) {
-        const db = s === null ? undefined : dbs[s];
-        if (db && (await ledgerHolds(db, lookups)).size > 0) return true;
-      }
-      return false;
+      const projectId = String(pid);
+      const shards = await resolveProjectShards(env, [projectId]);
+      return (await sharesHeld(env, shards, [{ id: ledgerId(id), projectId }])).size > 0;
     } catch (err) {
       console.warn(JSON.stringify({ msg: "dead letter: ledger not readable", error: String(err) }));
       return null;

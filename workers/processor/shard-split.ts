@@ -78,8 +78,37 @@ export const shareLookups = (id: string, projectId: string | number): string[] =
   ledgerKeys(id).flatMap((k) => [shareKey(k, projectId), k]);
 
 /**
- * `share key → applied before`, one look-up per shard touched: each share is looked up in the
- * ledger of its project's shard (and of the shard it moved off lately). A replayed dead letter
+ * The share keys of `shares` (a message id as the ledger keeps it, and a project) that a ledger
+ * holds, one look-up per shard touched: each share is looked up in the ledger of its project's
+ * shard, and of the shard it moved off lately.
+ */
+export async function sharesHeld(
+  env: ShardEnv,
+  shards: ShardMap,
+  shares: { id: string; projectId: string }[],
+): Promise<Set<string>> {
+  const dbs = shardDbs(env);
+  const perShard = new Map<number, Map<string, string[]>>();
+  for (const { id, projectId } of shares) {
+    const key = shareKey(id, projectId);
+    const lookups = shareLookups(id, projectId);
+    for (const s of [shards.shardOf(projectId), shards.previousShardOf(projectId)])
+      if (s !== null) (perShard.get(s) ?? perShard.set(s, new Map()).get(s)!).set(key, lookups);
+  }
+  const held = new Set<string>();
+  await Promise.all(
+    [...perShard].map(async ([s, byKey]) => {
+      const db = dbs[s];
+      if (!db) throw new Error(`metadata shard ${s} is not bound (DB_SHARD_${s})`);
+      const found = await ledgerHolds(db, [...new Set([...byKey.values()].flat())]);
+      for (const [key, lookups] of byKey) if (lookups.some((k) => found.has(k))) held.add(key);
+    }),
+  );
+  return held;
+}
+
+/**
+ * `share key → applied before` for every project's share of `bodies`. A replayed dead letter
  * marked `counted` is not looked up: the ledger may have forgotten it, and the processor counts
  * nothing of it anyway (process-batch.ts).
  */
@@ -88,26 +117,11 @@ export async function appliedBefore(
   shards: ShardMap,
   bodies: IngestBatch[],
 ): Promise<(shareKey: string) => boolean> {
-  const dbs = shardDbs(env);
-  const perShard = new Map<number, Map<string, string[]>>();
-  for (const b of bodies)
-    for (const pid of projectsOf(b)) {
-      if (b.counted === true) continue;
-      const key = shareKey(b.id, pid);
-      const lookups = shareLookups(b.id, pid);
-      for (const s of [shards.shardOf(pid), shards.previousShardOf(pid)])
-        if (s !== null) (perShard.get(s) ?? perShard.set(s, new Map()).get(s)!).set(key, lookups);
-    }
-  const applied = new Set<string>();
-  await Promise.all(
-    [...perShard].map(async ([s, shares]) => {
-      const db = dbs[s];
-      if (!db) throw new Error(`metadata shard ${s} is not bound (DB_SHARD_${s})`);
-      const held = await ledgerHolds(db, [...new Set([...shares.values()].flat())]);
-      for (const [key, lookups] of shares) if (lookups.some((k) => held.has(k))) applied.add(key);
-    }),
-  );
-  return (key) => applied.has(key);
+  const shares = bodies
+    .filter((b) => b.counted !== true)
+    .flatMap((b) => projectsOf(b).map((projectId) => ({ id: b.id, projectId })));
+  const held = await sharesHeld(env, shards, shares);
+  return (key) => held.has(key);
 }
 
 /**
