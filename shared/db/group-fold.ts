@@ -26,6 +26,27 @@ const FOLD_ROUND_BYTES = 2_000_000;
 export const redirectTarget = (p: SQL, g: SQL) =>
   sql`coalesce((SELECT r.to_group FROM group_redirects r WHERE r.project_id = ${p} AND r.from_group = ${g}), ${g})`;
 
+/**
+ * Writes the row of each group in `chunk` (JSON of a batch's group entries: p, g, f, ver, type, msg,
+ * culprit, level, platform, first, last, lastId, release) that the shard has none of, with count 0
+ * (counts arrive with the fold), at its redirect target, where `where` holds over `d`; `more` adds
+ * columns to `d`. The processor writes a batch's new groups with it, and the fold a group whose row
+ * went away before its delta was folded.
+ */
+export const insertGroupRows = (chunk: string, where: SQL, more: SQL = sql``) =>
+  sql`INSERT INTO error_groups (project_id, id, fingerprint, grouping_version, type, message, culprit,
+      level, platform, status, count, first_seen, last_seen, last_event_id, last_release)
+    SELECT d.p, d.t, d.f, d.ver, d.type, d.msg, d.culprit, d.level, d.platform, 'active', 0, d.first, d.last,
+      d.lastId, d.release
+    FROM (SELECT g.value->>'p' AS p, ${redirectTarget(sql`g.value->>'p'`, sql`g.value->>'g'`)} AS t,
+            g.value->>'f' AS f, g.value->>'ver' AS ver, g.value->>'type' AS type, g.value->>'msg' AS msg,
+            g.value->>'culprit' AS culprit, g.value->>'level' AS level, g.value->>'platform' AS platform,
+            g.value->>'first' AS first, g.value->>'last' AS last, g.value->>'lastId' AS lastId,
+            g.value->>'release' AS release${more}
+          FROM json_each(${chunk}) AS g) d
+    WHERE ${where}
+    ON CONFLICT (project_id, id) DO NOTHING`;
+
 /** `GROUP_FOLD_MS` (a var): how long counts may wait for a fold; "0" folds after every batch. */
 export function foldAfterMs(env: { GROUP_FOLD_MS?: string }): number {
   const n = Number(env.GROUP_FOLD_MS);
@@ -229,18 +250,13 @@ export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<F
     // (a move's second sweep then carries it to the project's shard, adding its counts there).
     // SET expressions read the row as it was, so last_seen comparisons see the stored time.
     for (const chunk of jsonChunks(sums.groups)) {
-      statements.push(sql`INSERT INTO error_groups (project_id, id, fingerprint, grouping_version, type, message,
-          culprit, level, platform, status, count, first_seen, last_seen, last_event_id, last_release)
-        SELECT d.p, d.t, d.f, d.ver, d.type, d.msg, d.culprit, d.level, d.platform, 'active', 0, d.first, d.last,
-          d.lastId, d.release
-        FROM (SELECT g.value->>'p' AS p, ${redirectTarget(sql`g.value->>'p'`, sql`g.value->>'g'`)} AS t,
-                g.value->>'f' AS f, g.value->>'ver' AS ver, g.value->>'type' AS type, g.value->>'msg' AS msg,
-                g.value->>'culprit' AS culprit, g.value->>'level' AS level, g.value->>'platform' AS platform,
-                g.value->>'first' AS first, g.value->>'last' AS last, g.value->>'lastId' AS lastId,
-                g.value->>'release' AS release
-              FROM json_each(${chunk}) AS g) d
-        WHERE d.f IS NOT NULL AND d.ver IS NOT NULL AND d.level IS NOT NULL AND ${held}
-        ON CONFLICT (project_id, id) DO NOTHING`);
+      // (Deltas written before they carried the group's identity have none to write it from.)
+      statements.push(
+        insertGroupRows(
+          chunk,
+          sql`d.f IS NOT NULL AND d.ver IS NOT NULL AND d.level IS NOT NULL AND ${held}`,
+        ),
+      );
       statements.push(sql`UPDATE error_groups SET
           count = count + d.n,
           first_seen = min(first_seen, d.first),

@@ -14,7 +14,7 @@
 
 import { type SQL, sql } from "drizzle-orm";
 import { releaseKey } from "../../shared/alerts/release-order";
-import { redirectTarget } from "../../shared/db/group-fold";
+import { insertGroupRows, redirectTarget } from "../../shared/db/group-fold";
 import { type Hll, sparseRegisters } from "../../shared/hll";
 import { jsonChunks } from "../../shared/json-chunks";
 import type { StoredRef } from "./d1-writes";
@@ -161,17 +161,7 @@ export function groupStatements(scope: LedgerScope, now: number, refs: StoredRef
   for (const chunk of groupChunks) {
     // New groups: inserted with count 0 (their counts arrive with the fold); a known group, or
     // one merged into another (the redirect target is known), writes nothing here.
-    out.push(sql`INSERT INTO error_groups (project_id, id, fingerprint, grouping_version, type, message, culprit,
-        level, platform, status, count, first_seen, last_seen, last_event_id, last_release)
-      SELECT d.p, d.t, d.f, d.ver, d.type, d.msg, d.culprit, d.level, d.platform, 'active', 0, d.first, d.last, d.lastId, d.release
-      FROM (SELECT g.value->>'p' AS p, ${redirectTarget(sql`g.value->>'p'`, sql`g.value->>'g'`)} AS t,
-              g.value->>'f' AS f, g.value->>'ver' AS ver, g.value->>'type' AS type, g.value->>'msg' AS msg,
-              g.value->>'culprit' AS culprit, g.value->>'level' AS level, g.value->>'platform' AS platform,
-              g.value->>'first' AS first, g.value->>'last' AS last, g.value->>'lastId' AS lastId,
-              g.value->>'release' AS release, ${counted(sql`g.value->'m'`)} AS n
-            FROM json_each(${chunk}) AS g) d
-      WHERE d.n > 0
-      ON CONFLICT (project_id, id) DO NOTHING`);
+    out.push(insertGroupRows(chunk, sql`d.n > 0`, sql`, ${counted(sql`g.value->'m'`)} AS n`));
   }
   for (const chunk of jsonChunks(reopenRows)) {
     // A resolved group that receives a new event is reopened: a plainly resolved one by any event
