@@ -56,6 +56,51 @@ async function expectNoGuards(p: TestProject) {
   }
 }
 
+/** A new project, the shard it lives on and the next one (where the test moves it), and their databases. */
+async function projectToMove(name: string) {
+  const p = await createTestProject(name);
+  const from = (await projectShards(env, [p.id])).get(p.id)!;
+  const to = (from + 1) % shardDbs(env).length;
+  return { p, from, to, oldDb: shardDbs(env)[from]!, newDb: shardDbs(env)[to]! };
+}
+
+/**
+ * Runs a move of `p` from shard `from` to `to` that stops when the old shard fails, once, to delete
+ * the outbox chunk of `table` (after the chunk was copied, with its guard, to the new shard).
+ */
+async function stopMoveAtOutboxDelete(p: TestProject, from: number, to: number, table: string) {
+  const oldDb = shardDbs(env)[from]!;
+  let failed = false;
+  const flaky = new Proxy(oldDb, {
+    get(db, key) {
+      if (key !== "prepare") return Reflect.get(db, key);
+      return (sql: string) => {
+        const stmt = db.prepare(sql);
+        if (failed || !/^DELETE FROM move_outbox\b/.test(sql)) return stmt;
+        return {
+          bind: (...args: unknown[]) => {
+            const bound = stmt.bind(...args);
+            return {
+              run: async () => {
+                const chunk = await db
+                  .prepare("SELECT table_name FROM move_outbox WHERE id = ?")
+                  .bind(args[0])
+                  .first<{ table_name: string }>();
+                if (chunk?.table_name !== table) return bound.run();
+                failed = true;
+                throw new Error("D1 went away mid-move");
+              },
+            };
+          },
+        };
+      };
+    },
+  });
+  const interrupted = { ...env, [`DB_SHARD_${from}`]: flaky } as typeof env;
+  await expect(moveProject(interrupted, Number(p.id), to)).rejects.toThrow(/went away mid-move/);
+  expect(failed).toBe(true);
+}
+
 const move = (p: TestProject, shard: unknown) =>
   api<{ from: number; to: number; rowsMoved: number; error?: string }>(`/api/v1/projects/${p.id}/shard`, {
     method: "POST",
@@ -64,9 +109,7 @@ const move = (p: TestProject, shard: unknown) =>
 
 describe("moving a project to another metadata shard", () => {
   it("keeps every count, leaves nothing on the old shard, and a redelivery after the move counts nothing", async () => {
-    const p = await createTestProject("move");
-    const from = (await projectShards(env, [p.id])).get(p.id)!;
-    const to = (from + 1) % shardDbs(env).length;
+    const { p, from, to } = await projectToMove("move");
     const applied = body([raygunItem(p), raygunItem(p), raygunItem(p)]);
     expect((await deliver([applied])).result.explicitAcks).toHaveLength(1);
     const before = await groups(p);
@@ -141,11 +184,7 @@ describe("moving a project to another metadata shard", () => {
   });
 
   it("stopped half way (a chunk copied, not yet deleted) and run again, counts nothing twice, pending deltas included", async () => {
-    const p = await createTestProject("move-resume");
-    const from = (await projectShards(env, [p.id])).get(p.id)!;
-    const to = (from + 1) % shardDbs(env).length;
-    const oldDb = shardDbs(env)[from]!;
-    const newDb = shardDbs(env)[to]!;
+    const { p, from, to, oldDb, newDb } = await projectToMove("move-resume");
     // Folding deferred, as deployed (the tests' default folds after every batch), and nothing has
     // read the project yet: its counts still wait in the old shard's group deltas.
     await deliver([body([raygunItem(p), raygunItem(p), raygunItem(p)])], {
@@ -157,27 +196,7 @@ describe("moving a project to another metadata shard", () => {
     // The old shard's delete of its first outbox chunk (the project's groups) fails once: the move
     // stops after that chunk was copied (with its guard) to the new shard and before it left the
     // old shard's outbox.
-    let failed = false;
-    const flaky = new Proxy(oldDb, {
-      get(db, key) {
-        if (key !== "prepare") return Reflect.get(db, key);
-        return (sql: string) => {
-          if (failed || !/^DELETE FROM move_outbox\b/.test(sql)) return db.prepare(sql);
-          // The move only binds and runs its deletes.
-          return {
-            bind: () => ({
-              run: async () => {
-                failed = true;
-                throw new Error("D1 went away mid-move");
-              },
-            }),
-          };
-        };
-      },
-    });
-    const interrupted = { ...env, [`DB_SHARD_${from}`]: flaky } as typeof env;
-    await expect(moveProject(interrupted, Number(p.id), to)).rejects.toThrow(/went away mid-move/);
-    expect(failed).toBe(true);
+    await stopMoveAtOutboxDelete(p, from, to, "error_groups");
     // The pointer already says the new shard; the copied chunk is on both sides for now (in the old
     // shard's outbox), and the tables after it have not moved yet.
     expect((await projectShards(env, [p.id])).get(p.id)).toBe(to);
@@ -197,42 +216,10 @@ describe("moving a project to another metadata shard", () => {
   });
 
   it("stopped after a chunk was copied, then changed on the old shard by a late batch, and run again, counts each event once", async () => {
-    const p = await createTestProject("move-late");
-    const from = (await projectShards(env, [p.id])).get(p.id)!;
-    const to = (from + 1) % shardDbs(env).length;
-    const oldDb = shardDbs(env)[from]!;
-    const newDb = shardDbs(env)[to]!;
+    const { p, from, to, oldDb, newDb } = await projectToMove("move-late");
     await deliver([body([raygunItem(p), raygunItem(p), raygunItem(p)])]);
     // The move stops once a group_hours chunk is on the new shard, before the old shard lets go of it.
-    let failed = false;
-    const flaky = new Proxy(oldDb, {
-      get(db, key) {
-        if (key !== "prepare") return Reflect.get(db, key);
-        return (sql: string) => {
-          if (failed || !/^DELETE FROM move_outbox\b/.test(sql)) return db.prepare(sql);
-          const stmt = db.prepare(sql);
-          return {
-            bind: (...args: unknown[]) => {
-              const bound = stmt.bind(...args);
-              return {
-                run: async () => {
-                  const { results } = await db
-                    .prepare("SELECT table_name FROM move_outbox WHERE id = ?")
-                    .bind(args[0])
-                    .all<{ table_name: string }>();
-                  if (results[0]?.table_name !== "group_hours") return bound.run();
-                  failed = true;
-                  throw new Error("D1 went away mid-move");
-                },
-              };
-            },
-          };
-        };
-      },
-    });
-    const interrupted = { ...env, [`DB_SHARD_${from}`]: flaky } as typeof env;
-    await expect(moveProject(interrupted, Number(p.id), to)).rejects.toThrow(/went away mid-move/);
-    expect(failed).toBe(true);
+    await stopMoveAtOutboxDelete(p, from, to, "group_hours");
     const hoursOn = async (db: D1Database) =>
       (await db
         .prepare("SELECT coalesce(sum(count), 0) AS n FROM group_hours WHERE project_id = ?")
@@ -286,10 +273,7 @@ describe("moving a project to another metadata shard", () => {
   });
 
   it("counts a batch that read the old pointer and committed on the old shard just before its group moved", async () => {
-    const p = await createTestProject("move-late-delta");
-    const from = (await projectShards(env, [p.id])).get(p.id)!;
-    const to = (from + 1) % shardDbs(env).length;
-    const oldDb = shardDbs(env)[from]!;
+    const { p, from, to, oldDb } = await projectToMove("move-late-delta");
     await deliver([body([raygunItem(p), raygunItem(p), raygunItem(p)])]);
     // The late batch commits after the move folded the old shard's deltas and before the group's
     // row leaves it: the group is there, so the batch writes only a delta of its count, which the
@@ -349,9 +333,7 @@ describe("moving a project to another metadata shard", () => {
   });
 
   it("a group a batch after the flip made on the new shard keeps the moved row's state, and both rows' users", async () => {
-    const p = await createTestProject("move-state");
-    const from = (await projectShards(env, [p.id])).get(p.id)!;
-    const to = (from + 1) % shardDbs(env).length;
+    const { p, from, to } = await projectToMove("move-state");
     await deliver([body([raygunItem(p), raygunItem(p)])]);
     const [g] = await groups(p);
     const ignore = await api(`/api/v1/projects/${p.id}/groups/${g!.id}`, {
@@ -418,9 +400,7 @@ describe("moving a project to another metadata shard", () => {
   });
 
   it("a message a late batch applied on the old shard after the move, then redelivered to the new one, counts once", async () => {
-    const p = await createTestProject("move-late-redelivery");
-    const from = (await projectShards(env, [p.id])).get(p.id)!;
-    const to = (from + 1) % shardDbs(env).length;
+    const { p, from, to } = await projectToMove("move-late-redelivery");
     await deliver([body([raygunItem(p)])]);
     expect((await move(p, to)).status).toBe(200);
     // A batch that read the old pointer commits its message on the old shard after the move copied
