@@ -28,7 +28,25 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** A port taken between freePort's close and wrangler's listen: the one failure worth a retry. */
+const PORT_TAKEN = /Address already in use|EADDRINUSE/;
+
+/**
+ * Starts a stack on a free port. freePort closes its probe before wrangler listens, so another
+ * process on the machine can take the port in between; that (and only that) is retried on a
+ * fresh port.
+ */
 export async function startStack(env: Record<string, string> = {}): Promise<RunningStack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnce(env);
+    } catch (err) {
+      if (attempt >= 3 || !PORT_TAKEN.test(String((err as Error).message))) throw err;
+    }
+  }
+}
+
+async function startStackOnce(env: Record<string, string>): Promise<RunningStack> {
   const port = await freePort();
   const state = mkdtempSync(join(tmpdir(), "sluice-e2e-"));
   const child: ChildProcess = spawn(process.execPath, ["scripts/start.mjs"], {
@@ -44,7 +62,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Runn
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  const info = await new Promise<StackInfo>((resolve, reject) => {
+  const ready = new Promise<StackInfo>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`stack did not start within 90 s:\n${output}`)), 90_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
@@ -63,6 +81,15 @@ export async function startStack(env: Record<string, string> = {}): Promise<Runn
       reject(new Error(`stack exited with ${code} before it was ready:\n${output}`));
     });
   });
+  let info: StackInfo;
+  try {
+    info = await ready;
+  } catch (err) {
+    // Nothing of a failed start outlives it: a retry starts clean.
+    if (child.exitCode === null) child.kill("SIGKILL");
+    rmSync(state, { recursive: true, force: true });
+    throw err;
+  }
   return {
     ...info,
     logs: () => output,
