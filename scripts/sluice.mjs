@@ -22,10 +22,10 @@ const SPECS = {
   "projects:list": { max: 0, args: "", about: "list projects with their keys" },
   "projects:move": {
     max: 1,
-    args: "<projectId> --shard N [--settle SECONDS]",
+    args: "<projectId> --shard N",
     about:
-      "move a project's groups and aggregates to metadata shard N, then sweep the old shard again SECONDS later (default 30) for what a batch in flight wrote there (docs/operating.md)",
-    options: { shard: { type: "string" }, settle: { type: "string" } },
+      "move a project's groups and aggregates to metadata shard N; run it again if it stops half way (docs/operating.md)",
+    options: { shard: { type: "string" } },
   },
   "keys:rotate": { max: 1, args: "<projectId>", about: "issue a new ingest key (the old one stops working)" },
   "settings:get": { max: 1, args: "<projectId>", about: "print a project's settings (JSON)" },
@@ -173,19 +173,11 @@ const COMMANDS = {
     const shard = need(o.flags.shard, "--shard N");
     if (!/^\d+$/.test(shard))
       throw new CliError(`--shard must be a shard number, not ${JSON.stringify(shard)}`);
-    const settle = o.flags.settle ?? "30";
-    if (!/^\d+$/.test(settle))
-      throw new CliError(`--settle must be a number of seconds, not ${JSON.stringify(settle)}`);
     const path = `api/v1/projects/${encodeURIComponent(need(id, "<projectId>"))}/shard`;
     const r = await api(o, "POST", path, { shard: Number(shard) });
-    // A batch that read the old pointer just before the flip can still commit on the old shard
-    // after the move swept it (a batch lasts well under a second). The move is resumable and sweeps
-    // every other shard, so running it again once such batches are over folds what they wrote.
-    await new Promise((done) => setTimeout(done, Number(settle) * 1000));
-    const again = await api(o, "POST", path, { shard: Number(shard) });
     return o.json
-      ? { ...r, secondSweep: again }
-      : `project ${id}: shard ${r.from} -> ${r.to}; ${r.rowsMoved} row(s) moved, ${r.ledgerRowsCopied} ledger row(s) copied; swept again ${settle} s later: ${again.rowsMoved} more row(s)`;
+      ? r
+      : `project ${id}: shard ${r.from} -> ${r.to}; ${r.rowsMoved} row(s) moved, ${r.ledgerRowsCopied} ledger row(s) copied`;
   },
   async "keys:rotate"(o, [id]) {
     const p = await api(

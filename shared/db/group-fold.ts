@@ -244,10 +244,9 @@ export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<F
         WHERE group_fold.through < ${min}`,
     ];
     // The batch that made a delta wrote its new groups' rows in the same transaction, but a row can
-    // be gone by the fold: a project move took it to another shard (a batch that read the old
-    // pointer committed there just before), or retention deleted a dormant group as a fresh event
-    // of it came in. The delta's events still count: the row is written again from the delta
-    // (a move's second sweep then carries it to the project's shard, adding its counts there).
+    // be gone by the fold: retention deleted a dormant group as a fresh event of it came in. The
+    // delta's events still count: the row is written again from the delta. (A project move cannot
+    // leave such a delta behind: it fences the old shard, then folds it, then moves the rows.)
     // SET expressions read the row as it was, so last_seen comparisons see the stored time.
     for (const chunk of jsonChunks(sums.groups)) {
       // (Deltas written before they carried the group's identity have none to write it from.)

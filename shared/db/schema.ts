@@ -287,6 +287,19 @@ export const moveOutbox = sqliteTable(
 );
 
 /**
+ * The fence a project move puts on each shard the project left (workers/console/move-project.ts):
+ * a trigger (migration 0013) aborts any transaction that writes a ledger entry of a departed
+ * project's share here, so a batch that read the old pointer cannot commit on this shard once the
+ * move has swept it; the batch is retried and reads the new pointer. A move towards this shard
+ * removes the project's row first.
+ */
+export const departedProjects = sqliteTable("departed_projects", {
+  projectId: integer("project_id").primaryKey(),
+  toShard: integer("to_shard").notNull(),
+  departedAt: integer("departed_at").notNull(),
+});
+
+/**
  * The fold claim: one row; a fold takes the deltas above `through` by moving it, in the same
  * transaction as its writes, so two folds racing over the same deltas apply them once.
  */

@@ -101,6 +101,70 @@ async function stopMoveAtOutboxDelete(p: TestProject, from: number, to: number, 
   expect(failed).toBe(true);
 }
 
+/**
+ * Moves `p` from shard `from` to `to`, running `between` once, just before the old shard runs its
+ * first statement matching `at` (alone or at the head of a batch): where a batch that read the
+ * old pointer can still try to commit there.
+ */
+async function moveWithGap(
+  p: TestProject,
+  from: number,
+  to: number,
+  at: RegExp,
+  between: () => Promise<void>,
+) {
+  let ran = false;
+  const marked = new WeakSet<object>();
+  const once = async () => {
+    if (ran) return;
+    ran = true;
+    await between();
+  };
+  const gap = new Proxy(shardDbs(env)[from]!, {
+    get(db, key) {
+      if (key === "batch")
+        return async (stmts: D1PreparedStatement[]) => {
+          if (marked.has(stmts[0]!)) await once();
+          return db.batch(stmts);
+        };
+      if (key !== "prepare") return Reflect.get(db, key);
+      return (sql: string) => {
+        const stmt = db.prepare(sql);
+        if (!at.test(sql)) return stmt;
+        const bind = stmt.bind.bind(stmt);
+        stmt.bind = (...args: unknown[]) => {
+          const bound = bind(...args);
+          marked.add(bound);
+          const run = bound.run.bind(bound);
+          bound.run = async () => {
+            await once();
+            return run();
+          };
+          return bound;
+        };
+        return stmt;
+      };
+    },
+  });
+  await moveProject({ ...env, [`DB_SHARD_${from}`]: gap } as typeof env, Number(p.id), to);
+  expect(ran).toBe(true);
+}
+
+/** The gap between the flip and the old shard's fence. */
+const moveWithGapAtFence = (p: TestProject, from: number, to: number, between: () => Promise<void>) =>
+  moveWithGap(p, from, to, /^INSERT INTO departed_projects\b/, between);
+
+/** Runs `fn` as a batch that read project `p`'s pointer when it was still `shard`. */
+async function withOldPointer<T>(p: TestProject, shard: number, fn: () => Promise<T>): Promise<T> {
+  const now = (await projectShards(env, [p.id])).get(p.id)!;
+  await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(shard, Number(p.id)).run();
+  try {
+    return await fn();
+  } finally {
+    await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(now, Number(p.id)).run();
+  }
+}
+
 const move = (p: TestProject, shard: unknown) =>
   api<{ from: number; to: number; rowsMoved: number; error?: string }>(`/api/v1/projects/${p.id}/shard`, {
     method: "POST",
@@ -215,7 +279,7 @@ describe("moving a project to another metadata shard", () => {
     await expectNoGuards(p);
   });
 
-  it("stopped after a chunk was copied, then changed on the old shard by a late batch, and run again, counts each event once", async () => {
+  it("stopped after a chunk was copied, and run again, counts each event once; the stopped run's fence turns a late batch away meanwhile", async () => {
     const { p, from, to, oldDb, newDb } = await projectToMove("move-late");
     await deliver([body([raygunItem(p), raygunItem(p), raygunItem(p)])]);
     // The move stops once a group_hours chunk is on the new shard, before the old shard lets go of it.
@@ -227,15 +291,16 @@ describe("moving a project to another metadata shard", () => {
         .first<{ n: number }>())!.n;
     expect(await hoursOn(newDb)).toBe(3);
 
-    // A batch that read the old pointer before the flip commits on the old shard now: one more event
-    // of the same group and hour, which the rerun has to carry over without the three again.
-    const control = env.DB;
-    await control.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(from, Number(p.id)).run();
-    await deliver([body([raygunItem(p)])]);
-    await control.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(to, Number(p.id)).run();
-    expect(await hoursOn(oldDb)).toBe(1);
+    // A batch that read the old pointer before the flip tries to commit on the old shard now: one
+    // more event of the same group and hour. The fence the stopped run left turns it away.
+    const late = body([raygunItem(p)]);
+    const turnedAway = await withOldPointer(p, from, () => deliver([late]));
+    expect(turnedAway.result.retryMessages).toHaveLength(1);
+    expect(await hoursOn(oldDb)).toBe(0);
 
     expect((await move(p, to)).status).toBe(200);
+    // The queue's retry reads the new pointer.
+    expect((await deliver([late], { attempts: 2 })).result.explicitAcks).toHaveLength(1);
     expect(await hoursOn(newDb)).toBe(4);
     expect((await groups(p)).map((g) => g.count)).toEqual([4]);
     await expectNothingLeft(oldDb, p);
@@ -272,64 +337,68 @@ describe("moving a project to another metadata shard", () => {
     expect(await count(dbs[second]!, "error_groups")).toBe(1);
   });
 
-  it("counts a batch that read the old pointer and committed on the old shard just before its group moved", async () => {
-    const { p, from, to, oldDb } = await projectToMove("move-late-delta");
+  it("turns away a batch that read the old pointer and commits on the old shard after the fence; its retry counts on the new one", async () => {
+    const { p, from, to, oldDb } = await projectToMove("move-late-batch");
     await deliver([body([raygunItem(p), raygunItem(p), raygunItem(p)])]);
-    // The late batch commits after the move folded the old shard's deltas and before the group's
-    // row leaves it: the group is there, so the batch writes only a delta of its count, which the
-    // old shard folds once the row has gone to the new shard.
-    const sqlOf = new WeakMap<object, string>();
-    let late = false;
-    const racing = new Proxy(oldDb, {
-      get(db, key) {
-        if (key === "prepare")
-          return (sql: string) => {
-            const stmt = db.prepare(sql);
-            sqlOf.set(stmt, sql);
-            const bind = stmt.bind.bind(stmt);
-            stmt.bind = (...args: unknown[]) => {
-              const bound = bind(...args);
-              sqlOf.set(bound, sql);
-              return bound;
-            };
-            return stmt;
-          };
-        if (key === "batch")
-          return async (stmts: D1PreparedStatement[]) => {
-            if (!late && sqlOf.get(stmts[0]!)?.startsWith("INSERT INTO move_outbox")) {
-              late = true;
-              await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?")
-                .bind(from, Number(p.id))
-                .run();
-              await deliver([body([raygunItem(p)])], { environment: { ...env, GROUP_FOLD_MS: "600000" } });
-              await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(to, Number(p.id)).run();
-            }
-            return db.batch(stmts);
-          };
-        return Reflect.get(db, key);
-      },
+    // The late batch read the old pointer before the flip and commits once the move has fenced the
+    // old shard, as it starts to sweep it: without the fence its counts would land behind the sweep.
+    const lateBody = body([raygunItem(p)]);
+    let late: Awaited<ReturnType<typeof deliver>> | null = null;
+    await moveWithGap(p, from, to, /^INSERT INTO move_outbox\b/, async () => {
+      late = await withOldPointer(p, from, () => deliver([lateBody]));
     });
-    await moveProject({ ...env, [`DB_SHARD_${from}`]: racing } as typeof env, Number(p.id), to);
-    expect(late).toBe(true);
-    // The move's second sweep (the CLI's --settle) folds and carries over what landed behind it.
-    expect((await move(p, to)).status).toBe(200);
+    // Turned away: nothing of it committed on the old shard, and the queue is asked to retry it.
+    expect(late!.result.retryMessages).toHaveLength(1);
+    expect(late!.result.explicitAcks).toHaveLength(0);
+    await expectNothingLeft(oldDb, p);
+    expect(
+      await oldDb
+        .prepare("SELECT count(*) AS n FROM group_deltas WHERE instr(groups, ?) > 0")
+        .bind(`"p":${p.id},`)
+        .first<{ n: number }>(),
+    ).toEqual({ n: 0 });
+    // The retry reads the new pointer: counted once, on the new shard, with no second sweep.
+    expect((await deliver([lateBody], { attempts: 2 })).result.explicitAcks).toHaveLength(1);
     expect((await groups(p)).map((g) => g.count)).toEqual([4]);
     const hours = await shardDbs(env)
       [to]!.prepare("SELECT sum(count) AS n FROM group_hours WHERE project_id = ?")
       .bind(Number(p.id))
       .first<{ n: number }>();
     expect(hours?.n).toBe(4);
-    for (const table of [...MOVED_TABLES, "move_outbox", "group_deltas"]) {
-      const left = await oldDb
-        .prepare(
-          table === "group_deltas"
-            ? "SELECT count(*) AS n FROM group_deltas WHERE instr(groups, ?) > 0"
-            : `SELECT count(*) AS n FROM ${table} WHERE project_id = ?`,
-        )
-        .bind(table === "group_deltas" ? `"p":${p.id},` : Number(p.id))
-        .first<{ n: number }>();
-      expect({ table, rows: left!.n }).toEqual({ table, rows: 0 });
-    }
+    // Redelivered once more, it adds nothing.
+    expect((await deliver([lateBody], { attempts: 3 })).result.explicitAcks).toHaveLength(1);
+    expect((await groups(p)).map((g) => g.count)).toEqual([4]);
+  });
+
+  it("a batch that committed on the old shard between the flip and the fence is carried over by the one sweep", async () => {
+    const { p, from, to, oldDb } = await projectToMove("move-before-fence");
+    await deliver([body([raygunItem(p), raygunItem(p)])]);
+    await moveWithGapAtFence(p, from, to, async () => {
+      const r = await withOldPointer(p, from, () =>
+        deliver([body([raygunItem(p)])], { environment: { ...env, GROUP_FOLD_MS: "600000" } }),
+      );
+      expect(r.result.explicitAcks).toHaveLength(1);
+    });
+    expect((await groups(p)).map((g) => g.count)).toEqual([3]);
+    await expectNothingLeft(oldDb, p);
+  });
+
+  it("a project moved back to a shard it left is no longer turned away there", async () => {
+    const { p, from, to } = await projectToMove("move-back");
+    await deliver([body([raygunItem(p)])]);
+    expect((await move(p, to)).status).toBe(200);
+    const fence = () =>
+      shardDbs(env)
+        [from]!.prepare("SELECT to_shard FROM departed_projects WHERE project_id = ?")
+        .bind(Number(p.id))
+        .first<{ to_shard: number }>();
+    expect(await fence()).toEqual({ to_shard: to });
+    expect((await move(p, from)).status).toBe(200);
+    expect(await fence()).toBeNull();
+    const r = await deliver([body([raygunItem(p)])]);
+    expect(r.result.explicitAcks).toHaveLength(1);
+    expect(r.result.retryMessages).toHaveLength(0);
+    expect((await groups(p)).map((g) => g.count)).toEqual([2]);
   });
 
   it("a group a batch after the flip made on the new shard keeps the moved row's state, and both rows' users", async () => {
@@ -399,23 +468,21 @@ describe("moving a project to another metadata shard", () => {
     ]);
   });
 
-  it("a message a late batch applied on the old shard after the move, then redelivered to the new one, counts once", async () => {
+  it("a message a late batch applied on the old shard before the fence, then redelivered to the new one mid-move, counts once", async () => {
     const { p, from, to } = await projectToMove("move-late-redelivery");
     await deliver([body([raygunItem(p)])]);
-    expect((await move(p, to)).status).toBe(200);
     // A batch that read the old pointer commits its message on the old shard after the move copied
-    // the ledger, then fails a later step: the queue redelivers the message, now to the new shard.
+    // the ledger, then fails a later step: the queue redelivers the message, now to the new shard,
+    // before the move's sweep has copied that ledger entry. The processor asks the old shard too.
     const late = body([raygunItem(p)]);
-    const pointer = await env.DB.prepare("SELECT shard, moved_from, moved_at FROM projects WHERE id = ?")
-      .bind(Number(p.id))
-      .first<{ shard: number; moved_from: number; moved_at: number }>();
-    expect(pointer).toMatchObject({ shard: to, moved_from: from });
-    await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(from, Number(p.id)).run();
-    await deliver([late]);
-    await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(to, Number(p.id)).run();
-    expect((await deliver([late], { attempts: 2 })).result.explicitAcks).toHaveLength(1);
-    // The move's second sweep carries the late batch's counts over: the event is counted once.
-    expect((await move(p, to)).status).toBe(200);
+    await moveWithGapAtFence(p, from, to, async () => {
+      await withOldPointer(p, from, () => deliver([late]));
+      const pointer = await env.DB.prepare("SELECT shard, moved_from FROM projects WHERE id = ?")
+        .bind(Number(p.id))
+        .first<{ shard: number; moved_from: number }>();
+      expect(pointer).toEqual({ shard: to, moved_from: from });
+      expect((await deliver([late], { attempts: 2 })).result.explicitAcks).toHaveLength(1);
+    });
     expect((await groups(p)).map((g) => g.count)).toEqual([2]);
   });
 

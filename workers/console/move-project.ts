@@ -1,9 +1,10 @@
 // Moves a project's metadata to another shard (POST /api/v1/projects/{id}/shard, `npm run sluice
 // -- projects:move`): copy the old shard's message ledger (so a redelivery after the move is still
 // recognised), flip the pointer in the control database (new batches write to the new shard from
-// then on), then fold the project's rows from the old shard into the new one, chunk by chunk.
-// Folding adds counters instead of overwriting, because batches that read the old pointer just
-// before the flip may still land on either side. A chunk leaves its table for the old shard's
+// then on), fence the other shards (a batch that read the old pointer and commits later is turned
+// away and retried), then fold the project's rows from the old shard into the new one, chunk by
+// chunk. Folding adds counters instead of overwriting, because batches that read the old pointer
+// just before the flip may still land on either side. A chunk leaves its table for the old shard's
 // outbox in one transaction, is copied to the new shard in one transaction guarded by a ledger row
 // named after it, then leaves the outbox: a move stopped anywhere and run again counts nothing
 // twice, even when late batches changed the project's rows on the old shard in between.
@@ -284,6 +285,9 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
   if (!row) throw new ClientError(404, "project not found", "not_found");
   const runId = crypto.randomUUID();
   const fromDb = dbs[row.shard];
+  // A project moving back to a shard it left: that shard's fence goes first, before the ledger
+  // copy writes the project's entries there and before batches read the new pointer.
+  await dbs[to]!.prepare("DELETE FROM departed_projects WHERE project_id = ?").bind(id).run();
   let ledgerRowsCopied = fromDb && row.shard !== to ? await copyLedger(fromDb, dbs[to]!, id) : 0;
   if (row.shard !== to)
     // The old shard is remembered: for the queue's retention the processor asks its ledger too.
@@ -292,6 +296,17 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
     )
       .bind(to, row.shard, Date.now(), Date.now(), id)
       .run();
+  // Then every other shard is fenced before it is swept: a batch that read the old pointer either
+  // committed there before the fence (the sweep below finds its rows) or is turned away by it and
+  // retried towards the new shard. So one sweep leaves nothing behind, however late such a batch is.
+  for (let s = 0; s < dbs.length; s++)
+    if (s !== to)
+      await dbs[s]!.prepare(
+        `INSERT INTO departed_projects (project_id, to_shard, departed_at) VALUES (?, ?, ?)
+         ON CONFLICT (project_id) DO UPDATE SET to_shard = excluded.to_shard, departed_at = excluded.departed_at`,
+      )
+        .bind(id, to, Date.now())
+        .run();
   // Chunks a stopped run left in an outbox go first, to the shard that run was moving to (a move
   // restarted towards another shard then carries them on from there, below).
   let rowsMoved = 0;
