@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch } from "../../shared/queue-message";
 import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
+import { runRetention } from "../processor/retention";
 import { deliver, raygunItem, shardFailing } from "../processor/test-helpers";
 import { MOVED_TABLES, moveProject } from "./move-project";
 
@@ -484,6 +485,28 @@ describe("moving a project to another metadata shard", () => {
       expect((await deliver([late], { attempts: 2 })).result.explicitAcks).toHaveLength(1);
     });
     expect((await groups(p)).map((g) => g.count)).toEqual([2]);
+  });
+
+  it("a fence is kept for a day, longer than any batch can hold an old pointer, then pruned by retention", async () => {
+    const now = Date.now();
+    const db = shardDbs(env).at(-1)!;
+    // Project ids no test creates: 2 × 10^9 and one more.
+    await db.batch(
+      [
+        [2_000_000_000, now - 2 * 86_400_000],
+        [2_000_000_001, now - 3_600_000],
+      ].map(([pid, at]) =>
+        db
+          .prepare("INSERT INTO departed_projects (project_id, to_shard, departed_at) VALUES (?, 0, ?)")
+          .bind(pid, at),
+      ),
+    );
+    const report = await runRetention(env, now);
+    expect(report.fencesPruned).toBeGreaterThanOrEqual(1);
+    const left = await db
+      .prepare("SELECT project_id FROM departed_projects WHERE project_id >= 2000000000")
+      .all<{ project_id: number }>();
+    expect(left.results.map((r) => r.project_id)).toEqual([2_000_000_001]);
   });
 
   it("answers bad requests with a 4xx that says why", async () => {

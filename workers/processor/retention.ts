@@ -39,6 +39,8 @@ export interface RetentionReport {
   searchDocsDeleted: number;
   orphansDeleted: number;
   ledgerPruned: number;
+  /** Fences of project moves (departed_projects) no batch in flight can need any more. */
+  fencesPruned: number;
   deadLettersDeleted: number;
   /** Source-map bundles past their project's retention, and chunks never assembled. */
   artifactsDeleted: number;
@@ -49,6 +51,13 @@ const MAX_SEGMENTS_PER_RUN = 200;
 /** No redelivery after the queue's retention: ledger rows older than that can go. */
 export const LEDGER_DAYS = QUEUE_RETENTION_DAYS;
 const LEDGER_DELETE_CHUNK = 5000;
+/**
+ * A move's fence (departed_projects) turns away batches that read the project's pointer before
+ * the move. The processor reads the pointer per batch, never caching it, and a queue consumer runs
+ * at most 15 minutes, so after a day no batch can hold that pointer; the fence goes, so that the
+ * trigger checking it on every ledger insert never has more than a day of moves to look at.
+ */
+export const FENCE_DAYS = 1;
 
 export async function runRetention(env: RetentionEnv, now = Date.now()): Promise<RetentionReport> {
   const report: RetentionReport = {
@@ -61,6 +70,7 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
     searchDocsDeleted: 0,
     orphansDeleted: 0,
     ledgerPruned: 0,
+    fencesPruned: 0,
     deadLettersDeleted: 0,
     artifactsDeleted: 0,
   };
@@ -170,7 +180,14 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
   report.artifactsDeleted =
     (await expireBundles(env, cutoffOf, [...retention.keys()])) + (await sweepChunks(env.BLOBS, now));
   report.orphansDeleted = await sweepOrphans(env, now);
-  for (const db of shardDbs(env)) report.ledgerPruned += await pruneLedger(db, now);
+  for (const db of shardDbs(env)) {
+    report.ledgerPruned += await pruneLedger(db, now);
+    const fences = await db
+      .prepare("DELETE FROM departed_projects WHERE departed_at < ?")
+      .bind(now - FENCE_DAYS * DAY)
+      .run();
+    report.fencesPruned += fences.meta.changes ?? 0;
+  }
   return report;
 }
 
