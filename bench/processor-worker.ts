@@ -257,7 +257,8 @@ async function runFold(env: BenchEnv): Promise<Response> {
   const d1 = newD1();
   const t0 = performance.now();
   let deltas = 0;
-  for (const shard of shardDbs(env as unknown as ShardEnv)) deltas += await foldAll(countingDb(shard, d1));
+  for (const shard of shardDbs(env as unknown as ShardEnv))
+    deltas += (await foldAll(countingDb(shard, d1))).deltas;
   const ms = performance.now() - t0;
   // The message ledger is pruned once the queue cannot redeliver (4 days), not after the data's
   // retention: its bytes (counted from its rows) are priced for that long.

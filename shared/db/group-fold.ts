@@ -245,8 +245,9 @@ export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<F
     ];
     // The batch that made a delta wrote its new groups' rows in the same transaction, but a row can
     // be gone by the fold: retention deleted a dormant group as a fresh event of it came in. The
-    // delta's events still count: the row is written again from the delta. (A project move cannot
-    // leave such a delta behind: it fences the old shard, then folds it, then moves the rows.)
+    // delta's events still count: the row is written again from the delta. (A project move does
+    // not leave such a delta behind: it fences the old shard, folds until no delta is left, and
+    // only then moves the rows.)
     // SET expressions read the row as it was, so last_seen comparisons see the stored time.
     for (const chunk of jsonChunks(sums.groups)) {
       // (Deltas written before they carried the group's identity have none to write it from.)
@@ -291,19 +292,45 @@ export async function foldGroupDeltas(db: D1Database, maxRounds = 16): Promise<F
   return total;
 }
 
+/** Whether the shard has a delta waiting for a fold (one indexed probe). */
+const hasPending = async (db: D1Database) =>
+  (await db.prepare("SELECT 1 AS x FROM group_deltas WHERE id > 0 LIMIT 1").first<{ x: number }>()) !== null;
+
 /** Folds first if the shard has pending deltas (one indexed probe when it has none). */
 export async function foldIfPending(db: D1Database): Promise<FoldResult | null> {
-  const row = await db.prepare("SELECT 1 AS x FROM group_deltas WHERE id > 0 LIMIT 1").first<{ x: number }>();
-  return row ? foldGroupDeltas(db) : null;
+  return (await hasPending(db)) ? foldGroupDeltas(db) : null;
 }
 
-/** Folds until no delta is pending (bounded): before a move or a retention pass reads the rows. */
-export async function foldAll(db: D1Database, maxFolds = 64): Promise<number> {
+/** Whether a delta of project `pid` waits for a fold (reads the pending deltas: for a move, not a batch). */
+const hasPendingOf = async (db: D1Database, pid: number) =>
+  (await db
+    .prepare(
+      `SELECT 1 AS x FROM group_deltas d WHERE d.id > 0
+         AND (EXISTS (SELECT 1 FROM json_each(d.groups) g WHERE CAST(g.value->>'p' AS INTEGER) = ?1)
+           OR EXISTS (SELECT 1 FROM json_each(d.hours) h WHERE CAST(h.value->>0 AS INTEGER) = ?1))
+       LIMIT 1`,
+    )
+    .bind(pid)
+    .first<{ x: number }>()) !== null;
+
+/**
+ * Folds until no delta is pending (bounded): before a move or a retention pass reads the rows.
+ * With `projectId`, until none of that project's is (a busy shard always has other projects'
+ * deltas coming in; a move has fenced its project, so no more of its own come). A fold that lost
+ * its claim folded nothing, yet deltas may still wait: the fold that won had committed (claim and
+ * writes are one transaction) the deltas it had read, and any written after its read are still
+ * there. So this looks again rather than stopping at a fold of nothing. Returns the deltas folded
+ * here and whether none (of the project) is left.
+ */
+export async function foldAll(
+  db: D1Database,
+  { projectId, maxFolds = 64 }: { projectId?: number; maxFolds?: number } = {},
+): Promise<{ deltas: number; drained: boolean }> {
+  const pending = () => (projectId === undefined ? hasPending(db) : hasPendingOf(db, projectId));
   let deltas = 0;
   for (let i = 0; i < maxFolds; i++) {
-    const n = (await foldIfPending(db))?.deltas ?? 0;
-    if (n === 0) break;
-    deltas += n;
+    if (!(await pending())) return { deltas, drained: true };
+    deltas += (await foldGroupDeltas(db)).deltas;
   }
-  return deltas;
+  return { deltas, drained: !(await pending()) };
 }

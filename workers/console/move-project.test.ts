@@ -5,6 +5,7 @@
 // requests get a 4xx that says why.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { foldGroupDeltas } from "../../shared/db/group-fold";
 import { projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch } from "../../shared/queue-message";
 import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
@@ -382,6 +383,35 @@ describe("moving a project to another metadata shard", () => {
     });
     expect((await groups(p)).map((g) => g.count)).toEqual([3]);
     await expectNothingLeft(oldDb, p);
+  });
+
+  it("folds a delta of the project that another fold's win left pending, before its rows move", async () => {
+    const { p, from, to, oldDb } = await projectToMove("move-fold-race");
+    await deliver([body([raygunItem(p), raygunItem(p)])], {
+      environment: { ...env, GROUP_FOLD_MS: "600000" },
+    });
+    const ofProject = () =>
+      oldDb
+        .prepare("SELECT batch_id, created_at, groups, hours FROM group_deltas WHERE instr(groups, ?) > 0")
+        .bind(`"p":${p.id},`)
+        .all<{ batch_id: string; created_at: number; groups: string; hours: string }>();
+    const [delta] = (await ofProject()).results;
+    expect(delta).toBeDefined();
+    await moveWithGap(p, from, to, /^INSERT INTO group_fold\b/, async () => {
+      // A fold after some batch wins the claim over the deltas the move's fold read, and a delta of
+      // the project that committed (before the fence) after that fold's read is still pending:
+      // its two events again, as a second batch of the same group.
+      await foldGroupDeltas(oldDb);
+      await oldDb
+        .prepare("INSERT INTO group_deltas (batch_id, created_at, groups, hours) VALUES (?, ?, ?, ?)")
+        .bind(delta!.batch_id, delta!.created_at, delta!.groups, delta!.hours)
+        .run();
+    });
+    // The move folded it before moving the rows: no delta and no group row left to fold there.
+    expect((await ofProject()).results).toEqual([]);
+    await foldGroupDeltas(oldDb);
+    await expectNothingLeft(oldDb, p);
+    expect((await groups(p)).map((g) => g.count)).toEqual([4]);
   });
 
   it("a project moved back to a shard it left is no longer turned away there", async () => {

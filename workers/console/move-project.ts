@@ -316,7 +316,10 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
     if (s === to) continue;
     let moved = 0;
     // Counts still waiting in the shard's group deltas land in its rows first, then move with them.
-    await foldAll(dbs[s]!);
+    // All of the project's: the shard is fenced, so none come after, and one the fold left (its
+    // rows moved) would be folded into a group row written again here, where nothing reads it.
+    if (!(await foldAll(dbs[s]!, { projectId: id })).drained)
+      throw new Error(`metadata shard ${s} still holds group deltas of project ${id}; run the move again`);
     for (const t of TABLES) moved += await foldTable(t, id, dbs[s]!, dbs, to, runId);
     // Messages applied on that shard between the first copy and the flip.
     if (moved > 0 || s === row.shard) ledgerRowsCopied += await copyLedger(dbs[s]!, dbs[to]!, id);
