@@ -12,6 +12,14 @@ export type ShardEnv = { DB: D1Database };
 
 const SHARD_BINDING = /^DB_SHARD_(\d+)$/;
 
+/**
+ * Whether a D1 error is a moved project's fence (migrations 0013 and 0014): the write read the
+ * project's pointer before a move and met the shard it left. Nothing of it was written; the same
+ * write made again reads the new pointer.
+ */
+export const isMoveFence = (err: unknown) =>
+  /project moved off this metadata shard/.test(String((err as Error)?.message ?? err));
+
 /** The metadata shards, index = shard number; the control database alone when none is bound. */
 export function shardDbs(env: ShardEnv): D1Database[] {
   const found: D1Database[] = [];

@@ -16,6 +16,7 @@
 //   /upload/jssymbols/{app}, /v3/applications/{app}/source-maps   Raygun's source-map upload
 
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { isMoveFence } from "../../shared/db/shards";
 import { requireAdmin } from "./auth";
 import { alertRuleRoutes } from "./routes/alert-rules";
 import { artifactRoutes } from "./routes/artifacts";
@@ -72,6 +73,10 @@ app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}`
 app.onError((err, c) => {
   const fault = clientFault(err);
   if (fault) return c.json({ error: fault.message }, fault.status);
+  if (isMoveFence(err))
+    return c.json({ error: "the project is moving to another metadata shard; retry" }, 503, {
+      "Retry-After": "1",
+    });
   console.error(JSON.stringify({ msg: "console error", error: String((err as Error)?.stack ?? err) }));
   return c.json({ error: "internal error" }, 500);
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { foldGroupDeltas } from "../../shared/db/group-fold";
 import { projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch } from "../../shared/queue-message";
-import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
+import { ADMIN, api, call, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
 import { runRetention } from "../processor/retention";
 import { deliver, raygunItem, shardFailing } from "../processor/test-helpers";
 import { MOVED_TABLES, moveProject } from "./move-project";
@@ -412,6 +412,56 @@ describe("moving a project to another metadata shard", () => {
     await foldGroupDeltas(oldDb);
     await expectNothingLeft(oldDb, p);
     expect((await groups(p)).map((g) => g.count)).toEqual([4]);
+  });
+
+  it("turns away rows a write adds without a ledger entry: a redelivery that read the old pointer after the move", async () => {
+    const { p, from, to, oldDb } = await projectToMove("move-fence-rows");
+    const m = body([raygunItem(p)]);
+    await deliver([m]);
+    expect((await move(p, to)).status).toBe(200);
+    // The old shard's ledger still lists the message (the move copies it, never deletes it), so a
+    // redelivery that read the old pointer counts nothing there and writes no ledger entry, only
+    // rows of what it carries (facets, and in the embedded configuration a pointer row).
+    const again = await withOldPointer(p, from, () => deliver([m], { attempts: 2 }));
+    expect(again.result.retryMessages).toHaveLength(1);
+    await expectNothingLeft(oldDb, p);
+    expect(await rowsIn(oldDb, p, "group_facets")).toBe(0);
+    expect((await deliver([m], { attempts: 3 })).result.explicitAcks).toHaveLength(1);
+    expect((await groups(p)).map((g) => g.count)).toEqual([1]);
+  });
+
+  it("a console merge that read the old pointer and writes after the fence answers 503 with Retry-After, writing nothing", async () => {
+    const { p, from, to, oldDb } = await projectToMove("move-fence-merge");
+    const other = JSON.parse(raygunItem(p).payload!) as { details: { error: { className: string } } };
+    other.details.error.className = "RangeError";
+    await deliver([body([raygunItem(p), raygunItem(p, { payload: JSON.stringify(other) })])]);
+    const gs = await groups(p);
+    expect(gs).toHaveLength(2);
+    // The merge reads the old pointer and the groups still on the old shard, after the fence and
+    // before the sweep moves them.
+    let merged: Response | null = null;
+    await moveWithGap(p, from, to, /^INSERT INTO move_outbox\b/, async () => {
+      merged = await withOldPointer(p, from, () =>
+        call(`/api/v1/projects/${p.id}/groups/merge`, {
+          method: "POST",
+          headers: { ...ADMIN, "content-type": "application/json" },
+          body: JSON.stringify({ into: gs[0]!.id, groups: [gs[1]!.id] }),
+        }),
+      );
+    });
+    expect(merged!.status).toBe(503);
+    expect(merged!.headers.get("retry-after")).toBe("1");
+    expect(await rowsIn(oldDb, p, "group_redirects")).toBe(0);
+    // Made again, it reads the new pointer.
+    expect(
+      (
+        await api(`/api/v1/projects/${p.id}/groups/merge`, {
+          method: "POST",
+          body: JSON.stringify({ into: gs[0]!.id, groups: [gs[1]!.id] }),
+        })
+      ).status,
+    ).toBe(200);
+    expect((await groups(p)).map((g) => g.count)).toEqual([2]);
   });
 
   it("a project moved back to a shard it left is no longer turned away there", async () => {
