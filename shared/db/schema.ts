@@ -26,6 +26,13 @@ export const projects = sqliteTable("projects", {
    */
   movedFrom: integer("moved_from"),
   movedAt: integer("moved_at"),
+  /**
+   * The run of `projects:move` that holds the project (workers/console/move-project.ts) and until
+   * when: two overlapping runs towards different shards could each fence the shard the other
+   * pointed the project to, so a second one is refused while the first holds it.
+   */
+  moveRun: text("move_run"),
+  moveUntil: integer("move_until"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

@@ -7,11 +7,12 @@ export type ClientErrorReason =
   | "unauthorized"
   | "forbidden"
   | "unsupported_encoding"
-  | "not_found";
+  | "not_found"
+  | "conflict";
 
 export class ClientError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 413 | 415,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415,
     message: string,
     readonly reason: ClientErrorReason,
     readonly causes: string[] = [],

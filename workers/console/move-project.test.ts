@@ -464,6 +464,88 @@ describe("moving a project to another metadata shard", () => {
     expect((await groups(p)).map((g) => g.count)).toEqual([2]);
   });
 
+  it("refuses a second move of the project while one runs (409), and takes over a run that stalled past its lease", async () => {
+    const { p, from, to } = await projectToMove("move-lease");
+    await deliver([body([raygunItem(p)])]);
+    const elsewhere = (to + 1) % shardDbs(env).length;
+    let second: Awaited<ReturnType<typeof move>> | null = null;
+    await moveWithGapAtFence(p, from, to, async () => {
+      second = await move(p, elsewhere === from ? (elsewhere + 1) % shardDbs(env).length : elsewhere);
+    });
+    expect(second!.status).toBe(409);
+    expect(second!.body.error).toMatch(/another move of this project is running/);
+    expect((await projectShards(env, [p.id])).get(p.id)).toBe(to);
+    // Released at the end: the next move runs.
+    expect((await move(p, from)).status).toBe(200);
+    // A run that stalled past its lease does not hold the project for ever.
+    await env.DB.prepare("UPDATE projects SET move_run = 'stalled', move_until = ? WHERE id = ?")
+      .bind(Date.now() - 1, Number(p.id))
+      .run();
+    expect((await move(p, to)).status).toBe(200);
+    expect((await groups(p)).map((g) => g.count)).toEqual([1]);
+    const held = await env.DB.prepare("SELECT move_run FROM projects WHERE id = ?")
+      .bind(Number(p.id))
+      .first<{ move_run: string | null }>();
+    expect(held?.move_run).toBeNull();
+  });
+
+  it("a stopped move run again towards a third shard copies the ledger of the shard the first run left", async () => {
+    const { p, from, to } = await projectToMove("move-retarget-ledger");
+    const third = (to + 1) % shardDbs(env).length;
+    expect(third).not.toBe(from);
+    await deliver([body([raygunItem(p)])]);
+    // Run 1: a batch that read the old pointer applies message L on the old shard between the flip
+    // and the fence; then the run stops at its last ledger copy from the old shard, its rows all moved.
+    const late = body([raygunItem(p)]);
+    const oldDb = shardDbs(env)[from]!;
+    let copies = 0;
+    let fenced = false;
+    const stopping = new Proxy(oldDb, {
+      get(db, key) {
+        if (key !== "prepare") return Reflect.get(db, key);
+        return (sql: string) => {
+          const stmt = db.prepare(sql);
+          if (/^INSERT INTO departed_projects\b/.test(sql) && !fenced) {
+            fenced = true;
+            return {
+              bind: (...args: unknown[]) => ({
+                run: async () => {
+                  await withOldPointer(p, from, () => deliver([late]));
+                  return stmt.bind(...args).run();
+                },
+              }),
+            };
+          }
+          // The first ledger read after the fence: the sweep's copy from the old shard.
+          if (
+            fenced &&
+            /^SELECT id, batch_id, applied_at, ids FROM message_ledger\b/.test(sql) &&
+            ++copies === 1
+          )
+            return {
+              bind: () => ({
+                all: async () => {
+                  throw new Error("D1 went away mid-move");
+                },
+              }),
+            };
+          return stmt;
+        };
+      },
+    });
+    await expect(
+      moveProject({ ...env, [`DB_SHARD_${from}`]: stopping } as typeof env, Number(p.id), to),
+    ).rejects.toThrow(/went away mid-move/);
+    expect(fenced).toBe(true);
+    await expectNothingLeft(oldDb, p);
+    // Run 2, towards a third shard. Then the queue redelivers L (its first delivery failed a later
+    // step): the new shard and the one the pointer last left (run 1's target) are asked, and the
+    // ledger entry run 1 did not copy must be among them.
+    expect((await move(p, third)).status).toBe(200);
+    expect((await deliver([late], { attempts: 2 })).result.explicitAcks).toHaveLength(1);
+    expect((await groups(p)).map((g) => g.count)).toEqual([2]);
+  });
+
   it("a project moved back to a shard it left is no longer turned away there", async () => {
     const { p, from, to } = await projectToMove("move-back");
     await deliver([body([raygunItem(p)])]);
@@ -515,15 +597,16 @@ describe("moving a project to another metadata shard", () => {
     const a = await createTestProject("move-share-a");
     const from = (await projectShards(env, [a.id])).get(a.id)!;
     const to = (from + 1) % shardDbs(env).length;
-    const onTo: TestProject[] = [];
-    for (let i = 0; onTo.length < 2 && i < 30; i++) {
-      const x = await createTestProject(`move-share-${i}`);
-      if ((await projectShards(env, [x.id])).get(x.id) === to) onTo.push(x);
-    }
-    let b = await createTestProject("move-share-b");
-    for (let i = 0; i < 30 && (await projectShards(env, [b.id])).get(b.id) !== from; i++)
-      b = await createTestProject(`move-share-b${i}`);
-    const [c, d] = onTo as [TestProject, TestProject];
+    // New projects go to the least used shard, which the other tests' moves have skewed: place
+    // these by moving them, empty, where the test needs them.
+    const placed = async (name: string, shard: number) => {
+      const x = await createTestProject(name);
+      expect((await move(x, shard)).status).toBe(200);
+      return x;
+    };
+    const b = await placed("move-share-b", from);
+    const c = await placed("move-share-c", to);
+    const d = await placed("move-share-d", to);
     expect((await projectShards(env, [b.id])).get(b.id)).toBe(from);
     // m1: a (old shard) commits, c (new shard) fails. m2: b (old shard) fails, d (new shard) commits.
     const m1 = body([raygunItem(a), raygunItem(c)]);

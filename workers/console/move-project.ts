@@ -29,6 +29,7 @@ import { type ShardEnv, shardDbs } from "../../shared/db/shards";
 import { hllMergeSql } from "../../shared/hll";
 import { ClientError } from "../../shared/http/errors";
 import { BUCKET_COUNT } from "../../shared/rum/page-views";
+import { QUEUE_RETENTION_MS } from "../processor/queue-retention";
 
 /**
  * Per-project tables of a metadata shard; counters are summed, times merged, the rest kept. Alert
@@ -235,12 +236,14 @@ async function foldTable(
   dbs: D1Database[],
   to: number,
   runId: string,
+  lease: { keep(): Promise<void> },
 ) {
   const shape = SHAPES.get(getTableConfig(table).name)!;
   const key = shape.pk.join(", ");
   const chunkOf = `SELECT ${key} FROM ${shape.name} WHERE project_id = ? ORDER BY ${key} LIMIT ${CHUNK}`;
   let moved = 0;
   for (;;) {
+    await lease.keep();
     const id = crypto.randomUUID();
     const [staged] = await from.batch([
       from
@@ -279,26 +282,88 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
       `shard: must be 0..${dbs.length - 1} (${dbs.length} metadata shard(s) bound)`,
       "invalid",
     );
-  const row = await env.DB.prepare("SELECT shard FROM projects WHERE id = ?")
+  const row = await env.DB.prepare("SELECT shard, moved_from, moved_at FROM projects WHERE id = ?")
     .bind(id)
-    .first<{ shard: number }>();
+    .first<{ shard: number; moved_from: number | null; moved_at: number | null }>();
   if (!row) throw new ClientError(404, "project not found", "not_found");
   const runId = crypto.randomUUID();
+  const lease = await takeLease(env.DB, id, runId);
+  try {
+    return await moveHeld(env, dbs, id, to, row, runId, lease);
+  } finally {
+    await env.DB.prepare(
+      "UPDATE projects SET move_run = NULL, move_until = NULL WHERE id = ? AND move_run = ?",
+    )
+      .bind(id, runId)
+      .run();
+  }
+}
+
+/** How long a run holds its project without renewing: far longer than a chunk takes. */
+const LEASE_MS = 10 * 60_000;
+
+/**
+ * The project for this run alone (projects.move_run), or a 409 while another run holds it. `keep`
+ * renews the hold, at most once a minute, and fails when the run lost it (it stalled past its
+ * lease and another took over), before the run writes anything more.
+ */
+async function takeLease(db: D1Database, id: number, runId: string) {
+  const now = Date.now();
+  const took = await db
+    .prepare(
+      "UPDATE projects SET move_run = ?, move_until = ? WHERE id = ? AND (move_run IS NULL OR move_until < ?)",
+    )
+    .bind(runId, now + LEASE_MS, id, now)
+    .run();
+  if (!took.meta.changes)
+    throw new ClientError(
+      409,
+      "another move of this project is running; run this one when it ends",
+      "conflict",
+    );
+  let renewed = now;
+  return {
+    async keep(force = false) {
+      if (!force && Date.now() - renewed < 60_000) return;
+      const r = await db
+        .prepare("UPDATE projects SET move_until = ? WHERE id = ? AND move_run = ?")
+        .bind(Date.now() + LEASE_MS, id, runId)
+        .run();
+      if (!r.meta.changes) throw new Error(`move of project ${id}: another run took it over; this one stops`);
+      renewed = Date.now();
+    },
+  };
+}
+
+async function moveHeld(
+  env: ShardEnv,
+  dbs: D1Database[],
+  id: number,
+  to: number,
+  row: { shard: number; moved_from: number | null; moved_at: number | null },
+  runId: string,
+  lease: { keep(force?: boolean): Promise<void> },
+): Promise<MoveReport> {
   const fromDb = dbs[row.shard];
   // A project moving back to a shard it left: that shard's fence goes first, before the ledger
   // copy writes the project's entries there and before batches read the new pointer.
   await dbs[to]!.prepare("DELETE FROM departed_projects WHERE project_id = ?").bind(id).run();
   let ledgerRowsCopied = fromDb && row.shard !== to ? await copyLedger(fromDb, dbs[to]!, id) : 0;
-  if (row.shard !== to)
+  if (row.shard !== to) {
     // The old shard is remembered: for the queue's retention the processor asks its ledger too.
-    await env.DB.prepare(
-      "UPDATE projects SET shard = ?, moved_from = ?, moved_at = ?, updated_at = ? WHERE id = ?",
+    // Only while this run holds the project: the flip and the fences below are its alone.
+    const flipped = await env.DB.prepare(
+      "UPDATE projects SET shard = ?, moved_from = ?, moved_at = ?, updated_at = ? WHERE id = ? AND move_run = ?",
     )
-      .bind(to, row.shard, Date.now(), Date.now(), id)
+      .bind(to, row.shard, Date.now(), Date.now(), id, runId)
       .run();
+    if (!flipped.meta.changes)
+      throw new Error(`move of project ${id}: another run took it over; this one stops`);
+  }
   // Then every other shard is fenced before it is swept: a batch that read the old pointer either
   // committed there before the fence (the sweep below finds its rows) or is turned away by it and
   // retried towards the new shard. So one sweep leaves nothing behind, however late such a batch is.
+  await lease.keep(true);
   for (let s = 0; s < dbs.length; s++)
     if (s !== to)
       await dbs[s]!.prepare(
@@ -320,9 +385,14 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
     // rows moved) would be folded into a group row written again here, where nothing reads it.
     if (!(await foldAll(dbs[s]!, { projectId: id })).drained)
       throw new Error(`metadata shard ${s} still holds group deltas of project ${id}; run the move again`);
-    for (const t of TABLES) moved += await foldTable(t, id, dbs[s]!, dbs, to, runId);
-    // Messages applied on that shard between the first copy and the flip.
-    if (moved > 0 || s === row.shard) ledgerRowsCopied += await copyLedger(dbs[s]!, dbs[to]!, id);
+    for (const t of TABLES) moved += await foldTable(t, id, dbs[s]!, dbs, to, runId, lease);
+    // Messages applied on that shard between the first copy and the flip; and on the shard a
+    // stopped run moved the project off (the pointer's previous shard, while the queue can still
+    // redeliver), whose ledger that run may not have copied before it stopped.
+    const previous =
+      row.moved_from !== null && row.moved_at !== null && Date.now() - row.moved_at <= QUEUE_RETENTION_MS;
+    if (moved > 0 || s === row.shard || (previous && s === row.moved_from))
+      ledgerRowsCopied += await copyLedger(dbs[s]!, dbs[to]!, id);
     rowsMoved += moved;
   }
   // Every outbox is empty now: no guard of this project's is needed any more, on any shard.

@@ -131,5 +131,7 @@ export const errorResponses = {
   400: errorBody("Invalid request (the message names the field)"),
   401: errorBody("Missing or wrong admin token"),
   404: errorBody("Not found"),
-  503: errorBody("Console not configured (no ADMIN_TOKEN secret)"),
+  503: errorBody(
+    "Console not configured (no ADMIN_TOKEN secret), or the project is moving to another metadata shard (retry after Retry-After)",
+  ),
 };

@@ -156,6 +156,7 @@ projectRoutes.openapi(
         "The project now lives on shard `to`; its rows were folded into it and deleted from the others",
       ),
       ...errorResponses,
+      409: json(ErrorSchema, "Another move of this project is running"),
     },
   }),
   async (c) => {

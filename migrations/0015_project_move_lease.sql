@@ -1,0 +1,2 @@
+ALTER TABLE `projects` ADD `move_run` text;--> statement-breakpoint
+ALTER TABLE `projects` ADD `move_until` integer;
