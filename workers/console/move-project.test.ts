@@ -309,34 +309,90 @@ describe("moving a project to another metadata shard", () => {
     await expectNoGuards(p);
   });
 
-  it("stopped before a chunk reached its target and run again towards another shard, carries the chunk on", async () => {
-    const p = await createTestProject("move-retarget");
-    const dbs = shardDbs(env);
-    const from = (await projectShards(env, [p.id])).get(p.id)!;
-    const first = (from + 1) % dbs.length;
-    const second = (from + 2) % dbs.length;
-    await deliver([body([raygunItem(p), raygunItem(p)])]);
-    // The first target refuses the first chunk's copy: the chunk stays in the old shard's outbox.
-    const refusing = new Proxy(dbs[first]!, {
-      get(db, key) {
-        if (key !== "batch") return Reflect.get(db, key);
-        return async () => {
-          throw new Error("target shard unavailable");
-        };
-      },
-    });
-    const interrupted = { ...env, [`DB_SHARD_${first}`]: refusing } as typeof env;
-    await expect(moveProject(interrupted, Number(p.id), first)).rejects.toThrow(/target shard unavailable/);
-    const count = (db: D1Database, table: string) => rowsIn(db, p, table);
-    expect(await count(dbs[from]!, "move_outbox")).toBe(1);
-    expect(await count(dbs[from]!, "error_groups")).toBe(0);
+  // error_groups: the first chunk a move makes. group_facets: a table the fence also guards
+  // (migration 0014), so the shard the chunk was bound for turns it away once the rerun fences it.
+  for (const [table, back] of [
+    ["error_groups", false],
+    ["group_facets", false],
+    ["group_facets", true],
+  ] as const)
+    it(`stopped before a ${table} chunk reached its target and run again towards ${back ? "the shard it left" : "another shard"}, carries the chunk on`, async () => {
+      const p = await createTestProject(`move-retarget-${table}-${back}`);
+      const dbs = shardDbs(env);
+      const from = (await projectShards(env, [p.id])).get(p.id)!;
+      const first = (from + 1) % dbs.length;
+      const second = back ? from : (from + 2) % dbs.length;
+      await deliver([body([raygunItem(p), raygunItem(p)])]);
+      const count = (db: D1Database, t: string) => rowsIn(db, p, t);
+      const facets = await count(dbs[from]!, "group_facets");
+      expect(facets).toBeGreaterThan(0);
+      // The first target refuses the table's chunk: it stays in the old shard's outbox.
+      const sqlOf = new WeakMap<object, string>();
+      const refusing = new Proxy(dbs[first]!, {
+        get(db, key) {
+          if (key === "prepare")
+            return (sql: string) => {
+              const stmt = db.prepare(sql);
+              const bind = stmt.bind.bind(stmt);
+              stmt.bind = (...args: unknown[]) => {
+                const bound = bind(...args);
+                sqlOf.set(bound, sql);
+                return bound;
+              };
+              return stmt;
+            };
+          if (key === "batch")
+            return async (stmts: D1PreparedStatement[]) => {
+              if (stmts.some((st) => sqlOf.get(st)?.includes(`INSERT INTO ${table} `)))
+                throw new Error("target shard unavailable");
+              return db.batch(stmts);
+            };
+          return Reflect.get(db, key);
+        },
+      });
+      const interrupted = { ...env, [`DB_SHARD_${first}`]: refusing } as typeof env;
+      await expect(moveProject(interrupted, Number(p.id), first)).rejects.toThrow(/target shard unavailable/);
+      expect(await count(dbs[from]!, "move_outbox")).toBe(1);
+      expect(await count(dbs[from]!, table)).toBe(0);
 
-    // Run towards another shard: the chunk goes where it was bound, then on with everything else.
-    const res = await move(p, second);
-    expect(res.status).toBe(200);
+      // Run towards another shard (or back): the chunk is delivered to where this run moves the
+      // project, and everything else follows.
+      const res = await move(p, second);
+      expect(res.status).toBe(200);
+      expect((await groups(p)).map((g) => g.count)).toEqual([2]);
+      for (const s of [from, first].filter((s) => s !== second)) await expectNothingLeft(dbs[s]!, p);
+      expect(await count(dbs[second]!, "move_outbox")).toBe(0);
+      expect(await count(dbs[second]!, "error_groups")).toBe(1);
+      expect(await count(dbs[second]!, "group_facets")).toBe(facets);
+      await expectNoGuards(p);
+    });
+
+  it("a run that stalled past its lease and was taken over stops itself before its next write", async () => {
+    const { p, from, to } = await projectToMove("move-stalled");
+    await deliver([body([raygunItem(p)])]);
+    const other = (to + 1) % shardDbs(env).length;
+    let takeover: Awaited<ReturnType<typeof move>> | null = null;
+    // Run 1 stalls after its flip, before its fences, long enough for its lease to run out; run 2
+    // takes the project over and moves it to a third shard.
+    await expect(
+      moveWithGapAtFence(p, from, to, async () => {
+        await env.DB.prepare("UPDATE projects SET move_until = ? WHERE id = ?")
+          .bind(Date.now() - 1, Number(p.id))
+          .run();
+        takeover = await move(p, other);
+      }),
+    ).rejects.toThrow(/another run took it over/);
+    expect(takeover!.status).toBe(200);
+    // Run 1 fenced nothing after it lost the project: run 2's target takes the project's batches.
+    expect((await projectShards(env, [p.id])).get(p.id)).toBe(other);
+    const fence = await shardDbs(env)
+      [other]!.prepare("SELECT 1 AS x FROM departed_projects WHERE project_id = ?")
+      .bind(Number(p.id))
+      .first();
+    expect(fence).toBeNull();
+    const r = await deliver([body([raygunItem(p)])]);
+    expect(r.result.explicitAcks).toHaveLength(1);
     expect((await groups(p)).map((g) => g.count)).toEqual([2]);
-    for (const s of [from, first]) await expectNothingLeft(dbs[s]!, p);
-    expect(await count(dbs[second]!, "error_groups")).toBe(1);
   });
 
   it("turns away a batch that read the old pointer and commits on the old shard after the fence; its retry counts on the new one", async () => {

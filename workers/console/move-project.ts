@@ -25,7 +25,7 @@ import {
   sessionMinutes,
   userFeedback,
 } from "../../shared/db/schema";
-import { type ShardEnv, shardDbs } from "../../shared/db/shards";
+import { isMoveFence, type ShardEnv, shardDbs } from "../../shared/db/shards";
 import { hllMergeSql } from "../../shared/hll";
 import { ClientError } from "../../shared/http/errors";
 import { BUCKET_COUNT } from "../../shared/rum/page-views";
@@ -108,11 +108,12 @@ function mergeSql(table: string, name: string): string | null {
  */
 const entryOf = (pid: number) => (entry: string) => entry.endsWith(`@${pid}`) || !entry.includes("@");
 
-async function copyLedger(from: D1Database, to: D1Database, pid: number): Promise<number> {
+async function copyLedger(from: D1Database, to: D1Database, pid: number, lease: Lease): Promise<number> {
   let after = "";
   let copied = 0;
   const mine = entryOf(pid);
   for (;;) {
+    await lease.keep();
     const read = (
       await from
         .prepare(
@@ -204,8 +205,21 @@ async function deliverChunk(
   await from.prepare("DELETE FROM move_outbox WHERE id = ?").bind(chunk.id).run();
 }
 
-/** Delivers every chunk a stopped move left in `from`'s outbox, to the shard each was bound for. */
-async function drainOutbox(from: D1Database, dbs: D1Database[], pid: number, runId: string): Promise<number> {
+/**
+ * Finishes every chunk a stopped run left in `from`'s outbox. A chunk whose guard is on the shard
+ * it was bound for got there (that shard is swept like any other): it only leaves the outbox. One
+ * that did not is bound anew for this run's target first, then delivered there: the shard it was
+ * bound for may be fenced by now (this run fences every shard but its target), and with the new
+ * binding recorded, a run stopped after this delivery finds the guard where the chunk says.
+ */
+async function drainOutbox(
+  from: D1Database,
+  dbs: D1Database[],
+  pid: number,
+  to: number,
+  runId: string,
+  lease: Lease,
+): Promise<number> {
   let rows = 0;
   for (;;) {
     const chunks = (
@@ -218,7 +232,20 @@ async function drainOutbox(from: D1Database, dbs: D1Database[], pid: number, run
     ).results;
     if (chunks.length === 0) return rows;
     for (const chunk of chunks) {
-      await deliverChunk(from, dbs, pid, chunk, runId);
+      await lease.keep();
+      const bound = dbs[chunk.to_shard];
+      if (!bound) throw new Error(`move outbox chunk ${chunk.id}: unknown shard ${chunk.to_shard}`);
+      const arrived = await bound
+        .prepare("SELECT 1 AS x FROM message_ledger WHERE id = ?")
+        .bind(`move:${pid}:${chunk.id}`)
+        .first();
+      if (arrived) {
+        await from.prepare("DELETE FROM move_outbox WHERE id = ?").bind(chunk.id).run();
+        continue;
+      }
+      if (chunk.to_shard !== to)
+        await from.prepare("UPDATE move_outbox SET to_shard = ? WHERE id = ?").bind(to, chunk.id).run();
+      await deliverChunk(from, dbs, pid, { ...chunk, to_shard: to }, runId);
       rows += (JSON.parse(chunk.rows) as unknown[]).length;
     }
   }
@@ -236,7 +263,7 @@ async function foldTable(
   dbs: D1Database[],
   to: number,
   runId: string,
-  lease: { keep(): Promise<void> },
+  lease: Lease,
 ) {
   const shape = SHAPES.get(getTableConfig(table).name)!;
   const key = shape.pk.join(", ");
@@ -282,14 +309,27 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
       `shard: must be 0..${dbs.length - 1} (${dbs.length} metadata shard(s) bound)`,
       "invalid",
     );
-  const row = await env.DB.prepare("SELECT shard, moved_from, moved_at FROM projects WHERE id = ?")
-    .bind(id)
-    .first<{ shard: number; moved_from: number | null; moved_at: number | null }>();
-  if (!row) throw new ClientError(404, "project not found", "not_found");
+  const exists = await env.DB.prepare("SELECT 1 AS x FROM projects WHERE id = ?").bind(id).first();
+  if (!exists) throw new ClientError(404, "project not found", "not_found");
   const runId = crypto.randomUUID();
   const lease = await takeLease(env.DB, id, runId);
   try {
+    // Read once held: a run that ended just before would otherwise leave this one a stale pointer.
+    const row = (await env.DB.prepare("SELECT shard, moved_from, moved_at FROM projects WHERE id = ?")
+      .bind(id)
+      .first<{ shard: number; moved_from: number | null; moved_at: number | null }>())!;
     return await moveHeld(env, dbs, id, to, row, runId, lease);
+  } catch (err) {
+    // The fence turned one of this run's own writes away: not the "retry" (503) the console gives
+    // other writes that met a fence, but a run that lost its project.
+    if (isMoveFence(err))
+      throw new Error(
+        `move of project ${id}: a shard fenced this run's write (another run took the project over?)`,
+        {
+          cause: err,
+        },
+      );
+    throw err;
   } finally {
     await env.DB.prepare(
       "UPDATE projects SET move_run = NULL, move_until = NULL WHERE id = ? AND move_run = ?",
@@ -307,7 +347,12 @@ const LEASE_MS = 10 * 60_000;
  * renews the hold, at most once a minute, and fails when the run lost it (it stalled past its
  * lease and another took over), before the run writes anything more.
  */
-async function takeLease(db: D1Database, id: number, runId: string) {
+interface Lease {
+  /** Renews the hold (at most once a minute unless forced); throws once another run holds it. */
+  keep(force?: boolean): Promise<void>;
+}
+
+async function takeLease(db: D1Database, id: number, runId: string): Promise<Lease> {
   const now = Date.now();
   const took = await db
     .prepare(
@@ -342,13 +387,21 @@ async function moveHeld(
   to: number,
   row: { shard: number; moved_from: number | null; moved_at: number | null },
   runId: string,
-  lease: { keep(force?: boolean): Promise<void> },
+  lease: Lease,
 ): Promise<MoveReport> {
   const fromDb = dbs[row.shard];
   // A project moving back to a shard it left: that shard's fence goes first, before the ledger
   // copy writes the project's entries there and before batches read the new pointer.
   await dbs[to]!.prepare("DELETE FROM departed_projects WHERE project_id = ?").bind(id).run();
-  let ledgerRowsCopied = fromDb && row.shard !== to ? await copyLedger(fromDb, dbs[to]!, id) : 0;
+  let ledgerRowsCopied = fromDb && row.shard !== to ? await copyLedger(fromDb, dbs[to]!, id, lease) : 0;
+  // And the shard a stopped run moved the project off: the pointer's "moved from" becomes the
+  // current shard below, after which the processor no longer asks that shard's ledger.
+  const previous =
+    row.moved_from !== null && row.moved_at !== null && Date.now() - row.moved_at <= QUEUE_RETENTION_MS
+      ? row.moved_from
+      : null;
+  if (previous !== null && previous !== to && previous !== row.shard && dbs[previous])
+    ledgerRowsCopied += await copyLedger(dbs[previous]!, dbs[to]!, id, lease);
   if (row.shard !== to) {
     // The old shard is remembered: for the queue's retention the processor asks its ledger too.
     // Only while this run holds the project: the flip and the fences below are its alone.
@@ -363,19 +416,19 @@ async function moveHeld(
   // Then every other shard is fenced before it is swept: a batch that read the old pointer either
   // committed there before the fence (the sweep below finds its rows) or is turned away by it and
   // retried towards the new shard. So one sweep leaves nothing behind, however late such a batch is.
-  await lease.keep(true);
   for (let s = 0; s < dbs.length; s++)
-    if (s !== to)
+    if (s !== to) {
+      await lease.keep(true);
       await dbs[s]!.prepare(
         `INSERT INTO departed_projects (project_id, to_shard, departed_at) VALUES (?, ?, ?)
          ON CONFLICT (project_id) DO UPDATE SET to_shard = excluded.to_shard, departed_at = excluded.departed_at`,
       )
         .bind(id, to, Date.now())
         .run();
-  // Chunks a stopped run left in an outbox go first, to the shard that run was moving to (a move
-  // restarted towards another shard then carries them on from there, below).
+    }
+  // Chunks a stopped run left in an outbox go first.
   let rowsMoved = 0;
-  for (const db of dbs) rowsMoved += await drainOutbox(db, dbs, id, runId);
+  for (const db of dbs) rowsMoved += await drainOutbox(db, dbs, id, to, runId, lease);
   // Every other shard, not only the old pointer's: a move that stopped half way resumes when run again.
   for (let s = 0; s < dbs.length; s++) {
     if (s === to) continue;
@@ -386,16 +439,14 @@ async function moveHeld(
     if (!(await foldAll(dbs[s]!, { projectId: id })).drained)
       throw new Error(`metadata shard ${s} still holds group deltas of project ${id}; run the move again`);
     for (const t of TABLES) moved += await foldTable(t, id, dbs[s]!, dbs, to, runId, lease);
-    // Messages applied on that shard between the first copy and the flip; and on the shard a
-    // stopped run moved the project off (the pointer's previous shard, while the queue can still
-    // redeliver), whose ledger that run may not have copied before it stopped.
-    const previous =
-      row.moved_from !== null && row.moved_at !== null && Date.now() - row.moved_at <= QUEUE_RETENTION_MS;
-    if (moved > 0 || s === row.shard || (previous && s === row.moved_from))
-      ledgerRowsCopied += await copyLedger(dbs[s]!, dbs[to]!, id);
+    // Messages applied on that shard between the first copy and the flip (on the shard a stopped
+    // run moved the project off, before that run's fence).
+    if (moved > 0 || s === row.shard || s === previous)
+      ledgerRowsCopied += await copyLedger(dbs[s]!, dbs[to]!, id, lease);
     rowsMoved += moved;
   }
   // Every outbox is empty now: no guard of this project's is needed any more, on any shard.
+  await lease.keep(true);
   for (const db of dbs)
     await db
       .prepare("DELETE FROM message_ledger WHERE id >= ? AND id < ?")

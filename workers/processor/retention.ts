@@ -158,7 +158,7 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
       report.attachmentsDeleted += expired.length;
     }
     // Pending group deltas carry last_seen and hours: fold them before judging what expired.
-    await foldAll(db);
+    await foldAll(db, { projectId: pid });
     const groups = await db.batch([
       db.prepare("DELETE FROM error_groups WHERE project_id = ? AND last_seen < ?").bind(pid, cutoff),
       db.prepare("DELETE FROM outcomes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
