@@ -381,7 +381,8 @@ describe("moving a project to another metadata shard", () => {
           .run();
         takeover = await move(p, other);
       }),
-    ).rejects.toThrow(/another run took it over/);
+      // Stopped by its lease check, or by the fence the run that took over put on its target.
+    ).rejects.toThrow(/another run took it over|a shard fenced this run's write/);
     expect(takeover!.status).toBe(200);
     // Run 1 fenced nothing after it lost the project: run 2's target takes the project's batches.
     expect((await projectShards(env, [p.id])).get(p.id)).toBe(other);
@@ -600,6 +601,39 @@ describe("moving a project to another metadata shard", () => {
     expect((await move(p, third)).status).toBe(200);
     expect((await deliver([late], { attempts: 2 })).result.explicitAcks).toHaveLength(1);
     expect((await groups(p)).map((g) => g.count)).toEqual([2]);
+  });
+
+  it("a move back that stops before its flip leaves the shard it was moving to fenced, as before", async () => {
+    const { p, from, to } = await projectToMove("move-back-stopped");
+    await deliver([body([raygunItem(p)])]);
+    expect((await move(p, to)).status).toBe(200);
+    const fenceOn = (s: number) =>
+      shardDbs(env)
+        [s]!.prepare("SELECT to_shard FROM departed_projects WHERE project_id = ?")
+        .bind(Number(p.id))
+        .first<{ to_shard: number }>();
+    expect(await fenceOn(from)).toEqual({ to_shard: to });
+    // Moving back, the ledger copy from the current shard fails: the pointer stays, and so does
+    // the fence on the shard the run was moving to (a batch may still hold a pointer to it).
+    const failing = new Proxy(shardDbs(env)[to]!, {
+      get(db, key) {
+        if (key !== "prepare") return Reflect.get(db, key);
+        return (sql: string) => {
+          if (/^SELECT id, batch_id, applied_at, ids FROM message_ledger\b/.test(sql))
+            throw new Error("D1 went away mid-move");
+          return db.prepare(sql);
+        };
+      },
+    });
+    await expect(
+      moveProject({ ...env, [`DB_SHARD_${to}`]: failing } as typeof env, Number(p.id), from),
+    ).rejects.toThrow(/went away mid-move/);
+    expect((await projectShards(env, [p.id])).get(p.id)).toBe(to);
+    expect(await fenceOn(from)).toEqual({ to_shard: to });
+    // Run again, it goes through.
+    expect((await move(p, from)).status).toBe(200);
+    expect(await fenceOn(from)).toBeNull();
+    expect((await groups(p)).map((g) => g.count)).toEqual([1]);
   });
 
   it("a project moved back to a shard it left is no longer turned away there", async () => {

@@ -190,9 +190,12 @@ async function deliverChunk(
   await to.batch([
     to
       .prepare(
-        "INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO message_ledger (id, batch_id, applied_at, ids) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
       )
-      .bind(guardId, runId, Date.now()),
+      // The guard names the project as a ledger entry does (`…@<project>`), so the fence of a shard
+      // the project left turns away a delivery there: a run that stalled past its lease and was
+      // taken over cannot add a chunk to a shard the run that took over has fenced.
+      .bind(guardId, runId, Date.now(), JSON.stringify([`move@${pid}`])),
     to
       .prepare(
         `INSERT INTO ${shape.name} (${shape.cols.join(", ")})
@@ -300,7 +303,10 @@ export interface MoveReport {
   ledgerRowsCopied: number;
 }
 
-/** Moves project `id` to shard `to`; a no-op when it is there already. */
+/**
+ * Moves project `id` to shard `to`. Towards the shard it is on already, it finishes what a stopped
+ * run left: fences, outboxes, the other shards' rows.
+ */
 export async function moveProject(env: ShardEnv, id: number, to: number): Promise<MoveReport> {
   const dbs = shardDbs(env);
   if (!Number.isInteger(to) || to < 0 || to >= dbs.length)
@@ -390,42 +396,64 @@ async function moveHeld(
   lease: Lease,
 ): Promise<MoveReport> {
   const fromDb = dbs[row.shard];
-  // A project moving back to a shard it left: that shard's fence goes first, before the ledger
-  // copy writes the project's entries there and before batches read the new pointer.
-  await dbs[to]!.prepare("DELETE FROM departed_projects WHERE project_id = ?").bind(id).run();
-  let ledgerRowsCopied = fromDb && row.shard !== to ? await copyLedger(fromDb, dbs[to]!, id, lease) : 0;
-  // And the shard a stopped run moved the project off: the pointer's "moved from" becomes the
-  // current shard below, after which the processor no longer asks that shard's ledger.
+  const fence = async (s: number) => {
+    await lease.keep(true);
+    await dbs[s]!.prepare(
+      `INSERT INTO departed_projects (project_id, to_shard, departed_at) VALUES (?, ?, ?)
+       ON CONFLICT (project_id) DO UPDATE SET to_shard = excluded.to_shard, departed_at = excluded.departed_at`,
+    )
+      .bind(id, to, Date.now())
+      .run();
+  };
+  // Shards the pointer names neither now nor after this run are fenced before any ledger is
+  // copied: a batch holding a pointer older than a stopped run's flip can no longer add entries
+  // there behind the copy below.
+  for (let s = 0; s < dbs.length; s++) if (s !== to && s !== row.shard) await fence(s);
+  // A project moving back to a shard it left: that shard's fence goes before the ledger copy writes
+  // the project's entries there and before batches read the new pointer. Restored if this run
+  // stops before the flip, so that a batch still holding a pointer to it stays turned away.
+  const unfenced = await dbs[to]!.prepare(
+    "DELETE FROM departed_projects WHERE project_id = ? RETURNING to_shard, departed_at",
+  )
+    .bind(id)
+    .first<{ to_shard: number; departed_at: number }>();
+  let ledgerRowsCopied = 0;
+  // The shard a stopped run moved the project off: the pointer's "moved from" becomes the current
+  // shard below, after which the processor no longer asks that shard's ledger.
   const previous =
     row.moved_from !== null && row.moved_at !== null && Date.now() - row.moved_at <= QUEUE_RETENTION_MS
       ? row.moved_from
       : null;
-  if (previous !== null && previous !== to && previous !== row.shard && dbs[previous])
-    ledgerRowsCopied += await copyLedger(dbs[previous]!, dbs[to]!, id, lease);
-  if (row.shard !== to) {
-    // The old shard is remembered: for the queue's retention the processor asks its ledger too.
-    // Only while this run holds the project: the flip and the fences below are its alone.
-    const flipped = await env.DB.prepare(
-      "UPDATE projects SET shard = ?, moved_from = ?, moved_at = ?, updated_at = ? WHERE id = ? AND move_run = ?",
-    )
-      .bind(to, row.shard, Date.now(), Date.now(), id, runId)
-      .run();
-    if (!flipped.meta.changes)
-      throw new Error(`move of project ${id}: another run took it over; this one stops`);
-  }
-  // Then every other shard is fenced before it is swept: a batch that read the old pointer either
-  // committed there before the fence (the sweep below finds its rows) or is turned away by it and
-  // retried towards the new shard. So one sweep leaves nothing behind, however late such a batch is.
-  for (let s = 0; s < dbs.length; s++)
-    if (s !== to) {
-      await lease.keep(true);
-      await dbs[s]!.prepare(
-        `INSERT INTO departed_projects (project_id, to_shard, departed_at) VALUES (?, ?, ?)
-         ON CONFLICT (project_id) DO UPDATE SET to_shard = excluded.to_shard, departed_at = excluded.departed_at`,
+  try {
+    if (fromDb && row.shard !== to) ledgerRowsCopied += await copyLedger(fromDb, dbs[to]!, id, lease);
+    if (previous !== null && previous !== to && previous !== row.shard && dbs[previous])
+      ledgerRowsCopied += await copyLedger(dbs[previous]!, dbs[to]!, id, lease);
+    if (row.shard !== to) {
+      // The old shard is remembered: for the queue's retention the processor asks its ledger too.
+      // Only while this run holds the project: the flip and the fences below are its alone.
+      const flipped = await env.DB.prepare(
+        "UPDATE projects SET shard = ?, moved_from = ?, moved_at = ?, updated_at = ? WHERE id = ? AND move_run = ?",
       )
-        .bind(id, to, Date.now())
+        .bind(to, row.shard, Date.now(), Date.now(), id, runId)
         .run();
+      if (!flipped.meta.changes)
+        throw new Error(`move of project ${id}: another run took it over; this one stops`);
     }
+  } catch (err) {
+    if (unfenced && row.shard !== to)
+      await dbs[to]!.prepare(
+        "INSERT INTO departed_projects (project_id, to_shard, departed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+      )
+        .bind(id, unfenced.to_shard, unfenced.departed_at)
+        .run()
+        .catch(() => {});
+    throw err;
+  }
+  // Then the shard the pointer named is fenced too, before it is swept: a batch that read the old
+  // pointer either committed there before the fence (the sweep below finds its rows) or is turned
+  // away by it and retried towards the new shard. So one sweep leaves nothing behind, however late
+  // such a batch is.
+  if (row.shard !== to) await fence(row.shard);
   // Chunks a stopped run left in an outbox go first.
   let rowsMoved = 0;
   for (const db of dbs) rowsMoved += await drainOutbox(db, dbs, id, to, runId, lease);

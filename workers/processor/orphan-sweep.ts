@@ -12,7 +12,7 @@
 // R2 dead letters (dead-letters/) expire with their project's retention in retention.ts. Dead
 // letters are in the control database; segment rows on every shard; attachments on the project's.
 
-import { projectShards, shardDb, shardDbs } from "../../shared/db/shards";
+import { shardDbs } from "../../shared/db/shards";
 import { listFallback } from "./dead-letters";
 import { QUEUE_RETENTION_MS } from "./queue-retention";
 
@@ -93,28 +93,27 @@ async function referenced(env: SweepEnv, keys: string[], fallback: Set<string>):
   )
     .bind(JSON.stringify(keys))
     .all<{ key: string }>();
-  // Attachments rows live on their project's metadata shard (shared/db/shards.ts).
-  const shardOf = await projectShards(
-    env,
-    attachments.map((a) => a[0] as number),
-  );
-  const byShard = new Map<number, unknown[][]>();
-  for (const a of attachments) {
-    const s = shardOf.get(String(a[0]));
-    if (s !== undefined) (byShard.get(s) ?? byShard.set(s, []).get(s)!).push(a);
-  }
-  const att = await Promise.all(
-    [...byShard].map(([s, rows]) =>
-      shardDb(env, s)
-        .prepare(
-          `SELECT a.blob_key AS key FROM json_each(?) j CROSS JOIN attachments a
-            ON a.project_id = j.value->>0 AND a.event_id = j.value->>1 AND a.blob_key = j.value->>2
-           WHERE true`,
-        )
-        .bind(JSON.stringify(rows))
-        .all<{ key: string }>(),
-    ),
-  );
+  // Attachments rows live on their project's metadata shard (shared/db/shards.ts), but while a
+  // move runs, or after one stopped half way, some are still on another shard or in its move
+  // outbox: every shard is asked, for the rows and for outboxed chunks of them.
+  const att =
+    attachments.length === 0
+      ? []
+      : await Promise.all(
+          shardDbs(env).map((db) =>
+            db
+              .prepare(
+                `SELECT a.blob_key AS key FROM json_each(?1) j CROSS JOIN attachments a
+                  ON a.project_id = j.value->>0 AND a.event_id = j.value->>1 AND a.blob_key = j.value->>2
+                 WHERE true
+                 UNION SELECT j.value->>2 AS key FROM json_each(?1) j
+                 WHERE EXISTS (SELECT 1 FROM move_outbox o WHERE o.project_id = j.value->>0
+                   AND o.table_name = 'attachments' AND instr(o.rows, json_quote(j.value->>2)) > 0)`,
+              )
+              .bind(JSON.stringify(attachments))
+              .all<{ key: string }>(),
+          ),
+        );
   const out = new Set<string>();
   for (const r of [...dl.results, ...att.flatMap((a) => a.results)]) out.add(r.key);
   for (const k of keys) if (fallback.has(k)) out.add(k);

@@ -4,6 +4,7 @@
 // still hold their item, while what a dead letter or an attachments row refers to stays.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { shardDbs } from "../../shared/db/shards";
 import { newEventId } from "../../shared/ids";
 import type { IngestItem } from "../../shared/queue-message";
 import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
@@ -110,6 +111,59 @@ describe("orphan sweep", () => {
     // Once the dead letters and the attachment expire with the project's 90 days, their blobs go too.
     await runRetention(env, Date.now() + 91 * DAY);
     for (const k of [dlClaim, fallbackClaim, linked]) expect(await exists(k), k).toBe(false);
+  });
+});
+
+describe("orphan sweep during a project move", () => {
+  it("keeps attachment files whose rows are still on the shard a stopped move left, or in its outbox", async () => {
+    const p = await createTestProject("sweep-moving");
+    const db = await metaDbOf(p.id);
+    const shards = shardDbs(env);
+    const from = shards.indexOf(db);
+    const put = async () => {
+      const eventId = newEventId();
+      const key = `attachments/${p.id}/${eventId}/0-${crypto.randomUUID()}`;
+      await env.BLOBS.put(key, new Uint8Array([1, 2, 3]));
+      const item: IngestItem = {
+        protocol: "sentry",
+        category: "attachment",
+        itemType: "attachment",
+        projectId: p.id,
+        eventId: newEventId(),
+        receivedAt: Date.now(),
+        client: { ip: null, userAgent: null, country: null, colo: null },
+        blobKey: key,
+        binary: true,
+        size: 3,
+        meta: { eventId, item: { filename: "dump.bin" } },
+      };
+      expect(
+        (await deliver([batchBody([item])], { queue: "sluice-telemetry-0" })).result.explicitAcks,
+      ).toHaveLength(1);
+      return key;
+    };
+    const onOldShard = await put();
+    const inOutbox = await put();
+    // A move flipped the pointer, staged the second row in the old shard's outbox, and stopped.
+    await db.batch([
+      db
+        .prepare(
+          `INSERT INTO move_outbox (id, project_id, to_shard, table_name, rows, created_at)
+           SELECT ?, project_id, ?, 'attachments', json_group_array(json_object('project_id', project_id,
+             'event_id', event_id, 'blob_key', blob_key)), ? FROM attachments WHERE blob_key = ?`,
+        )
+        .bind(crypto.randomUUID(), (from + 1) % shards.length, Date.now(), inOutbox),
+      db.prepare("DELETE FROM attachments WHERE blob_key = ?").bind(inOutbox),
+    ]);
+    await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?")
+      .bind((from + 1) % shards.length, Number(p.id))
+      .run();
+    try {
+      await runRetention(env, Date.now() + 5 * DAY);
+      for (const k of [onOldShard, inOutbox]) expect(await exists(k), k).toBe(true);
+    } finally {
+      await env.DB.prepare("UPDATE projects SET shard = ? WHERE id = ?").bind(from, Number(p.id)).run();
+    }
   });
 });
 
