@@ -28,6 +28,21 @@ const exists = async (key: string) => (await env.BLOBS.head(key)) !== null;
 const deadLetterOf = (p: TestProject, inR2 = false, over: Partial<IngestItem> = {}) =>
   recordOne(batchBody([raygunItem(p, over)]), inR2);
 
+/** A Sentry attachment item of `p` whose file (already in R2 under `blobKey`) belongs to `eventId`. */
+const attachmentItem = (p: TestProject, blobKey: string, eventId: string): IngestItem => ({
+  protocol: "sentry",
+  category: "attachment",
+  itemType: "attachment",
+  projectId: p.id,
+  eventId: newEventId(),
+  receivedAt: Date.now(),
+  client: { ip: null, userAgent: null, country: null, colo: null },
+  blobKey,
+  binary: true,
+  size: 3,
+  meta: { eventId, item: { filename: "dump.bin" } },
+});
+
 describe("dead-letter retention", () => {
   it("deletes dead letters older than their project's retention, in D1 and in the R2 fallback", async () => {
     const [short, long] = await Promise.all([createTestProject("dl-short"), createTestProject("dl-long")]);
@@ -75,20 +90,9 @@ describe("orphan sweep", () => {
     const linked = `attachments/${p.id}/${eventId}/0-${crypto.randomUUID()}`;
     const orphanAttachment = `attachments/${p.id}/${newEventId()}/0-${crypto.randomUUID()}`;
     for (const k of [linked, orphanAttachment]) await env.BLOBS.put(k, new Uint8Array([1, 2, 3]));
-    const attachment: IngestItem = {
-      protocol: "sentry",
-      category: "attachment",
-      itemType: "attachment",
-      projectId: p.id,
-      eventId: newEventId(),
-      receivedAt: Date.now(),
-      client: { ip: null, userAgent: null, country: null, colo: null },
-      blobKey: linked,
-      binary: true,
-      size: 3,
-      meta: { eventId, item: { filename: "dump.bin" } },
-    };
-    const { result } = await deliver([batchBody([attachment])], { queue: "sluice-telemetry-0" });
+    const { result } = await deliver([batchBody([attachmentItem(p, linked, eventId)])], {
+      queue: "sluice-telemetry-0",
+    });
     expect(result.explicitAcks).toHaveLength(1);
     const row = await (await metaDbOf(p.id))
       .prepare("SELECT blob_key FROM attachments WHERE project_id = ? AND event_id = ?")
@@ -124,22 +128,10 @@ describe("orphan sweep during a project move", () => {
       const eventId = newEventId();
       const key = `attachments/${p.id}/${eventId}/0-${crypto.randomUUID()}`;
       await env.BLOBS.put(key, new Uint8Array([1, 2, 3]));
-      const item: IngestItem = {
-        protocol: "sentry",
-        category: "attachment",
-        itemType: "attachment",
-        projectId: p.id,
-        eventId: newEventId(),
-        receivedAt: Date.now(),
-        client: { ip: null, userAgent: null, country: null, colo: null },
-        blobKey: key,
-        binary: true,
-        size: 3,
-        meta: { eventId, item: { filename: "dump.bin" } },
-      };
-      expect(
-        (await deliver([batchBody([item])], { queue: "sluice-telemetry-0" })).result.explicitAcks,
-      ).toHaveLength(1);
+      const { result } = await deliver([batchBody([attachmentItem(p, key, eventId)])], {
+        queue: "sluice-telemetry-0",
+      });
+      expect(result.explicitAcks).toHaveLength(1);
       return key;
     };
     const onOldShard = await put();
