@@ -280,17 +280,14 @@ async function foldTable(
         .prepare(
           `INSERT INTO move_outbox (id, project_id, to_shard, table_name, rows, created_at)
            SELECT ?, ?, ?, ?, json_group_array(json_object(${shape.cols.map((c) => `'${c}', ${c}`).join(", ")})), ?
-           FROM ${shape.name} WHERE (${key}) IN (${chunkOf}) HAVING count(*) > 0`,
+           FROM ${shape.name} WHERE (${key}) IN (${chunkOf}) HAVING count(*) > 0
+           RETURNING id, to_shard, table_name, rows`,
         )
         .bind(id, pid, to, shape.name, Date.now(), pid),
       from.prepare(`DELETE FROM ${shape.name} WHERE (${key}) IN (${chunkOf})`).bind(pid),
     ]);
-    if (!staged?.meta.changes) return moved;
-    const chunk = await from
-      .prepare("SELECT id, to_shard, table_name, rows FROM move_outbox WHERE id = ?")
-      .bind(id)
-      .first<OutboxRow>();
-    if (!chunk) throw new Error(`move outbox chunk ${id} vanished`);
+    const chunk = (staged?.results as OutboxRow[] | undefined)?.[0];
+    if (!chunk) return moved;
     await deliverChunk(from, dbs, pid, chunk, runId);
     moved += (JSON.parse(chunk.rows) as unknown[]).length;
   }
@@ -348,16 +345,20 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
 /** How long a run holds its project without renewing: far longer than a chunk takes. */
 const LEASE_MS = 10 * 60_000;
 
-/**
- * The project for this run alone (projects.move_run), or a 409 while another run holds it. `keep`
- * renews the hold, at most once a minute, and fails when the run lost it (it stalled past its
- * lease and another took over), before the run writes anything more.
- */
 interface Lease {
   /** Renews the hold (at most once a minute unless forced); throws once another run holds it. */
   keep(force?: boolean): Promise<void>;
 }
 
+/** What a run that lost its project (it stalled past its lease and another took over) throws. */
+const lostProject = (id: number) =>
+  new Error(`move of project ${id}: another run took it over; this one stops`);
+
+/**
+ * The project for this run alone (projects.move_run), or a 409 while another run holds it. `keep`
+ * renews the hold, at most once a minute, and fails when the run lost it, before the run writes
+ * anything more.
+ */
 async function takeLease(db: D1Database, id: number, runId: string): Promise<Lease> {
   const now = Date.now();
   const took = await db
@@ -380,7 +381,7 @@ async function takeLease(db: D1Database, id: number, runId: string): Promise<Lea
         .prepare("UPDATE projects SET move_until = ? WHERE id = ? AND move_run = ?")
         .bind(Date.now() + LEASE_MS, id, runId)
         .run();
-      if (!r.meta.changes) throw new Error(`move of project ${id}: another run took it over; this one stops`);
+      if (!r.meta.changes) throw lostProject(id);
       renewed = Date.now();
     },
   };
@@ -396,14 +397,17 @@ async function moveHeld(
   lease: Lease,
 ): Promise<MoveReport> {
   const fromDb = dbs[row.shard];
+  const putFence = (db: D1Database, toShard: number, at: number) =>
+    db
+      .prepare(
+        `INSERT INTO departed_projects (project_id, to_shard, departed_at) VALUES (?, ?, ?)
+         ON CONFLICT (project_id) DO UPDATE SET to_shard = excluded.to_shard, departed_at = excluded.departed_at`,
+      )
+      .bind(id, toShard, at)
+      .run();
   const fence = async (s: number) => {
     await lease.keep(true);
-    await dbs[s]!.prepare(
-      `INSERT INTO departed_projects (project_id, to_shard, departed_at) VALUES (?, ?, ?)
-       ON CONFLICT (project_id) DO UPDATE SET to_shard = excluded.to_shard, departed_at = excluded.departed_at`,
-    )
-      .bind(id, to, Date.now())
-      .run();
+    await putFence(dbs[s]!, to, Date.now());
   };
   // Shards the pointer names neither now nor after this run are fenced before any ledger is
   // copied: a batch holding a pointer older than a stopped run's flip can no longer add entries
@@ -436,17 +440,11 @@ async function moveHeld(
       )
         .bind(to, row.shard, Date.now(), Date.now(), id, runId)
         .run();
-      if (!flipped.meta.changes)
-        throw new Error(`move of project ${id}: another run took it over; this one stops`);
+      if (!flipped.meta.changes) throw lostProject(id);
     }
   } catch (err) {
     if (unfenced && row.shard !== to)
-      await dbs[to]!.prepare(
-        "INSERT INTO departed_projects (project_id, to_shard, departed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-      )
-        .bind(id, unfenced.to_shard, unfenced.departed_at)
-        .run()
-        .catch(() => {});
+      await putFence(dbs[to]!, unfenced.to_shard, unfenced.departed_at).catch(() => {});
     throw err;
   }
   // Then the shard the pointer named is fenced too, before it is swept: a batch that read the old
