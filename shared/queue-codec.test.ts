@@ -33,6 +33,14 @@ describe("queue codec", () => {
     expect(body.includes("\u0000")).toBe(false);
     expect(decoded.outcomes?.[0]?.quantity).toBe(2);
   });
+  it("counts what the queue counts, UTF-8 bytes: non-ASCII headers and escaped (NUL) payloads", () => {
+    const payload = `${"中".repeat(29_118)}${"\u0000".repeat(11_646)}`;
+    const packed = packItem(item(payload, { meta: { note: "é".repeat(5000) } }));
+    expect(packed.bytes).toBeGreaterThanOrEqual(utf8Length(packed.header) + utf8Length(packed.payload));
+    expect(packed.headerBytes).toBe(utf8Length(packed.header));
+    const plain = packItem(item("abc"));
+    expect(plain.bytes).toBe(utf8Length(plain.header) + 3 + 1);
+  });
   it("still decodes version 1 (plain JSON) and rejects junk and truncation", () => {
     expect(decodeMessage(JSON.stringify({ v: 1, id: "x", items: [] })).items).toEqual([]);
     expect(() => decodeMessage("not a batch")).toThrow();

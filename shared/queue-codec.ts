@@ -24,6 +24,8 @@ export function utf8Length(s: string): number {
 export interface PackedItem {
   header: string;
   payload: string;
+  /** UTF-8 bytes of the header alone (what a claim check still carries). */
+  headerBytes: number;
   /** UTF-8 bytes of header + payload. */
   bytes: number;
 }
@@ -34,10 +36,17 @@ export function packItem(item: IngestItem): PackedItem {
   const escaped = payload?.includes("\u0000");
   const body = payload === undefined ? "" : escaped ? JSON.stringify(payload) : payload;
   const header = `${itemJson(item)},"pl":${payload === undefined ? -1 : body.length}${escaped ? ',"pe":1' : ""}}`;
-  // `size` is the payload's UTF-8 size when the producer knows it (the bytes it read).
+  // Sizes in UTF-8 bytes, what the queue's 128 KB limit counts: a header or payload of non-ASCII
+  // text is up to three times its length. `size` is the payload's UTF-8 size when the producer knows
+  // it (the bytes it read), and is exact for the raw payload; an escaped one is measured.
   const payloadBytes =
-    payload === undefined ? 0 : item.size > 0 && item.size >= body.length ? item.size : utf8Length(body);
-  return { header, payload: body, bytes: header.length + payloadBytes + 1 };
+    payload === undefined
+      ? 0
+      : !escaped && item.size > 0 && item.size >= body.length
+        ? item.size
+        : utf8Length(body);
+  const headerBytes = utf8Length(header);
+  return { header, payload: body, headerBytes, bytes: headerBytes + payloadBytes + 1 };
 }
 
 /**

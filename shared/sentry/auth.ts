@@ -52,7 +52,7 @@ export function extractAuth(carriers: AuthCarriers): SentryAuth {
   for (const name of ["x-sentry-auth", "authorization"]) {
     const value = get(name);
     // Relay ignores headers without the `Sentry ` scheme (e.g. a proxy's `Bearer` token).
-    if (value && value.length >= 7 && value.slice(0, 7).toLowerCase() === "sentry ") {
+    if (value !== null && hasSentryScheme(value)) {
       found.push(parseAuthHeader(value));
     }
   }
@@ -128,7 +128,7 @@ function fromPairs(pairs: Iterable<[string, string]>): SentryAuth {
   return auth as SentryAuth;
 }
 
-function decodeBasicKey(b64: string): string | null {
+export function decodeBasicKey(b64: string): string | null {
   try {
     const decoded = atob(b64.trim());
     const colon = decoded.indexOf(":");
@@ -166,15 +166,33 @@ export function parseDsn(dsn: string): Dsn | null {
   const slash = path.lastIndexOf("/");
   const projectId = path.slice(slash + 1);
   if (!projectId) return null;
+  // URL keeps a malformed escape ("%zz") as it is; decoding it throws, and a DSN is client input.
+  const publicKey = decodeComponent(url.username);
+  const secretKey = url.password ? decodeComponent(url.password) : null;
+  if (publicKey === null || (url.password && secretKey === null)) return null;
   return {
     scheme,
-    publicKey: decodeURIComponent(url.username),
-    secretKey: url.password ? decodeURIComponent(url.password) : null,
+    publicKey,
+    secretKey,
     host: url.hostname,
     port: url.port ? Number(url.port) : null,
     path: path.slice(0, slash),
     projectId,
   };
+}
+
+/** Whether an auth header uses the `Sentry ` scheme (the only one read from X-Sentry-Auth). */
+export function hasSentryScheme(value: string | null): boolean {
+  return value !== null && value.length >= 7 && value.slice(0, 7).toLowerCase() === "sentry ";
+}
+
+/** decodeURIComponent, or null for a malformed escape. */
+function decodeComponent(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
 }
 
 function headerGetter(headers: AuthCarriers["headers"]): (name: string) => string | null {

@@ -122,6 +122,9 @@ function readHeader(bytes: Uint8Array, start: number, what: string): RawHeader |
   if (bytes[i] !== 0x7b) throw invalid(`invalid ${what}: expected a JSON object`);
   const end = scanObjectEnd(bytes, i);
   if (end === -1) throw invalid(`invalid ${what}: unterminated JSON object`);
+  if (end === TOO_DEEP) {
+    throw invalid(`invalid ${what}: nested more than ${MAX_HEADER_DEPTH} levels deep`);
+  }
   let text: string;
   try {
     text = utf8.decode(bytes.subarray(i, end));
@@ -142,7 +145,18 @@ function readHeader(bytes: Uint8Array, start: number, what: string): RawHeader |
 
 const isJsonSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 
-/** Index after the `}` matching the `{` at `start`, honouring strings and escapes; -1 if none. */
+/**
+ * Deepest nesting a header may have: serde_json's recursion limit, which Relay parses headers with.
+ * Headers travel with their items and are serialised again (JSON.stringify recurses): without a
+ * limit, 40 KB of brackets overflowed the stack after the quota had been counted.
+ */
+export const MAX_HEADER_DEPTH = 128;
+const TOO_DEEP = -2;
+
+/**
+ * Index after the `}` matching the `{` at `start`, honouring strings and escapes; -1 if none,
+ * TOO_DEEP past MAX_HEADER_DEPTH levels.
+ */
 function scanObjectEnd(bytes: Uint8Array, start: number): number {
   let depth = 0;
   let inString = false;
@@ -152,8 +166,9 @@ function scanObjectEnd(bytes: Uint8Array, start: number): number {
       if (b === 0x5c) i++;
       else if (b === 0x22) inString = false;
     } else if (b === 0x22) inString = true;
-    else if (b === 0x7b || b === 0x5b) depth++;
-    else if (b === 0x7d || b === 0x5d) {
+    else if (b === 0x7b || b === 0x5b) {
+      if (++depth > MAX_HEADER_DEPTH) return TOO_DEEP;
+    } else if (b === 0x7d || b === 0x5d) {
       depth--;
       if (depth === 0) return i + 1;
     }

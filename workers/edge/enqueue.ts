@@ -6,6 +6,7 @@
 // answered only once the message holding its items is durably in the queue. Protocol code never
 // touches a queue binding.
 
+import { tooLarge } from "../../shared/http/errors";
 import { randomHex, timeHex } from "../../shared/ids";
 import { encodeMessage, type PackedItem, packItem } from "../../shared/queue-codec";
 import type { IngestItem, OutcomeRecord, QueueKind } from "../../shared/queue-message";
@@ -209,11 +210,21 @@ function queueFor(env: EnqueueEnv, name: string): Queue {
   return queue;
 }
 
-/** An item packed for its message, or claim-checked into R2 first when too large to travel inline. */
+/**
+ * An item packed for its message, or claim-checked into R2 first when too large to travel inline.
+ * An item whose header alone cannot fit a message is this request's 413, found before anything is
+ * written or shared: in a group-committed batch it would fail every request of the batch.
+ */
 function pack(env: EnqueueEnv, item: IngestItem): PackedItem | Promise<PackedItem> {
   const packed = packItem(item);
   const payload = item.payload;
-  return packed.bytes <= CLAIM_CHECK_BYTES || payload === undefined ? packed : claimCheck(env, item, payload);
+  if (packed.bytes <= CLAIM_CHECK_BYTES) return packed;
+  if (packed.headerBytes > CLAIM_CHECK_BYTES) {
+    throw tooLarge(
+      `item headers of ${packed.headerBytes} bytes exceed the limit of ${CLAIM_CHECK_BYTES} bytes`,
+    );
+  }
+  return payload === undefined ? packed : claimCheck(env, item, payload);
 }
 
 /**

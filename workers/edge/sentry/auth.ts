@@ -3,16 +3,20 @@
 // the project's allowed origins exclude: 403.
 
 import { ClientError } from "../../../shared/http/errors";
-import { extractAuth } from "../../../shared/sentry/auth";
+import { decodeBasicKey, extractAuth, hasSentryScheme } from "../../../shared/sentry/auth";
 import { checkOrigin } from "../origin-policy";
 import { lookupProject, type ProjectRecord } from "../project-cache";
 
-/** Whether the request itself carries auth (query or header), so it can be checked before the body is read. */
+/**
+ * Whether the request itself carries auth (query or header) that extractAuth reads, so it can be
+ * checked before the body is read. Headers extractAuth ignores (a proxy's `Bearer` token, Basic
+ * that is not a key) do not count: a tunnel's envelope `dsn` is then the key, as in Relay.
+ */
 export function hasRequestAuth(request: Request): boolean {
   const h = request.headers;
-  if (h.get("x-sentry-auth")) return true;
   const a = h.get("authorization");
-  if (a && /^(sentry|basic) /i.test(a)) return true;
+  if (hasSentryScheme(h.get("x-sentry-auth")) || hasSentryScheme(a)) return true;
+  if (a && /^basic /i.test(a) && decodeBasicKey(a.slice(6)) !== null) return true;
   return new URL(request.url).search.includes("sentry_");
 }
 

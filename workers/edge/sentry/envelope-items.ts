@@ -34,14 +34,47 @@ export interface EnvelopeCandidate {
   binary?: { key: string; bytes: Uint8Array; contentType: string };
 }
 
+// The client's envelope and item headers ride on each queued item for the processor (`sent_at`
+// shifts an event's clock; an attachment's `filename`, `content_type`, `attachment_type` name it).
+// They are the client's own JSON, so they are bounded here: a message must stay under the queue's
+// 128 KB whatever a key holder writes into a header, and an envelope's header is carried once,
+// not copied into each of up to 1,000 items (a 100 KB header was 100 MB of queued messages).
+/** UTF-8 bytes of header JSON carried whole; a larger header keeps only the fields read. */
+export const MAX_ENVELOPE_META_BYTES = 8 * 1024;
+export const MAX_ITEM_META_BYTES = 2 * 1024;
+/** Longest string kept of a read field when the header was too large to carry whole. */
+const MAX_FIELD_CHARS = 256;
+const ENVELOPE_FIELDS = ["sent_at", "event_id"];
+const ITEM_FIELDS = ["type", "filename", "content_type", "attachment_type", "item_count", "platform"];
+
+const metaEncoder = new TextEncoder();
+
+/** `headers` without `drop`, whole if its JSON fits `maxBytes`, else only `fields` (strings cut). */
+function boundedMeta(
+  headers: Record<string, unknown>,
+  drop: string,
+  maxBytes: number,
+  fields: string[],
+): Record<string, unknown> {
+  const { [drop]: _dropped, ...rest } = headers;
+  // A string's UTF-8 is at most 3 bytes per UTF-16 unit: most headers are measured by length alone.
+  const json = JSON.stringify(rest);
+  if (json.length * 3 <= maxBytes || metaEncoder.encode(json).byteLength <= maxBytes) return rest;
+  const kept: Record<string, unknown> = { truncated: true };
+  for (const field of fields) {
+    const v = rest[field];
+    if (typeof v === "string") kept[field] = v.slice(0, MAX_FIELD_CHARS);
+    else if (typeof v === "number" || typeof v === "boolean") kept[field] = v;
+  }
+  return kept;
+}
+
 function envelopeMeta(envelope: Envelope): Record<string, unknown> {
-  const { dsn: _dsn, ...rest } = envelope.headers;
-  return rest;
+  return boundedMeta(envelope.headers, "dsn", MAX_ENVELOPE_META_BYTES, ENVELOPE_FIELDS);
 }
 
 function headerMeta(item: EnvelopeItem): Record<string, unknown> {
-  const { length: _length, ...rest } = item.headers;
-  return rest;
+  return boundedMeta(item.headers, "length", MAX_ITEM_META_BYTES, ITEM_FIELDS);
 }
 
 export interface ItemsContext {
@@ -70,6 +103,10 @@ export function toCandidates(envelope: Envelope, ctx: ItemsContext): EnvelopeCan
   const eventId = envelopeEventId(envelope);
   const trace = envelope.headers.trace as { trace_id?: unknown } | undefined;
   const traceId = typeof trace?.trace_id === "string" ? trace.trace_id : null;
+  // The envelope header rides on the first event-like item (the processor reads its `sent_at` there);
+  // any other event-like item gets `sent_at` alone.
+  const sentAt = { sent_at: envMeta.sent_at };
+  let envelopeCarried = false;
   const out: EnvelopeCandidate[] = [];
   let index = 0;
   for (const raw of envelope.items) {
@@ -79,10 +116,11 @@ export function toCandidates(envelope: Envelope, ctx: ItemsContext): EnvelopeCan
     // Event-like items carry the envelope's event id; every other item gets its own.
     const id = isEventLike && eventId ? eventId : newEventId(ctx.receivedAt);
     const meta: Record<string, unknown> = {
-      envelope: envMeta,
+      envelope: isEventLike ? (envelopeCarried ? sentAt : envMeta) : undefined,
       item: headerMeta(raw),
       eventId: eventId ?? undefined,
     };
+    if (isEventLike) envelopeCarried = true;
     const base = {
       protocol: "sentry" as const,
       category,
