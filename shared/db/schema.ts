@@ -174,7 +174,11 @@ export const rumPageMinutes = sqliteTable(
     /** JSON array of counts per load-time bucket (shared/rum/histogram.ts bounds). */
     histogram: text("histogram").notNull().default("[]"),
   },
-  (t) => [primaryKey({ columns: [t.projectId, t.page, t.minute] })],
+  (t) => [
+    primaryKey({ columns: [t.projectId, t.page, t.minute] }),
+    // The RUM pages API reads a time range of every page: by minute, not all the project's rows.
+    index("rum_page_minutes_minute").on(t.projectId, t.minute),
+  ],
 );
 
 /** Release health: session counts per project, release, environment and minute. */
@@ -191,7 +195,11 @@ export const sessionMinutes = sqliteTable(
     crashed: integer("crashed").notNull().default(0),
     abnormal: integer("abnormal").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.projectId, t.release, t.environment, t.minute] })],
+  (t) => [
+    primaryKey({ columns: [t.projectId, t.release, t.environment, t.minute] }),
+    // Release health reads a time range of every release: by minute, not all the project's rows.
+    index("session_minutes_minute").on(t.projectId, t.minute),
+  ],
 );
 
 /** Messages that exhausted their retries or could not be parsed, kept for inspection and replay. */

@@ -58,17 +58,17 @@ const newestFirst = (a: IndexedEvent, b: IndexedEvent) =>
 
 /**
  * A group's events, newest first, keyset-paged, together with those of the groups merged into
- * it: each group is read from the same cursor (both backends share its encoding and order) and
- * the pages are merged, so a page costs (1 + merged groups) × limit reads at most.
+ * it (`sources`, from mergedSources): each group is read from the same cursor (both backends share
+ * its encoding and order) and the pages are merged, so a page costs (1 + merged groups) × limit
+ * reads at most. Only the search backend is read here.
  */
 export async function mergedGroupEvents(
-  db: D1Database,
   backend: SearchBackend,
   projectId: string,
   groupId: string,
+  sources: string[],
   page: { limit: number; cursor?: string },
 ): Promise<EventPage> {
-  const sources = await mergedSources(db, Number(projectId), groupId);
   if (sources.length === 0) return backend.groupEvents(projectId, groupId, page);
   const pages = await Promise.all([groupId, ...sources].map((g) => backend.groupEvents(projectId, g, page)));
   const all = pages.flatMap((p) => p.events).sort(newestFirst);

@@ -78,14 +78,26 @@ export function settingsOf(row: ProjectRow): ProjectSettings {
 }
 
 /**
+ * The metadata shard of a project the control database knows (one primary-key probe), without
+ * folding its group counts: for routes that read no group (search, alert rules, artifacts) and only
+ * need an unknown project to be a 404 rather than an empty list.
+ *
+ * @example await knownProjectDb(c.env, id);
+ */
+export async function knownProjectDb(env: ShardEnv, id: string | number): Promise<D1Database> {
+  const db = await projectDb(env, id);
+  if (!db) throw new ClientError(404, "project not found", "not_found");
+  return db;
+}
+
+/**
  * The metadata shard holding a project's groups and aggregates (shared/db/shards.ts); a project the
  * control database does not know is a 404.
  *
  * @example const db = await metaDb(c.env, id);
  */
 export async function metaDb(env: ShardEnv, id: string | number): Promise<D1Database> {
-  const db = await projectDb(env, id);
-  if (!db) throw new ClientError(404, "project not found", "not_found");
+  const db = await knownProjectDb(env, id);
   // Group counts wait in group_deltas until a fold: fold them before any read (a failed fold
   // leaves them for the next; the read then lags rather than fails).
   await foldIfPending(db).catch((err) =>

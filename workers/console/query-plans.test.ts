@@ -1,8 +1,10 @@
 // Every D1 query the console runs (API routes and every dashboard page but search), recorded from real
 // requests against real local D1, then checked with EXPLAIN QUERY PLAN: none may scan a table, and
 // none may read a per-event table (the FTS5 event index, pointer rows, attachments, segments, the
-// message ledger) except by its key or a group's keyset range. So what a console query reads grows
-// with the page asked for, the time range and the number of groups, never with a project's events.
+// message ledger) except by its key or a group's keyset range, and none may read a per-minute
+// aggregate (outcomes, RUM pages, release health) without the minute in its key. So what a console
+// query reads grows with the page asked for, the time range and the number of groups, never with a
+// project's events or its history.
 // Full-text search on the embedded backend is the exception (FTS5 finds every match of its terms;
 // its total and groups stop at 10,000 matches); with Elasticsearch it does not touch D1 at all.
 import { createExecutionContext } from "cloudflare:test";
@@ -30,6 +32,11 @@ const PER_EVENT = [
   "user_feedback",
 ];
 /**
+ * Tables with a row per project (and page, release, group…) and minute: a read must bound the
+ * minute in its key (the time range asked for), not walk every minute the project has.
+ */
+const PER_MINUTE = ["outcomes", "rum_page_minutes", "session_minutes", "group_minutes"];
+/**
  * Small global tables an admin lists whole, and the login throttle and session tables, which every
  * login prunes to a fixed number of rows (so a scan of them is bounded, whatever a project holds).
  */
@@ -48,6 +55,7 @@ async function violations(r: Recorded): Promise<string[]> {
     const search = /^SEARCH (\w+)/.exec(detail);
     if (search && PER_EVENT.includes(search[1]!) && !/\b(event_id|group_id|key|rowid|id)=/.test(detail))
       bad.push(detail);
+    if (search && PER_MINUTE.includes(search[1]!) && !/\bminute[<>=]/.test(detail)) bad.push(detail);
   }
   return bad;
 }
@@ -207,6 +215,9 @@ describe("console queries (EXPLAIN QUERY PLAN)", () => {
     // The per-event reads really are on the event index and the aggregate, not somewhere else.
     expect(reads.some((r) => /FROM search_docs/.test(r.sql) && /group_id = \?/.test(r.sql))).toBe(true);
     expect(reads.some((r) => /"group_hours"/.test(r.sql))).toBe(true);
+    // The per-minute aggregates of stats, RUM pages and release health are read, by time range.
+    for (const table of ["outcomes", "rum_page_minutes", "session_minutes"])
+      expect(reads.some((r) => r.sql.includes(`"${table}"`) && /"minute" >= \?/.test(r.sql))).toBe(true);
     const bad: Array<{ sql: string; plan: string[] }> = [];
     for (const r of reads) {
       const v = await violations(r);
@@ -215,7 +226,7 @@ describe("console queries (EXPLAIN QUERY PLAN)", () => {
     expect(bad).toEqual([]);
   });
 
-  it("the checker itself flags a scan and a per-project read of the event index", async () => {
+  it("the checker itself flags a scan, a per-project read of the event index and of a per-minute table", async () => {
     expect(
       await violations({ sql: "SELECT count(*) FROM group_hours WHERE count > ?", params: [1] }),
     ).not.toEqual([]);
@@ -234,5 +245,69 @@ describe("console queries (EXPLAIN QUERY PLAN)", () => {
         params: ["1", "g"],
       }),
     ).toEqual([]);
+    for (const table of ["rum_page_minutes", "session_minutes"]) {
+      expect(
+        await violations({ sql: `SELECT * FROM ${table} WHERE project_id = ?`, params: [1] }),
+        table,
+      ).not.toEqual([]);
+      expect(
+        await violations({
+          sql: `SELECT * FROM ${table} WHERE project_id = ? AND minute >= ? AND minute <= ?`,
+          params: [1, 0, 60_000],
+        }),
+        table,
+      ).toEqual([]);
+    }
+  });
+
+  it("RUM pages and release health read the minutes of the range asked for, not all the project's", async () => {
+    const q = await createTestProject("query-plans-minutes");
+    const shard = (await projectShards(env, [q.id])).get(q.id)!;
+    const db = shardDbs(env)[shard]!;
+    // 2,000 minutes, each a row of one of 7 pages and of one of 7 releases.
+    const MINUTES = 2000;
+    const t0 = Math.floor(Date.now() / 60_000) * 60_000 - MINUTES * 60_000;
+    const rows = Array.from({ length: MINUTES }, (_, i) => t0 + i * 60_000);
+    await db.batch([
+      db
+        .prepare(
+          `INSERT INTO rum_page_minutes (project_id, page, minute, views, load_count, load_sum_ms, histogram)
+           SELECT ?, '/p/' || (key % 7), value, 1, 0, 0, '[]' FROM json_each(?)`,
+        )
+        .bind(Number(q.id), JSON.stringify(rows)),
+      db
+        .prepare(
+          `INSERT INTO session_minutes (project_id, release, environment, minute, started)
+           SELECT ?, 'r' || (key % 7), 'production', value, 1 FROM json_each(?)`,
+        )
+        .bind(Number(q.id), JSON.stringify(rows)),
+    ]);
+    const log: Recorded[] = [];
+    const consoleEnv = {
+      ...env,
+      ...Object.fromEntries(shardDbs(env).map((d, i) => [`DB_SHARD_${i}`, recordingDb(log, d)])),
+    } as unknown as ConsoleEnv;
+    // The last minute only: one row of each table.
+    const range = `from=${t0 + (MINUTES - 1) * 60_000}&to=${t0 + (MINUTES - 1) * 60_000 + 59_999}`;
+    for (const path of [`rum/pages?${range}`, `releases?${range}`]) {
+      const res = await consoleWorker.fetch(
+        new Request(`${BASE}/api/v1/projects/${q.id}/${path}`, { headers: ADMIN }),
+        consoleEnv,
+        createExecutionContext(),
+      );
+      expect(res.status, path).toBe(200);
+      const body = (await res.json()) as { pages?: { views: number }[]; releases?: { sessions: number }[] };
+      expect([...(body.pages ?? []), ...(body.releases ?? [])]).toHaveLength(1);
+    }
+    // Each statement again, as the route ran it, for what D1 says it read.
+    for (const table of ["rum_page_minutes", "session_minutes"]) {
+      const r = log.find((x) => x.sql.includes(`"${table}"`));
+      expect(r, table).toBeDefined();
+      const { meta } = await db
+        .prepare(r!.sql)
+        .bind(...r!.params)
+        .all();
+      expect(meta.rows_read, table).toBeLessThanOrEqual(10);
+    }
   });
 });

@@ -19,12 +19,27 @@ export function parseTime(value: string | undefined, fallback: number, name: str
   return n;
 }
 
+/**
+ * The bounds a search gives, each optional (no bound is no limit there); bad input, or a from after
+ * the to, is the same 400 as timeRange's.
+ */
+export function openTimeRange(q: { from?: string; to?: string }): { from: number | null; to: number | null } {
+  const to = q.to ? parseTime(q.to, 0, "to") : null;
+  const from = q.from ? parseTime(q.from, 0, "from") : null;
+  if (from !== null && to !== null) inOrder(from, to);
+  return { from, to };
+}
+
+function inOrder(from: number, to: number): void {
+  if (from > to) throw badRequest("from must not be after to");
+}
+
 export function timeRange(
   q: { from?: string; to?: string },
   defaultSpanMs = 24 * 3600_000,
 ): { from: number; to: number } {
   const to = parseTime(q.to, Date.now(), "to");
   const from = parseTime(q.from, Math.max(0, to - defaultSpanMs), "from");
-  if (from > to) throw badRequest("from must not be after to");
+  inOrder(from, to);
   return { from, to };
 }

@@ -3,7 +3,8 @@
 // through the real sluice-alerts queue and the alerter (its target a stubbed fetch).
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { api, call, createTestProject, waitFor } from "../../../test/helpers";
+import { login } from "../../../test/console-login";
+import { api, BASE, call, createTestProject, metaDbOf, waitFor } from "../../../test/helpers";
 
 const target = { type: "webhook", url: "https://hooks.example.com/x" };
 const rules = (id: string) => `/api/v1/projects/${id}/alert-rules`;
@@ -141,6 +142,73 @@ describe("alert rules API", () => {
       ).status,
     ).toBe(404);
     expect((await call(rules(p.id))).status).toBe(401);
+  });
+
+  it("deleting a rule through another project is a 404 that writes nothing (API and dashboard)", async () => {
+    const owner = await createTestProject("rules-delete-owner");
+    const stranger = await createTestProject("rules-delete-stranger");
+    const { body: rule } = await api<{ id: string }>(rules(owner.id), {
+      method: "POST",
+      body: JSON.stringify({ name: "mine", triggers: ["new_issue"], target }),
+    });
+    // One delivery in the owner's log and one cooldown on the owner's shard.
+    await env.DB.prepare(
+      `INSERT INTO alert_deliveries (rule_id, id, project_id, trigger, status, created_at, updated_at)
+       VALUES (?, ?, ?, 'test', 'delivered', 1, 1)`,
+    )
+      .bind(rule.id, "a".repeat(32), Number(owner.id))
+      .run();
+    const shard = await metaDbOf(owner.id);
+    await shard
+      .prepare(
+        "INSERT INTO alert_state (rule_id, group_id, trigger, quiet_until) VALUES (?, ?, 'new_issue', ?)",
+      )
+      .bind(rule.id, "0123456789abcdef", Date.now() + 3_600_000)
+      .run();
+    const kept = async () => ({
+      rule: (await api(`${rules(owner.id)}/${rule.id}`)).status,
+      deliveries: (
+        await env.DB.prepare("SELECT id FROM alert_deliveries WHERE rule_id = ?")
+          .bind(rule.id)
+          .all<{ id: string }>()
+      ).results.map((d) => d.id),
+      cooldowns: (
+        await shard
+          .prepare("SELECT count(*) AS n FROM alert_state WHERE rule_id = ?")
+          .bind(rule.id)
+          .first<{ n: number }>()
+      )?.n,
+    });
+    const all = { rule: 200, deliveries: ["a".repeat(32)], cooldowns: 1 };
+    expect(await kept()).toEqual(all);
+
+    const viaApi = await api<{ error: string }>(`${rules(stranger.id)}/${rule.id}`, { method: "DELETE" });
+    expect(viaApi.status).toBe(404);
+    expect(viaApi.body.error).toMatch(/alert rule not found/);
+    expect(await kept()).toEqual(all);
+
+    const cookie = await login();
+    const page = await call(`/ui/projects/${stranger.id}/alerts`, { headers: { cookie } });
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+    const viaUi = await call(`/ui/projects/${stranger.id}/alerts/${rule.id}/delete`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: BASE, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf }).toString(),
+    });
+    expect(viaUi.status).toBe(404);
+    await viaUi.body?.cancel();
+    expect(await kept()).toEqual(all);
+
+    // Through its own project the rule goes, with its log and cooldowns.
+    expect((await api(`${rules(owner.id)}/${rule.id}`, { method: "DELETE" })).status).toBe(204);
+    expect(await kept()).toEqual({ rule: 404, deliveries: [], cooldowns: 0 });
+  });
+
+  it("listing the rules of an unknown project is a 404", async () => {
+    const r = await api<{ error: string }>(rules("424242"));
+    expect(r.status).toBe(404);
+    expect(r.body.error).toMatch(/project not found/);
   });
 
   it("send test alert: queued, delivered by the alerter, and in the delivery log", async () => {

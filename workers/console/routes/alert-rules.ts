@@ -26,7 +26,7 @@ import {
   type RuleRow,
   ruleView,
 } from "../alert-rules-store";
-import { getProject, metaDb } from "../projects-store";
+import { getProject, knownProjectDb } from "../projects-store";
 import { errorResponses, json, ProjectIdParam } from "../schemas";
 import { validationHook } from "../validation";
 
@@ -95,6 +95,7 @@ alertRuleRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
+    await knownProjectDb(c.env, id);
     const rows = await c.env.DB.prepare(
       "SELECT * FROM alert_rules WHERE project_id = ? ORDER BY created_at, id",
     )
@@ -179,14 +180,22 @@ alertRuleRoutes.openapi(
   }),
   async (c) => {
     const { id, ruleId } = c.req.valid("param");
+    // Both statements name the project: a rule id asked through another project deletes nothing.
     const [deleted] = await c.env.DB.batch([
       c.env.DB.prepare("DELETE FROM alert_rules WHERE project_id = ? AND id = ?").bind(Number(id), ruleId),
-      c.env.DB.prepare("DELETE FROM alert_deliveries WHERE rule_id = ?").bind(ruleId),
+      c.env.DB.prepare("DELETE FROM alert_deliveries WHERE rule_id = ? AND project_id = ?").bind(
+        ruleId,
+        Number(id),
+      ),
     ]);
     if (!deleted?.meta.changes) return c.json({ error: "alert rule not found" }, 404);
-    // Cooldowns live with the groups, on the project's metadata shard (retention also drops any
-    // left behind by a failure here: their rule is gone).
-    await (await metaDb(c.env, id)).prepare("DELETE FROM alert_state WHERE rule_id = ?").bind(ruleId).run();
+    // Cooldowns live with the groups, on the project's metadata shard, keyed by rule alone (they
+    // have no project column): reached only once this project's rule is deleted above, so they
+    // are that rule's.
+    await (await knownProjectDb(c.env, id))
+      .prepare("DELETE FROM alert_state WHERE rule_id = ?")
+      .bind(ruleId)
+      .run();
     return c.body(null, 204);
   },
 );
@@ -218,9 +227,9 @@ alertRuleRoutes.openapi(
     const { limit = 50, cursor } = c.req.valid("query");
     if (!(await getRule(c.env.DB, id, ruleId))) return c.json({ error: "alert rule not found" }, 404);
     const rows = await c.env.DB.prepare(
-      `SELECT * FROM alert_deliveries WHERE rule_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+      `SELECT * FROM alert_deliveries WHERE rule_id = ? AND project_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
     )
-      .bind(ruleId, cursor ?? "g", limit + 1)
+      .bind(ruleId, Number(id), cursor ?? "g", limit + 1)
       .all<DeliveryRow>();
     const page = rows.results.slice(0, limit);
     return c.json(

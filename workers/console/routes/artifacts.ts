@@ -3,6 +3,7 @@
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { deleteBundle, listBundles, listFiles } from "../../../shared/sourcemaps/store";
+import { knownProjectDb } from "../projects-store";
 import { errorResponses, json, ProjectIdParam } from "../schemas";
 import { validationHook } from "../validation";
 
@@ -54,6 +55,7 @@ artifactRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const { before } = c.req.valid("query");
+    await knownProjectDb(c.env, id);
     const rows = await listBundles(c.env.DB, Number(id), { before, limit: 50 });
     const bundles = await Promise.all(
       rows.map(async (b) => ({

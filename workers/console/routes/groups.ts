@@ -12,7 +12,7 @@ import { createSearchBackend } from "../../../shared/search";
 import type { IndexedEvent } from "../../../shared/search/backend";
 import { GroupStatusPatch, resolvedInReleaseColumns } from "../group-status";
 import { decodeCursor, olderThan, pageOf } from "../keyset";
-import { facetFilter, GroupFacetQuery, mergedGroupEvents } from "../merged-groups";
+import { facetFilter, GroupFacetQuery, mergedGroupEvents, mergedSources } from "../merged-groups";
 import { metaDb } from "../projects-store";
 import {
   EventSummarySchema,
@@ -173,11 +173,14 @@ groupRoutes.openapi(
   async (c) => {
     const { id, groupId } = c.req.valid("param");
     const { limit = 50, cursor } = c.req.valid("query");
+    // The project (an unknown one is a 404) and the groups merged into this one come from D1,
+    // outside the try: only what the search backend throws is a cursor 400 or an index 503.
+    const sources = await mergedSources(await metaDb(c.env, id), Number(id), groupId);
     const backend = createSearchBackend(c.env);
     try {
       // Keyset-paged by the backend (its own opaque cursor, checked there: a bad one is a 400).
       // A merge target also lists the events its merged groups had before the merge.
-      const page = await mergedGroupEvents(await metaDb(c.env, id), backend, id, groupId, { limit, cursor });
+      const page = await mergedGroupEvents(backend, id, groupId, sources, { limit, cursor });
       return c.json({ events: page.events.map(eventSummary), next: page.next }, 200);
     } catch (err) {
       if (err instanceof ClientError) return c.json({ error: `cursor: ${err.message}` }, 400);

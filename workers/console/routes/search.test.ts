@@ -60,4 +60,24 @@ describe("GET /api/v1/projects/:id/search", () => {
       expect(r.body.error.length).toBeGreaterThan(0);
     }
   });
+
+  it("is a 404 for a project that does not exist, like groups and stats", async () => {
+    const r = await api<{ error: string }>("/api/v1/projects/424242/search?q=x");
+    expect(r.status).toBe(404);
+    expect(r.body.error).toBe("project not found");
+  });
+
+  it("answers from after to with the 400 stats gives, whichever form the times take", async () => {
+    const p = await createTestProject("search-range");
+    const stats = await api<{ error: string }>(`/api/v1/projects/${p.id}/stats?from=2000&to=1000`);
+    expect(stats.status).toBe(400);
+    for (const range of ["from=2000&to=1000", "from=2024-01-02T00:00:00Z&to=2024-01-01T00:00:00Z"]) {
+      const r = await api<{ error: string }>(`/api/v1/projects/${p.id}/search?q=x&${range}`);
+      expect(r.status, range).toBe(400);
+      expect(r.body.error).toBe(stats.body.error);
+    }
+    // Equal bounds, or only one of them, are a range.
+    for (const range of ["from=1000&to=1000", "from=2000", "to=1000", "from=&to=1000"])
+      expect((await api(`/api/v1/projects/${p.id}/search?q=x&${range}`)).status, range).toBe(200);
+  });
 });

@@ -5,7 +5,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ClientError } from "../../../shared/http/errors";
 import { createSearchBackend } from "../../../shared/search";
+import { knownProjectDb } from "../projects-store";
 import { errorResponses, json, ProjectIdParam, TimeValue } from "../schemas";
+import { openTimeRange } from "../time-range";
 import { validationHook } from "../validation";
 
 export const searchRoutes = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ defaultHook: validationHook });
@@ -65,6 +67,9 @@ searchRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const q = c.req.valid("query");
+    // from after to is the 400 stats answers (not an empty page), an unknown project a 404.
+    openTimeRange(q);
+    await knownProjectDb(c.env, id);
     const backend = createSearchBackend(c.env);
     try {
       const result = await backend.search({ projectId: id, ...q });

@@ -14,6 +14,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { ClientError } from "../../../shared/http/errors";
 import { ApiError } from "./api";
 import { Layout } from "./components/layout";
 import {
@@ -94,7 +95,9 @@ uiRoutes.get(`${P}/events/:eventId{[0-9a-f]{32}}`, eventPage);
 uiRoutes.notFound((c) => errorPage(c, 404, "There is no such page."));
 
 uiRoutes.onError((err, c) => {
-  if (err instanceof ApiError && err.status < 500)
+  // ApiError: an API route the page called answered 4xx; ClientError: the page's own read said so
+  // (metaDb's unknown project).
+  if ((err instanceof ApiError && err.status < 500) || err instanceof ClientError)
     return errorPage(c, err.status, err.status === 404 ? `Not found: ${err.message}.` : err.message);
   if (err instanceof HTTPException && err.status < 500) return errorPage(c, err.status, err.message);
   console.error(JSON.stringify({ msg: "dashboard error", error: String((err as Error)?.stack ?? err) }));
