@@ -39,7 +39,8 @@ export function normalizeParsed(subject: NormalizeSubject, value: unknown): Cano
   const policy = subject.policy ?? DEFAULT_POLICY;
   let event: CanonicalEvent;
   if (subject.protocol === "raygun" && subject.itemType === "entry") {
-    event = normalizeRaygunReport(value, subject);
+    // The retention bounds how old occurredOn may be (the same clamp as Sentry's, below).
+    event = normalizeRaygunReport(value, { ...subject, retentionDays: policy.retentionDays });
   } else if (
     subject.protocol === "sentry" &&
     (subject.itemType === "event" || subject.itemType === "transaction")

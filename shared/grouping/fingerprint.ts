@@ -23,9 +23,32 @@ export interface GroupingResult {
 const DEFAULT_VAR = /^\{\{\s*default\s*\}\}$/i;
 const VAR = /\{\{\s*([a-z_.]+)\s*\}\}/gi;
 
+/**
+ * Bounds on a client fingerprint: Sentry's is an array of strings of any size, and each entry (each
+ * `{{ default }}` above all, once the whole default grouping) becomes components held in memory and
+ * hashed. 64 entries of 512 characters is more than any rule or SDK sends.
+ */
+export const MAX_FINGERPRINT_ENTRIES = 64;
+export const MAX_FINGERPRINT_ENTRY = 512;
+/**
+ * Exceptions the default grouping reads, nearest the raise (the last ones): a chain is a few, and a
+ * 1 MB event of thousands (each with up to 250 frames) would make as many components.
+ */
+export const MAX_GROUPING_EXCEPTIONS = 16;
+
+/** Index of the first `?` or `#` in `s`, or -1. */
+function queryStart(s: string): number {
+  const q = s.indexOf("?");
+  const h = s.indexOf("#");
+  return q === -1 ? h : h === -1 ? q : Math.min(q, h);
+}
+
 /** Strips URL host/query, directories, `.min`, and hash-like segments: `app.5AF331AD.min.js` → `app.js`. */
 export function normalizeFilename(filename: string): string {
-  let f = filename.replace(/[?#].*$/, "");
+  // Cut with indexOf, not /[?#].*$/: that pattern retries from every `?` up to a newline when one
+  // follows (`.` stops there and `$` fails), quadratic: 45 s on a 160 KB Sentry file name.
+  const cut = queryStart(filename);
+  let f = cut === -1 ? filename : filename.slice(0, cut);
   f = f.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
   f = f.replace(/\\/g, "/");
   const base = f.slice(f.lastIndexOf("/") + 1);
@@ -99,7 +122,8 @@ function exceptionComponents(exc: ExceptionInfo, platform: string | null): strin
 
 function defaultComponents(event: CanonicalEvent): string[] {
   const out: string[] = [];
-  for (const exc of event.exceptions) out.push(...exceptionComponents(exc, event.platform));
+  for (const exc of event.exceptions.slice(-MAX_GROUPING_EXCEPTIONS))
+    out.push(...exceptionComponents(exc, event.platform));
   if (out.length === 0) out.push(`message:${stripParameters(event.message || "")}`);
   return out;
 }
@@ -118,23 +142,33 @@ function culpritOf(event: CanonicalEvent): string | null {
 function substitute(value: string, event: CanonicalEvent): string {
   const top = event.exceptions[event.exceptions.length - 1];
   const lastFrame = top?.frames[top.frames.length - 1];
-  return value.replace(VAR, (_m, name: string) => {
-    switch (name.toLowerCase()) {
-      case "transaction":
-        return event.transaction ?? "<no-transaction>";
-      case "type":
-      case "error.type":
-        return top?.type ?? "<no-type>";
-      case "function":
-        return lastFrame?.function ?? "<no-function>";
-      case "module":
-        return lastFrame?.module ?? "<no-module>";
-      case "level":
-        return event.level;
-      default:
-        return `<unknown:${name}>`;
-    }
-  });
+  // Each value is cut as it goes in: 40 `{{ function }}` of a 300 KB name would build 12 MB.
+  return value.replace(VAR, (_m, name: string) =>
+    variable(name, event, top, lastFrame).slice(0, MAX_FINGERPRINT_ENTRY),
+  );
+}
+
+function variable(
+  name: string,
+  event: CanonicalEvent,
+  top: ExceptionInfo | undefined,
+  lastFrame: StackFrame | undefined,
+): string {
+  switch (name.toLowerCase()) {
+    case "transaction":
+      return event.transaction ?? "<no-transaction>";
+    case "type":
+    case "error.type":
+      return top?.type ?? "<no-type>";
+    case "function":
+      return lastFrame?.function ?? "<no-function>";
+    case "module":
+      return lastFrame?.module ?? "<no-module>";
+    case "level":
+      return event.level;
+    default:
+      return `<unknown:${name}>`;
+  }
 }
 
 /** SHA-256 hex prefix; node:crypto's synchronous hash (one native call, no promise per event). */
@@ -169,9 +203,17 @@ export async function computeFingerprint(event: CanonicalEvent): Promise<Groupin
   let components: string[];
   if (event.fingerprint && event.fingerprint.length > 0) {
     components = [];
-    for (const part of event.fingerprint) {
-      if (DEFAULT_VAR.test(part.trim())) components.push(...defaultComponents(event));
-      else components.push(`custom:${substitute(part, event)}`);
+    // `{{ default }}` stands for the default grouping once, however often it is repeated: each
+    // repeat used to push all of it again (2.5 M components, ~200 MB, from a 144 KB event), and a
+    // repeat adds nothing to tell groups apart. Entries are capped in number and size, and so is
+    // what a variable expands to (a function name may be 300 KB).
+    let expanded = false;
+    for (const raw of event.fingerprint.slice(0, MAX_FINGERPRINT_ENTRIES)) {
+      const part = String(raw).slice(0, MAX_FINGERPRINT_ENTRY);
+      if (DEFAULT_VAR.test(part.trim())) {
+        if (!expanded) components.push(...defaultComponents(event));
+        expanded = true;
+      } else components.push(`custom:${substitute(part, event).slice(0, MAX_FINGERPRINT_ENTRY)}`);
     }
   } else {
     components = defaultComponents(event);

@@ -281,6 +281,29 @@ describe("scrubJson: robustness", () => {
     expect(() => JSON.stringify(scrub(parsed).value)).not.toThrow();
   });
 
+  it("caps the depth with every rule off too: normalization stringifies subtrees", () => {
+    const off: ScrubOptions = { defaults: false, scrubIpAddresses: false, sensitiveFields: [] };
+    const parsed = JSON.parse(`{"h":${"[".repeat(60_000)}1${"]".repeat(60_000)},"ok":{"a":[1]}}`);
+    const { value, changed } = scrubJson(parsed, off);
+    expect(changed).toBe(true);
+    expect(() => JSON.stringify(value)).not.toThrow();
+    expect((value as AnyJson).ok).toBe(parsed.ok); // untouched subtrees by reference
+    let cur: AnyJson = (value as AnyJson).h;
+    let depth = 1;
+    while (Array.isArray(cur)) {
+      cur = cur[0];
+      depth++;
+    }
+    expect(cur).toBe(TOO_DEEP);
+    expect(depth).toBe(MAX_DEPTH);
+    const shallow = { a: { b: [1, { c: 2 }] } };
+    expect(scrubJson(shallow, off)).toEqual({ value: shallow, changed: false });
+    const proto = JSON.parse(`{"__proto__": ${"[".repeat(100)}${"]".repeat(100)}}`);
+    const cut = scrubJson(proto, off).value as AnyJson;
+    expect(Object.getPrototypeOf(cut)).toBe(Object.prototype);
+    expect(Object.hasOwn(cut, "__proto__")).toBe(true);
+  });
+
   it("never throws on odd input", () => {
     for (const v of [undefined, null, 1, "s", true, [], {}, Number.NaN]) {
       expect(scrub(v)).toEqual({ value: v, changed: false });

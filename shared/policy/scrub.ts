@@ -87,8 +87,11 @@ function context(o: ScrubOptions): Ctx {
 export function scrubJson(value: unknown, options: ScrubOptions): ScrubResult {
   try {
     const ctx = context(options);
-    if (!ctx.defaults && !ctx.scrubIp && ctx.fields.length === 0) return { value, changed: false };
-    const out = walk(value, 0, ctx);
+    // With every rule off the depth is still capped: normalization and the console stringify
+    // subtrees (header values, exception values), which overflows Node's stack from ~10,000
+    // levels (workerd's V8 copes today); what is stored must not depend on the engine reading it.
+    const out =
+      !ctx.defaults && !ctx.scrubIp && ctx.fields.length === 0 ? cutDepth(value, 0) : walk(value, 0, ctx);
     return { value: out, changed: !Object.is(out, value) };
   } catch {
     // Unreachable for parsed JSON; for exotic input (getters, proxies) fail closed, never leak.
@@ -132,6 +135,30 @@ function redact(key: string, value: unknown): unknown {
   if (value === null || value === "" || typeof value === "boolean" || value === FILTERED) return value;
   if (isTokenCount(key, value)) return value;
   return FILTERED;
+}
+
+/** `v` with containers nested deeper than MAX_DEPTH replaced by TOO_DEEP, copy-on-write like walk. */
+function cutDepth(v: unknown, depth: number): unknown {
+  if (typeof v !== "object" || v === null) return v;
+  if (depth >= MAX_DEPTH) return TOO_DEEP;
+  if (Array.isArray(v)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const next = cutDepth(v[i], depth + 1);
+      if (next !== v[i]) (out ??= v.slice())[i] = next;
+    }
+    return out ?? v;
+  }
+  const obj = v as Record<string, unknown>;
+  let out: Record<string, unknown> | null = null;
+  for (const key in obj) {
+    const next = cutDepth(obj[key], depth + 1);
+    if (next === obj[key]) continue;
+    out ??= { ...obj };
+    // A plain assignment of "__proto__" would set the copy's prototype instead of the JSON key.
+    Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true });
+  }
+  return out ?? obj;
 }
 
 function walk(v: unknown, depth: number, ctx: Ctx): unknown {

@@ -13,6 +13,8 @@ import {
   isObject,
   type JsonObject,
 } from "../json/case-insensitive";
+import { timeCorrection } from "../sentry/timestamps";
+import { DEFAULT_SETTINGS } from "../settings";
 import { epochToIso, parseIsoTimestamp } from "./timestamps";
 
 export interface RaygunContext {
@@ -20,6 +22,8 @@ export interface RaygunContext {
   projectId: string;
   receivedAt: number;
   client: ClientInfo;
+  /** The project's retention: an occurredOn older than it is clamped (default: the settings'). */
+  retentionDays?: number;
 }
 
 const MAX_FRAMES = 250;
@@ -145,7 +149,7 @@ export function normalizeRaygunReport(report: unknown, ctx: RaygunContext): Cano
   const platform = platformFromSdk(sdkName);
   const exceptions = collectExceptions(error, sdkName.toLowerCase(), platform);
   const top = exceptions[exceptions.length - 1];
-  const occurred = parseIsoTimestamp(getCI(report, "occurredOn")) ?? ctx.receivedAt;
+  const { occurred, notes } = occurredAt(getCI(report, "occurredOn"), ctx);
 
   const userRaw = getCI(details, "user");
   const userObj = typeof userRaw === "string" ? { identifier: userRaw } : getObjectCI(details, "user");
@@ -210,7 +214,31 @@ export function normalizeRaygunReport(report: unknown, ctx: RaygunContext): Cano
     client: ctx.client,
     sdk: { name: sdkName || null, version: getStringCI(clientObj, "version") },
     fingerprint: groupingKey && groupingKey.length >= 1 && groupingKey.length <= 100 ? [groupingKey] : null,
+    ...(notes ? { normalization: notes } : {}),
   };
+}
+
+/**
+ * When the report happened: occurredOn, clamped by the rule Sentry events get (Relay's, in
+ * shared/sentry/timestamps.ts): more than 60 s ahead of the receive time, or older than the
+ * project's retention, it becomes the receive time. Unclamped, "9999-12-31" kept its group out of
+ * retention's reach forever, and years 0–99 read as 1900–1999 (Date.UTC) or 1000 passed as is.
+ * Raygun sends no sent_at, so there is no clock drift to correct.
+ */
+function occurredAt(
+  value: unknown,
+  ctx: RaygunContext,
+): { occurred: number; notes: Record<string, unknown> | null } {
+  const parsed = parseIsoTimestamp(value);
+  if (parsed === null) return { occurred: ctx.receivedAt, notes: null };
+  const { shift, notes } = timeCorrection({
+    timestamp: parsed / 1000,
+    sentAt: null,
+    receivedAt: ctx.receivedAt / 1000,
+    retentionDays: ctx.retentionDays ?? DEFAULT_SETTINGS.retentionDays,
+  });
+  if (shift === 0) return { occurred: parsed, notes: null };
+  return { occurred: ctx.receivedAt, notes };
 }
 
 function platformFromSdk(name: string): string | null {

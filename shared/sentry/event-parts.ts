@@ -168,7 +168,9 @@ export function normalizeUser(user: unknown): EventUser | null {
     else if (k === "email") out.email = str(v) === null ? null : trimChars(str(v)!, MAX_CHARS.email);
     else if (k === "username") out.username = str(v);
     else if (k === "ip_address") out.ipAddress = str(v);
-    else out[k] = v;
+    // Defined, not assigned: `out["__proto__"] = v` would make v the user's prototype (its keys
+    // would then read as the user's own, and the console would show them as such).
+    else Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ClientError } from "../http/errors";
 import { itemJson, parseEnvelope } from "./envelope";
 import { type FixtureName, fixtureBytes } from "./fixtures";
-import { parseClientReport, parseSessionAggregates, parseSessionUpdate } from "./items";
+import { MAX_ITEM_COUNT, parseClientReport, parseSessionAggregates, parseSessionUpdate } from "./items";
 
 const payloadOf = (name: FixtureName) => itemJson(parseEnvelope(fixtureBytes(name)).items[0]!);
 const base = {
@@ -136,5 +136,22 @@ describe("client reports", () => {
         parseClientReport({ discarded_events: [{ reason: "r", category: "c", quantity: 1.5 }] }),
       ),
     ).toMatch(/discarded_events\[0\]/);
+  });
+});
+
+describe("counts are bounded (D1's sum() fails on 64-bit overflow, and with it the batch)", () => {
+  it("clamps aggregate buckets and client report quantities to MAX_ITEM_COUNT", () => {
+    const [d] = parseSessionAggregates({
+      attrs: { release: "1.0" },
+      aggregates: [{ started: "2024-01-01T00:00:00Z", exited: 5e18, errored: 7, crashed: 1e300 }],
+    });
+    expect(d).toMatchObject({ exited: MAX_ITEM_COUNT, errored: 7, crashed: MAX_ITEM_COUNT });
+    expect(d!.started).toBe(2 * MAX_ITEM_COUNT + 7);
+    expect(MAX_ITEM_COUNT).toBe(1_000_000);
+    expect(
+      parseClientReport({
+        discarded_events: [{ reason: "queue_overflow", category: "error", quantity: 5e18 }],
+      }),
+    ).toEqual([{ reason: "queue_overflow", category: "error", quantity: MAX_ITEM_COUNT }]);
   });
 });

@@ -35,7 +35,15 @@ export interface ClientDiscard {
 
 const invalidSession = (cause: string) => badRequest("invalid session", [cause]);
 const floorMinute = (secs: number) => Math.floor(secs / 60) * 60_000;
-const count = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
+/**
+ * The most one session update, aggregate bucket or discard entry may count. Relay bounds session
+ * counts too; without a bound, two buckets of 5e18 overflow D1's 64-bit sum() and fail the whole
+ * processor batch, other projects' items included. A million per entry is more than any SDK
+ * aggregates in a minute, and the rows one statement sums stay far below 2^63.
+ */
+export const MAX_ITEM_COUNT = 1_000_000;
+const count = (v: unknown) =>
+  typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.min(Math.floor(v), MAX_ITEM_COUNT) : 0;
 
 function attrs(v: unknown, where: string): { release: string; environment: string | null } {
   if (!isObject(v)) throw invalidSession(`${where}: missing attrs`);
@@ -141,7 +149,7 @@ export function parseClientReport(payload: unknown): ClientDiscard[] {
       out.push({
         reason: d.reason as string,
         category: d.category as string,
-        quantity: d.quantity as number,
+        quantity: Math.min(d.quantity as number, MAX_ITEM_COUNT), // see MAX_ITEM_COUNT
       });
     }
   });

@@ -332,3 +332,20 @@ describe("fields", () => {
     expect(ev.tags).toMatchObject({ dist: "d1", logger: "root" });
   });
 });
+
+describe("user keys", () => {
+  it("keeps a `__proto__` key as data, never as the user's prototype", () => {
+    const payload = JSON.parse(
+      '{"user": {"id": "1", "__proto__": {"email": "x@evil.example", "admin": true}}}',
+    );
+    const user = normalizeSentryEvent(payload, ctx()).user as Record<string, unknown>;
+    expect(Object.getPrototypeOf(user)).toBe(Object.prototype);
+    expect(user.admin).toBeUndefined();
+    expect(user.email).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(user, "__proto__")?.value).toEqual({
+      email: "x@evil.example",
+      admin: true,
+    });
+    expect(user.id).toBe("1");
+  });
+});

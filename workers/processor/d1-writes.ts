@@ -55,6 +55,16 @@ export interface D1WriteInput {
 
 const minuteOf = (ms: number) => Math.floor(ms / 60_000) * 60_000;
 
+/**
+ * The most one row may add to a sum() below: D1's sum() fails on 64-bit overflow ("integer
+ * overflow"), which would fail this shard's transaction and so retry the whole batch, other
+ * projects' messages too. SDK counts are bounded where they are parsed (shared/sentry/items.ts);
+ * this bounds every row whatever its source (edge drop counts, attachment bytes), so that a
+ * statement's rows (≤ 500 KB of JSON each, a few thousand) can never sum past 2^63.
+ */
+const MAX_ROW_QUANTITY = 2 ** 32;
+const bounded = (n: number) => (Number.isFinite(n) && n > 0 ? Math.min(Math.floor(n), MAX_ROW_QUANTITY) : 0);
+
 export function buildStatements(input: D1WriteInput): SQL[] {
   const { batchId, now } = input;
   const statements: SQL[] = [];
@@ -117,7 +127,18 @@ export function buildStatements(input: D1WriteInput): SQL[] {
   // Release health: session deltas per project, release, environment and minute.
   const sessionRows: unknown[] = [];
   for (const { prepared: p, messageId } of fresh)
-    for (const s of p.sessions ?? []) sessionRows.push({ p: Number(p.item.projectId), mid: messageId, ...s });
+    for (const s of p.sessions ?? [])
+      sessionRows.push({
+        p: Number(p.item.projectId),
+        mid: messageId,
+        ...s,
+        // Bounded so the sums below cannot overflow (MAX_ROW_QUANTITY).
+        started: bounded(s.started),
+        exited: bounded(s.exited),
+        errored: bounded(s.errored),
+        crashed: bounded(s.crashed),
+        abnormal: bounded(s.abnormal),
+      });
   for (const chunk of jsonChunks(sessionRows))
     statements.push(sql`INSERT INTO session_minutes (project_id, release, environment, minute, started, exited, errored, crashed, abnormal)
       SELECT d.value->>'p', d.value->>'release', d.value->>'environment', d.value->>'minute',
@@ -148,7 +169,7 @@ export function buildStatements(input: D1WriteInput): SQL[] {
       `${p}\u0000${minuteOf(at)}\u0000${c}\u0000${o}\u0000${r}`,
       mid,
       { p, m: minuteOf(at), c, o, r },
-      q,
+      bounded(q), // the insert's sum() cannot overflow (MAX_ROW_QUANTITY)
     );
   for (const { prepared: p, messageId } of fresh) {
     const pid = Number(p.item.projectId);

@@ -146,3 +146,24 @@ function raygunWith(request: Record<string, unknown>): unknown {
     details: { error: { message: "boom", className: "Error", stackTrace: [] }, request },
   };
 }
+
+describe("prepareItem with scrubbing off", () => {
+  // Nothing to scrub still means a capped depth: normalization stringifies a header value or an
+  // exception value. Node's V8 overflows its stack there from ~10,000 levels; today's workerd does
+  // not (it passed at 400,000 before the cap), so this guards the whole path against the engine.
+  const OFF = {
+    scrubbing: { defaults: false, scrubIpAddresses: false, sensitiveFields: [] },
+    retentionDays: 90,
+  };
+  const deep = () => JSON.parse(`${"[".repeat(60_000)}1${"]".repeat(60_000)}`);
+  it.each([
+    ["a Raygun header value", "raygun", raygunWith({ headers: { "X-Deep": deep() } })],
+    ["a Sentry exception value", "sentry", { exception: { values: [{ type: "E", value: deep() }] } }],
+  ] as const)("stores and normalizes %s nested 60,000 levels deep", async (_name, protocol, payload) => {
+    const i = { ...item(protocol, JSON.stringify(payload)), policy: OFF };
+    const p = await prepareItem(i, env);
+    expect(p.grouping!.fingerprint).toMatch(/^[0-9a-f]{32}$/);
+    // The console rebuilds the event from the stored payload: that must work too.
+    expect(() => normalizeStored(i, String(p.payload))).not.toThrow();
+  });
+});

@@ -24,7 +24,7 @@
 
 import { shardDb } from "../../shared/db/shards";
 import { timeHex } from "../../shared/ids";
-import { decodeMessage } from "../../shared/queue-codec";
+import { decodeMessage, utf8Length } from "../../shared/queue-codec";
 import type { IngestBatch, IngestItem, OutcomeRecord, SearchDoc } from "../../shared/queue-message";
 import { settleAll } from "../../shared/settle-all";
 import { DIRECTORY_METADATA, packSegment, segmentKey } from "../../shared/storage/segments";
@@ -75,6 +75,7 @@ export interface BatchMetrics {
   storedByProject: Record<string, number>;
 }
 
+/** UTF-8 bytes per index message: under the queue's 128 KB per message (two per sendBatch, ≤ 256 KB). */
 const INDEX_MESSAGE_BYTES = 100_000;
 
 /**
@@ -102,22 +103,37 @@ export async function deadLetter(
   });
 }
 
-/** The index queue's message bodies for `docs` (each ≤ ~100 KB): built while the writes are in flight. */
+/**
+ * The index queue's message bodies for `docs` (each ≤ ~100 KB): built while the writes are in flight.
+ * Sizes are UTF-8 bytes, what the queue's 128 KB limit counts (a length in UTF-16 units undercounts
+ * CJK text 3×, and one message over the limit fails the send and so the whole batch). A document
+ * is capped well below a message (search-doc.ts); one still too big (a hand-made item's ids) is
+ * left out with a warning rather than failing the batch: its event is stored all the same.
+ */
 function indexBodies(docs: SearchDoc[]): string[] {
+  const open = '{"v":1,"docs":[';
+  const close = "]}";
   const bodies: string[] = [];
   let parts: string[] = [];
-  let size = 0;
+  let size = open.length + close.length;
   for (const d of docs) {
     const s = JSON.stringify(d);
-    if (parts.length > 0 && size + s.length > INDEX_MESSAGE_BYTES) {
-      bodies.push(`{"v":1,"docs":[${parts.join(",")}]}`);
-      parts = [];
-      size = 0;
+    const bytes = utf8Length(s);
+    if (open.length + bytes + close.length > INDEX_MESSAGE_BYTES) {
+      console.warn(
+        JSON.stringify({ msg: "search document too large, not indexed", eventId: d.eventId, bytes }),
+      );
+      continue;
     }
+    if (parts.length > 0 && size + bytes + 1 > INDEX_MESSAGE_BYTES) {
+      bodies.push(`${open}${parts.join(",")}${close}`);
+      parts = [];
+      size = open.length + close.length;
+    }
+    size += bytes + (parts.length > 0 ? 1 : 0);
     parts.push(s);
-    size += s.length + 1;
   }
-  if (parts.length > 0) bodies.push(`{"v":1,"docs":[${parts.join(",")}]}`);
+  if (parts.length > 0) bodies.push(`${open}${parts.join(",")}${close}`);
   return bodies;
 }
 
