@@ -127,8 +127,11 @@ export class FtsSearchBackend implements SearchBackend {
           ORDER BY d.occurred_at DESC, d.event_id DESC LIMIT ?`)
         .bind(...hitParams, bounds.limit + 1),
       // Counted up to the cap (one row past it says "more"), and grouped over the newest `cap`
-      // matches. Without text terms neither reads more rows than that, however many events the
-      // project holds; with them FTS5 still finds every match of the terms first.
+      // matches: each stops once `cap` matches are found. A query with no filter stops there; a
+      // field filter (level:, release:...) is checked row by row along the project's time index,
+      // so one that matches few events walks the project's documents to find them, and text terms
+      // make FTS5 find every match first. That is the embedded configuration's limit: with
+      // Elasticsearch, search does not touch D1.
       this.db
         .prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM search_docs AS d WHERE ${where.sql} LIMIT ?)`)
         .bind(...where.params, this.totalCap + 1),
