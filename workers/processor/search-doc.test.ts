@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { CanonicalEvent, StackFrame } from "../../shared/event";
 import { utf8Length } from "../../shared/queue-codec";
+import { jsEvent } from "../../shared/sourcemaps/test-helpers";
 import { MAX_DOC_BYTES, toSearchDoc } from "./search-doc";
 
 const frame = (fn: string, filename = "app.js"): StackFrame => ({
@@ -15,35 +16,9 @@ const frame = (fn: string, filename = "app.js"): StackFrame => ({
   inApp: true,
 });
 
-function event(over: Partial<CanonicalEvent> = {}): CanonicalEvent {
-  return {
-    eventId: "a".repeat(32),
-    projectId: "1",
-    protocol: "sentry",
-    category: "error",
-    occurredAt: "2026-01-01T00:00:00.000Z",
-    receivedAt: "2026-01-01T00:00:00.000Z",
-    level: "error",
-    platform: "javascript",
-    type: "TypeError",
-    message: "boom",
-    exceptions: [{ type: "TypeError", value: "boom", frames: [frame("main")] }],
-    release: "1.0",
-    environment: "prod",
-    serverName: null,
-    transaction: null,
-    user: null,
-    tags: {},
-    request: null,
-    breadcrumbs: [],
-    contexts: {},
-    extra: {},
-    client: { ip: null, userAgent: null, country: null, colo: null },
-    sdk: { name: null, version: null },
-    fingerprint: null,
-    ...over,
-  };
-}
+/** A JavaScript error with one frame in `main`, changed by `over`. */
+const event = (over: Partial<CanonicalEvent> = {}): CanonicalEvent =>
+  jsEvent([frame("main")], { type: "TypeError", message: "boom", ...over });
 
 const bytesOf = (e: CanonicalEvent) =>
   utf8Length(JSON.stringify(toSearchDoc(e, "g".repeat(16), "f".repeat(32))));
