@@ -21,6 +21,22 @@ describe("alert target guard (SSRF)", () => {
     "http://[fd00::1]/",
     "http://[::ffff:127.0.0.1]/",
     "http://[::ffff:10.0.0.1]/",
+    "http://[::ffff:a9fe:a9fe]/",
+    "http://[::127.0.0.1]/",
+    // IPv6 transition ranges that embed or translate to an IPv4 address (here loopback or private).
+    "http://[::ffff:0:7f00:1]/", // SIIT IPv4-translated 127.0.0.1
+    "http://[::ffff:0:a9fe:a9fe]/", // SIIT IPv4-translated 169.254.169.254
+    "http://[2002:7f00:1::]/", // 6to4 of 127.0.0.1
+    "http://[2002:a00:1::1]/", // 6to4 of 10.0.0.1
+    "http://[64:ff9b::7f00:1]/", // well-known NAT64 of 127.0.0.1
+    "http://[64:ff9b::a9fe:a9fe]/", // well-known NAT64 of 169.254.169.254
+    "http://[64:ff9b:1::a00:1]/", // local-use NAT64
+    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", // Teredo
+    "http://[2001:2::1]/", // benchmarking
+    "http://[3fff::1]/", // documentation
+    "http://[fec0::1]/", // site-local
+    "http://[feff::1]/", // site-local, end of the /10
+    "http://192.88.99.1/", // 6to4 relay anycast
     "http://localhost:8080/",
     "http://LOCALHOST./",
     "http://api.localhost/",
@@ -35,6 +51,15 @@ describe("alert target guard (SSRF)", () => {
     "https://hooks.slack.com/services/T/B/X",
     "https://93.184.216.34/hook",
     "http://[2606:4700::1111]/x",
+    "http://[2606:4700:4700::1001]/",
+    "http://[2001:4860:4860::8888]/", // in 2000::/3 but outside Teredo's 2001::/32
+    "http://[2001:1::1]/", // next to Teredo's 2001::/32
+    "http://[2003::1]/", // next to 6to4's 2002::/16
+    "http://[64:ff9b:2::1]/", // next to the local-use NAT64 /48
+    "http://[::ffff:8.8.8.8]/", // IPv4-mapped public address
+    "http://[fe00::1]/", // just below fe80::/10
+    "http://192.88.98.1/",
+    "http://192.88.100.1/",
   ])("accepts the public target %s", (url) => {
     expect(targetProblem(url, strict)).toBeNull();
   });

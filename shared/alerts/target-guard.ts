@@ -3,7 +3,9 @@
 //
 // Refused unless ALLOW_PRIVATE_ALERT_TARGETS=true: anything but http(s), credentials in the URL,
 // IP literals in private, loopback, link-local, shared, multicast or reserved ranges (IPv4, IPv6,
-// IPv4-mapped; the URL parser already turns "0x7f.1" or "2130706433" into 127.0.0.1), and names
+// IPv4-mapped; the URL parser already turns "0x7f.1" or "2130706433" into 127.0.0.1), IPv6
+// transition ranges that embed or translate to an IPv4 address (6to4, Teredo, NAT64, SIIT: each can
+// carry 127.0.0.1 or 10.x, so they are refused whole rather than decoded), and names
 // that only resolve inside a network (localhost, *.localhost, *.local, *.internal, *.home.arpa,
 // single-label hosts). LIMIT: Workers cannot resolve a name before fetching it (no DNS API, and
 // DNS-over-HTTPS is not available here), so a public name whose DNS points at a private address is
@@ -21,18 +23,26 @@ const BLOCKED = compileIpSet([
   "172.16.0.0/12",
   "192.0.0.0/24",
   "192.0.2.0/24",
+  "192.88.99.0/24", // 6to4 relay anycast (deprecated, RFC 7526): forwards to an embedded IPv4
   "192.168.0.0/16",
   "198.18.0.0/15",
   "198.51.100.0/24",
   "203.0.113.0/24",
   "224.0.0.0/4",
   "240.0.0.0/4",
-  "::/96",
-  "64:ff9b::/96",
+  "::/96", // unspecified, loopback, IPv4-compatible (deprecated): [::127.0.0.1]
+  "::ffff:0:0:0/96", // SIIT IPv4-translated (RFC 2765): ::ffff:0:7f00:1 is 127.0.0.1
+  "64:ff9b::/96", // NAT64 well-known prefix (RFC 6052): 64:ff9b::a00:1 is 10.0.0.1
+  "64:ff9b:1::/48", // NAT64 local-use prefix (RFC 8215): the IPv4 position is the operator's choice
   "100::/64",
+  "2001::/32", // Teredo (RFC 4380): tunnels to an IPv4 server and (obfuscated) client
+  "2001:2::/48", // benchmarking (RFC 5180), as 198.18.0.0/15
   "2001:db8::/32",
+  "2002::/16", // 6to4 (RFC 3056): 2002:7f00:1:: is 127.0.0.1
+  "3fff::/20", // documentation (RFC 9637), as 2001:db8::/32
   "fc00::/7",
   "fe80::/10",
+  "fec0::/10", // site-local (deprecated, RFC 3879): still private where it is used
   "ff00::/8",
 ]);
 

@@ -21,10 +21,30 @@ export interface IndexableDoc extends Omit<SearchDoc, "category" | "occurredAt" 
 }
 
 /**
+ * Times are accepted from 1970-01-01 (earlier is an unset or broken device clock) to the end of the
+ * year 9999, in epoch ms. Past that, a finite number still cannot be stored: beyond ±8.64e15 ms
+ * `toISOString()` throws (building the ES bulk body, and on every FTS search that returns the doc),
+ * and a 5+-digit year gets a signed 6-digit ISO form that ES's `strict_date_optional_time` rejects,
+ * and a monthly index name (`<prefix>-YYYY.MM`) the retention job's `\d{4}` pattern never drops.
+ */
+export const MIN_TIME = 0;
+export const MAX_TIME = Date.UTC(10_000, 0, 1) - 1;
+
+/**
  * Returns the normalized doc, or the reason it can never be indexed.
  * Only what every backend needs is enforced; ES may still reject a doc its mapping cannot take.
+ * Never throws: a doc that cannot even be read (a cyclic or BigInt tag value, which a v8-serialized
+ * queue message can carry) is dead, so one bad doc never fails its whole queue batch.
  */
 export function prepareDoc(doc: SearchDoc): IndexableDoc | { dead: string } {
+  try {
+    return normalize(doc);
+  } catch (err) {
+    return { dead: `invalid document: ${errorText(err)}` };
+  }
+}
+
+function normalize(doc: SearchDoc): IndexableDoc | { dead: string } {
   if (doc === null || typeof doc !== "object") return { dead: "invalid document: not an object" };
   if (!isId(doc.eventId)) return { dead: "invalid document: eventId" };
   if (!isId(doc.projectId)) return { dead: "invalid document: projectId" };
@@ -84,7 +104,23 @@ function isId(v: unknown): v is string {
 
 function time(v: unknown): number | null {
   const ms = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : Number.NaN;
-  return Number.isFinite(ms) ? Math.trunc(ms) : null;
+  if (!Number.isFinite(ms)) return null;
+  const t = Math.trunc(ms);
+  return t >= MIN_TIME && t <= MAX_TIME ? t : null;
+}
+
+/**
+ * Epoch ms as ISO 8601, or "" when it has none. For reading stored docs: rows indexed before times
+ * were range-checked may hold values `toISOString()` throws on, and one such row must not turn every
+ * search of its project into an error.
+ */
+export function isoTime(ms: number | null | undefined): string {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return "";
+  return new Date(ms).toISOString();
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /**

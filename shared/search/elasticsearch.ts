@@ -20,7 +20,7 @@ import {
   searchBounds,
   TOTAL_CAP,
 } from "./backend";
-import { prepareDoc } from "./doc";
+import { isoTime, prepareDoc } from "./doc";
 import { type BulkLimits, bulkChunks, DEFAULT_BULK_LIMITS, readBulkResponse } from "./es-bulk";
 import { boolQuery, EVENT_FIELDS, groupEventsBody, searchBody } from "./es-dsl";
 import { ensureSearchSchema, type SchemaReport } from "./es-schema";
@@ -106,8 +106,8 @@ export class ElasticsearchBackend implements SearchBackend {
       if ("dead" in prepared) results[position] = prepared;
       else ready.push({ position, doc: prepared });
     });
-    const { chunks, tooLarge } = bulkChunks(this.prefix, ready, this.config.bulk ?? DEFAULT_BULK_LIMITS);
-    for (const p of tooLarge) results[p] = { dead: "document larger than the bulk request limit" };
+    const { chunks, dead } = bulkChunks(this.prefix, ready, this.config.bulk ?? DEFAULT_BULK_LIMITS);
+    for (const d of dead) results[d.position] = { dead: d.dead };
     for (const chunk of chunks) {
       const refresh = this.config.refresh ? "?refresh=true" : "";
       const res = await this.request("POST", `/_bulk${refresh}`, chunk.body, "application/x-ndjson");
@@ -281,8 +281,7 @@ function toEvent(h: EsHit): IndexedEvent {
 }
 
 function iso(v: string | number | undefined): string {
-  const ms = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : Number.NaN;
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : "";
+  return isoTime(typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : Number.NaN);
 }
 
 function authHeader(c: ElasticsearchConfig): Record<string, string> {

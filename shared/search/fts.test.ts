@@ -108,4 +108,22 @@ describe("fts backend", () => {
     const doc = { ...corpusDoc(1), eventId: "odd", release: { nested: true } } as never;
     expect(await backend.index([doc])).toEqual([{ dead: expect.stringContaining("release") }]);
   });
+
+  it("still answers for a project holding a row with an out-of-range time (indexed before validation)", async () => {
+    // prepareDoc now refuses such times; a row stored before it did must not make every search,
+    // event view and group list of its project fail (toISOString() threw a RangeError: a 500).
+    await env.DB.prepare(
+      `INSERT INTO search_docs (project_id, event_id, group_id, category, occurred_at, received_at, message, level)
+       VALUES ('legacy', 'far', 'g', 'error', 1e16, 1e16, 'm', 'error')`,
+    ).run();
+    await backend.index([{ ...corpusDoc(1), projectId: "legacy", eventId: "fine", groupId: "g" }]);
+    const r = await backend.search({ projectId: "legacy" });
+    expect(r.hits.map((h) => [h.eventId, h.occurredAt])).toEqual([
+      ["far", ""],
+      ["fine", corpusDoc(1).occurredAt],
+    ]);
+    expect(await backend.get("legacy", "far")).toMatchObject({ occurredAt: "", receivedAt: "" });
+    const events = await backend.groupEvents("legacy", "g", {});
+    expect(events.events.map((e) => e.eventId)).toEqual(["far", "fine"]);
+  });
 });

@@ -20,7 +20,7 @@ import {
   searchBounds,
   TOTAL_CAP,
 } from "./backend";
-import { type IndexableDoc, nonStringField, prepareDoc } from "./doc";
+import { type IndexableDoc, isoTime, nonStringField, prepareDoc } from "./doc";
 import { whereClause } from "./fts-sql";
 import { parseQuery } from "./query";
 
@@ -201,7 +201,7 @@ function toEvent(r: EventRow): IndexedEvent {
   return {
     ...toHit(r),
     category: r.category,
-    receivedAt: new Date(r.received_at).toISOString(),
+    receivedAt: isoTime(r.received_at),
     user: r.user,
     segment:
       r.segment_key !== null && r.segment_offset !== null && r.segment_length !== null
@@ -214,7 +214,7 @@ function toHit(r: HitRow): SearchHit {
   return {
     eventId: r.event_id,
     groupId: r.group_id,
-    occurredAt: new Date(r.occurred_at).toISOString(),
+    occurredAt: isoTime(r.occurred_at), // "" for a pre-validation row out of range
     type: r.type,
     message: r.message,
     release: r.release,

@@ -1,11 +1,14 @@
 // The indexer's message handling against the FTS backend in workerd: ack on success, dead-letter
-// poison, retry with backoff when the backend says so.
+// poison, retry with backoff when the backend says so. The poison-time case also runs against the
+// real Elasticsearch at SLUICE_TEST_ES_URL when one is configured (elasticsearch.test.ts requires it).
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import type { SearchDoc } from "../../shared/queue-message";
 import type { SearchBackend } from "../../shared/search/backend";
 import { corpusDoc } from "../../shared/search/conformance";
+import { ElasticsearchBackend } from "../../shared/search/elasticsearch";
+import { indexTemplate } from "../../shared/search/es-template";
 import { FtsSearchBackend } from "../../shared/search/fts";
 import { handleIndexBatch, INDEX_QUEUE, retryDelay } from "./handle-index-batch";
 
@@ -98,4 +101,59 @@ describe("handleIndexBatch", () => {
   it("caps the backoff at 300 s", () => {
     expect([1, 2, 3, 7, 8, 20].map(retryDelay)).toEqual([4, 8, 16, 256, 300, 300]);
   });
+
+  describe.each(backends())("one document with an out-of-range time (%s)", (_name, makeBackend) => {
+    it("dead-letters only that document; the rest of the batch is indexed and acked", async () => {
+      const backend = await makeBackend();
+      const projectId = `poison-${backend.name}`;
+      const good1 = doc(1, { projectId, eventId: "good1" });
+      const good2 = doc(2, { projectId, eventId: "good2" });
+      // Finite, so it used to pass validation, but past Date's range: toISOString() threw while the
+      // ES bulk body was built (every message of the batch retried, then all dead-lettered), and
+      // FTS stored it and then failed every search of the project.
+      const poison = doc(3, { projectId, eventId: "poison", occurredAt: 1e16 as unknown as string });
+      const { result, letters } = await run(
+        [
+          msg("m1", { v: 1, docs: [good1] }),
+          msg("m2", { v: 1, docs: [poison] }),
+          msg("m3", { v: 1, docs: [good2] }),
+        ],
+        backend,
+      );
+      expect(result.retryMessages).toEqual([]);
+      expect(result.explicitAcks.sort()).toEqual(["m1", "m2", "m3"]);
+      expect(letters).toEqual([{ body: { v: 1, docs: [poison] }, reason: "invalid document: occurredAt" }]);
+      const found = await backend.search({ projectId });
+      expect(found.hits.map((h) => h.eventId).sort()).toEqual(["good1", "good2"]);
+    });
+  });
 });
+
+/** FTS always; Elasticsearch too when the test run has one (a fresh index prefix, dropped after). */
+function backends(): Array<[string, () => Promise<SearchBackend>]> {
+  const fts: [string, () => Promise<SearchBackend>] = ["fts", async () => new FtsSearchBackend(env.DB)];
+  const url = ((env as { SLUICE_TEST_ES_URL?: string }).SLUICE_TEST_ES_URL ?? "").replace(/\/+$/, "");
+  if (!url) return [fts];
+  const prefix = `sluicetest-ix-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const es = (method: string, path: string, body?: unknown) =>
+    fetch(`${url}${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  afterAll(async () => {
+    const res = await es("GET", `/_cat/indices/${prefix}-*?format=json&h=index`);
+    for (const { index } of (await res.json()) as Array<{ index: string }>) await es("DELETE", `/${index}`);
+    await es("DELETE", `/_index_template/${prefix}`);
+  });
+  return [
+    fts,
+    [
+      "elasticsearch",
+      async () => {
+        expect((await es("PUT", `/_index_template/${prefix}`, indexTemplate(prefix))).status).toBe(200);
+        return new ElasticsearchBackend({ url, indexPrefix: prefix, refresh: true });
+      },
+    ],
+  ];
+}

@@ -61,6 +61,8 @@ export async function handleIndexBatch(batch: MessageBatch<unknown>, deps: Index
   try {
     results = allDocs.length > 0 ? await deps.backend.index(allDocs) : [];
   } catch (err) {
+    // Only an outage lands here: backends report a doc they cannot index as dead, never by throwing
+    // (prepareDoc and bulkChunks catch per doc), since a throw retries every message of the batch.
     console.warn("indexer: backend failed, retrying the batch", err);
     results = allDocs.map(() => "retry" as const);
   }
