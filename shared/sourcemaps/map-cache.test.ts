@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MapCache, TtlCache } from "./map-cache";
+import { estimateMapCost, MapCache, TtlCache } from "./map-cache";
 import { FIXTURES } from "./test-helpers";
 
 describe("MapCache", () => {
@@ -18,7 +18,7 @@ describe("MapCache", () => {
   });
 
   it("evicts the least recently used maps past its byte budget", async () => {
-    const size = FIXTURES.shop.map.length * 2;
+    const size = estimateMapCost(JSON.parse(FIXTURES.shop.map));
     const cache = new MapCache(size * 2);
     const fetch = async () => FIXTURES.shop.map;
     await cache.get("a", fetch);

@@ -1,7 +1,8 @@
 // The processor's side of symbolication: finds an event's maps through the artifact store with
 // per-isolate caches (parsed maps by bytes, look-ups for a few seconds), and records the result on
 // the item so the stored event carries its mapped frames. Symbolication never fails an event: a
-// store that cannot be reached, or a slow one, leaves frames as they came with the reason recorded.
+// store that cannot be reached, or a slow one, leaves frames as they came with the reason recorded;
+// a map too large to decode leaves them unmapped with that reason (and is not fetched again).
 
 import type { CanonicalEvent } from "../event";
 import { MapCache, type ParsedMap, TtlCache } from "./map-cache";
@@ -99,7 +100,13 @@ export function storeResolver(
       const key = row.blobKey;
       const load = await maps.get(key, async () => {
         const obj = await env.BLOBS.get(key);
-        return obj ? obj.text() : null;
+        if (!obj) return null;
+        // A map too large to parse is refused on its stored size, without reading it into memory.
+        if (obj.size * 2 > maps.maxCost) {
+          await obj.body.cancel().catch(() => {});
+          return { size: obj.size };
+        }
+        return obj.text();
       });
       if ("error" in load) return { reason: "bad_map", detail: `${row.url}: ${load.error}` };
       return load;
@@ -139,9 +146,14 @@ export async function symbolicateStored(
     exceptions: event.exceptions.map((e) => ({ ...e, frames: [...e.frames] })),
   };
   const resolver = storeResolver(env, projectId, event.release ?? "", event.tags.dist ?? "");
+  // Two guards: the timer ends a run stuck waiting on the store, and the deadline, checked between
+  // frames, ends one that keeps working. Inside workerd the clock only moves across I/O, so a run
+  // on cached maps (all microtasks) sees neither: that work is bounded by its structure instead
+  // (files per event here, source characters read for names per event in symbolicate.ts).
+  const deadline = Date.now() + SYMBOLICATION_BUDGET_MS;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const result = await Promise.race([
-    symbolicateEvent(copy, debugIdsOfEvent(payload, unscrubbed), resolver).catch(
+    symbolicateEvent(copy, debugIdsOfEvent(payload, unscrubbed), resolver, { deadline }).catch(
       (err: unknown) => err as Error,
     ),
     new Promise<"timeout">((resolve) => {

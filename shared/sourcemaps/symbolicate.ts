@@ -82,35 +82,84 @@ function linesOf(parsed: ParsedMap, sourceIndex: number): string[] | null {
 
 const clip = (line: string) => (line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line);
 
+// Each identifier must start where no identifier character precedes it (the lookbehinds): without
+// that, a line of 500 identifier characters was tried from each of its 500 starts, every try reading
+// to the end of the run (quadratic: 20–40 ms for one search of 101 such lines). With it, a run is
+// read once, from its start.
 const FUNCTION_DEF =
-  /(?:function\s*\*?\s*([A-Za-z_$][\w$]*)\s*\(|([A-Za-z_$][\w$]*)\s*[:=]\s*(?:async\s*)?(?:function\b|\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)|^\s*(?:static\s+|async\s+|get\s+|set\s+)*([A-Za-z_$][\w$]*)\s*\([^()]*\)\s*\{)/g;
+  /(?:(?<![\w$])function\s*\*?\s*([A-Za-z_$][\w$]*)\s*\(|(?<![\w$])([A-Za-z_$][\w$]*)\s*[:=]\s*(?:async\s*)?(?:function\b|\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)|^\s*(?:static\s+|async\s+|get\s+|set\s+)*([A-Za-z_$][\w$]*)\s*\([^()]*\)\s*\{)/g;
 const NOT_NAMES = new Set(["if", "for", "while", "switch", "catch", "return", "function", "with"]);
+/** Characters of a source line read for definitions, and lines read above a position. */
+const SCAN_LINE = 500;
+const SCAN_LINES = 100;
+/**
+ * Characters of original source the name search may read for one event. The deadline cannot stop
+ * this work inside workerd (the clock stands still between I/O, and cached maps need none), so it
+ * is bounded here: a 250-frame stack over lines built to be slow reads at most this much (about
+ * 3 ms on 500-character lines of `x`, 20 ms on the slowest shape measured, at 6–42 ns a character);
+ * frames past it keep the name their caller called them by. Ordinary stacks read far less: a frame
+ * reads its own line and the lines up to the nearest definition above it, once per map and line.
+ */
+export const NAME_SCAN_CHARS = 500_000;
 
-/** The name of the function around an original position, read back from the original source. */
-function enclosingName(lines: string[] | null, line: number, column: number): string | null {
-  if (!lines) return null;
-  for (let l = line; l >= Math.max(0, line - 100); l--) {
-    let text = (lines[l] ?? "").slice(0, 500);
-    if (l === line) text = text.slice(0, column + 1);
-    let found: string | null = null;
-    for (const m of text.matchAll(FUNCTION_DEF)) {
-      const name = m[1] ?? m[2] ?? m[3] ?? null;
-      if (name && !NOT_NAMES.has(name)) found = name;
-    }
-    if (found) return found;
-  }
-  return null;
+/** The name search's allowance for one event: characters it may still read. */
+export interface ScanBudget {
+  left: number;
 }
 
-/** Names are looked up per line once per map: the same frames come back with every repeat of a bug. */
-function cachedName(parsed: ParsedMap, source: number, lines: string[] | null, line: number, column: number) {
-  const key = `${source}:${line}:${column}`;
-  let name = parsed.names.get(key);
-  if (name === undefined) {
-    name = enclosingName(lines, line, column);
-    if (parsed.names.size < 5_000) parsed.names.set(key, name);
+/** The last function definition in `text`, if any. */
+function lastDefinition(text: string, budget: ScanBudget): string | null {
+  budget.left -= text.length;
+  let found: string | null = null;
+  for (const m of text.matchAll(FUNCTION_DEF)) {
+    const name = m[1] ?? m[2] ?? m[3] ?? null;
+    if (name && !NOT_NAMES.has(name)) found = name;
   }
-  return name;
+  return found;
+}
+
+/**
+ * The nearest definition in the lines above `line` (up to SCAN_LINES), cached per map by line:
+ * every frame on one line shares it, whatever its column. Undefined when the budget ran out first
+ * (not cached: a later event, with its own budget, finishes the search).
+ */
+function definitionAbove(
+  parsed: ParsedMap,
+  source: number,
+  lines: string[],
+  line: number,
+  budget: ScanBudget,
+): string | null | undefined {
+  const key = `${source}:${line}`;
+  const hit = parsed.names.get(key);
+  if (hit !== undefined) return hit;
+  let found: string | null = null;
+  for (let l = line - 1; l >= Math.max(0, line - SCAN_LINES) && found === null; l--) {
+    const text = (lines[l] ?? "").slice(0, SCAN_LINE);
+    if (text.length > budget.left) return undefined;
+    found = lastDefinition(text, budget);
+  }
+  if (parsed.names.size < 5_000) parsed.names.set(key, found);
+  return found;
+}
+
+/**
+ * The name of the function around an original position, read back from the original source: the
+ * last definition before the column on its own line, else the nearest one above. Undefined when
+ * the event's scan budget ran out before the answer was known.
+ */
+function enclosingName(
+  parsed: ParsedMap,
+  source: number,
+  lines: string[] | null,
+  line: number,
+  column: number,
+  budget: ScanBudget,
+): string | null | undefined {
+  if (!lines) return null;
+  const own = (lines[line] ?? "").slice(0, Math.min(SCAN_LINE, column + 1));
+  if (own.length > budget.left) return undefined;
+  return lastDefinition(own, budget) ?? definitionAbove(parsed, source, lines, line, budget);
 }
 
 /** Mapped frames per position, once per map: a repeated bug maps its frames from here. */
@@ -118,12 +167,14 @@ function memoMapFrame(
   frame: StackFrame,
   parsed: ParsedMap,
   withContext: boolean,
+  budget: ScanBudget,
 ): ReturnType<typeof mapFrame> {
   const key = `${frame.lineno}:${frame.colno}:${withContext ? 1 : 0}:${frame.inApp === false ? 0 : 1}`;
   let hit = parsed.frames.get(key) as ReturnType<typeof mapFrame> | undefined;
   if (hit === undefined) {
-    hit = mapFrame(frame, parsed, withContext);
-    if (parsed.frames.size < 2_000) parsed.frames.set(key, hit);
+    hit = mapFrame(frame, parsed, withContext, budget);
+    // A frame whose name search was cut short is not kept: it would stay nameless for good.
+    if (parsed.frames.size < 2_000 && !("partial" in hit && hit.partial)) parsed.frames.set(key, hit);
   }
   return hit;
 }
@@ -132,12 +183,15 @@ interface Mapped {
   fields: MappedFields;
   /** The original name at the frame's own position (the callee's name when the frame is a call). */
   callName: string | null;
+  /** The function name was not searched for: the event's scan budget ran out. */
+  partial?: true;
 }
 
 function mapFrame(
   frame: StackFrame,
   parsed: ParsedMap,
   withContext: boolean,
+  budget: ScanBudget,
 ): Mapped | { r: UnmappedReason; d: string } {
   const line = frame.lineno;
   const column = frame.colno;
@@ -163,12 +217,14 @@ function mapFrame(
   const at = pos.line - 1;
   const path = cleanSourcePath(rawSource);
   const context = withContext && lines !== null && at < lines.length;
+  const name = enclosingName(parsed, index, lines, at, pos.column, budget);
   return {
     callName: pos.name,
+    ...(name === undefined ? { partial: true as const } : {}),
     fields: {
       filename: path,
       absPath: rawSource.slice(0, 1000),
-      function: cachedName(parsed, index, lines, at, pos.column),
+      function: name ?? null,
       lineno: pos.line,
       colno: pos.column + 1,
       inApp: !isVendorPath(path) && frame.inApp !== false,
@@ -179,6 +235,14 @@ function mapFrame(
   };
 }
 
+export interface SymbolicateOptions {
+  /** Time (ms since epoch, by `now`) after which the remaining frames are left unmapped. */
+  deadline?: number;
+  now?: () => number;
+  /** The name search's allowance for this event (default NAME_SCAN_CHARS). */
+  budget?: ScanBudget;
+}
+
 /**
  * Maps every JavaScript frame of an event (caller → callee order kept). A frame's function is the
  * definition around its original position, else the name its caller called it by.
@@ -187,7 +251,10 @@ export async function symbolicateEvent(
   event: CanonicalEvent,
   debugIds: Map<string, string>,
   resolver: MapResolver,
+  options: SymbolicateOptions = {},
 ): Promise<SymbolicationRecord | null> {
+  const { deadline, now = Date.now } = options;
+  const budget = options.budget ?? { left: NAME_SCAN_CHARS };
   let any = false;
   // Frames of one file share one look-up: a 20-frame stack in one bundle resolves once.
   const files = new Map<string | null, ReturnType<MapResolver["resolve"]>>();
@@ -203,6 +270,13 @@ export async function symbolicateEvent(
         continue;
       }
       any = true;
+      // Checked per frame, so a run that keeps working past the budget stops (see resolver.ts for
+      // why the clock alone cannot be relied on inside workerd).
+      if (deadline !== undefined && now() > deadline) {
+        results.push({ r: "unavailable", d: "not mapped: the event's symbolication time ran out" });
+        mapped.push(null);
+        continue;
+      }
       const url = frame.absPath ?? frame.filename;
       let pending = files.get(url);
       if (pending === undefined) {
@@ -215,7 +289,7 @@ export async function symbolicateEvent(
         mapped.push(null);
         continue;
       }
-      const m = memoMapFrame(frame, found, i >= exc.frames.length - CONTEXT_FRAMES);
+      const m = memoMapFrame(frame, found, i >= exc.frames.length - CONTEXT_FRAMES, budget);
       if ("r" in m) {
         results.push(m);
         mapped.push(null);
