@@ -4,6 +4,7 @@ import type { ArtifactBundle, BundleFile } from "./bundle";
 import {
   deleteBundle,
   expireBundles,
+  findBundle,
   hasArtifacts,
   listBundles,
   listFiles,
@@ -105,5 +106,60 @@ describe("artifact store", () => {
     expect(await sweepChunks(env.BLOBS, now)).toBe(0);
     expect(await sweepChunks(env.BLOBS, now + 2 * day)).toBe(1);
     expect(await env.BLOBS.head(`chunks/${"8".repeat(40)}`)).toBeNull();
+  });
+
+  it("writes the bundle row last: a save failing in its second D1 batch leaves no bundle, and a retry completes it", async () => {
+    const files = Array.from({ length: 1200 }, (_, i) => map(`~/static/f${i}.js.map`));
+    let batches = 0;
+    const flaky = new Proxy(env.DB, {
+      get(target, key) {
+        if (key === "batch")
+          return (statements: D1PreparedStatement[]) => {
+            if (++batches === 2) throw new Error("D1_ERROR: simulated failure of batch 2");
+            return target.batch(statements);
+          };
+        const value = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const id = "9".repeat(40);
+    await expect(saveBundle({ ...env, DB: flaky }, 25, id, bundle("r", files), "sentry-cli")).rejects.toThrow(
+      /batch 2/,
+    );
+    // No bundle row, so the assemble route does not answer "ok" for a partial bundle.
+    expect(await findBundle(env.DB, 25, id)).toBeNull();
+    expect(await saveBundle(env, 25, id, bundle("r", files), "sentry-cli")).toMatchObject({ files: 1200 });
+    expect(await findBundle(env.DB, 25, id)).toMatchObject({ files: 1200 });
+    const count = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM artifact_files WHERE project_id = 25",
+    ).first<{ n: number }>();
+    expect(count?.n).toBe(1200);
+  });
+
+  it("deletes every R2 object of a bundle past 1000 files, and stores one blob per (url, kind)", async () => {
+    const files = Array.from({ length: 1500 }, (_, i) => map(`~/static/f${i}.js.map`));
+    const id = "a".repeat(40);
+    const listed = async () => {
+      let n = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await env.BLOBS.list({ prefix: `artifacts/26/${id}/`, cursor });
+        n += page.objects.length;
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      return n;
+    };
+    // The same URL and kind twice: one row, so one blob (a second would be orphaned).
+    const saved = await saveBundle(
+      env,
+      26,
+      id,
+      bundle("", [...files, map("~/static/f0.js.map")]),
+      "sentry-cli",
+    );
+    expect(saved.files).toBe(1500);
+    expect(await listed()).toBe(1500);
+    expect(await deleteBundle(env, 26, id)).toBe(true);
+    expect(await listed()).toBe(0);
   });
 });

@@ -4,6 +4,7 @@
 // are derived from the bundle, so a retried upload rewrites the same objects.
 
 import type { ArtifactBundle } from "./bundle";
+import { CHUNK_TTL_MS, MAX_PUT_IN_FLIGHT } from "./limits";
 
 export interface ArtifactEnv {
   DB: D1Database;
@@ -38,7 +39,40 @@ const FILE_COLUMNS = `bundle_id AS bundleId, url, kind, debug_id AS debugId, rel
 
 export const bundlePrefix = (projectId: number, bundleId: string) => `artifacts/${projectId}/${bundleId}/`;
 
-/** Stores a parsed bundle: its maps in R2 first, then its rows in one D1 batch. */
+/** The bundle's files, one per (url, kind): the row key, so a second one would orphan a blob. */
+function distinctFiles(files: ArtifactBundle["files"]): ArtifactBundle["files"] {
+  return [...new Map(files.map((f) => [`${f.kind}\n${f.url}`, f])).values()];
+}
+
+/**
+ * Writes blobs concurrently, with at most MAX_PUT_IN_FLIGHT bytes (or one bigger blob) and 32
+ * writes in flight: R2 copies what it sends, and a bundle's maps together are far bigger.
+ */
+async function putAll(blobs: R2Bucket, items: { key: string; bytes: Uint8Array; url: string }[]) {
+  const inFlight = new Set<Promise<unknown>>();
+  let bytes = 0;
+  for (const item of items) {
+    const size = item.bytes.byteLength;
+    while (inFlight.size > 0 && (bytes + size > MAX_PUT_IN_FLIGHT || inFlight.size >= 32))
+      await Promise.race(inFlight);
+    bytes += size;
+    const put: Promise<unknown> = blobs
+      .put(item.key, item.bytes, { customMetadata: { url: item.url.slice(0, 1000) } })
+      .finally(() => {
+        bytes -= size;
+        inFlight.delete(put);
+      });
+    inFlight.add(put);
+  }
+  await Promise.all(inFlight);
+}
+
+/**
+ * Stores a parsed bundle: its maps in R2, then its file rows, then its bundle row. The bundle row
+ * comes last, in the last D1 batch, so its existence means the bundle is complete (the assemble
+ * route answers "ok" on it); a save that fails part-way leaves no bundle row, and the retried
+ * assemble rewrites the same keys and rows.
+ */
 export async function saveBundle(
   env: ArtifactEnv,
   projectId: number,
@@ -48,24 +82,13 @@ export async function saveBundle(
   now = Date.now(),
 ): Promise<BundleRow> {
   const prefix = bundlePrefix(projectId, bundleId);
-  let bytes = 0;
-  const rows = await Promise.all(
-    bundle.files.map(async (f, i) => {
-      let blobKey = "";
-      if (f.bytes) {
-        blobKey = `${prefix}${i}`;
-        await env.BLOBS.put(blobKey, f.bytes, { customMetadata: { url: f.url.slice(0, 1000) } });
-        bytes += f.size;
-      }
-      return { ...f, blobKey };
-    }),
+  const rows = distinctFiles(bundle.files).map((f, i) => ({ ...f, blobKey: f.bytes ? `${prefix}${i}` : "" }));
+  const bytes = rows.reduce((sum, f) => sum + (f.bytes ? f.size : 0), 0);
+  await putAll(
+    env.BLOBS,
+    rows.flatMap((f) => (f.bytes ? [{ key: f.blobKey, bytes: f.bytes, url: f.url }] : [])),
   );
   const statements = [
-    env.DB.prepare(
-      `INSERT INTO artifact_bundles (project_id, id, source, release, dist, files, bytes, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (project_id, id) DO UPDATE SET files = excluded.files, bytes = excluded.bytes`,
-    ).bind(projectId, bundleId, source, bundle.release, bundle.dist, rows.length, bytes, now),
     ...rows.map((f) =>
       env.DB.prepare(
         `INSERT OR REPLACE INTO artifact_files
@@ -85,8 +108,13 @@ export async function saveBundle(
         now,
       ),
     ),
+    env.DB.prepare(
+      `INSERT INTO artifact_bundles (project_id, id, source, release, dist, files, bytes, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (project_id, id) DO UPDATE SET files = excluded.files, bytes = excluded.bytes`,
+    ).bind(projectId, bundleId, source, bundle.release, bundle.dist, rows.length, bytes, now),
   ];
-  // D1 batches are one transaction; very large bundles go in several.
+  // D1 batches are one transaction each; very large bundles go in several, in order.
   for (let i = 0; i < statements.length; i += 500) await env.DB.batch(statements.slice(i, i + 500));
   return {
     id: bundleId,
@@ -147,19 +175,29 @@ export async function listFiles(db: D1Database, projectId: number, bundleId: str
   return results;
 }
 
-/** Deletes a bundle: rows first (nothing resolves to it any more), then its R2 objects. */
+/**
+ * Deletes a bundle: rows first (nothing resolves to it any more), then every R2 object under its
+ * prefix, listed rather than read from its rows, so no file count and no blob a row lost (an
+ * interrupted save) is left behind.
+ */
 export async function deleteBundle(env: ArtifactEnv, projectId: number, bundleId: string): Promise<boolean> {
-  const files = await listFiles(env.DB, projectId, bundleId);
-  const [, gone] = await env.DB.batch([
+  const [files, gone] = await env.DB.batch([
     env.DB.prepare("DELETE FROM artifact_files WHERE project_id = ? AND bundle_id = ?").bind(
       projectId,
       bundleId,
     ),
     env.DB.prepare("DELETE FROM artifact_bundles WHERE project_id = ? AND id = ?").bind(projectId, bundleId),
   ]);
-  const keys = files.map((f) => f.blobKey).filter((k) => k !== "");
-  for (let i = 0; i < keys.length; i += 1000) await env.BLOBS.delete(keys.slice(i, i + 1000));
-  return (gone?.meta.changes ?? 0) > 0 || files.length > 0;
+  let blobs = 0;
+  // Each round deletes what it listed, so the next listing starts over; the bound only stops a
+  // bucket that keeps refusing deletes from looping forever.
+  for (let round = 0; round < 1000; round++) {
+    const page = await env.BLOBS.list({ prefix: bundlePrefix(projectId, bundleId), limit: 1000 });
+    if (page.objects.length === 0) break;
+    await env.BLOBS.delete(page.objects.map((o) => o.key));
+    blobs += page.objects.length;
+  }
+  return (gone?.meta.changes ?? 0) > 0 || (files?.meta.changes ?? 0) > 0 || blobs > 0;
 }
 
 /** The newest source map with this debug id. */
@@ -247,10 +285,21 @@ export async function expireBundles(
   return deleted;
 }
 
-/** Chunks uploaded but never assembled (an interrupted sentry-cli run) go after a day. */
-export async function sweepChunks(blobs: R2Bucket, now = Date.now(), maxKeys = 1000): Promise<number> {
-  const page = await blobs.list({ prefix: "chunks/", limit: maxKeys });
-  const stale = page.objects.filter((o) => now - o.uploaded.getTime() > 86_400_000).map((o) => o.key);
-  if (stale.length > 0) await blobs.delete(stale);
-  return stale.length;
+/**
+ * Chunks go CHUNK_TTL_MS after their last upload, assembled or not (they are shared by every
+ * project, so no assemble may delete them). Pages through chunks/ up to `maxKeys` keys a run.
+ */
+export async function sweepChunks(blobs: R2Bucket, now = Date.now(), maxKeys = 10_000): Promise<number> {
+  let swept = 0;
+  let cursor: string | undefined;
+  for (let seen = 0; seen < maxKeys; ) {
+    const page = await blobs.list({ prefix: "chunks/", limit: Math.min(1000, maxKeys - seen), cursor });
+    seen += page.objects.length;
+    const stale = page.objects.filter((o) => now - o.uploaded.getTime() > CHUNK_TTL_MS).map((o) => o.key);
+    if (stale.length > 0) await blobs.delete(stale);
+    swept += stale.length;
+    if (!page.truncated) break;
+    cursor = page.cursor;
+  }
+  return swept;
 }

@@ -40,8 +40,14 @@ async function upload(c: C) {
   if (!project) return fail(c, 404, "no such application (give the project's id or name)");
   const declared = Number(c.req.header("content-length") ?? "NaN");
   if (!Number.isFinite(declared)) return fail(c, 411, "an upload needs a Content-Length header");
+  // Refused before the body is read: the form, a copy of the map and its write to R2 must fit the
+  // isolate (limits.ts), and a map is refused by its size, not by what reading it costs.
   if (declared > MAX_MAP_SIZE + 64 * 1024)
-    return fail(c, 413, `upload of ${declared} bytes exceeds the limit of ${MAX_MAP_SIZE} bytes`);
+    return fail(
+      c,
+      413,
+      `upload of ${declared} bytes exceeds the limit of ${MAX_MAP_SIZE} bytes per source map`,
+    );
   let form: FormData;
   try {
     form = await c.req.raw.formData();
@@ -53,7 +59,8 @@ async function upload(c: C) {
   if (!url) return fail(c, 400, "`url` (or `uri`): the minified file's URL is required");
   const file = form.get("file") as unknown as Blob | string | null;
   if (!file || typeof file === "string") return fail(c, 400, "`file`: the source map file is required");
-  if (file.size > MAX_MAP_SIZE) return fail(c, 413, `the map is larger than ${MAX_MAP_SIZE} bytes`);
+  if (file.size > MAX_MAP_SIZE)
+    return fail(c, 413, `the map is larger than the limit of ${MAX_MAP_SIZE} bytes per source map`);
   const bytes = new Uint8Array(await file.arrayBuffer());
   const problem = sourceMapProblem(bytes);
   if (problem) return fail(c, 400, `the uploaded file is ${problem}`);

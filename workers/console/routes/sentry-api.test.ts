@@ -1,17 +1,21 @@
 // sentry-cli's API subset inside workerd (real local D1 and R2): the state sequence sentry-cli
 // drives (not_found with the missing chunks → chunk upload → ok), idempotent re-assembly, and a
 // clear 4xx (never a 5xx) for every malformed request.
-import { gzipSync } from "fflate";
+import { env } from "cloudflare:workers";
+import { gzipSync, strToU8, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import { sha1Hex } from "../../../shared/sourcemaps/chunks";
+import { chunkKey, sha1Hex } from "../../../shared/sourcemaps/chunks";
+import { CHUNKS_PER_REQUEST, MAX_MAP_SIZE } from "../../../shared/sourcemaps/limits";
+import { findBundle } from "../../../shared/sourcemaps/store";
 import { artifactBundle } from "../../../shared/sourcemaps/test-helpers";
 import { ADMIN, api, call, createTestProject } from "../../../test/helpers";
+import { sentryApiRoutes } from "./sentry-api";
 
 const ORG = "/api/0/organizations/any-org";
 
-async function uploadChunk(bytes: Uint8Array, name = sha1Hex(bytes)) {
+async function uploadChunk(bytes: Uint8Array, name = sha1Hex(bytes), copies = 1) {
   const form = new FormData();
-  form.append("file_gzip", new Blob([gzipSync(bytes)]), name);
+  for (let i = 0; i < copies; i++) form.append("file_gzip", new Blob([gzipSync(bytes)]), name);
   const body = new Request("http://x", { method: "POST", body: form });
   const buf = await body.arrayBuffer();
   return call(`${ORG}/chunk-upload/`, {
@@ -48,7 +52,7 @@ describe("sentry-cli's upload API", () => {
       `/api/v1/projects/${project.id}/artifacts`,
     );
     expect(listed.body.bundles).toMatchObject([{ id: checksum, release: "web@1" }]);
-    // The chunks are gone once assembled; the bundle answers ok without them.
+    // The bundle answers ok again, from its row.
     expect((await assemble(request)).body).toEqual({ state: "ok", missingChunks: [] });
   });
 
@@ -92,5 +96,93 @@ describe("sentry-cli's upload API", () => {
       ],
     ];
     for (const [what, res, status] of cases) expect((await res).status, what).toBe(status);
+  });
+
+  it("refuses more chunks per request than it advertises with a 413, storing none", async () => {
+    const options = await api<{ chunksPerRequest: number; chunkSize: number; maxRequestSize: number }>(
+      `${ORG}/chunk-upload/`,
+    );
+    expect(options.body.chunksPerRequest).toBe(CHUNKS_PER_REQUEST);
+    expect(options.body.chunksPerRequest * options.body.chunkSize).toBeLessThanOrEqual(
+      options.body.maxRequestSize,
+    );
+    const chunk = strToU8("one chunk too many");
+    const r = await uploadChunk(chunk, sha1Hex(chunk), CHUNKS_PER_REQUEST + 1);
+    expect(r.status).toBe(413);
+    expect(await r.json()).toEqual({
+      detail: `${CHUNKS_PER_REQUEST + 1} chunks in one request; the limit is ${CHUNKS_PER_REQUEST}`,
+    });
+    expect(await env.BLOBS.head(chunkKey(sha1Hex(chunk)))).toBeNull();
+  });
+
+  it("keeps chunks after an assemble, so another project's assemble told they are present succeeds", async () => {
+    const [a, b] = [await createTestProject("cli-shared-a"), await createTestProject("cli-shared-b")];
+    const zip = artifactBundle({ release: "shared@1" });
+    const checksum = sha1Hex(zip);
+    expect((await uploadChunk(zip)).status).toBe(200);
+    expect((await assemble({ checksum, chunks: [checksum], projects: [a.id] })).body.state).toBe("ok");
+    expect(await env.BLOBS.head(chunkKey(checksum))).not.toBeNull();
+    expect((await assemble({ checksum, chunks: [checksum], projects: [b.id] })).body).toEqual({
+      state: "ok",
+      missingChunks: [],
+    });
+  });
+
+  it("refuses a bundle with a map over the per-map limit, naming it, and saves nothing", async () => {
+    const project = await createTestProject("cli-big-map");
+    // 9 MiB: a legal map before the limit was lowered to fit the isolate (limits.ts).
+    const big = `{"version":3,"sources":["a.js"],"mappings":"","sourcesContent":["${"x".repeat(9 << 20)}"]}`;
+    expect(big.length).toBeGreaterThan(MAX_MAP_SIZE);
+    const zip = zipSync({
+      "manifest.json": strToU8(
+        JSON.stringify({ files: { "files/_/_/a.js.map": { type: "source_map", url: "~/a.js.map" } } }),
+      ),
+      "files/_/_/a.js.map": strToU8(big),
+    });
+    const checksum = sha1Hex(zip);
+    expect((await uploadChunk(zip)).status).toBe(200);
+    const r = await assemble({ checksum, chunks: [checksum], projects: [project.id] });
+    expect(r.body).toMatchObject({
+      state: "error",
+      detail: `source map ~/a.js.map is larger than the limit of ${MAX_MAP_SIZE} bytes per map`,
+    });
+    expect(await findBundle(env.DB, Number(project.id), checksum)).toBeNull();
+  });
+
+  it("answers a retried assemble ok only once a save that failed part-way is complete", async () => {
+    const project = await createTestProject("cli-partial");
+    const files: Record<string, Uint8Array> = {};
+    const manifest: Record<string, unknown> = {};
+    for (let i = 0; i < 1200; i++) {
+      files[`files/_/_/f${i}.js.map`] = strToU8(`{"version":3,"sources":["f${i}.js"],"mappings":"AAAA"}`);
+      manifest[`files/_/_/f${i}.js.map`] = { type: "source_map", url: `~/f${i}.js.map` };
+    }
+    const zip = zipSync({ "manifest.json": strToU8(JSON.stringify({ files: manifest })), ...files });
+    const checksum = sha1Hex(zip);
+    const body = JSON.stringify({ checksum, chunks: [checksum], projects: [project.id] });
+    expect((await uploadChunk(zip)).status).toBe(200);
+    let batches = 0;
+    const flaky = new Proxy(env.DB, {
+      get(target, key) {
+        if (key === "batch")
+          return (statements: D1PreparedStatement[]) => {
+            if (++batches === 2) throw new Error("D1_ERROR: simulated failure of batch 2");
+            return target.batch(statements);
+          };
+        const value = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const path = `${ORG}/artifactbundle/assemble/`;
+    const init = { method: "POST", headers: { "content-type": "application/json" }, body };
+    expect((await sentryApiRoutes.request(path, init, { ...env, DB: flaky })).status).toBe(500);
+    const retried = await sentryApiRoutes.request(path, init, env);
+    expect(await retried.json()).toEqual({ state: "ok", missingChunks: [] });
+    const count = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM artifact_files WHERE project_id = ? AND bundle_id = ?",
+    )
+      .bind(Number(project.id), checksum)
+      .first<{ n: number }>();
+    expect(count?.n).toBe(1200);
   });
 });

@@ -11,18 +11,20 @@
 //
 // `{org}` may be any slug; a project is named by id or name. Assembly happens inline, so the first
 // poll already answers "ok". Anything else under /api/0 is a 404 with a `detail`, as Sentry answers.
+// Chunks are shared by every project and upload, so an assemble never deletes them (the sweep
+// does); a chunk gone before the assemble reads it is answered not_found with the chunk, which
+// sentry-cli uploads again when the upload is rerun.
 
 import { Hono } from "hono";
 import { z } from "zod";
 import { ClientError } from "../../../shared/http/errors";
-import { BundleError, parseArtifactBundle, sourceMapProblem } from "../../../shared/sourcemaps/bundle";
 import {
-  deleteChunks,
-  isSha1,
-  joinChunks,
-  missingChunks,
-  storeChunks,
-} from "../../../shared/sourcemaps/chunks";
+  type ArtifactBundle,
+  BundleError,
+  parseArtifactBundle,
+  sourceMapProblem,
+} from "../../../shared/sourcemaps/bundle";
+import { isSha1, joinChunks, missingChunks, storeChunks } from "../../../shared/sourcemaps/chunks";
 import {
   CHUNK_SIZE,
   CHUNKS_PER_REQUEST,
@@ -116,25 +118,43 @@ sentryApiRoutes.post("/api/0/organizations/:org/artifactbundle/assemble", async 
   const missing = await missingChunks(c.env.BLOBS, body.chunks);
   if (missing.length > 0) return c.json({ state: "not_found", missingChunks: missing });
 
-  const joined = await joinChunks(c.env.BLOBS, body.checksum, body.chunks, MAX_BUNDLE_SIZE);
-  if ("error" in joined) return c.json({ state: "error", missingChunks: [], detail: joined.error });
-  let bundle: ReturnType<typeof parseArtifactBundle>;
+  const bundle = await readBundle(c.env.BLOBS, body);
+  if ("missing" in bundle)
+    return c.json({
+      state: "not_found",
+      missingChunks: bundle.missing,
+      detail: "chunks expired before the bundle was assembled: run the upload again",
+    });
+  if ("error" in bundle) return c.json({ state: "error", missingChunks: [], detail: bundle.error });
+  // The bundle row is written last, so a save that fails part-way is redone by the next assemble.
+  for (const [i, id] of projectIds.entries())
+    if (!existing[i]) await saveBundle(c.env, id, body.checksum, bundle.bundle, "sentry-cli");
+  return c.json({ state: "ok", missingChunks: [] });
+});
+
+/**
+ * Joins, parses and checks the bundle. Its own function so the zip can be collected once its maps
+ * are out: the save then holds only the maps (see limits.ts for the memory arithmetic).
+ */
+async function readBundle(
+  blobs: R2Bucket,
+  body: z.infer<typeof AssembleBody>,
+): Promise<{ bundle: ArtifactBundle } | { missing: string[] } | { error: string }> {
+  const joined = await joinChunks(blobs, body.checksum, body.chunks, MAX_BUNDLE_SIZE);
+  if (!("bytes" in joined)) return joined;
+  let bundle: ArtifactBundle;
   try {
     bundle = parseArtifactBundle(joined.bytes, { release: body.version ?? null, dist: body.dist ?? null });
   } catch (err) {
-    if (err instanceof BundleError) return c.json({ state: "error", missingChunks: [], detail: err.message });
+    if (err instanceof BundleError) return { error: err.message };
     throw err;
   }
   for (const f of bundle.files) {
     const problem = f.bytes ? sourceMapProblem(f.bytes) : null;
-    if (problem)
-      return c.json({ state: "error", missingChunks: [], detail: `source map ${f.url} is ${problem}` });
+    if (problem) return { error: `source map ${f.url} is ${problem}` };
   }
-  for (const [i, id] of projectIds.entries())
-    if (!existing[i]) await saveBundle(c.env, id, body.checksum, bundle, "sentry-cli");
-  await deleteChunks(c.env.BLOBS, body.chunks);
-  return c.json({ state: "ok", missingChunks: [] });
-});
+  return { bundle };
+}
 
 /** Releases are implicit in Sluice (an event's release is a string): creating one is accepted. */
 const release = (version: string) => ({
