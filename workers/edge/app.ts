@@ -22,7 +22,14 @@ const app = new Hono<EdgeApp>({ strict: false });
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 
-const INGEST_PATH = /^\/(entries|events)(\/|$)|^\/api\/\d+\//;
+/**
+ * Sentry's ingestion paths, /api/<project id>/...: never project 0 (in any spelling). Sentry's project
+ * ids start at 1, and /api/0/ is its management API (sentry-cli's release and source-map uploads,
+ * served by the console), which must not get the ingestion CORS answer (any origin, Authorization
+ * allowed) nor count as ingestion in flight.
+ */
+const SENTRY_PATH = /^\/api\/(?!0+\/)\d+\//;
+const INGEST_PATH = new RegExp(`^\\/(entries|events)(\\/|$)|${SENTRY_PATH.source}`);
 
 /**
  * One middleware for every ingestion path: CORS, and counting the requests in flight so the queue
@@ -44,7 +51,7 @@ app.route("/", raygunRoutes);
 app.route("/", sentryRoutes);
 
 app.onError((err, c) => {
-  const sentry = /^\/api\/\d+\//.test(new URL(c.req.url).pathname);
+  const sentry = SENTRY_PATH.test(new URL(c.req.url).pathname);
   if (err instanceof ClientError) {
     recordRejection(c, err);
     if (sentry) return c.json({ detail: err.message, causes: err.causes }, err.status);

@@ -85,4 +85,28 @@ describe("ingestion CORS", () => {
     expect(health.status).toBe(200);
     expect(health.headers.get("access-control-allow-origin")).toBeNull();
   });
+
+  it("/api/0/ is Sentry's management API (sentry-cli), not ingestion: no ingestion CORS answer there", async () => {
+    const preflight = { origin: "https://evil.example", "access-control-request-method": "POST" };
+    for (const path of ["/api/0/projects/org/app/releases/", "/api/0/organizations/org/chunk-upload/"]) {
+      const res = await call(path, {
+        method: "OPTIONS",
+        headers: { ...preflight, "access-control-request-headers": "authorization" },
+      });
+      await res.arrayBuffer();
+      expect(res.status).toBeLessThan(500);
+      expect(res.headers.get("access-control-allow-origin")).toBeNull();
+      expect(res.headers.get("access-control-allow-headers")).toBeNull();
+    }
+    // A project's ingestion paths still get it, preflight and POST alike.
+    const res = await call(`/api/${project.id}/envelope/`, { method: "OPTIONS", headers: preflight });
+    expect(res.status).toBe(204);
+    expectCors(res);
+    const post = await call(`/api/${project.id}/envelope/?sentry_key=${project.key}`, {
+      method: "POST",
+      body: `{}\n{"type":"event"}\n${JSON.stringify({ message: "hi" })}\n`,
+    });
+    expect(post.status).toBe(200);
+    expectCors(post);
+  });
 });

@@ -2,13 +2,16 @@
 // isolate asks the object a few times instead of once per report, the limit is never exceeded even
 // when an isolate dies holding a lease, and what a lost lease holds back is at most 1/64 of the limit.
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_SETTINGS, type ProjectSettings } from "../../shared/settings";
 import type { ProjectRecord } from "./project-cache";
-import { checkCategoryQuota, checkQuota, resetLocalQuota } from "./quota";
+import { checkCategoryQuota, checkQuota, FALLBACK_MS, resetLocalQuota } from "./quota";
 import { LEASE_SHARE } from "./quota-counter";
 
-afterEach(() => resetLocalQuota());
+afterEach(() => {
+  resetLocalQuota();
+  vi.restoreAllMocks();
+});
 
 /** The QUOTA namespace, counting the object requests the edge makes. */
 const counted = () => skewed(0);
@@ -219,5 +222,124 @@ describe("hard per-minute limits with leases", () => {
     );
     expect(out.busyCalls).toBeLessThan(out.requests / 2);
     expect(out.askedAfterTurn).toBe(1);
+  });
+});
+
+/**
+ * The QUOTA namespace of a counter that fails while `down.now` (overloaded, resetting): its consume
+ * rejects, or, with `how: "get"`, getting the stub throws at once. Up, it is the real object (told
+ * the isolate's clock, so a test may move that clock).
+ */
+function failing(how: "consume" | "get" = "consume") {
+  const calls = { consume: 0 };
+  const down = { now: true };
+  const quota = {
+    idFromName: (name: string) => env.QUOTA.idFromName(name),
+    get: (id: DurableObjectId) => {
+      if (down.now && how === "get") throw new Error("Durable Object namespace unavailable");
+      const stub = env.QUOTA.get(id);
+      return {
+        consume: async (req: Parameters<typeof stub.consume>[0]) => {
+          calls.consume++;
+          if (down.now) throw new Error("Durable Object is overloaded. Too many requests queued.");
+          return stub.consume({ ...req, now: Date.now() });
+        },
+      };
+    },
+  };
+  return { calls, down, env: { QUOTA: quota as unknown as typeof env.QUOTA } };
+}
+
+/** Pins the isolate's clock `ms` into the current minute (the tests below must not see it turn). */
+function clockAt(ms: number) {
+  const minute = Math.floor(Date.now() / 60_000) * 60_000;
+  const clock = vi.spyOn(Date, "now");
+  const at = (offset: number) => clock.mockReturnValue(minute + ms + offset);
+  at(0);
+  return at;
+}
+
+describe("a counter that fails", () => {
+  it("admits (fails open), logs once, and does not ask the counter again for FALLBACK_MS", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const { calls, env: quotaEnv } = failing();
+    const p = project({ rateLimitPerMinute: 1000, spikeProtection: true });
+    clockAt(10_000);
+    const results = [];
+    for (let i = 0; i < 20; i++) results.push(await checkQuota(quotaEnv, noWait, p, 1));
+    expect(results.every((r) => r.admitted === 1 && r.limit === null)).toBe(true);
+    expect(calls.consume).toBe(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(/quota counter failed.*overloaded/);
+  });
+
+  it("a flood of failures logs at most once a minute per isolate", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const { env: quotaEnv } = failing();
+    const at = clockAt(0);
+    // Many projects at once, each asking its own failing counter.
+    const ps = Array.from({ length: 50 }, () =>
+      project({ rateLimitPerMinute: 1000, spikeProtection: false }),
+    );
+    for (const p of ps) expect((await checkQuota(quotaEnv, noWait, p, 1)).admitted).toBe(1);
+    at(FALLBACK_MS + 1);
+    for (const p of ps) expect((await checkQuota(quotaEnv, noWait, p, 1)).admitted).toBe(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+  });
+
+  it("while it is down, the isolate enforces the limit from its own count, with a rate_limit answer", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const { env: quotaEnv } = failing();
+    const p = project({ rateLimitPerMinute: 5, spikeProtection: false });
+    clockAt(10_000);
+    const results = [];
+    for (let i = 0; i < 7; i++) results.push(await checkQuota(quotaEnv, noWait, p, 1));
+    expect(results.map((r) => r.admitted)).toEqual([1, 1, 1, 1, 1, 0, 0]);
+    expect(results[5]?.limit).toMatchObject({ reason: "rate_limit", retryAfterSeconds: 50 });
+  });
+
+  it("after FALLBACK_MS it asks the counter again, and counts there once it is back", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const { calls, down, env: quotaEnv } = failing();
+    const p = project({ rateLimitPerMinute: 100, spikeProtection: false });
+    const at = clockAt(10_000);
+    expect((await checkQuota(quotaEnv, noWait, p, 1)).admitted).toBe(1);
+    at(FALLBACK_MS - 1);
+    expect((await checkQuota(quotaEnv, noWait, p, 1)).admitted).toBe(1);
+    expect(calls.consume).toBe(1);
+    down.now = false;
+    at(FALLBACK_MS);
+    expect((await checkQuota(quotaEnv, noWait, p, 1)).admitted).toBe(1);
+    expect(calls.consume).toBe(2);
+    // The counter counts from its return: what was admitted while it was down was the isolate's.
+    const r = await env.QUOTA.get(env.QUOTA.idFromName(p.id)).consume({
+      quantity: 0,
+      rateLimitPerMinute: null,
+      spikeProtection: false,
+      force: true,
+      now: Date.now(),
+    });
+    expect(r.acceptedThisMinute).toBe(1);
+  });
+
+  it("a namespace that throws at once fails open too", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const { env: quotaEnv } = failing("get");
+    const p = project({ rateLimitPerMinute: 10, spikeProtection: false, sessionsPerMinute: 10 });
+    expect((await checkQuota(quotaEnv, noWait, p, 3)).admitted).toBe(3);
+    expect((await checkCategoryQuota(quotaEnv, p, "session", 2)).admitted).toBe(2);
+  });
+
+  it("category quotas fail open as well, attachments all or nothing against the isolate's count", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const { env: quotaEnv } = failing();
+    const p = project({ rateLimitPerMinute: 10, sessionsPerMinute: 10, attachmentBytesPerMinute: 100 });
+    clockAt(10_000);
+    expect(await checkCategoryQuota(quotaEnv, p, "session", 4)).toEqual({ admitted: 4, limit: null });
+    expect(await checkCategoryQuota(quotaEnv, p, "replay", 2)).toEqual({ admitted: 2, limit: null });
+    expect(await checkCategoryQuota(quotaEnv, p, "attachment", 60)).toEqual({ admitted: 60, limit: null });
+    const over = await checkCategoryQuota(quotaEnv, p, "attachment", 60);
+    expect(over.admitted).toBe(0);
+    expect(over.limit).toMatchObject({ reason: "rate_limit" });
   });
 });

@@ -11,6 +11,17 @@
 // protection counts locally and syncs with the Durable Object in the background (waitUntil) at most
 // once a second per isolate, so its error margin is what all isolates accept in one sync interval;
 // the sync's answer limits the rest of the minute.
+//
+// A counter that fails (overloaded, resetting, unreachable) never turns into an error for the SDK: a
+// 503 makes Sentry SDKs drop the event with no outcome anywhere, the one loss the design forbids
+// ("every dropped item has an outcome"). Relay fails open the same way when its Redis rate limiter
+// errors. The isolate fails open but not unbounded: for FALLBACK_MS it stops asking that counter
+// (an overloaded object is not hammered while it recovers) and enforces the limit from its own count
+// of the minute, so one isolate alone never admits more than the project's limit in a minute; then
+// it asks the counter again. The limit is applied whole per isolate, not divided by a guess at how
+// many isolates serve the project: a share of a small limit (a few per minute) rounds to nothing and
+// would refuse a quiet project's every report for our failure. What may pass during an outage is
+// thus at most the limit once per isolate busy with the project, and only while the counter is down.
 
 import type { RateLimit } from "./admission";
 import type { ProjectRecord } from "./project-cache";
@@ -35,12 +46,31 @@ interface Local {
   leaseUntil: number;
   /** The ticket of the request asking for a lease now (0: none). */
   leasing: number;
+  /** Until when the counter is not asked (it failed): the isolate decides from `used` alone. */
+  fallbackUntil: number;
 }
 
 /** How much traffic a lease covers: this isolate's rate this minute, over this long. */
 const LEASE_MS = 500;
 
 const SYNC_INTERVAL_MS = 1000;
+/** How long an isolate decides alone after its counter failed, before asking the counter again. */
+export const FALLBACK_MS = 5_000;
+/** At most one "counter failed" log line per isolate this often: a flood must not log per request. */
+const FAILURE_LOG_INTERVAL_MS = 60_000;
+let lastFailureLog = -Infinity;
+let failuresSinceLog = 0;
+
+/** Logs a counter failure, at most once per FAILURE_LOG_INTERVAL_MS, with how many went unlogged. */
+function counterFailed(msg: string, key: string, err: unknown): void {
+  failuresSinceLog++;
+  const now = Date.now();
+  if (now - lastFailureLog < FAILURE_LOG_INTERVAL_MS) return;
+  console.warn(JSON.stringify({ msg, key, failures: failuresSinceLog, error: String(err) }));
+  lastFailureLog = now;
+  failuresSinceLog = 0;
+}
+
 const local = new Map<string, Local>();
 
 function localState(projectId: string): Local {
@@ -60,6 +90,7 @@ function localState(projectId: string): Local {
         leaseLeft: 0,
         leaseUntil: 0,
         leasing: 0,
+        fallbackUntil: 0,
       }),
     );
   return s;
@@ -80,7 +111,9 @@ function localState(projectId: string): Local {
  */
 async function takeHard(
   s: Local,
+  key: string,
   now: number,
+  limit: number,
   consume: (quantity: number, lease: number) => Promise<ConsumeResponse>,
   quantity: number,
   allOrNothing: boolean,
@@ -98,6 +131,9 @@ async function takeHard(
     s.used += quantity;
     return { admitted: quantity, limit: null };
   }
+  // The counter failed a moment ago: decide alone until it is asked again (the lease, counted there
+  // already, is spent first above).
+  if (now < s.fallbackUntil) return takeLocal(s, now, limit, quantity, allOrNothing);
   const held = s.leaseLeft;
   const heldUntil = s.leaseUntil;
   s.leaseLeft = 0;
@@ -114,8 +150,11 @@ async function takeHard(
   try {
     r = await consume(quantity - held, lease);
   } catch (err) {
+    // Fail open, bounded by this isolate's own count (see the top of this file).
     giveBack();
-    throw err;
+    s.fallbackUntil = Date.now() + FALLBACK_MS;
+    counterFailed("quota counter failed: deciding in the isolate", key, err);
+    return takeLocal(s, now, limit, quantity, allOrNothing);
   } finally {
     if (ticket !== 0 && s.leasing === ticket) s.leasing = 0;
   }
@@ -138,6 +177,27 @@ async function takeHard(
   return { admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
 }
 let leaseTickets = 0;
+
+/**
+ * Takes `quantity` units while the counter is down: what this isolate has admitted this minute
+ * (`used`, counted whichever way it was admitted) never passes the limit. Refused: limited for the
+ * rest of the minute, as when the counter refuses, with the same outcome (rate_limited) and headers.
+ */
+function takeLocal(
+  s: Local,
+  now: number,
+  limit: number,
+  quantity: number,
+  allOrNothing: boolean,
+): QuotaResult {
+  const room = Math.max(0, limit - s.used);
+  const admitted = room >= quantity ? quantity : allOrNothing ? 0 : room;
+  s.used += admitted;
+  if (admitted >= quantity) return { admitted, limit: null };
+  s.limitedUntil = s.minute + 60_000;
+  s.reason = "rate_limit";
+  return { admitted, limit: limitFrom(s.limitedUntil, s.reason, now) };
+}
 
 const minuteEnd = (now: number) => Math.floor(now / 60_000) * 60_000 + 60_000;
 
@@ -171,7 +231,9 @@ export async function checkQuota(
   if (rateLimitPerMinute !== null) {
     return takeHard(
       s,
+      project.id,
       now,
+      rateLimitPerMinute,
       (q, lease) => stub().consume({ quantity: q, rateLimitPerMinute, spikeProtection, lease }),
       quantity,
       false,
@@ -196,7 +258,7 @@ export async function checkQuota(
         })
         .catch((err) => {
           s.pending += n; // counted next time; never blocks ingestion
-          console.warn(JSON.stringify({ msg: "quota sync failed", error: String(err) }));
+          counterFailed("quota sync failed", project.id, err);
         })
         .finally(() => {
           s.syncing = false;
@@ -247,7 +309,9 @@ export async function checkCategoryQuota(
   const allOrNothing = category === "attachment";
   return takeHard(
     s,
+    name,
     now,
+    limit,
     (q, lease) =>
       quota.get(quota.idFromName(name)).consume({
         quantity: q,
@@ -264,4 +328,6 @@ export async function checkCategoryQuota(
 /** Forgets isolate-local quota state (tests). */
 export function resetLocalQuota(): void {
   local.clear();
+  lastFailureLog = -Infinity;
+  failuresSinceLog = 0;
 }
