@@ -37,6 +37,17 @@ import { clientFault } from "./validation";
 
 const app = new OpenAPIHono<{ Bindings: ConsoleEnv }>({ strict: false });
 
+// Every API answer (JSON, the raw event download, sentry-cli's endpoints) is data, never a page:
+// no MIME sniffing (a raw payload must not be run as HTML), no caching of what the admin token
+// unlocked, and a sandbox should a browser render one anyway. The dashboard sets its own (ui/).
+// First, so it also wraps the OpenAPI document.
+app.use("/api/*", async function apiHeaders(c, next) {
+  await next();
+  c.header("x-content-type-options", "nosniff");
+  c.header("cache-control", "no-store");
+  c.header("content-security-policy", "sandbox");
+});
+
 app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
 app.doc31("/api/v1/openapi.json", {
   openapi: "3.1.0",

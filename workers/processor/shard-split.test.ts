@@ -12,7 +12,7 @@ import { api, createTestProject, metaDbOf, type TestProject } from "../../test/h
 import { hashString } from "../edge/enqueue";
 import { ledgerHolds } from "./ledger-sql";
 import { processBatch } from "./process-batch";
-import { shareKey } from "./shard-split";
+import { ledgerKeys, shareKey } from "./shard-split";
 import { raygunItem, shardFailing } from "./test-helpers";
 
 const messageId = () => `${Date.now().toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
@@ -211,5 +211,17 @@ describe("metadata shards", () => {
       2,
     );
     expect(await groupCount(p)).toBe(3);
+  });
+});
+
+describe("ledgerKeys", () => {
+  it("links a dead letter's share and a replayed part to every message they came from", () => {
+    expect(ledgerKeys("0190abcdef01xyz")).toEqual(["0190abcdef01xyz"]);
+    expect(ledgerKeys("m:7")).toEqual(["m:7", "m"]);
+    expect(ledgerKeys("m:replay-0")).toEqual(["m:replay-0", "m"]);
+    expect(ledgerKeys("m:7:replay-12")).toEqual(["m:7:replay-12", "m:7", "m"]);
+    expect(ledgerKeys("m:x")).toEqual(["m:x"]);
+    expect(ledgerKeys("m:replay-")).toEqual(["m:replay-"]);
+    expect(ledgerKeys(":7")).toEqual([":7"]);
   });
 });

@@ -59,13 +59,23 @@ export function projectsOf(body: IngestBatch): string[] {
 }
 
 /**
- * The message ids that mean "this message is applied": its own, and for a dead letter's per-project
- * share (`<parent>:<projectId>`, dead-letters.ts) its parent's, which the ledger holds when the
- * parent's D1 batch committed before the message was dead-lettered anyway.
+ * The message ids that mean "this message is applied": its own, and its parents', which the ledger
+ * holds when the parent's D1 batch committed before the message was dead-lettered anyway:
+ * - a dead letter's per-project share (`<parent>:<projectId>`, dead-letters.ts);
+ * - a part of a dead letter too large for one queue message when it was replayed
+ *   (`<parent>:replay-<n>`, workers/console/routes/dead-letters.ts), which holds some of its
+ *   parent's items (every part has such an id, so no part's own entry is its parent's: a part
+ *   applied first must not make the other parts look applied);
+ * - both (`<message>:<projectId>:replay-<n>`).
  */
 export function ledgerKeys(id: string): string[] {
-  const i = id.lastIndexOf(":");
-  return i > 0 && /^\d+$/.test(id.slice(i + 1)) ? [id, id.slice(0, i)] : [id];
+  const keys = [id];
+  for (let k = id, i = k.lastIndexOf(":"); i > 0; i = k.lastIndexOf(":")) {
+    if (!/^(?:\d+|replay-\d+)$/.test(k.slice(i + 1))) break;
+    k = k.slice(0, i);
+    keys.push(k);
+  }
+  return keys;
 }
 
 /**

@@ -6,6 +6,11 @@
 // by custom metadata): they are listed beside the D1 ones, and once replayed they move to D1 as
 // replayed rows holding a note (D1 refused the body once). A body too large for one queue message
 // is re-sent in parts, large payloads through claim checks.
+//
+// A dead letter is claimed (marked replayed) before it is sent, so two replays at once, or one run
+// again after a crash, never re-send it; a failed send releases the claim. Re-sending is guarded
+// by the processor's ledger too, but only for the queue's retention (4 days), and not at all for
+// a share whose `counted` mark could not be read when it was dead-lettered once the ledger forgot it.
 
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
@@ -126,10 +131,15 @@ async function resend(env: ConsoleEnv, target: Queue, body: unknown): Promise<vo
         items.push({ ...rest, blobKey });
       } else items.push(item);
     }
+    // Every part gets an id of its own below the body's (`<id>:replay-<n>`, the first part too): the
+    // processor's ledger takes an entry of the body's id as "applied" for every part (shard-split.ts
+    // ledgerKeys), so a part must never write that entry itself, or the parts after it would count
+    // nothing. Deterministic, so a replay re-run counts no part twice.
+    const base = typeof parsed.id === "string" && parsed.id !== "" ? parsed.id : null;
     messages = chunks(items, MAX_MESSAGE_BYTES).map((run, i) =>
       JSON.stringify({
         ...parsed,
-        id: i === 0 ? parsed.id : `${parsed.id}:replay-${i}`,
+        id: base === null ? undefined : `${base}:replay-${i}`,
         items: run,
         outcomes: i === 0 ? parsed.outcomes : undefined,
       }),
@@ -236,13 +246,34 @@ deadLetterRoutes.openapi(
         skipped.push({ id: row.id, reason: "body is not a Sluice queue message" });
         continue;
       }
+      // Claimed first: only the request whose update marks it sends it.
+      const claimedAt = Date.now();
+      const claimed = await db
+        .update(deadLetters)
+        .set({ replayedAt: claimedAt })
+        .where(and(eq(deadLetters.id, row.id), isNull(deadLetters.replayedAt)))
+        .returning({ id: deadLetters.id });
+      if (claimed.length === 0) {
+        skipped.push({ id: row.id, reason: "replayed by another request meanwhile" });
+        continue;
+      }
       try {
         await resend(c.env, target, body);
       } catch (err) {
+        // Not (wholly) sent: pending again, so a later replay sends it (parts already sent count
+        // once, their ids being deterministic).
+        await db
+          .update(deadLetters)
+          .set({ replayedAt: null })
+          .where(and(eq(deadLetters.id, row.id), eq(deadLetters.replayedAt, claimedAt)))
+          .catch((e) =>
+            console.error(
+              JSON.stringify({ msg: "dead letter claim not released", id: row.id, error: String(e) }),
+            ),
+          );
         skipped.push({ id: row.id, reason: `not re-sent: ${String(err).slice(0, 200)}` });
         continue;
       }
-      await db.update(deadLetters).set({ replayedAt: Date.now() }).where(eq(deadLetters.id, row.id));
       replayed++;
     }
     const wanted = ids ? new Set(ids) : null;
@@ -257,37 +288,58 @@ deadLetterRoutes.openapi(
         skipped.push({ id: f.id, reason: "body is not a Sluice queue message" });
         continue;
       }
+      // D1 refused this body once (that is why it is in R2): its row holds a note instead, written
+      // first as the claim (as above: the request whose insert marks it replayed sends it).
+      const note = JSON.stringify({ v: 1, replayedFromR2: f.key, bodyBytes: f.size });
+      const claimedAt = Date.now();
+      let claim: { body: string }[];
+      try {
+        claim = await db
+          .insert(deadLetters)
+          .values({
+            id: record.id,
+            queue: record.queue,
+            reason: record.reason,
+            body: note,
+            attempts: record.attempts,
+            createdAt: record.createdAt,
+            projectId: record.projectId,
+            replayedAt: claimedAt,
+          })
+          .onConflictDoUpdate({
+            target: deadLetters.id,
+            set: { replayedAt: claimedAt },
+            setWhere: isNull(deadLetters.replayedAt),
+          })
+          .returning({ body: deadLetters.body });
+      } catch (err) {
+        skipped.push({
+          id: f.id,
+          reason: `not claimed in D1 (it stays in R2): ${String(err).slice(0, 200)}`,
+        });
+        continue;
+      }
+      if (claim.length === 0) {
+        // Another request claimed it: that one sends it and removes the object.
+        skipped.push({ id: f.id, reason: "replayed by another request meanwhile" });
+        continue;
+      }
       try {
         await resend(c.env, target, body);
       } catch (err) {
+        // Released: the row goes if this claim made it, else it is pending again.
+        const mine = and(eq(deadLetters.id, record.id), eq(deadLetters.replayedAt, claimedAt));
+        await (claim[0]!.body === note
+          ? db.delete(deadLetters).where(and(mine, eq(deadLetters.body, note)))
+          : db.update(deadLetters).set({ replayedAt: null }).where(mine)
+        ).catch((e) =>
+          console.error(
+            JSON.stringify({ msg: "dead letter claim not released", id: f.id, error: String(e) }),
+          ),
+        );
         skipped.push({ id: f.id, reason: `not re-sent (it stays in R2): ${String(err).slice(0, 200)}` });
         continue;
       }
-      // D1 refused this body once (that is why it is in R2): the replayed row holds a note instead.
-      const now = Date.now();
-      await db
-        .insert(deadLetters)
-        .values({
-          id: record.id,
-          queue: record.queue,
-          reason: record.reason,
-          body: JSON.stringify({ v: 1, replayedFromR2: f.key, bodyBytes: f.size }),
-          attempts: record.attempts,
-          createdAt: record.createdAt,
-          projectId: record.projectId,
-          replayedAt: now,
-        })
-        .onConflictDoUpdate({ target: deadLetters.id, set: { replayedAt: now } })
-        .catch((err) =>
-          // Re-sent already: the R2 object goes either way, so no later replay sends it twice.
-          console.error(
-            JSON.stringify({
-              msg: "replayed R2 dead letter not recorded in D1",
-              id: f.id,
-              error: String(err),
-            }),
-          ),
-        );
       await c.env.BLOBS.delete(f.key);
       replayed++;
     }

@@ -92,7 +92,10 @@ uiRoutes.get(G, groupPage);
 uiRoutes.post(`${G}/status`, groupStatusSubmit);
 uiRoutes.get(`${P}/events/:eventId{[0-9a-f]{32}}`, eventPage);
 
-uiRoutes.notFound((c) => errorPage(c, 404, "There is no such page."));
+// Any other /ui URL: the dashboard's own 404 page (behind requireSession, so a visitor without a
+// session is sent to the login page first). A catch-all route rather than uiRoutes.notFound, which
+// Hono ignores on a sub-app mounted with app.route: the console app's JSON 404 would answer.
+uiRoutes.all("/ui/*", (c) => errorPage(c, 404, "There is no such page."));
 
 uiRoutes.onError((err, c) => {
   // ApiError: an API route the page called answered 4xx; ClientError: the page's own read said so
@@ -105,7 +108,7 @@ uiRoutes.onError((err, c) => {
 });
 
 function errorPage(
-  c: Parameters<Parameters<typeof uiRoutes.notFound>[0]>[0],
+  c: Parameters<Parameters<typeof uiRoutes.onError>[0]>[1],
   status: number,
   message: string,
 ) {

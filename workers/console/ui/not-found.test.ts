@@ -32,3 +32,28 @@ describe("dashboard pages of an unknown project", () => {
     },
   );
 });
+
+describe("unknown dashboard URLs", () => {
+  it.each(["/ui/nope", "/ui/projects/abc", "/ui/projects/1/nope", "/ui/projects/1/groups/xyz"])(
+    "%s is the dashboard's HTML 404 page for a logged-in user, the login page otherwise",
+    async (path) => {
+      const cookie = await login();
+      const res = await call(path, { headers: { cookie }, redirect: "manual" });
+      expect(res.status).toBe(404);
+      expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+      const html = await res.text();
+      expect(/class="error-message">([^<]*)/.exec(html)?.[1]).toBe("There is no such page.");
+      const anonymous = await call(path, { redirect: "manual" });
+      await anonymous.body?.cancel();
+      expect(anonymous.status).toBe(303);
+      expect(anonymous.headers.get("location")).toBe(`/ui/login?next=${encodeURIComponent(path)}`);
+    },
+  );
+
+  it("a POST to an unknown dashboard URL without a session is refused, not a 404 page", async () => {
+    const res = await call("/ui/nope", { method: "POST", redirect: "manual" });
+    await res.body?.cancel();
+    expect(res.status).toBe(401);
+  });
+});

@@ -17,9 +17,35 @@ export { sameOrigin };
 /** The CSRF token of a session: derived from its secret id, so nothing more is stored. */
 export const csrfToken = (session: string) => hmacHex(session, "sluice-console-csrf-v1");
 
-/** Only local dashboard paths are valid post-login destinations (no open redirect). */
+const HERE = "http://sluice.invalid";
+
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * Only local dashboard paths are valid redirect targets (after login, after a status change): no
+ * open redirect, and nothing a Location header refuses (a NUL or another control character makes
+ * Headers.set throw, which would turn an action that already happened into a 500). The path is
+ * resolved as the browser would resolve it (`/ui/../api`, `//host`, `\` are refused) and returned
+ * in its serialised form, which percent-encodes whatever is not plain ASCII.
+ */
 export function safeNext(next: unknown): string {
-  return typeof next === "string" && next.startsWith("/ui/") && !/[\\\r\n]/.test(next) ? next : "/ui/";
+  // Control characters are refused outright: the URL parser would silently drop tabs and newlines.
+  if (typeof next !== "string" || !next.startsWith("/ui/") || next.includes("\\") || hasControl(next))
+    return "/ui/";
+  let url: URL;
+  try {
+    url = new URL(next, HERE);
+  } catch {
+    return "/ui/";
+  }
+  if (url.origin !== HERE || !url.pathname.startsWith("/ui/")) return "/ui/";
+  return url.pathname + url.search + url.hash;
 }
 
 export async function startSession(c: Context<UiEnv>, token: string): Promise<void> {
