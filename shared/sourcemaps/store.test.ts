@@ -103,9 +103,43 @@ describe("artifact store", () => {
     expect(await env.BLOBS.head(`artifacts/24/${"5".repeat(40)}/0`)).toBeNull();
 
     await env.BLOBS.put(`chunks/${"8".repeat(40)}`, "x");
-    expect(await sweepChunks(env.BLOBS, now)).toBe(0);
-    expect(await sweepChunks(env.BLOBS, now + 2 * day)).toBe(1);
+    expect(await sweepChunks(env, now)).toBe(0);
+    expect(await sweepChunks(env, now + 2 * day)).toBe(1);
     expect(await env.BLOBS.head(`chunks/${"8".repeat(40)}`)).toBeNull();
+  });
+
+  it("sweeps chunks past a window of live ones: each run resumes where the previous one stopped", async () => {
+    // More live chunks than one run lists (maxKeys 3), sorting before a stale one. Starting from
+    // the beginning of chunks/ every run, the sweep would list the live ones for ever.
+    const now = Date.now() + 2 * 86_400_000;
+    const live = [0, 1, 2].map((i) => `chunks/0000000${i}${"0".repeat(32)}`);
+    const stale = `chunks/00000009${"0".repeat(32)}`;
+    for (const k of [...live, stale]) await env.BLOBS.put(k, "x");
+    // The live ones were (as far as the sweep can tell) uploaded just now.
+    const blobs = new Proxy(env.BLOBS, {
+      get(target, key) {
+        if (key === "list")
+          return async (options: R2ListOptions) => {
+            const page = await target.list(options);
+            const objects = page.objects.map((o) => ({
+              key: o.key,
+              uploaded: live.includes(o.key) ? new Date(now) : o.uploaded,
+            }));
+            return { ...page, objects };
+          };
+        const value = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const sweepEnv = { DB: env.DB, BLOBS: blobs };
+    expect(await sweepChunks(sweepEnv, now, 3)).toBe(0);
+    expect(await env.BLOBS.head(stale)).not.toBeNull();
+    await sweepChunks(sweepEnv, now, 3);
+    expect(await env.BLOBS.head(stale)).toBeNull();
+    for (const k of live) expect(await env.BLOBS.head(k), k).not.toBeNull();
+    // At the end of chunks/ the cursor starts over: a chunk before it that goes stale is reached.
+    for (let run = 0; run < 3; run++) await sweepChunks(env, now + 2 * 86_400_000, 3);
+    for (const k of live) expect(await env.BLOBS.head(k), k).toBeNull();
   });
 
   it("writes the bundle row last: a save failing in its second D1 batch leaves no bundle, and a retry completes it", async () => {

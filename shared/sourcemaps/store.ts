@@ -287,19 +287,40 @@ export async function expireBundles(
 
 /**
  * Chunks go CHUNK_TTL_MS after their last upload, assembled or not (they are shared by every
- * project, so no assemble may delete them). Pages through chunks/ up to `maxKeys` keys a run.
+ * project, so no assemble may delete them). Pages through chunks/ up to `maxKeys` keys a run,
+ * resuming after the last key the previous run listed (sweep_cursors, like the orphan sweep's
+ * sweepPrefix) and starting over once it reaches the end: chunk keys are content hashes, in no time
+ * order, so a window always starting at the beginning would never reach stale chunks past it.
  */
-export async function sweepChunks(blobs: R2Bucket, now = Date.now(), maxKeys = 10_000): Promise<number> {
+export async function sweepChunks(
+  env: { DB: D1Database; BLOBS: R2Bucket },
+  now = Date.now(),
+  maxKeys = 10_000,
+): Promise<number> {
+  const prefix = "chunks/";
+  const saved = await env.DB.prepare("SELECT after FROM sweep_cursors WHERE prefix = ?")
+    .bind(prefix)
+    .first<{ after: string }>();
+  let after = saved?.after || undefined;
   let swept = 0;
-  let cursor: string | undefined;
+  let done = false;
   for (let seen = 0; seen < maxKeys; ) {
-    const page = await blobs.list({ prefix: "chunks/", limit: Math.min(1000, maxKeys - seen), cursor });
+    const page = await env.BLOBS.list({ prefix, limit: Math.min(1000, maxKeys - seen), startAfter: after });
     seen += page.objects.length;
     const stale = page.objects.filter((o) => now - o.uploaded.getTime() > CHUNK_TTL_MS).map((o) => o.key);
-    if (stale.length > 0) await blobs.delete(stale);
+    if (stale.length > 0) await env.BLOBS.delete(stale);
     swept += stale.length;
-    if (!page.truncated) break;
-    cursor = page.cursor;
+    after = page.objects.at(-1)?.key ?? after;
+    if (!page.truncated) {
+      done = true;
+      break;
+    }
   }
+  await env.DB.prepare(
+    `INSERT INTO sweep_cursors (prefix, after, updated_at) VALUES (?, ?, ?)
+     ON CONFLICT (prefix) DO UPDATE SET after = excluded.after, updated_at = excluded.updated_at`,
+  )
+    .bind(prefix, done ? "" : (after ?? ""), now)
+    .run();
   return swept;
 }

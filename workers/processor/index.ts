@@ -25,14 +25,25 @@ export default {
       }),
     );
   },
-  async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(
-      runRetention(env).then((report) => console.log(JSON.stringify({ msg: "retention", ...report }))),
-    );
-    ctx.waitUntil(
+  async scheduled(_controller, env) {
+    // Both jobs run to their end whatever the other does. Retention goes on past a failing step
+    // (retention.ts logs each one); the invocation then fails, so the failure shows in the cron's
+    // outcome (Workers Logs, Cron Events) and not only in a log line.
+    const [retention] = await Promise.all([
+      runRetention(env).then(
+        (report) => {
+          console.log(JSON.stringify({ msg: "retention", ...report }));
+          return report.errors;
+        },
+        (err: unknown) => [String((err as Error)?.message ?? err)],
+      ),
       relinkFeedback(env).catch((err) =>
         console.warn(JSON.stringify({ msg: "feedback relink failed", error: String(err) })),
       ),
-    );
+    ]);
+    if (retention.length > 0)
+      throw new Error(
+        `retention: ${retention.length} step(s) failed: ${retention.join("; ").slice(0, 1000)}`,
+      );
   },
 } satisfies ExportedHandler<ProcessorEnv>;

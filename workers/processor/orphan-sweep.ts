@@ -1,7 +1,7 @@
 // The retention cron's sweep of what Sluice writes to R2 outside retention's time-indexed tables:
 //
-//   segments/<day>/…        processor batches; a crash between the R2 PUT and the D1 batch leaves
-//                           one without a segments row (only the last two days can hold those)
+//   segments/<day>/<hour>/… processor batches; a crash between the R2 PUT and the D1 batch leaves
+//                           one without a segments row (walked once in key order: sweep_cursors)
 //   claims/<pid>/<event>    payloads > 100 KB, written by the edge, deleted once stored
 //   attachments/<pid>/<event>/…  binary items, written by the edge, linked by an attachments row
 //
@@ -32,35 +32,62 @@ async function deleteKeys(env: SweepEnv, keys: string[]): Promise<number> {
   return keys.length;
 }
 
-/** Orphan segments (R2 written, D1 batch never committed) of the last two days. */
+const SEGMENT_CURSOR = "segments/";
+
+/** `segments/<day>/<hour>/` of a time (shared/storage/segments.ts segmentKey: keys sort by time). */
+const hourPrefix = (t: number) => {
+  const d = new Date(t).toISOString();
+  return `segments/${d.slice(0, 10)}/${d.slice(11, 13)}/`;
+};
+
+/**
+ * Orphan segments (R2 written, D1 batch never committed). Segment keys sort by the hour they were
+ * written in, so the sweep walks them once, in key order, from where the previous run stopped
+ * (sweep_cursors), at most KEYS_PER_RUN a run: listing the last two days every run would grow with
+ * the traffic. It stops before the hour that may still hold segments younger than
+ * SEGMENT_ORPHAN_MS (their batch may yet commit), and goes on from there next time. The first run
+ * starts a day back, as far as the sweep looked before it had a cursor.
+ */
 export async function sweepSegments(env: SweepEnv, now: number): Promise<number> {
+  const saved = await env.DB.prepare("SELECT after FROM sweep_cursors WHERE prefix = ?")
+    .bind(SEGMENT_CURSOR)
+    .first<{ after: string }>();
+  let after = saved?.after || hourPrefix(now - DAY).slice(0, "segments/YYYY-MM-DD/".length);
+  // Every key before this one was written in an hour that ended SEGMENT_ORPHAN_MS ago or more.
+  const end = hourPrefix(now - SEGMENT_ORPHAN_MS);
+  let listed = 0;
   let deleted = 0;
-  for (const day of [now - DAY, now]) {
-    const prefix = `segments/${new Date(day).toISOString().slice(0, 10)}/`;
-    let cursor: string | undefined;
-    do {
-      const page = await env.BLOBS.list({ prefix, cursor, limit: 1000 });
-      const old = page.objects.filter((o) => now - o.uploaded.getTime() > SEGMENT_ORPHAN_MS);
-      if (old.length > 0) {
-        // A segment is known while any metadata shard's row names it.
-        const keys = JSON.stringify(old.map((o) => o.key));
-        const found = await Promise.all(
-          shardDbs(env).map((db) =>
-            db
-              .prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
-              .bind(keys)
-              .all<{ key: string }>(),
-          ),
-        );
-        const known = new Set(found.flatMap((r) => r.results.map((x) => x.key)));
-        deleted += await deleteKeys(
-          env,
-          old.filter((o) => !known.has(o.key)).map((o) => o.key),
-        );
-      }
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
+  while (listed < KEYS_PER_RUN && after < end) {
+    const page = await env.BLOBS.list({ prefix: "segments/", startAfter: after, limit: 1000 });
+    const ready = page.objects.filter((o) => o.key < end);
+    listed += ready.length;
+    const old = ready.filter((o) => now - o.uploaded.getTime() > SEGMENT_ORPHAN_MS);
+    if (old.length > 0) {
+      // A segment is known while any metadata shard's row names it.
+      const keys = JSON.stringify(old.map((o) => o.key));
+      const found = await Promise.all(
+        shardDbs(env).map((db) =>
+          db
+            .prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
+            .bind(keys)
+            .all<{ key: string }>(),
+        ),
+      );
+      const known = new Set(found.flatMap((r) => r.results.map((x) => x.key)));
+      deleted += await deleteKeys(
+        env,
+        old.filter((o) => !known.has(o.key)).map((o) => o.key),
+      );
+    }
+    after = ready.at(-1)?.key ?? after;
+    if (!page.truncated || ready.length < page.objects.length) break; // at the end, or at `end`
   }
+  await env.DB.prepare(
+    `INSERT INTO sweep_cursors (prefix, after, updated_at) VALUES (?, ?, ?)
+     ON CONFLICT (prefix) DO UPDATE SET after = excluded.after, updated_at = excluded.updated_at`,
+  )
+    .bind(SEGMENT_CURSOR, after, now)
+    .run();
   return deleted;
 }
 

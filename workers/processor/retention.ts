@@ -8,7 +8,11 @@
 // longer redeliver its messages. Dead letters (D1 rows and the R2 fallback) follow their project's
 // retention too. Projects and dead letters are in the control database; segment rows (each shard's
 // share of a batch), pointer rows, attachments, aggregates and each ledger on the metadata shards. The orphan sweep (./orphan-sweep.ts) covers every other R2 prefix Sluice writes.
-// Each run is bounded (MAX_SEGMENTS_PER_RUN); the next run continues where this one stopped.
+//
+// Every run does a bounded amount of work (segment pages, delete chunks: the constants below) and
+// the next run continues where it stopped. A step that fails is logged and recorded in the report's
+// `errors`, and the run goes on with the next step and the next project: one failing search
+// backend or shard never keeps the ledger, the fences or the other projects from being pruned.
 
 import { foldAll } from "../../shared/db/group-fold";
 import { shardDb, shardDbs } from "../../shared/db/shards";
@@ -44,13 +48,42 @@ export interface RetentionReport {
   deadLettersDeleted: number;
   /** Source-map bundles past their project's retention, and chunks never assembled. */
   artifactsDeleted: number;
+  /** Steps that failed this run ("<step>: <error>"); the others ran. Empty when all went well. */
+  errors: string[];
+}
+
+/** Bounds of one run's segment pass (tests lower them). */
+export interface RetentionLimits {
+  /** Segment rows read per query. */
+  segmentPage: number;
+  /** Pages per run over every shard and retention cohort. */
+  segmentPages: number;
+  /** Wall time the segment pass may take per run (ms); the page under way finishes. */
+  segmentMs: number;
 }
 
 const DAY = 86_400_000;
-const MAX_SEGMENTS_PER_RUN = 200;
+/**
+ * The processor writes one segment per batch and shard (≥ 86,400 a day at one batch a second):
+ * 60 pages of 250 rows a run, 48 runs a day (cron every 30 minutes), is 720,000 rows a day, and a
+ * page costs about six D1/R2 calls, so a run stays far from the 1,000 D1 queries an invocation may
+ * make. The time budget keeps a run with slow calls from overlapping the next one.
+ */
+export const DEFAULT_LIMITS: RetentionLimits = { segmentPage: 250, segmentPages: 60, segmentMs: 120_000 };
+/** Retention of a project the control database no longer knows (its segment shares still expire). */
+const UNKNOWN_PROJECT_DAYS = 90;
 /** No redelivery after the queue's retention: ledger rows older than that can go. */
 export const LEDGER_DAYS = QUEUE_RETENTION_DAYS;
 const LEDGER_DELETE_CHUNK = 5000;
+/**
+ * Rows per DELETE of a project's expired rows, and chunks per table and project per run: the first
+ * run after a retention drop may have millions of rows to delete, and one statement deleting them
+ * all would run past D1's 30-second query limit; the rest goes in the next runs.
+ */
+const DELETE_CHUNK = 5000;
+const DELETE_CHUNKS_PER_RUN = 20;
+/** R2's delete takes at most 1,000 keys per call. */
+const R2_DELETE_MAX = 1000;
 /**
  * A move's fence (departed_projects) turns away batches that read the project's pointer before
  * the move. The processor reads the pointer per batch, never caching it, and a queue consumer runs
@@ -59,7 +92,11 @@ const LEDGER_DELETE_CHUNK = 5000;
  */
 export const FENCE_DAYS = 1;
 
-export async function runRetention(env: RetentionEnv, now = Date.now()): Promise<RetentionReport> {
+export async function runRetention(
+  env: RetentionEnv,
+  now = Date.now(),
+  limits: RetentionLimits = DEFAULT_LIMITS,
+): Promise<RetentionReport> {
   const report: RetentionReport = {
     segmentsExamined: 0,
     segmentsDeleted: 0,
@@ -73,7 +110,35 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
     fencesPruned: 0,
     deadLettersDeleted: 0,
     artifactsDeleted: 0,
+    errors: [],
   };
+  /** Runs one step; a failure is logged and recorded, and the run goes on. */
+  const step = async (name: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      const error = String((err as Error)?.message ?? err);
+      report.errors.push(`${name}: ${error}`);
+      console.error(JSON.stringify({ msg: "retention step failed", step: name, error }));
+    }
+  };
+
+  // 0. The ledger and the move fences first, shard by shard: they depend on nothing else, and a
+  // failing later step must never leave them to grow.
+  const shards = shardDbs(env);
+  for (const [i, db] of shards.entries()) {
+    await step(`ledger shard ${i}`, async () => {
+      report.ledgerPruned += await pruneLedger(db, now);
+    });
+    await step(`fences shard ${i}`, async () => {
+      const fences = await db
+        .prepare("DELETE FROM departed_projects WHERE departed_at < ?")
+        .bind(now - FENCE_DAYS * DAY)
+        .run();
+      report.fencesPruned += fences.meta.changes ?? 0;
+    });
+  }
+
   const projects = (
     await env.DB.prepare("SELECT id, settings, shard FROM projects").all<{
       id: number;
@@ -86,60 +151,13 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
   const dbOf = (projectId: string) => shardDb(env, shardOf.get(projectId) ?? 0);
   const retention = new Map(projects.map((p) => [String(p.id), readSettings(p.settings).retentionDays]));
   if (retention.size === 0) return report;
-  const cutoffOf = (projectId: string) => now - (retention.get(projectId) ?? 90) * DAY;
-  const minDays = Math.min(...retention.values());
+  const cutoffOf = (projectId: string) => now - (retention.get(projectId) ?? UNKNOWN_PROJECT_DAYS) * DAY;
 
-  // 1. Segments old enough that at least one project's events in them expired, shard by shard
-  // (each shard holds the segment row of its projects' share of a batch).
-  const shards = shardDbs(env);
-  for (const shard of shards) {
-    const segments = (
-      await shard
-        .prepare(
-          "SELECT key, created_at, contents FROM segments WHERE created_at < ? ORDER BY created_at LIMIT ?",
-        )
-        .bind(now - minDays * DAY, MAX_SEGMENTS_PER_RUN)
-        .all<{ key: string; created_at: number; contents: string }>()
-    ).results;
-    for (const seg of segments) {
-      report.segmentsExamined++;
-      const contents = parseSegmentContents(seg.contents);
-      // Pointer rows first (on each project's current shard: a moved project's rows went with it;
-      // idempotent), then the segment row: a run that stops in between deletes them again next time.
-      const expired = Object.entries(contents).filter(([projectId]) => seg.created_at < cutoffOf(projectId));
-      if (expired.length === 0) continue; // every project still keeps them
-      for (const [projectId, { n, ids }] of expired) {
-        if (ids.length > 0) {
-          const deleted = await dbOf(projectId)
-            .prepare(
-              "DELETE FROM events WHERE project_id = ? AND event_id IN (SELECT value FROM json_each(?)) AND segment_key = ?",
-            )
-            .bind(Number(projectId), JSON.stringify(ids), seg.key)
-            .run();
-          report.pointerRowsDeleted += deleted.meta.changes;
-        }
-        report.eventsDeleted += n;
-        delete contents[projectId];
-      }
-      if (Object.keys(contents).length > 0) {
-        await shard
-          .prepare("UPDATE segments SET contents = ? WHERE key = ?")
-          .bind(JSON.stringify(contents), seg.key)
-          .run();
-        continue;
-      }
-      await shard.prepare("DELETE FROM segments WHERE key = ?").bind(seg.key).run();
-      // The R2 object goes once no shard's row names it any more.
-      const elsewhere = await Promise.all(
-        shards
-          .filter((d) => d !== shard)
-          .map((d) => d.prepare("SELECT 1 AS x FROM segments WHERE key = ?").bind(seg.key).first()),
-      );
-      if (elsewhere.some((r) => r !== null)) continue;
-      await env.BLOBS.delete(seg.key);
-      report.segmentsDeleted++;
-    }
-  }
+  // 1. Segments whose share of some project expired, shard by shard (each shard holds the segment
+  // row of its projects' share of a batch).
+  await step("segments", () =>
+    expireSegments(env, shards, now, retention, cutoffOf, dbOf, limits, report, step),
+  );
 
   // 2. Per project: attachments, aggregates, groups with no events left, search documents.
   const search = createSearchBackend(env);
@@ -147,48 +165,290 @@ export async function runRetention(env: RetentionEnv, now = Date.now()): Promise
     const cutoff = cutoffOf(projectId);
     const pid = Number(projectId);
     const db = dbOf(projectId);
-    const expired = (
-      await db
-        .prepare("DELETE FROM attachments WHERE project_id = ? AND created_at < ? RETURNING blob_key")
-        .bind(pid, cutoff)
-        .all<{ blob_key: string }>()
-    ).results;
-    if (expired.length > 0) {
-      await env.BLOBS.delete(expired.map((a) => a.blob_key));
-      report.attachmentsDeleted += expired.length;
-    }
-    // Pending group deltas carry last_seen and hours: fold them before judging what expired.
-    await foldAll(db, { projectId: pid });
-    const groups = await db.batch([
-      db.prepare("DELETE FROM error_groups WHERE project_id = ? AND last_seen < ?").bind(pid, cutoff),
-      db.prepare("DELETE FROM outcomes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
-      db.prepare("DELETE FROM rum_page_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
-      db.prepare("DELETE FROM session_minutes WHERE project_id = ? AND minute < ?").bind(pid, cutoff),
-      // Issue workflow (group-workflow.ts): facets are day-coarse, so a whole day past the cutoff.
-      db.prepare("DELETE FROM group_facets WHERE project_id = ? AND last_seen < ?").bind(pid, cutoff - DAY),
-      db.prepare("DELETE FROM user_feedback WHERE project_id = ? AND created_at < ?").bind(pid, cutoff),
-      // Whole hours only: an hour still partly inside the retention keeps its count.
-      db.prepare("DELETE FROM group_hours WHERE project_id = ? AND hour <= ?").bind(pid, cutoff - 3600_000),
-    ]);
-    report.groupsDeleted += groups[0]?.meta.changes ?? 0;
-    await expireAlertData(env.DB, db, pid, cutoff, now);
-    report.searchDocsDeleted += await search.deleteOlderThan(projectId, cutoff);
+    await step(`attachments of ${projectId}`, async () => {
+      // Rows first, then their objects: a run stopped in between leaves objects no row refers to,
+      // which the orphan sweep (sweepPrefix) deletes.
+      const stmt = db
+        .prepare(`DELETE FROM attachments WHERE (project_id, event_id, name) IN (SELECT project_id, event_id, name
+          FROM attachments WHERE project_id = ? AND created_at < ? LIMIT ${R2_DELETE_MAX}) RETURNING blob_key`)
+        .bind(pid, cutoff);
+      for (let i = 0; i < DELETE_CHUNKS_PER_RUN; i++) {
+        const expired = (await stmt.all<{ blob_key: string }>()).results;
+        await deleteObjects(
+          env.BLOBS,
+          expired.map((a) => a.blob_key),
+        );
+        report.attachmentsDeleted += expired.length;
+        if (expired.length < R2_DELETE_MAX) break;
+      }
+    });
+    await step(`aggregates of ${projectId}`, async () => {
+      // Pending group deltas carry last_seen and hours: fold them before judging what expired.
+      await foldAll(db, { projectId: pid });
+      const pk = "project_id, ";
+      const tables: [table: string, key: string, where: string, before: number][] = [
+        ["error_groups", `${pk}id`, "last_seen < ?", cutoff],
+        ["outcomes", `${pk}minute, category, outcome, reason`, "minute < ?", cutoff],
+        ["rum_page_minutes", `${pk}page, minute`, "minute < ?", cutoff],
+        ["session_minutes", `${pk}release, environment, minute`, "minute < ?", cutoff],
+        // Issue workflow (group-workflow.ts): facets are day-coarse, so a whole day past the cutoff.
+        ["group_facets", `${pk}facet, value, group_id`, "last_seen < ?", cutoff - DAY],
+        ["user_feedback", `${pk}id`, "created_at < ?", cutoff],
+        // Whole hours only: an hour still partly inside the retention keeps its count.
+        ["group_hours", `${pk}group_id, hour, release, environment`, "hour <= ?", cutoff - 3600_000],
+      ];
+      for (const [table, key, where, before] of tables) {
+        const n = await deleteChunked(db, table, key, `project_id = ? AND ${where}`, [pid, before]);
+        if (table === "error_groups") report.groupsDeleted += n;
+      }
+    });
+    await step(`alert data of ${projectId}`, () => expireAlertData(env.DB, db, pid, cutoff, now));
+    await step(`search documents of ${projectId}`, async () => {
+      report.searchDocsDeleted += await search.deleteOlderThan(projectId, cutoff);
+    });
   }
 
   // 3. Dead letters, then every R2 object nothing refers to any more.
-  report.deadLettersDeleted = await expireDeadLetters(env, now, retention);
-  report.artifactsDeleted =
-    (await expireBundles(env, cutoffOf, [...retention.keys()])) + (await sweepChunks(env.BLOBS, now));
-  report.orphansDeleted = await sweepOrphans(env, now);
-  for (const db of shardDbs(env)) {
-    report.ledgerPruned += await pruneLedger(db, now);
-    const fences = await db
-      .prepare("DELETE FROM departed_projects WHERE departed_at < ?")
-      .bind(now - FENCE_DAYS * DAY)
-      .run();
-    report.fencesPruned += fences.meta.changes ?? 0;
-  }
+  await step("dead letters", async () => {
+    report.deadLettersDeleted = await expireDeadLetters(env, now, retention);
+  });
+  await step("artifact bundles", async () => {
+    report.artifactsDeleted += await expireBundles(env, cutoffOf, [...retention.keys()]);
+  });
+  await step("artifact chunks", async () => {
+    report.artifactsDeleted += await sweepChunks(env, now);
+  });
+  await step("orphans", async () => {
+    report.orphansDeleted = await sweepOrphans(env, now);
+  });
   return report;
+}
+
+/**
+ * Deletes the rows of `table` matching `where`, DELETE_CHUNK at a time by primary key (`key`),
+ * at most DELETE_CHUNKS_PER_RUN chunks; returns how many went (RETURNING: D1's meta.changes also
+ * counts rows written by triggers).
+ */
+async function deleteChunked(
+  db: D1Database,
+  table: string,
+  key: string,
+  where: string,
+  binds: unknown[],
+): Promise<number> {
+  const stmt = db
+    .prepare(`DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${where}
+      LIMIT ${DELETE_CHUNK}) RETURNING 1 AS x`)
+    .bind(...binds);
+  let deleted = 0;
+  for (let i = 0; i < DELETE_CHUNKS_PER_RUN; i++) {
+    const n = (await stmt.all()).results.length;
+    deleted += n;
+    if (n < DELETE_CHUNK) break;
+  }
+  return deleted;
+}
+
+/** Deletes R2 objects, at most R2_DELETE_MAX keys per call (R2's limit). */
+async function deleteObjects(blobs: R2Bucket, keys: string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += R2_DELETE_MAX) await blobs.delete(keys.slice(i, i + R2_DELETE_MAX));
+}
+
+interface SegmentRow {
+  key: string;
+  created_at: number;
+  contents: string;
+}
+
+/** Position of a segment pass: the last row done, in (created_at, key) order. */
+type Cursor = [createdAt: number, key: string];
+const START: Cursor = [Number.MIN_SAFE_INTEGER, ""];
+/** sweep_cursors rows on each shard: one per retention cohort, and the retentions last seen. */
+const cohortPrefix = (days: number) => `retention:segments:${days}d`;
+const SEEN_PREFIX = "retention:segments:seen";
+
+/**
+ * The segment pass. A segment's share of a project expires `retentionDays` after it was written,
+ * so for each distinct retention (a cohort: e.g. every 30-day project) a cursor walks the segments
+ * in (created_at, key) order up to `now - days`, on each shard. Each cursor only moves forward and
+ * rows are written with the time of their batch, so every row is reached once per cohort exactly
+ * when that cohort's projects stop keeping it, however many rows of longer-kept projects sit
+ * before it (a single oldest-first window would be filled by those for ever). Processing a row
+ * expires every project whose cutoff it passed, whichever cohort reached it.
+ *
+ * A project whose retention drops joins a cohort whose cursor may be past the project's rows: that
+ * cursor restarts from the oldest row (retentions are remembered per shard to see it). A project
+ * whose retention grows has nothing left behind the longer cohort's cursor (it expired earlier).
+ * Projects the control database no longer knows are kept UNKNOWN_PROJECT_DAYS, so that cohort
+ * always runs.
+ *
+ * Pages go round-robin over shards and cohorts until `limits` are used; a cursor is saved after
+ * each page, so the next run goes on from there (a page cut short is done again: idempotent).
+ */
+async function expireSegments(
+  env: RetentionEnv,
+  shards: D1Database[],
+  now: number,
+  retention: Map<string, number>,
+  cutoffOf: (projectId: string) => number,
+  dbOf: (projectId: string) => D1Database,
+  limits: RetentionLimits,
+  report: RetentionReport,
+  step: (name: string, fn: () => Promise<void>) => Promise<void>,
+): Promise<void> {
+  const cohorts = [...new Set([...retention.values(), UNKNOWN_PROJECT_DAYS])].sort((a, b) => a - b);
+  const lanes: { shard: number; days: number; cursor: Cursor; done: boolean }[] = [];
+  const saveCursor = (db: D1Database, prefix: string, after: string) =>
+    db
+      .prepare(
+        `INSERT INTO sweep_cursors (prefix, after, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (prefix) DO UPDATE SET after = excluded.after, updated_at = excluded.updated_at`,
+      )
+      .bind(prefix, after, now);
+
+  for (const [i, db] of shards.entries())
+    await step(`segment cursors shard ${i}`, async () => {
+      const rows = (
+        await db
+          .prepare("SELECT prefix, after FROM sweep_cursors WHERE prefix LIKE 'retention:segments:%'")
+          .all<{ prefix: string; after: string }>()
+      ).results;
+      const saved = new Map(rows.map((r) => [r.prefix, r.after]));
+      const seen = JSON.parse(saved.get(SEEN_PREFIX) ?? "{}") as Record<string, number>;
+      const restart = new Set<number>();
+      for (const [projectId, was] of Object.entries(seen)) {
+        const days = retention.get(projectId) ?? UNKNOWN_PROJECT_DAYS;
+        if (days < was) restart.add(days);
+      }
+      // Restarts (and cohorts no project has any more) are written before the retentions seen, so a
+      // run stopped in between restarts them again rather than never.
+      const statements = [
+        ...[...restart].map((days) =>
+          db.prepare("DELETE FROM sweep_cursors WHERE prefix = ?").bind(cohortPrefix(days)),
+        ),
+        ...rows
+          .filter((r) => r.prefix !== SEEN_PREFIX && !cohorts.some((d) => cohortPrefix(d) === r.prefix))
+          .map((r) => db.prepare("DELETE FROM sweep_cursors WHERE prefix = ?").bind(r.prefix)),
+      ];
+      if (statements.length > 0) await db.batch(statements);
+      await saveCursor(db, SEEN_PREFIX, JSON.stringify(Object.fromEntries(retention))).run();
+      for (const days of cohorts) {
+        const after = restart.has(days) ? undefined : saved.get(cohortPrefix(days));
+        lanes.push({ shard: i, days, cursor: after ? (JSON.parse(after) as Cursor) : START, done: false });
+      }
+    });
+
+  const deadline = Date.now() + limits.segmentMs;
+  let pages = 0;
+  const budgetLeft = () => pages < limits.segmentPages && Date.now() < deadline;
+  while (budgetLeft() && lanes.some((l) => !l.done)) {
+    for (const lane of lanes) {
+      if (lane.done || !budgetLeft()) continue;
+      pages++;
+      const db = shards[lane.shard]!;
+      await step(`segments shard ${lane.shard} ${lane.days}d`, async () => {
+        try {
+          const [at, key] = lane.cursor;
+          const rows = (
+            await db
+              .prepare(
+                `SELECT key, created_at, contents FROM segments
+                 WHERE created_at >= ?1 AND created_at < ?2 AND (created_at > ?1 OR key > ?3)
+                 ORDER BY created_at, key LIMIT ?4`,
+              )
+              .bind(at, now - lane.days * DAY, key, limits.segmentPage)
+              .all<SegmentRow>()
+          ).results;
+          if (rows.length < limits.segmentPage) lane.done = true; // caught up with `now - days`
+          const last = rows.at(-1);
+          if (!last) return;
+          await expireSegmentPage(env, shards, db, rows, cutoffOf, dbOf, report);
+          lane.cursor = [last.created_at, last.key];
+          await saveCursor(db, cohortPrefix(lane.days), JSON.stringify(lane.cursor)).run();
+        } catch (err) {
+          lane.done = true; // tried again next run, from the last page saved
+          throw err;
+        }
+      });
+    }
+  }
+}
+
+/** Expires one page of a shard's segment rows (see expireSegments); idempotent. */
+async function expireSegmentPage(
+  env: RetentionEnv,
+  shards: D1Database[],
+  shard: D1Database,
+  rows: SegmentRow[],
+  cutoffOf: (projectId: string) => number,
+  dbOf: (projectId: string) => D1Database,
+  report: RetentionReport,
+): Promise<void> {
+  const pointerDeletes = new Map<D1Database, D1PreparedStatement[]>();
+  const rewrites: D1PreparedStatement[] = [];
+  const gone: string[] = [];
+  let events = 0;
+  for (const seg of rows) {
+    report.segmentsExamined++;
+    const contents = parseSegmentContents(seg.contents);
+    const expired = Object.entries(contents).filter(([projectId]) => seg.created_at < cutoffOf(projectId));
+    if (expired.length === 0) continue; // every project still keeps them
+    for (const [projectId, { n, ids }] of expired) {
+      // On each project's current shard: a moved project's pointer rows went with it.
+      if (ids.length > 0) {
+        const db = dbOf(projectId);
+        const list = pointerDeletes.get(db) ?? [];
+        list.push(
+          db
+            .prepare(
+              "DELETE FROM events WHERE project_id = ? AND event_id IN (SELECT value FROM json_each(?)) AND segment_key = ?",
+            )
+            .bind(Number(projectId), JSON.stringify(ids), seg.key),
+        );
+        pointerDeletes.set(db, list);
+      }
+      events += n;
+      delete contents[projectId];
+    }
+    if (Object.keys(contents).length > 0)
+      rewrites.push(
+        shard
+          .prepare("UPDATE segments SET contents = ? WHERE key = ?")
+          .bind(JSON.stringify(contents), seg.key),
+      );
+    else gone.push(seg.key);
+  }
+
+  // Pointer rows first (idempotent), then the R2 objects, then the segment rows: a run stopped
+  // anywhere in between finds the rows again (its cursor was not saved) and does the rest.
+  for (const [db, statements] of pointerDeletes)
+    for (const r of await db.batch(statements)) report.pointerRowsDeleted += r.meta.changes ?? 0;
+  if (gone.length > 0) {
+    // The R2 object goes once no other shard's row names it (each shard's row is its share of the
+    // batch). Deleting the object before this shard's row means a run stopped in between leaves a
+    // row without an object (deleted again next time), never an object no row names: the orphan
+    // sweep only looks at recent segments, so such an object would stay for ever.
+    const list = JSON.stringify(gone);
+    const found = await Promise.all(
+      shards
+        .filter((d) => d !== shard)
+        .map((d) =>
+          d
+            .prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
+            .bind(list)
+            .all<{ key: string }>(),
+        ),
+    );
+    const elsewhere = new Set(found.flatMap((r) => r.results.map((x) => x.key)));
+    const objects = gone.filter((k) => !elsewhere.has(k));
+    await deleteObjects(env.BLOBS, objects);
+    report.segmentsDeleted += objects.length;
+    rewrites.push(
+      shard.prepare("DELETE FROM segments WHERE key IN (SELECT value FROM json_each(?))").bind(list),
+    );
+  }
+  if (rewrites.length > 0) await shard.batch(rewrites);
+  report.eventsDeleted += events;
 }
 
 /**
@@ -248,7 +508,10 @@ async function expireDeadLetters(
       return created < cutoffOf(o.customMetadata?.projectId ?? "");
     });
     if (expired.length > 0) {
-      await env.BLOBS.delete(expired.map((o) => o.key));
+      await deleteObjects(
+        env.BLOBS,
+        expired.map((o) => o.key),
+      );
       deleted += expired.length;
     }
     cursor = page.truncated ? page.cursor : undefined;
