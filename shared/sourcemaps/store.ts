@@ -3,6 +3,7 @@
 // `~/` URL. Writers are idempotent: a bundle's id is its checksum, rows are upserted, and R2 keys
 // are derived from the bundle, so a retried upload rewrites the same objects.
 
+import { cursorUpsert, loadCursor } from "../storage/sweep-cursor";
 import type { ArtifactBundle } from "./bundle";
 import { CHUNK_TTL_MS, MAX_PUT_IN_FLIGHT } from "./limits";
 
@@ -298,10 +299,7 @@ export async function sweepChunks(
   maxKeys = 10_000,
 ): Promise<number> {
   const prefix = "chunks/";
-  const saved = await env.DB.prepare("SELECT after FROM sweep_cursors WHERE prefix = ?")
-    .bind(prefix)
-    .first<{ after: string }>();
-  let after = saved?.after || undefined;
+  let after = (await loadCursor(env.DB, prefix)) || undefined;
   let swept = 0;
   let done = false;
   for (let seen = 0; seen < maxKeys; ) {
@@ -316,11 +314,6 @@ export async function sweepChunks(
       break;
     }
   }
-  await env.DB.prepare(
-    `INSERT INTO sweep_cursors (prefix, after, updated_at) VALUES (?, ?, ?)
-     ON CONFLICT (prefix) DO UPDATE SET after = excluded.after, updated_at = excluded.updated_at`,
-  )
-    .bind(prefix, done ? "" : (after ?? ""), now)
-    .run();
+  await cursorUpsert(env.DB, prefix, done ? "" : (after ?? ""), now).run();
   return swept;
 }

@@ -13,6 +13,7 @@
 // letters are in the control database; segment rows on every shard; attachments on the project's.
 
 import { shardDbs } from "../../shared/db/shards";
+import { cursorUpsert, loadCursor } from "../../shared/storage/sweep-cursor";
 import { listFallback } from "./dead-letters";
 import { QUEUE_RETENTION_MS } from "./queue-retention";
 
@@ -49,10 +50,9 @@ const hourPrefix = (t: number) => {
  * starts a day back, as far as the sweep looked before it had a cursor.
  */
 export async function sweepSegments(env: SweepEnv, now: number): Promise<number> {
-  const saved = await env.DB.prepare("SELECT after FROM sweep_cursors WHERE prefix = ?")
-    .bind(SEGMENT_CURSOR)
-    .first<{ after: string }>();
-  let after = saved?.after || hourPrefix(now - DAY).slice(0, "segments/YYYY-MM-DD/".length);
+  let after =
+    (await loadCursor(env.DB, SEGMENT_CURSOR)) ||
+    hourPrefix(now - DAY).slice(0, "segments/YYYY-MM-DD/".length);
   // Every key before this one was written in an hour that ended SEGMENT_ORPHAN_MS ago or more.
   const end = hourPrefix(now - SEGMENT_ORPHAN_MS);
   let listed = 0;
@@ -82,12 +82,7 @@ export async function sweepSegments(env: SweepEnv, now: number): Promise<number>
     after = ready.at(-1)?.key ?? after;
     if (!page.truncated || ready.length < page.objects.length) break; // at the end, or at `end`
   }
-  await env.DB.prepare(
-    `INSERT INTO sweep_cursors (prefix, after, updated_at) VALUES (?, ?, ?)
-     ON CONFLICT (prefix) DO UPDATE SET after = excluded.after, updated_at = excluded.updated_at`,
-  )
-    .bind(SEGMENT_CURSOR, after, now)
-    .run();
+  await cursorUpsert(env.DB, SEGMENT_CURSOR, after, now).run();
   return deleted;
 }
 
@@ -157,10 +152,7 @@ export async function sweepPrefix(
   now: number,
   fallback: Set<string>,
 ): Promise<number> {
-  const saved = await env.DB.prepare("SELECT after FROM sweep_cursors WHERE prefix = ?")
-    .bind(prefix)
-    .first<{ after: string }>();
-  let after = saved?.after || undefined;
+  let after = (await loadCursor(env.DB, prefix)) || undefined;
   let listed = 0;
   let deleted = 0;
   let done = false;
@@ -186,12 +178,7 @@ export async function sweepPrefix(
       break;
     }
   }
-  await env.DB.prepare(
-    `INSERT INTO sweep_cursors (prefix, after, updated_at) VALUES (?, ?, ?)
-     ON CONFLICT (prefix) DO UPDATE SET after = excluded.after, updated_at = excluded.updated_at`,
-  )
-    .bind(prefix, done ? "" : (after ?? ""), now)
-    .run();
+  await cursorUpsert(env.DB, prefix, done ? "" : (after ?? ""), now).run();
   return deleted;
 }
 

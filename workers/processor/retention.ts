@@ -20,6 +20,7 @@ import { timeHex } from "../../shared/ids";
 import { createSearchBackend, type SearchEnv } from "../../shared/search";
 import { readSettings } from "../../shared/settings";
 import { expireBundles, sweepChunks } from "../../shared/sourcemaps/store";
+import { cursorUpsert } from "../../shared/storage/sweep-cursor";
 import { expireAlertData } from "./alert-retention";
 import { listFallback, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
 import { sweepOrphans } from "./orphan-sweep";
@@ -298,13 +299,7 @@ async function expireSegments(
 ): Promise<void> {
   const cohorts = [...new Set([...retention.values(), UNKNOWN_PROJECT_DAYS])].sort((a, b) => a - b);
   const lanes: { shard: number; days: number; cursor: Cursor; done: boolean }[] = [];
-  const saveCursor = (db: D1Database, prefix: string, after: string) =>
-    db
-      .prepare(
-        `INSERT INTO sweep_cursors (prefix, after, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT (prefix) DO UPDATE SET after = excluded.after, updated_at = excluded.updated_at`,
-      )
-      .bind(prefix, after, now);
+  const saveCursor = (db: D1Database, prefix: string, after: string) => cursorUpsert(db, prefix, after, now);
 
   for (const [i, db] of shards.entries())
     await step(`segment cursors shard ${i}`, async () => {
