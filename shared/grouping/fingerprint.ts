@@ -7,6 +7,7 @@
 
 import { createHash } from "node:crypto";
 import type { CanonicalEvent, ExceptionInfo, StackFrame } from "../event";
+import { withoutQuery } from "../http/without-query";
 
 export const GROUPING_VERSION = 1;
 
@@ -36,20 +37,9 @@ export const MAX_FINGERPRINT_ENTRY = 512;
  */
 export const MAX_GROUPING_EXCEPTIONS = 16;
 
-/** Index of the first `?` or `#` in `s`, or -1. */
-function queryStart(s: string): number {
-  const q = s.indexOf("?");
-  const h = s.indexOf("#");
-  return q === -1 ? h : h === -1 ? q : Math.min(q, h);
-}
-
 /** Strips URL host/query, directories, `.min`, and hash-like segments: `app.5AF331AD.min.js` → `app.js`. */
 export function normalizeFilename(filename: string): string {
-  // Cut with indexOf, not /[?#].*$/: that pattern retries from every `?` up to a newline when one
-  // follows (`.` stops there and `$` fails), quadratic: 45 s on a 160 KB Sentry file name.
-  const cut = queryStart(filename);
-  let f = cut === -1 ? filename : filename.slice(0, cut);
-  f = f.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
+  let f = withoutQuery(filename).replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
   f = f.replace(/\\/g, "/");
   const base = f.slice(f.lastIndexOf("/") + 1);
   return base

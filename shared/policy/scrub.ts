@@ -9,6 +9,7 @@
 
 import type { CanonicalEvent } from "../event";
 import { isObject } from "../json/case-insensitive";
+import { setOwn } from "../json/own-property";
 import {
   classifyKey,
   FILTERED,
@@ -155,8 +156,7 @@ function cutDepth(v: unknown, depth: number): unknown {
     const next = cutDepth(obj[key], depth + 1);
     if (next === obj[key]) continue;
     out ??= { ...obj };
-    // A plain assignment of "__proto__" would set the copy's prototype instead of the JSON key.
-    Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true });
+    setOwn(out, key, next); // "__proto__" stays a key
   }
   return out ?? obj;
 }
@@ -260,8 +260,7 @@ function walkObject(obj: Record<string, unknown>, depth: number, ctx: Ctx): Reco
     if (next === REMOVE) {
       delete out[key];
     } else if (key === "__proto__") {
-      // A plain assignment would set the copy's prototype instead of the JSON key.
-      Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true });
+      setOwn(out, key, next);
     } else {
       out[key] = next;
     }

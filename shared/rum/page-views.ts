@@ -2,6 +2,7 @@
 // (views and load-time percentiles). Web items carry `data` as a JSON *string* of timing entries;
 // mobile items use `{name, timing:{type, duration}}`. Numeric fields may arrive as strings.
 
+import { withoutQuery } from "../http/without-query";
 import { getArrayCI, getCI, getNumberCI, getObjectCI, getStringCI, isObject } from "../json/case-insensitive";
 
 /** Upper bounds (ms) of the load-time histogram buckets; the last bucket is open-ended. */
@@ -23,20 +24,9 @@ export function bucketOf(ms: number): number {
 /** Longer load times are no page's (a clock error or a hostile count): the view counts, not the time. */
 export const MAX_LOAD_MS = 86_400_000;
 
-/** Index of the first `?` or `#` in `s`, or -1. */
-function queryStart(s: string): number {
-  const q = s.indexOf("?");
-  const h = s.indexOf("#");
-  return q === -1 ? h : h === -1 ? q : Math.min(q, h);
-}
-
 /** `https://shop.example/cart?id=1#x` → `/cart` (query and fragment carry user data, not pages). */
 export function normalizePage(url: string): string {
-  // Cut with indexOf, not /[?#].*$/: that pattern retries from every `?` up to a newline when one
-  // follows (`.` stops there and `$` fails), quadratic: 27 s on a 100 KB page name.
-  const cut = queryStart(url);
-  const noQuery = cut === -1 ? url : url.slice(0, cut);
-  const path = noQuery.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
+  const path = withoutQuery(url).replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
   return (path || "/").slice(0, 300);
 }
 

@@ -5,6 +5,7 @@ import type { Breadcrumb, EventRequest, EventUser, ExceptionInfo, StackFrame } f
 import { toLevel } from "../event";
 import { resolveInApp } from "../grouping/in-app-rules";
 import { isObject } from "../json/case-insensitive";
+import { setOwn } from "../json/own-property";
 import { parseTimestamp, toIso } from "./timestamps";
 
 /** Relay's `MaxChars` limits. */
@@ -168,9 +169,8 @@ export function normalizeUser(user: unknown): EventUser | null {
     else if (k === "email") out.email = str(v) === null ? null : trimChars(str(v)!, MAX_CHARS.email);
     else if (k === "username") out.username = str(v);
     else if (k === "ip_address") out.ipAddress = str(v);
-    // Defined, not assigned: `out["__proto__"] = v` would make v the user's prototype (its keys
-    // would then read as the user's own, and the console would show them as such).
-    else Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    // Defined, not assigned: a "__proto__" key would otherwise become the user's prototype.
+    else setOwn(out, k, v);
   }
   return out;
 }

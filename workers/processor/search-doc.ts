@@ -7,6 +7,7 @@
 // text escaped to 6 bytes a character), so any document fits an index message (process-batch.ts
 // packs ≤ 100 KB) with room to spare. Cut, never dropped: the raw report is in R2 either way.
 import type { CanonicalEvent } from "../../shared/event";
+import { setOwn } from "../../shared/json/own-property";
 import type { SearchDoc } from "../../shared/queue-message";
 import { clipJson, jsonBytes } from "./json-bytes";
 
@@ -66,8 +67,7 @@ function tagsOf(tags: Record<string, string>): Record<string, string> {
     const value = cap(v, TAG);
     const cost = jsonBytes(key) + jsonBytes(value) + 6; // "key":"value",
     if (bytes + cost > TAGS_BYTES) break;
-    // A plain assignment of "__proto__" would set the prototype and lose the tag.
-    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    setOwn(out, key, value); // "__proto__" stays a tag
     n++;
     bytes += cost;
   }
