@@ -92,7 +92,10 @@ export const PageQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-export const SettingsSchema = settingsSchema.openapi("ProjectSettings");
+// A new object over the shared schema's shape: zod 4 gives `.openapi` only to schemas built after
+// @hono/zod-openapi was loaded, and shared/settings.ts (also in the edge bundle) never loads it, so
+// which module a bundle or test evaluates first must not decide whether this line works.
+export const SettingsSchema = z.object(settingsSchema.shape).openapi("ProjectSettings");
 export const SettingsPatchSchema = z
   .object({
     sampleRates: settingsSchema.shape.sampleRates.unwrap().partial().optional(),
