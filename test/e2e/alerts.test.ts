@@ -222,30 +222,3 @@ describe("alerts through npm start's stack", () => {
     expect(dl.reason).toMatch(/after 3 attempts: no answer within 1500 ms/);
   });
 });
-
-describe("with ALLOW_PRIVATE_ALERT_TARGETS=false", () => {
-  let strict: RunningStack;
-  beforeAll(async () => {
-    strict = await startStack({ ALLOW_PRIVATE_ALERT_TARGETS: "false" });
-  });
-  afterAll(async () => {
-    await strict?.stop();
-  });
-
-  it("a private-address target is refused with a 400 and nothing is saved", async () => {
-    const p = await adminApi<{ id: string }>(strict, "/api/v1/projects", {
-      method: "POST",
-      body: JSON.stringify({ name: "strict" }),
-    });
-    for (const url of [`${receiver.url}/x`, "http://localhost:9/x", "http://10.0.0.1/x", "http://[::1]/x"]) {
-      const r = await adminApi<{ error: string }>(strict, `/api/v1/projects/${p.body.id}/alert-rules`, {
-        method: "POST",
-        body: JSON.stringify({ name: "x", triggers: ["new_issue"], target: { type: "webhook", url } }),
-      });
-      expect(r.status).toBe(400);
-      expect(r.body.error).toMatch(/refused/);
-    }
-    const list = await adminApi<{ rules: unknown[] }>(strict, `/api/v1/projects/${p.body.id}/alert-rules`);
-    expect(list.body.rules).toEqual([]);
-  });
-});
