@@ -105,8 +105,18 @@ export interface SearchBackend {
     groupId: string,
     page: { limit?: number | null; cursor?: string | null },
   ): Promise<EventPage>;
-  /** Deletes the project's docs with occurredAt < cutoffMs; returns how many were deleted. */
-  deleteOlderThan(projectId: string, cutoffMs: number): Promise<number>;
+  /**
+   * Deletes the project's docs with occurredAt < cutoffMs, in at most `maxChunks` round trips of up
+   * to 1,000 docs (default: until none are left); `done` is false when some may be left.
+   */
+  deleteOlderThan(projectId: string, cutoffMs: number, maxChunks?: number): Promise<DeleteResult>;
+}
+
+/** What a deleteOlderThan call did. */
+export interface DeleteResult {
+  deleted: number;
+  /** False when the call stopped at its `maxChunks` and expired docs may remain. */
+  done: boolean;
 }
 
 export const DEFAULT_LIMIT = 50;

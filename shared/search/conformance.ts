@@ -254,11 +254,11 @@ export function runSearchConformance(
     });
 
     it("deletes a project's docs older than a cutoff", async () => {
-      expect(await backend.deleteOlderThan("p1", at(5))).toBe(4);
+      expect(await backend.deleteOlderThan("p1", at(5))).toEqual({ deleted: 4, done: true });
       expect(await hitIds({})).toEqual(newest(range(5, 20)));
       expect((await search({ q: "cannot" })).groups).toEqual([{ groupId: "g1", count: 4 }]);
       expect(await hitIds({ projectId: "p2" })).toEqual(newest(range(21, 24)));
-      expect(await backend.deleteOlderThan("p1", at(5))).toBe(0);
+      expect(await backend.deleteOlderThan("p1", at(5))).toEqual({ deleted: 0, done: true });
     });
   });
 }

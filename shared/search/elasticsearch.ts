@@ -9,6 +9,7 @@
 
 import type { SearchDoc } from "../queue-message";
 import {
+  type DeleteResult,
   type EventPage,
   type IndexedEvent,
   type IndexResult,
@@ -160,7 +161,7 @@ export class ElasticsearchBackend implements SearchBackend {
     return { events: hits, next };
   }
 
-  async deleteOlderThan(projectId: string, cutoffMs: number): Promise<number> {
+  async deleteOlderThan(projectId: string, cutoffMs: number, maxChunks = Infinity): Promise<DeleteResult> {
     const bounds = { from: null, to: cutoffMs, limit: 1, after: null };
     const query = boolQuery(projectId, { terms: [] }, { projectId }, bounds);
     const refresh = this.config.refresh ? "&refresh=true" : "";
@@ -169,18 +170,19 @@ export class ElasticsearchBackend implements SearchBackend {
       `/${this.prefix}-*/_delete_by_query?conflicts=proceed&ignore_unavailable=true&allow_no_indices=true${refresh}`,
       JSON.stringify({ query }),
     );
-    if (res.ok) return (res.json as { deleted?: number }).deleted ?? 0;
+    // One call, whatever the count: the cluster does the paging.
+    if (res.ok) return { deleted: (res.json as { deleted?: number }).deleted ?? 0, done: true };
     if (!/no handler found/i.test(res.text)) throw esError("delete_by_query", res);
-    return this.deleteBySearch(query);
+    return this.deleteBySearch(query, maxChunks);
   }
 
   /** Where `_delete_by_query` is missing (no reindex module): page through ids, bulk-delete them. */
-  private async deleteBySearch(query: unknown): Promise<number> {
+  private async deleteBySearch(query: unknown, maxChunks: number): Promise<DeleteResult> {
     let deleted = 0;
-    for (;;) {
+    for (let i = 0; i < maxChunks; i++) {
       const json = await this.searchRequest({ size: 1000, query, _source: false, sort: ["_doc"] });
       const hits = (json.hits?.hits ?? []) as Array<{ _index: string; _id: string }>;
-      if (hits.length === 0) return deleted;
+      if (hits.length === 0) return { deleted, done: true };
       const body = hits
         .map((h) => `${JSON.stringify({ delete: { _index: h._index, _id: h._id } })}\n`)
         .join("");
@@ -192,6 +194,7 @@ export class ElasticsearchBackend implements SearchBackend {
       if (done === 0) throw esError("bulk delete", res);
       deleted += done;
     }
+    return { deleted, done: false };
   }
 
   /** Drops whole monthly indices that end on or before `cutoffMs` (all projects): max retention. */

@@ -127,3 +127,20 @@ describe("fts backend", () => {
     expect(events.events.map((e) => e.eventId)).toEqual(["far", "fine"]);
   });
 });
+
+describe("fts retention deletes", () => {
+  const backend = new FtsSearchBackend(env.DB);
+
+  it("stops after maxChunks round trips of 1,000 docs and says that some are left", async () => {
+    const docs = Array.from({ length: 2_100 }, (_, i) => ({
+      ...corpusDoc(1),
+      projectId: "expiring",
+      eventId: `x${i}`,
+    }));
+    expect(new Set(await backend.index(docs))).toEqual(new Set(["ok"]));
+    const cutoff = Date.parse(docs[0]!.occurredAt) + 1;
+    expect(await backend.deleteOlderThan("expiring", cutoff, 2)).toEqual({ deleted: 2_000, done: false });
+    expect(await backend.deleteOlderThan("expiring", cutoff, 2)).toEqual({ deleted: 100, done: true });
+    expect((await backend.search({ projectId: "expiring", q: "" })).total).toBe(0);
+  });
+});

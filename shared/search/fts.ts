@@ -7,6 +7,7 @@
 
 import type { SearchDoc } from "../queue-message";
 import {
+  type DeleteResult,
   type EventPage,
   type IndexedEvent,
   type IndexResult,
@@ -177,7 +178,7 @@ export class FtsSearchBackend implements SearchBackend {
     return { events: hits, next };
   }
 
-  async deleteOlderThan(projectId: string, cutoffMs: number): Promise<number> {
+  async deleteOlderThan(projectId: string, cutoffMs: number, maxChunks = Infinity): Promise<DeleteResult> {
     // Bounded deletes keep each statement short; the AFTER DELETE trigger drops the FTS rows.
     // Counted with RETURNING: D1's meta.changes also counts the trigger's FTS5 shadow-table writes.
     const stmt = this.db
@@ -185,11 +186,12 @@ export class FtsSearchBackend implements SearchBackend {
         WHERE project_id = ? AND occurred_at < ? LIMIT ${DELETE_CHUNK}) RETURNING 1 AS x`)
       .bind(projectId, cutoffMs);
     let deleted = 0;
-    for (;;) {
+    for (let i = 0; i < maxChunks; i++) {
       const n = (await stmt.all()).results.length;
       deleted += n;
-      if (n < DELETE_CHUNK) return deleted;
+      if (n < DELETE_CHUNK) return { deleted, done: true };
     }
+    return { deleted, done: false };
   }
 }
 

@@ -15,7 +15,11 @@ import type { StoredRef } from "./d1-writes";
 import type { Prepared } from "./prepare";
 
 const DAY = 86_400_000;
-/** Unlinked feedback the cron looks up per run (each one event-index look-up). */
+/**
+ * Unlinked feedback the cron looks up per run, over all shards (each one event-index look-up: a D1
+ * query with the embedded index). With a select and an update per shard, that bounds the relink's
+ * share of the invocation's 1,000 D1 queries (retention.ts takes at most 700 of them).
+ */
 const RELINK_PER_RUN = 200;
 /** Feedback whose event is not in the batch is resolved through the event index, this many at most. */
 const MAX_FEEDBACK_LOOKUPS = 50;
@@ -179,18 +183,20 @@ export function feedbackStatements(refs: StoredRef[]): SQL[] {
  */
 export async function relinkFeedback(env: SearchEnv, now = Date.now()): Promise<number> {
   let linked = 0;
-  for (const db of shardDbs(env)) linked += await relinkOnShard(env, db, now);
+  const dbs = shardDbs(env);
+  const perShard = Math.ceil(RELINK_PER_RUN / dbs.length);
+  for (const db of dbs) linked += await relinkOnShard(env, db, now, perShard);
   return linked;
 }
 
-async function relinkOnShard(env: SearchEnv, db: D1Database, now: number): Promise<number> {
+async function relinkOnShard(env: SearchEnv, db: D1Database, now: number, limit: number): Promise<number> {
   const rows = (
     await db
       .prepare(
         `SELECT project_id AS p, id, event_id AS e FROM user_feedback INDEXED BY user_feedback_unlinked
        WHERE group_id IS NULL AND event_id IS NOT NULL AND created_at > ? ORDER BY created_at LIMIT ?`,
       )
-      .bind(now - DAY, RELINK_PER_RUN)
+      .bind(now - DAY, limit)
       .all<{ p: number; id: string; e: string }>()
   ).results;
   if (rows.length === 0) return 0;

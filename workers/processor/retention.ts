@@ -10,7 +10,11 @@
 // share of a batch), pointer rows, attachments, aggregates and each ledger on the metadata shards. The orphan sweep (./orphan-sweep.ts) covers every other R2 prefix Sluice writes.
 //
 // Every run does a bounded amount of work (segment pages, delete chunks: the constants below) and
-// the next run continues where it stopped. A step that fails is logged and recorded in the report's
+// the next run continues where it stopped. That includes D1 calls: an invocation may make 1,000, so
+// a run counts its own (shared/storage/d1-call-budget.ts) and shares them out: the ledger first,
+// then segment pages, then projects, visited in id order from where the last run stopped (a
+// project whose deletes were cut short is visited first next time), and a reserve for the sweeps
+// at the end. However many projects there are, every one is reached within a few runs. A step that fails is logged and recorded in the report's
 // `errors`, and the run goes on with the next step and the next project: one failing search
 // backend or shard never keeps the ledger, the fences or the other projects from being pruned.
 
@@ -20,7 +24,8 @@ import { timeHex } from "../../shared/ids";
 import { createSearchBackend, type SearchEnv } from "../../shared/search";
 import { readSettings } from "../../shared/settings";
 import { expireBundles, sweepChunks } from "../../shared/sourcemaps/store";
-import { cursorUpsert } from "../../shared/storage/sweep-cursor";
+import { D1CallBudget } from "../../shared/storage/d1-call-budget";
+import { cursorUpsert, loadCursor } from "../../shared/storage/sweep-cursor";
 import { expireAlertData } from "./alert-retention";
 import { listFallback, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
 import { sweepOrphans } from "./orphan-sweep";
@@ -49,11 +54,15 @@ export interface RetentionReport {
   deadLettersDeleted: number;
   /** Source-map bundles past their project's retention, and chunks never assembled. */
   artifactsDeleted: number;
+  /** Projects whose data this run looked at (a run visits as many as its D1 budget allows). */
+  projectsVisited: number;
+  /** D1 calls the run made (at most limits.d1Calls). */
+  d1Calls: number;
   /** Steps that failed this run ("<step>: <error>"); the others ran. Empty when all went well. */
   errors: string[];
 }
 
-/** Bounds of one run's segment pass (tests lower them). */
+/** Bounds of one run (tests lower them). */
 export interface RetentionLimits {
   /** Segment rows read per query. */
   segmentPage: number;
@@ -61,16 +70,36 @@ export interface RetentionLimits {
   segmentPages: number;
   /** Wall time the segment pass may take per run (ms); the page under way finishes. */
   segmentMs: number;
+  /** D1 calls a run may make (an invocation may make 1,000; the cron's feedback relink uses ≤ 210). */
+  d1Calls: number;
 }
 
 const DAY = 86_400_000;
 /**
- * The processor writes one segment per batch and shard (≥ 86,400 a day at one batch a second):
- * 60 pages of 250 rows a run, 48 runs a day (cron every 30 minutes), is 720,000 rows a day, and a
- * page costs about six D1/R2 calls, so a run stays far from the 1,000 D1 queries an invocation may
- * make. The time budget keeps a run with slow calls from overlapping the next one.
+ * The processor writes one segment per batch and shard (≥ 86,400 a day at one batch a second).
+ * A page of 250 rows costs at most 2 D1 calls per shard and three more, so with 4 shards the pass
+ * gets ~30 pages (7,500 rows) of the budget before it leaves the rest to the projects: 360,000 rows
+ * a day at 48 runs. The time budget keeps a run with slow calls from overlapping the next one.
  */
-export const DEFAULT_LIMITS: RetentionLimits = { segmentPage: 250, segmentPages: 60, segmentMs: 120_000 };
+export const DEFAULT_LIMITS: RetentionLimits = {
+  segmentPage: 250,
+  segmentPages: 60,
+  segmentMs: 120_000,
+  d1Calls: 700,
+};
+/** D1 calls kept for the steps after the projects (dead letters, chunk and orphan sweeps). */
+const TAIL_CALLS = 60;
+/** D1 calls a project's visit may take at most (chunks stop early when the budget runs low). */
+const PROJECT_CALLS = 40;
+/** Share of the budget the ledger may use, and the share the segment pass leaves for projects. */
+const LEDGER_SHARE = 0.3;
+const PROJECT_SHARE = 0.35;
+/** Source-map bundles deleted per project visit (each a few D1 calls). */
+const BUNDLES_PER_VISIT = 5;
+/** Group-delta folds per project visit before its groups are judged (each a few D1 calls). */
+const FOLDS_PER_VISIT = 3;
+/** sweep_cursors row (control database): the project id the next run's visits start at. */
+const PROJECTS_CURSOR = "retention:projects";
 /** Retention of a project the control database no longer knows (its segment shares still expire). */
 const UNKNOWN_PROJECT_DAYS = 90;
 /** No redelivery after the queue's retention: ledger rows older than that can go. */
@@ -94,10 +123,13 @@ const R2_DELETE_MAX = 1000;
 export const FENCE_DAYS = 1;
 
 export async function runRetention(
-  env: RetentionEnv,
+  rawEnv: RetentionEnv,
   now = Date.now(),
-  limits: RetentionLimits = DEFAULT_LIMITS,
+  overrides: Partial<RetentionLimits> = {},
 ): Promise<RetentionReport> {
+  const limits = { ...DEFAULT_LIMITS, ...overrides };
+  const budget = new D1CallBudget(limits.d1Calls);
+  const env = budget.wrapEnv(rawEnv);
   const report: RetentionReport = {
     segmentsExamined: 0,
     segmentsDeleted: 0,
@@ -111,6 +143,8 @@ export async function runRetention(
     fencesPruned: 0,
     deadLettersDeleted: 0,
     artifactsDeleted: 0,
+    projectsVisited: 0,
+    d1Calls: 0,
     errors: [],
   };
   /** Runs one step; a failure is logged and recorded, and the run goes on. */
@@ -129,7 +163,8 @@ export async function runRetention(
   const shards = shardDbs(env);
   for (const [i, db] of shards.entries()) {
     await step(`ledger shard ${i}`, async () => {
-      report.ledgerPruned += await pruneLedger(db, now);
+      const chunks = Math.max(1, Math.floor((limits.d1Calls * LEDGER_SHARE) / shards.length));
+      report.ledgerPruned += await pruneLedger(db, now, chunks);
     });
     await step(`fences shard ${i}`, async () => {
       const fences = await db
@@ -157,64 +192,47 @@ export async function runRetention(
   // 1. Segments whose share of some project expired, shard by shard (each shard holds the segment
   // row of its projects' share of a batch).
   await step("segments", () =>
-    expireSegments(env, shards, now, retention, cutoffOf, dbOf, limits, report, step),
+    expireSegments(env, shards, now, retention, cutoffOf, dbOf, limits, budget, report, step),
   );
 
-  // 2. Per project: attachments, aggregates, groups with no events left, search documents.
+  // 2. Per project: attachments, aggregates, groups with no events left, alert data, search
+  // documents, source-map bundles; in id order from where the last run stopped, while the budget
+  // lasts (see the header).
   const search = createSearchBackend(env);
-  for (const [projectId] of retention) {
-    const cutoff = cutoffOf(projectId);
-    const pid = Number(projectId);
-    const db = dbOf(projectId);
-    await step(`attachments of ${projectId}`, async () => {
-      // Rows first, then their objects: a run stopped in between leaves objects no row refers to,
-      // which the orphan sweep (sweepPrefix) deletes.
-      const stmt = db
-        .prepare(`DELETE FROM attachments WHERE (project_id, event_id, name) IN (SELECT project_id, event_id, name
-          FROM attachments WHERE project_id = ? AND created_at < ? LIMIT ${R2_DELETE_MAX}) RETURNING blob_key`)
-        .bind(pid, cutoff);
-      for (let i = 0; i < DELETE_CHUNKS_PER_RUN; i++) {
-        const expired = (await stmt.all<{ blob_key: string }>()).results;
-        await deleteObjects(
-          env.BLOBS,
-          expired.map((a) => a.blob_key),
-        );
-        report.attachmentsDeleted += expired.length;
-        if (expired.length < R2_DELETE_MAX) break;
+  const ids = projects.map((p) => p.id).sort((a, b) => a - b);
+  await step("projects", async () => {
+    const start = Number((await loadCursor(env.DB, PROJECTS_CURSOR)) || ids[0]);
+    const from = ids.findIndex((id) => id >= start);
+    const order = from <= 0 ? ids : [...ids.slice(from), ...ids.slice(0, from)];
+    let firstUnfinished: number | undefined;
+    let next: number | undefined;
+    for (const [i, pid] of order.entries()) {
+      if (!budget.has(PROJECT_CALLS + TAIL_CALLS)) {
+        next = pid;
+        break;
       }
-    });
-    await step(`aggregates of ${projectId}`, async () => {
-      // Pending group deltas carry last_seen and hours: fold them before judging what expired.
-      await foldAll(db, { projectId: pid });
-      const pk = "project_id, ";
-      const tables: [table: string, key: string, where: string, before: number][] = [
-        ["error_groups", `${pk}id`, "last_seen < ?", cutoff],
-        ["outcomes", `${pk}minute, category, outcome, reason`, "minute < ?", cutoff],
-        ["rum_page_minutes", `${pk}page, minute`, "minute < ?", cutoff],
-        ["session_minutes", `${pk}release, environment, minute`, "minute < ?", cutoff],
-        // Issue workflow (group-workflow.ts): facets are day-coarse, so a whole day past the cutoff.
-        ["group_facets", `${pk}facet, value, group_id`, "last_seen < ?", cutoff - DAY],
-        ["user_feedback", `${pk}id`, "created_at < ?", cutoff],
-        // Whole hours only: an hour still partly inside the retention keeps its count.
-        ["group_hours", `${pk}group_id, hour, release, environment`, "hour <= ?", cutoff - 3600_000],
-      ];
-      for (const [table, key, where, before] of tables) {
-        const n = await deleteChunked(db, table, key, `project_id = ? AND ${where}`, [pid, before]);
-        if (table === "error_groups") report.groupsDeleted += n;
-      }
-    });
-    await step(`alert data of ${projectId}`, () => expireAlertData(env.DB, db, pid, cutoff, now));
-    await step(`search documents of ${projectId}`, async () => {
-      report.searchDocsDeleted += await search.deleteOlderThan(projectId, cutoff);
-    });
-  }
+      report.projectsVisited++;
+      const finished = await expireProject(
+        env,
+        pid,
+        dbOf(String(pid)),
+        cutoffOf(String(pid)),
+        now,
+        budget,
+        search,
+        report,
+        step,
+      );
+      if (!finished) firstUnfinished ??= pid;
+      if (i === order.length - 1) next = undefined; // every project visited: start over next run
+    }
+    const resume = firstUnfinished ?? next;
+    await cursorUpsert(env.DB, PROJECTS_CURSOR, resume === undefined ? "" : String(resume), now).run();
+  });
 
   // 3. Dead letters, then every R2 object nothing refers to any more.
   await step("dead letters", async () => {
     report.deadLettersDeleted = await expireDeadLetters(env, now, retention);
-  });
-  await step("artifact bundles", async () => {
-    report.artifactsDeleted += await expireBundles(env, cutoffOf, [...retention.keys()]);
   });
   await step("artifact chunks", async () => {
     report.artifactsDeleted += await sweepChunks(env, now);
@@ -222,32 +240,107 @@ export async function runRetention(
   await step("orphans", async () => {
     report.orphansDeleted = await sweepOrphans(env, now);
   });
+  report.d1Calls = budget.used;
   return report;
 }
 
+/** Whether the budget still allows another chunk of a project's deletes. */
+const anotherChunk = (budget: D1CallBudget) => budget.has(TAIL_CALLS + 4);
+
 /**
- * Deletes the rows of `table` matching `where`, DELETE_CHUNK at a time by primary key (`key`),
- * at most DELETE_CHUNKS_PER_RUN chunks; returns how many went (RETURNING: D1's meta.changes also
- * counts rows written by triggers).
+ * One project's visit: its attachments, aggregates (groups with no events left), alert data, search
+ * documents and source-map bundles past its retention. Returns false when something was left for
+ * a later run (a chunk limit or the budget), so that the next run starts with this project.
  */
-async function deleteChunked(
+async function expireProject(
+  env: RetentionEnv,
+  pid: number,
   db: D1Database,
-  table: string,
-  key: string,
-  where: string,
-  binds: unknown[],
-): Promise<number> {
-  const stmt = db
-    .prepare(`DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE ${where}
-      LIMIT ${DELETE_CHUNK}) RETURNING 1 AS x`)
-    .bind(...binds);
-  let deleted = 0;
-  for (let i = 0; i < DELETE_CHUNKS_PER_RUN; i++) {
-    const n = (await stmt.all()).results.length;
-    deleted += n;
-    if (n < DELETE_CHUNK) break;
-  }
-  return deleted;
+  cutoff: number,
+  now: number,
+  budget: D1CallBudget,
+  search: ReturnType<typeof createSearchBackend>,
+  report: RetentionReport,
+  step: (name: string, fn: () => Promise<void>) => Promise<void>,
+): Promise<boolean> {
+  let finished = true;
+  await step(`attachments of ${pid}`, async () => {
+    // Rows first, then their objects: a run stopped in between leaves objects no row refers to,
+    // which the orphan sweep (sweepPrefix) deletes.
+    const stmt = db
+      .prepare(`DELETE FROM attachments WHERE (project_id, event_id, name) IN (SELECT project_id, event_id, name
+        FROM attachments WHERE project_id = ? AND created_at < ? LIMIT ${R2_DELETE_MAX}) RETURNING blob_key`)
+      .bind(pid, cutoff);
+    for (let i = 0; ; i++) {
+      if (i === DELETE_CHUNKS_PER_RUN || !anotherChunk(budget)) {
+        finished = false;
+        break;
+      }
+      const expired = (await stmt.all<{ blob_key: string }>()).results;
+      await deleteObjects(
+        env.BLOBS,
+        expired.map((a) => a.blob_key),
+      );
+      report.attachmentsDeleted += expired.length;
+      if (expired.length < R2_DELETE_MAX) break;
+    }
+  });
+  await step(`aggregates of ${pid}`, async () => {
+    // Pending group deltas carry last_seen and hours: fold them before judging which groups expired.
+    // Folds not drained in this visit's share: groups wait for the next visit, the rest goes now.
+    const { drained } = await foldAll(db, { projectId: pid, maxFolds: FOLDS_PER_VISIT });
+    if (!drained) finished = false;
+    const pk = "project_id, ";
+    const tables: [table: string, key: string, where: string, before: number][] = [
+      ...(drained
+        ? [["error_groups", `${pk}id`, "last_seen < ?", cutoff] as [string, string, string, number]]
+        : []),
+      ["outcomes", `${pk}minute, category, outcome, reason`, "minute < ?", cutoff],
+      ["rum_page_minutes", `${pk}page, minute`, "minute < ?", cutoff],
+      ["session_minutes", `${pk}release, environment, minute`, "minute < ?", cutoff],
+      // Issue workflow (group-workflow.ts): facets are day-coarse, so a whole day past the cutoff.
+      ["group_facets", `${pk}facet, value, group_id`, "last_seen < ?", cutoff - DAY],
+      ["user_feedback", `${pk}id`, "created_at < ?", cutoff],
+      // Whole hours only: an hour still partly inside the retention keeps its count.
+      ["group_hours", `${pk}group_id, hour, release, environment`, "hour <= ?", cutoff - 3600_000],
+    ];
+    // One batch per round, one chunk of each table still holding expired rows.
+    let open = tables.map(([table, key, where, before]) => ({
+      table,
+      stmt: db
+        .prepare(`DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE project_id = ? AND ${where}
+          LIMIT ${DELETE_CHUNK}) RETURNING 1 AS x`)
+        .bind(pid, before),
+    }));
+    for (let round = 0; open.length > 0; round++) {
+      if (round === DELETE_CHUNKS_PER_RUN || !anotherChunk(budget)) {
+        finished = false;
+        break;
+      }
+      const results = await db.batch(open.map((t) => t.stmt));
+      const full = new Set<string>();
+      for (const [i, r] of results.entries()) {
+        const n = r.results.length;
+        if (open[i]!.table === "error_groups") report.groupsDeleted += n;
+        if (n === DELETE_CHUNK) full.add(open[i]!.table);
+      }
+      open = open.filter((t) => full.has(t.table));
+    }
+  });
+  await step(`alert data of ${pid}`, () => expireAlertData(env.DB, db, pid, cutoff, now));
+  await step(`search documents of ${pid}`, async () => {
+    // A chunk is one D1 query with the embedded index (one search request with Elasticsearch).
+    const chunks = Math.min(DELETE_CHUNKS_PER_RUN, Math.max(1, budget.left() - TAIL_CALLS - 8));
+    const { deleted, done } = await search.deleteOlderThan(String(pid), cutoff, chunks);
+    report.searchDocsDeleted += deleted;
+    if (!done) finished = false;
+  });
+  await step(`artifact bundles of ${pid}`, async () => {
+    const n = await expireBundles(env, () => cutoff, [String(pid)], BUNDLES_PER_VISIT);
+    report.artifactsDeleted += n;
+    if (n === BUNDLES_PER_VISIT) finished = false;
+  });
+  return finished;
 }
 
 /** Deletes R2 objects, at most R2_DELETE_MAX keys per call (R2's limit). */
@@ -294,6 +387,7 @@ async function expireSegments(
   cutoffOf: (projectId: string) => number,
   dbOf: (projectId: string) => D1Database,
   limits: RetentionLimits,
+  budget: D1CallBudget,
   report: RetentionReport,
   step: (name: string, fn: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
@@ -335,7 +429,10 @@ async function expireSegments(
 
   const deadline = Date.now() + limits.segmentMs;
   let pages = 0;
-  const budgetLeft = () => pages < limits.segmentPages && Date.now() < deadline;
+  // A page makes at most 2 calls per shard and three more; the projects' share stays untouched.
+  const pageCalls = 2 * shards.length + 3;
+  const reserve = Math.floor(limits.d1Calls * PROJECT_SHARE) + TAIL_CALLS + pageCalls;
+  const budgetLeft = () => pages < limits.segmentPages && Date.now() < deadline && budget.has(reserve);
   while (budgetLeft() && lanes.some((l) => !l.done)) {
     for (const lane of lanes) {
       if (lane.done || !budgetLeft()) continue;
@@ -450,14 +547,14 @@ async function expireSegmentPage(
  * Deletes ledger rows older than the queue's retention. Message ids start with their send time in
  * 12 hex digits (workers/edge/enqueue.ts), so "older" is a primary-key range: no scan.
  */
-export async function pruneLedger(db: D1Database, now: number): Promise<number> {
+export async function pruneLedger(db: D1Database, now: number, maxChunks = 100): Promise<number> {
   const cutoff = timeHex(now - LEDGER_DAYS * DAY);
   const stmt = db
     .prepare(`DELETE FROM message_ledger WHERE id IN (SELECT id FROM message_ledger WHERE id < ?
       LIMIT ${LEDGER_DELETE_CHUNK}) RETURNING 1 AS x`)
     .bind(cutoff);
   let pruned = 0;
-  for (;;) {
+  for (let i = 0; i < maxChunks; i++) {
     const n = (await stmt.all()).results.length;
     pruned += n;
     // A shard move's chunk guards ("move:…", workers/console/move-project.ts) sort after every
@@ -465,6 +562,7 @@ export async function pruneLedger(db: D1Database, now: number): Promise<number> 
     // move that stopped keep it from adding a chunk of its outbox twice when it is run again.
     if (n < LEDGER_DELETE_CHUNK) return pruned;
   }
+  return pruned; // the rest next run
 }
 
 /**
@@ -479,11 +577,18 @@ async function expireDeadLetters(
   retention: Map<string, number>,
 ): Promise<number> {
   const cutoffOf = (projectId: string) => now - (retention.get(projectId) ?? UNOWNED_DEAD_LETTER_DAYS) * DAY;
-  const statements = [...retention].map(([projectId]) =>
-    env.DB.prepare("DELETE FROM dead_letters WHERE project_id = ? AND created_at < ?").bind(
-      Number(projectId),
-      cutoffOf(projectId),
-    ),
+  // One statement per distinct retention (a handful), not per project: a batch's size must not
+  // grow with the number of projects.
+  const cohorts = new Map<number, number[]>();
+  for (const [projectId, days] of retention) {
+    const ids = cohorts.get(days) ?? [];
+    ids.push(Number(projectId));
+    cohorts.set(days, ids);
+  }
+  const statements = [...cohorts].map(([days, ids]) =>
+    env.DB.prepare(
+      "DELETE FROM dead_letters WHERE project_id IN (SELECT value FROM json_each(?)) AND created_at < ?",
+    ).bind(JSON.stringify(ids), now - days * DAY),
   );
   statements.push(
     env.DB.prepare(
