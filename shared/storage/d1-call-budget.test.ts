@@ -23,6 +23,10 @@ describe("D1CallBudget", () => {
     expect(budget.left()).toBe(4);
     expect(budget.has(4)).toBe(true);
     expect(budget.has(5)).toBe(false);
+    // Reserved calls are not offered until released.
+    budget.reserved = 3;
+    expect(budget.left()).toBe(1);
+    budget.reserved = 0;
     // Preparing and binding make no call.
     db.prepare("SELECT 1").bind();
     expect(budget.used).toBe(6);

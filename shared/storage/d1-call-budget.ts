@@ -11,13 +11,15 @@ const STATEMENT_RUNS = new Set(["all", "run", "first", "raw"]);
 
 export class D1CallBudget {
   used = 0;
+  /** Calls set aside for later steps: left() does not offer them until this is lowered again. */
+  reserved = 0;
   /** One counted wrapper per database, so that two names for one binding stay one object. */
   private readonly wrapped = new Map<D1Database, D1Database>();
   constructor(readonly limit: number) {}
 
-  /** Calls left before the budget is spent (never negative). */
+  /** Calls left before the budget (less what is reserved) is spent; never negative. */
   left(): number {
-    return Math.max(0, this.limit - this.used);
+    return Math.max(0, this.limit - this.reserved - this.used);
   }
 
   /** True while at least `calls` more calls fit. */

@@ -4,6 +4,9 @@
 //                           one without a segments row (walked once in key order: sweep_cursors)
 //   claims/<pid>/<event>    payloads > 100 KB, written by the edge, deleted once stored
 //   attachments/<pid>/<event>/…  binary items, written by the edge, linked by an attachments row
+//   artifacts/<pid>/<bundle>/…   source maps of a bundle, written before its rows; a save that
+//                           never finished (no artifact_bundles row a day later) leaves them, and
+//                           maybe some artifact_files rows, which go with them
 //
 // A claim or attachment is kept while an attachments row or a dead letter refers to it, or while
 // its item may still be in a queue (QUEUE_RETENTION_MS, whatever the project's retention: a
@@ -27,6 +30,20 @@ const DAY = 86_400_000;
 const SEGMENT_ORPHAN_MS = 3600_000;
 /** Keys listed per prefix per run (pages of 1000). */
 const KEYS_PER_RUN = 5000;
+const PAGES_PER_RUN = KEYS_PER_RUN / 1000;
+/** A bundle's save (one assemble request) takes minutes at most; a day later it never will finish. */
+const UNFINISHED_BUNDLE_MS = DAY;
+const ARTIFACTS_CURSOR = "artifacts/";
+
+/**
+ * The most D1 calls one sweepOrphans run makes with `shards` metadata shards (retention keeps
+ * them in reserve): per page, the segment sweep asks every shard, the claims and attachments
+ * sweeps the control database and every shard, the artifacts sweep two calls; each sweep loads and
+ * saves its cursor.
+ */
+export function orphanSweepCalls(shards: number): number {
+  return PAGES_PER_RUN * (shards + 2 * (1 + shards) + 2) + 4 * 2;
+}
 
 async function deleteKeys(env: SweepEnv, keys: string[]): Promise<number> {
   for (let i = 0; i < keys.length; i += 1000) await env.BLOBS.delete(keys.slice(i, i + 1000));
@@ -182,11 +199,66 @@ export async function sweepPrefix(
   return deleted;
 }
 
+/**
+ * Source maps of bundles whose save never finished: objects under artifacts/<pid>/<bundle>/ a day
+ * old whose bundle has no artifact_bundles row (its last statement), with the file rows the save
+ * had written. Walks the prefix KEYS_PER_RUN keys a run from where the last run stopped.
+ */
+export async function sweepArtifacts(env: SweepEnv, now: number): Promise<number> {
+  let after = (await loadCursor(env.DB, ARTIFACTS_CURSOR)) || undefined;
+  let listed = 0;
+  let deleted = 0;
+  let done = false;
+  while (listed < KEYS_PER_RUN) {
+    const page = await env.BLOBS.list({ prefix: ARTIFACTS_CURSOR, startAfter: after, limit: 1000 });
+    listed += page.objects.length;
+    const old = new Map<string, string[]>(); // "<pid>/<bundle>" → its old keys on this page
+    for (const o of page.objects) {
+      if (now - o.uploaded.getTime() <= UNFINISHED_BUNDLE_MS) continue;
+      const [, pid, bundle] = o.key.split("/");
+      if (!pid || !bundle) continue;
+      const id = `${pid}/${bundle}`;
+      const keys = old.get(id) ?? [];
+      keys.push(o.key);
+      old.set(id, keys);
+    }
+    if (old.size > 0) {
+      const pairs = JSON.stringify([...old.keys()].map((id) => id.split("/")));
+      const kept = await env.DB.prepare(
+        `SELECT b.project_id || '/' || b.id AS id FROM json_each(?) j
+           JOIN artifact_bundles b ON b.project_id = j.value->>0 AND b.id = j.value->>1`,
+      )
+        .bind(pairs)
+        .all<{ id: string }>();
+      for (const r of kept.results) old.delete(r.id);
+      if (old.size > 0) {
+        // Rows first (nothing resolves to these maps any more), then the objects.
+        await env.DB.prepare(
+          `DELETE FROM artifact_files WHERE (project_id, bundle_id) IN (SELECT j.value->>0, j.value->>1 FROM json_each(?) j)
+             AND NOT EXISTS (SELECT 1 FROM artifact_bundles b WHERE b.project_id = artifact_files.project_id
+               AND b.id = artifact_files.bundle_id)`,
+        )
+          .bind(JSON.stringify([...old.keys()].map((id) => id.split("/"))))
+          .run();
+        deleted += await deleteKeys(env, [...old.values()].flat());
+      }
+    }
+    after = page.objects.at(-1)?.key ?? after;
+    if (!page.truncated) {
+      done = true;
+      break;
+    }
+  }
+  await cursorUpsert(env.DB, ARTIFACTS_CURSOR, done ? "" : (after ?? ""), now).run();
+  return deleted;
+}
+
 /** Every R2 sweep of a retention run; returns the number of objects deleted. */
 export async function sweepOrphans(env: SweepEnv, now: number): Promise<number> {
   const fallback = await fallbackRefs(env);
   let deleted = await sweepSegments(env, now);
   for (const prefix of ["claims/", "attachments/"] as const)
     deleted += await sweepPrefix(env, prefix, now, fallback);
+  deleted += await sweepArtifacts(env, now);
   return deleted;
 }

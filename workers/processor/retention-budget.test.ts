@@ -44,9 +44,9 @@ describe("retention's D1 budget", () => {
     for (const p of projects) expect(await outcomeRows(p)).toBe(3);
 
     // Enough for the fixed steps and a few projects, not for twelve.
-    const d1Calls = 160;
+    const d1Calls = 180;
     const cleanedBy: string[][] = [];
-    for (let run = 0; run < 8 && projects.some((p) => !cleanedBy.flat().includes(p.id)); run++) {
+    for (let run = 0; run < 12 && projects.some((p) => !cleanedBy.flat().includes(p.id)); run++) {
       const report = await runRetention(env, now, { d1Calls });
       expect(report.errors).toEqual([]);
       expect(report.d1Calls).toBeLessThanOrEqual(d1Calls);

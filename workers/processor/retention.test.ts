@@ -194,3 +194,48 @@ describe("dead-letter blob references", () => {
     expect(await exists(claim)).toBe(true);
   });
 });
+
+describe("unfinished source-map bundles", () => {
+  it("deletes the maps and file rows of a bundle save that never wrote its bundle row, a day on", async () => {
+    const p = await createTestProject("unfinished-bundle");
+    const pid = Number(p.id);
+    const fileRow = (bundle: string) =>
+      env.DB.prepare(
+        `INSERT INTO artifact_files (project_id, bundle_id, url, kind, debug_id, release, dist, map_url, blob_key, size, created_at)
+         VALUES (?, ?, '~/app.js.map', 'source_map', NULL, 'r1', '', NULL, ?, 3, ?)`,
+      ).bind(pid, bundle, `artifacts/${pid}/${bundle}/0`, Date.now());
+    // A finished bundle (its row written last) and one whose save stopped after its first batch.
+    await env.BLOBS.put(`artifacts/${pid}/finished/0`, "map");
+    await env.DB.batch([
+      fileRow("finished"),
+      env.DB.prepare(
+        `INSERT INTO artifact_bundles (project_id, id, source, release, dist, files, bytes, created_at)
+         VALUES (?, 'finished', 'sentry-cli', 'r1', '', 1, 3, ?)`,
+      ).bind(pid, Date.now()),
+    ]);
+    await env.BLOBS.put(`artifacts/${pid}/unfinished/0`, "map");
+    await env.BLOBS.put(`artifacts/${pid}/unfinished/1`, "map");
+    await fileRow("unfinished").run();
+    const files = async (bundle: string) =>
+      (
+        await env.DB.prepare(
+          "SELECT count(*) AS n FROM artifact_files WHERE project_id = ? AND bundle_id = ?",
+        )
+          .bind(pid, bundle)
+          .first<{ n: number }>()
+      )?.n;
+
+    // Within the day a save may still be under way: nothing goes.
+    await runRetention(env, Date.now() + 3600_000);
+    expect(await exists(`artifacts/${pid}/unfinished/0`)).toBe(true);
+    expect(await files("unfinished")).toBe(1);
+
+    const report = await runRetention(env, Date.now() + 2 * DAY);
+    expect(report.errors).toEqual([]);
+    expect(await exists(`artifacts/${pid}/unfinished/0`)).toBe(false);
+    expect(await exists(`artifacts/${pid}/unfinished/1`)).toBe(false);
+    expect(await files("unfinished")).toBe(0);
+    expect(await exists(`artifacts/${pid}/finished/0`)).toBe(true);
+    expect(await files("finished")).toBe(1);
+  });
+});

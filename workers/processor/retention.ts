@@ -28,7 +28,7 @@ import { D1CallBudget } from "../../shared/storage/d1-call-budget";
 import { cursorUpsert, loadCursor } from "../../shared/storage/sweep-cursor";
 import { expireAlertData } from "./alert-retention";
 import { listFallback, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
-import { sweepOrphans } from "./orphan-sweep";
+import { orphanSweepCalls, sweepOrphans } from "./orphan-sweep";
 import { QUEUE_RETENTION_DAYS } from "./queue-retention";
 import { parseSegmentContents } from "./segment-contents";
 
@@ -87,8 +87,8 @@ export const DEFAULT_LIMITS: RetentionLimits = {
   segmentMs: 120_000,
   d1Calls: 700,
 };
-/** D1 calls kept for the steps after the projects (dead letters, chunk and orphan sweeps). */
-const TAIL_CALLS = 60;
+/** D1 calls kept for the steps after the projects: dead letters (1), chunk sweep (2), orphan sweeps. */
+const tailCalls = (shards: number) => 3 + orphanSweepCalls(shards);
 /** D1 calls a project's visit may take at most (chunks stop early when the budget runs low). */
 const PROJECT_CALLS = 40;
 /** Share of the budget the ledger may use, and the share the segment pass leaves for projects. */
@@ -161,6 +161,8 @@ export async function runRetention(
   // 0. The ledger and the move fences first, shard by shard: they depend on nothing else, and a
   // failing later step must never leave them to grow.
   const shards = shardDbs(env);
+  // Kept for the sweeps at the end (step 3), whatever the steps before them find to do.
+  budget.reserved = tailCalls(shards.length);
   for (const [i, db] of shards.entries()) {
     await step(`ledger shard ${i}`, async () => {
       const chunks = Math.max(1, Math.floor((limits.d1Calls * LEDGER_SHARE) / shards.length));
@@ -207,7 +209,7 @@ export async function runRetention(
     let firstUnfinished: number | undefined;
     let next: number | undefined;
     for (const [i, pid] of order.entries()) {
-      if (!budget.has(PROJECT_CALLS + TAIL_CALLS)) {
+      if (!budget.has(PROJECT_CALLS)) {
         next = pid;
         break;
       }
@@ -230,7 +232,8 @@ export async function runRetention(
     await cursorUpsert(env.DB, PROJECTS_CURSOR, resume === undefined ? "" : String(resume), now).run();
   });
 
-  // 3. Dead letters, then every R2 object nothing refers to any more.
+  // 3. Dead letters, then every R2 object nothing refers to any more: the calls kept for them.
+  budget.reserved = 0;
   await step("dead letters", async () => {
     report.deadLettersDeleted = await expireDeadLetters(env, now, retention);
   });
@@ -245,7 +248,7 @@ export async function runRetention(
 }
 
 /** Whether the budget still allows another chunk of a project's deletes. */
-const anotherChunk = (budget: D1CallBudget) => budget.has(TAIL_CALLS + 4);
+const anotherChunk = (budget: D1CallBudget) => budget.has(4);
 
 /**
  * One project's visit: its attachments, aggregates (groups with no events left), alert data, search
@@ -330,7 +333,7 @@ async function expireProject(
   await step(`alert data of ${pid}`, () => expireAlertData(env.DB, db, pid, cutoff, now));
   await step(`search documents of ${pid}`, async () => {
     // A chunk is one D1 query with the embedded index (one search request with Elasticsearch).
-    const chunks = Math.min(DELETE_CHUNKS_PER_RUN, Math.max(1, budget.left() - TAIL_CALLS - 8));
+    const chunks = Math.min(DELETE_CHUNKS_PER_RUN, Math.max(1, budget.left() - 8));
     const { deleted, done } = await search.deleteOlderThan(String(pid), cutoff, chunks);
     report.searchDocsDeleted += deleted;
     if (!done) finished = false;
@@ -431,7 +434,7 @@ async function expireSegments(
   let pages = 0;
   // A page makes at most 2 calls per shard and three more; the projects' share stays untouched.
   const pageCalls = 2 * shards.length + 3;
-  const reserve = Math.floor(limits.d1Calls * PROJECT_SHARE) + TAIL_CALLS + pageCalls;
+  const reserve = Math.floor(limits.d1Calls * PROJECT_SHARE) + pageCalls;
   const budgetLeft = () => pages < limits.segmentPages && Date.now() < deadline && budget.has(reserve);
   while (budgetLeft() && lanes.some((l) => !l.done)) {
     for (const lane of lanes) {
