@@ -174,10 +174,26 @@ const COMMANDS = {
     if (!/^\d+$/.test(shard))
       throw new CliError(`--shard must be a shard number, not ${JSON.stringify(shard)}`);
     const path = `api/v1/projects/${encodeURIComponent(need(id, "<projectId>"))}/shard`;
-    const r = await api(o, "POST", path, { shard: Number(shard) });
+    // A big project takes several requests (each stops at its share of D1 calls): go on until done.
+    let r;
+    let from;
+    const total = { rowsMoved: 0, ledgerRowsCopied: 0, requests: 0 };
+    do {
+      r = await api(o, "POST", path, { shard: Number(shard) });
+      from ??= r.from; // later requests find the project on its new shard already
+      total.rowsMoved += r.rowsMoved;
+      total.ledgerRowsCopied += r.ledgerRowsCopied;
+      total.requests++;
+      if (!r.done && !o.json)
+        process.stderr.write(`project ${id}: ${total.rowsMoved} row(s) moved so far…\n`);
+    } while (!r.done && total.requests < 10_000);
+    if (!r.done)
+      throw new CliError(
+        `project ${id}: the move is not done after ${total.requests} requests; run it again`,
+      );
     return o.json
-      ? r
-      : `project ${id}: shard ${r.from} -> ${r.to}; ${r.rowsMoved} row(s) moved, ${r.ledgerRowsCopied} ledger row(s) copied`;
+      ? { ...r, from, ...total }
+      : `project ${id}: shard ${from} -> ${r.to}; ${total.rowsMoved} row(s) moved, ${total.ledgerRowsCopied} ledger row(s) copied`;
   },
   async "keys:rotate"(o, [id]) {
     const p = await api(

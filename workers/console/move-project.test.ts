@@ -174,6 +174,47 @@ const move = (p: TestProject, shard: unknown) =>
   });
 
 describe("moving a project to another metadata shard", () => {
+  it("a move larger than one request's D1 calls stops at a chunk boundary and the next request goes on", async () => {
+    const { p, from, to, oldDb, newDb } = await projectToMove("move-budget");
+    await deliver([body([raygunItem(p), raygunItem(p)])]);
+    // 2,000 outcome rows: ten chunks of 200, about four calls each, more than one request's share.
+    const minutes = Array.from({ length: 2000 }, (_, i) => 60_000 * (1_000_000 + i));
+    await oldDb
+      .prepare(
+        `INSERT INTO outcomes (project_id, minute, category, outcome, quantity)
+         SELECT ?, value, 'error', 'filtered', 2 FROM json_each(?)`,
+      )
+      .bind(Number(p.id), JSON.stringify(minutes))
+      .run();
+    const quantity = async (db: D1Database) =>
+      (await db
+        .prepare(
+          "SELECT coalesce(sum(quantity), 0) AS n FROM outcomes WHERE project_id = ? AND outcome = 'filtered'",
+        )
+        .bind(Number(p.id))
+        .first<{ n: number }>())!.n;
+
+    const d1Calls = 80;
+    const reports = [];
+    for (let i = 0; i < 40; i++) {
+      const r = await moveProject(env, Number(p.id), to, { d1Calls });
+      expect(r.d1Calls).toBeLessThanOrEqual(d1Calls);
+      reports.push(r);
+      if (r.done) break;
+    }
+    expect(reports.length).toBeGreaterThan(1);
+    expect(reports.at(-1)!.done).toBe(true);
+    expect(reports.slice(0, -1).every((r) => !r.done)).toBe(true);
+    expect(reports[0]!.from).toBe(from);
+    // Every row arrived once: nothing left behind, no quantity counted twice.
+    expect(reports.reduce((n, r) => n + r.rowsMoved, 0)).toBeGreaterThanOrEqual(2000);
+    expect(await quantity(newDb)).toBe(4000);
+    await expectNothingLeft(oldDb, p);
+    await expectNoGuards(p);
+    expect((await projectShards(env, [p.id])).get(p.id)).toBe(to);
+    expect((await groups(p)).map((g) => g.count)).toEqual([2]);
+  });
+
   it("keeps every count, leaves nothing on the old shard, and a redelivery after the move counts nothing", async () => {
     const { p, from, to } = await projectToMove("move");
     const applied = body([raygunItem(p), raygunItem(p), raygunItem(p)]);

@@ -29,6 +29,7 @@ import { isMoveFence, type ShardEnv, shardDbs } from "../../shared/db/shards";
 import { hllMergeSql } from "../../shared/hll";
 import { ClientError } from "../../shared/http/errors";
 import { BUCKET_COUNT } from "../../shared/rum/page-views";
+import { D1CallBudget } from "../../shared/storage/d1-call-budget";
 import { QUEUE_RETENTION_MS } from "../processor/queue-retention";
 
 /**
@@ -65,6 +66,23 @@ const SUM = new Set([
 ]);
 const CHUNK = 200;
 const LEDGER_CHUNK = 200;
+/**
+ * D1 calls one move request makes at most. A Worker invocation may make 1,000, and a big project
+ * (hundreds of thousands of aggregate rows, about four calls per chunk of 200) needs more: past the
+ * limit every call fails mid-run. So a run stops itself at a chunk boundary once fewer than
+ * CHUNK_CALLS (a chunk's calls and the lease's release) are left, as a stopped run, which the next
+ * one resumes, and answers `done: false`; the CLI calls again until the move is done. Each request
+ * repeats the fixed part of a run (fences, outboxes, empty tables: ~25 calls and ~15 per shard)
+ * before it goes on. (The request's authentication takes a few more.)
+ */
+const MOVE_D1_CALLS = 900;
+const CHUNK_CALLS = 10;
+/** A shard's fold of the project's pending group deltas: up to 64 folds of a few calls each. */
+const MAX_FOLDS = 64;
+const FOLD_CALLS = 5;
+
+/** Thrown at a chunk boundary when the request's D1 budget is spent: the next request resumes. */
+class MoveIncomplete extends Error {}
 
 /**
  * An error group the new shard holds already was made there by a batch after the flip, so its
@@ -114,12 +132,17 @@ async function copyLedger(from: D1Database, to: D1Database, pid: number, lease: 
   const mine = entryOf(pid);
   for (;;) {
     await lease.keep();
+    // Only rows that may list an entry of the project (the exact test is `mine` below): the
+    // round trips grow with the project's share of the ledger, not with every project's.
     const read = (
       await from
         .prepare(
-          "SELECT id, batch_id, applied_at, ids FROM message_ledger WHERE id > ? AND id NOT LIKE 'move:%' ORDER BY id LIMIT ?",
+          `SELECT id, batch_id, applied_at, ids FROM message_ledger WHERE id > ? AND id NOT LIKE 'move:%'
+             AND (instr(ids, '@' || ? || '"') > 0 OR EXISTS (SELECT 1 FROM json_each(ids) WHERE instr(value, '@') = 0))
+           ORDER BY id LIMIT ?`,
         )
-        .bind(after, LEDGER_CHUNK)
+        // As text: D1 binds a JS number as a REAL, which `||` would spell "12.0".
+        .bind(after, String(pid), LEDGER_CHUNK)
         .all<{ id: string; batch_id: string; applied_at: number; ids: string }>()
     ).results;
     if (read.length === 0) return copied;
@@ -141,6 +164,7 @@ async function copyLedger(from: D1Database, to: D1Database, pid: number, lease: 
       .bind(JSON.stringify(rows))
       .run();
     copied += rows.length;
+    lease.tally.ledgerRowsCopied += rows.length;
   }
 }
 
@@ -249,7 +273,9 @@ async function drainOutbox(
       if (chunk.to_shard !== to)
         await from.prepare("UPDATE move_outbox SET to_shard = ? WHERE id = ?").bind(to, chunk.id).run();
       await deliverChunk(from, dbs, pid, { ...chunk, to_shard: to }, runId);
-      rows += (JSON.parse(chunk.rows) as unknown[]).length;
+      const n = (JSON.parse(chunk.rows) as unknown[]).length;
+      rows += n;
+      lease.tally.rowsMoved += n;
     }
   }
 }
@@ -289,22 +315,36 @@ async function foldTable(
     const chunk = (staged?.results as OutboxRow[] | undefined)?.[0];
     if (!chunk) return moved;
     await deliverChunk(from, dbs, pid, chunk, runId);
-    moved += (JSON.parse(chunk.rows) as unknown[]).length;
+    const n = (JSON.parse(chunk.rows) as unknown[]).length;
+    moved += n;
+    lease.tally.rowsMoved += n;
   }
 }
 
 export interface MoveReport {
   from: number;
   to: number;
+  /** Rows this request moved (and ledger rows it copied). */
   rowsMoved: number;
   ledgerRowsCopied: number;
+  /** False when the request stopped at its D1 budget: call again to go on. */
+  done: boolean;
+  /** D1 calls this request's move made (at most MOVE_D1_CALLS, or the d1Calls given). */
+  d1Calls: number;
 }
 
 /**
  * Moves project `id` to shard `to`. Towards the shard it is on already, it finishes what a stopped
  * run left: fences, outboxes, the other shards' rows.
  */
-export async function moveProject(env: ShardEnv, id: number, to: number): Promise<MoveReport> {
+export async function moveProject(
+  rawEnv: ShardEnv,
+  id: number,
+  to: number,
+  { d1Calls = MOVE_D1_CALLS }: { d1Calls?: number } = {},
+): Promise<MoveReport> {
+  const budget = new D1CallBudget(d1Calls);
+  const env = budget.wrapEnv(rawEnv);
   const dbs = shardDbs(env);
   if (!Number.isInteger(to) || to < 0 || to >= dbs.length)
     throw new ClientError(
@@ -315,14 +355,19 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
   const exists = await env.DB.prepare("SELECT 1 AS x FROM projects WHERE id = ?").bind(id).first();
   if (!exists) throw new ClientError(404, "project not found", "not_found");
   const runId = crypto.randomUUID();
-  const lease = await takeLease(env.DB, id, runId);
+  const lease = await takeLease(env.DB, id, runId, budget);
+  let from = to;
   try {
     // Read once held: a run that ended just before would otherwise leave this one a stale pointer.
     const row = (await env.DB.prepare("SELECT shard, moved_from, moved_at FROM projects WHERE id = ?")
       .bind(id)
       .first<{ shard: number; moved_from: number | null; moved_at: number | null }>())!;
-    return await moveHeld(env, dbs, id, to, row, runId, lease);
+    from = row.shard;
+    await moveHeld(env, dbs, id, to, row, runId, lease);
+    return { from, to, ...lease.tally, done: true, d1Calls: budget.used };
   } catch (err) {
+    // Stopped at a chunk boundary to stay within the invocation's D1 calls: the next request goes on.
+    if (err instanceof MoveIncomplete) return { from, to, ...lease.tally, done: false, d1Calls: budget.used };
     // The fence turned one of this run's own writes away: not the "retry" (503) the console gives
     // other writes that met a fence, but a run that lost its project.
     if (isMoveFence(err))
@@ -346,8 +391,15 @@ export async function moveProject(env: ShardEnv, id: number, to: number): Promis
 const LEASE_MS = 10 * 60_000;
 
 interface Lease {
-  /** Renews the hold (at most once a minute unless forced); throws once another run holds it. */
-  keep(force?: boolean): Promise<void>;
+  /**
+   * Renews the hold (at most once a minute unless forced); throws once another run holds it, or
+   * MoveIncomplete once fewer than `calls` D1 calls are left to this request (a chunk's worth).
+   */
+  keep(force?: boolean, calls?: number): Promise<void>;
+  /** What this request did so far. */
+  tally: { rowsMoved: number; ledgerRowsCopied: number };
+  /** D1 calls this request may still make. */
+  callsLeft(): number;
 }
 
 /** What a run that lost its project (it stalled past its lease and another took over) throws. */
@@ -359,7 +411,7 @@ const lostProject = (id: number) =>
  * renews the hold, at most once a minute, and fails when the run lost it, before the run writes
  * anything more.
  */
-async function takeLease(db: D1Database, id: number, runId: string): Promise<Lease> {
+async function takeLease(db: D1Database, id: number, runId: string, budget: D1CallBudget): Promise<Lease> {
   const now = Date.now();
   const took = await db
     .prepare(
@@ -375,7 +427,10 @@ async function takeLease(db: D1Database, id: number, runId: string): Promise<Lea
     );
   let renewed = now;
   return {
-    async keep(force = false) {
+    tally: { rowsMoved: 0, ledgerRowsCopied: 0 },
+    callsLeft: () => budget.left(),
+    async keep(force = false, calls = CHUNK_CALLS) {
+      if (!budget.has(calls)) throw new MoveIncomplete();
       if (!force && Date.now() - renewed < 60_000) return;
       const r = await db
         .prepare("UPDATE projects SET move_until = ? WHERE id = ? AND move_run = ?")
@@ -395,7 +450,7 @@ async function moveHeld(
   row: { shard: number; moved_from: number | null; moved_at: number | null },
   runId: string,
   lease: Lease,
-): Promise<MoveReport> {
+): Promise<void> {
   const fromDb = dbs[row.shard];
   const putFence = (db: D1Database, toShard: number, at: number) =>
     db
@@ -421,7 +476,6 @@ async function moveHeld(
   )
     .bind(id)
     .first<{ to_shard: number; departed_at: number }>();
-  let ledgerRowsCopied = 0;
   // The shard a stopped run moved the project off: the pointer's "moved from" becomes the current
   // shard below, after which the processor no longer asks that shard's ledger.
   const previous =
@@ -429,9 +483,9 @@ async function moveHeld(
       ? row.moved_from
       : null;
   try {
-    if (fromDb && row.shard !== to) ledgerRowsCopied += await copyLedger(fromDb, dbs[to]!, id, lease);
+    if (fromDb && row.shard !== to) await copyLedger(fromDb, dbs[to]!, id, lease);
     if (previous !== null && previous !== to && previous !== row.shard && dbs[previous])
-      ledgerRowsCopied += await copyLedger(dbs[previous]!, dbs[to]!, id, lease);
+      await copyLedger(dbs[previous]!, dbs[to]!, id, lease);
     if (row.shard !== to) {
       // The old shard is remembered: for the queue's retention the processor asks its ledger too.
       // Only while this run holds the project: the flip and the fences below are its alone.
@@ -453,8 +507,7 @@ async function moveHeld(
   // such a batch is.
   if (row.shard !== to) await fence(row.shard);
   // Chunks a stopped run left in an outbox go first.
-  let rowsMoved = 0;
-  for (const db of dbs) rowsMoved += await drainOutbox(db, dbs, id, to, runId, lease);
+  for (const db of dbs) await drainOutbox(db, dbs, id, to, runId, lease);
   // Every other shard, not only the old pointer's: a move that stopped half way resumes when run again.
   for (let s = 0; s < dbs.length; s++) {
     if (s === to) continue;
@@ -462,14 +515,17 @@ async function moveHeld(
     // Counts still waiting in the shard's group deltas land in its rows first, then move with them.
     // All of the project's: the shard is fenced, so none come after, and one the fold left (its
     // rows moved) would be folded into a group row written again here, where nothing reads it.
-    if (!(await foldAll(dbs[s]!, { projectId: id })).drained)
+    // Up to 64 folds, as many as this request's calls allow (a fold is a few calls).
+    const folds = Math.min(MAX_FOLDS, Math.floor((lease.callsLeft() - CHUNK_CALLS) / FOLD_CALLS));
+    if (folds < 1) throw new MoveIncomplete();
+    if (!(await foldAll(dbs[s]!, { projectId: id, maxFolds: folds })).drained) {
+      if (folds < MAX_FOLDS) throw new MoveIncomplete();
       throw new Error(`metadata shard ${s} still holds group deltas of project ${id}; run the move again`);
+    }
     for (const t of TABLES) moved += await foldTable(t, id, dbs[s]!, dbs, to, runId, lease);
     // Messages applied on that shard between the first copy and the flip (on the shard a stopped
     // run moved the project off, before that run's fence).
-    if (moved > 0 || s === row.shard || s === previous)
-      ledgerRowsCopied += await copyLedger(dbs[s]!, dbs[to]!, id, lease);
-    rowsMoved += moved;
+    if (moved > 0 || s === row.shard || s === previous) await copyLedger(dbs[s]!, dbs[to]!, id, lease);
   }
   // Every outbox is empty now: no guard of this project's is needed any more, on any shard.
   await lease.keep(true);
@@ -478,5 +534,4 @@ async function moveHeld(
       .prepare("DELETE FROM message_ledger WHERE id >= ? AND id < ?")
       .bind(`move:${id}:`, `move:${id};`)
       .run();
-  return { from: row.shard, to, rowsMoved, ledgerRowsCopied };
 }

@@ -152,8 +152,15 @@ projectRoutes.openapi(
     },
     responses: {
       200: json(
-        z.object({ from: z.number(), to: z.number(), rowsMoved: z.number(), ledgerRowsCopied: z.number() }),
-        "The project now lives on shard `to`; its rows were folded into it and deleted from the others",
+        z.object({
+          from: z.number(),
+          to: z.number(),
+          rowsMoved: z.number(),
+          ledgerRowsCopied: z.number(),
+          done: z.boolean(),
+          d1Calls: z.number(),
+        }),
+        "With `done`, the project now lives on shard `to`, its rows folded into it and deleted from the others. Without, this request stopped at its share of D1 calls (what it did is counted): send it again to go on",
       ),
       ...errorResponses,
       409: json(ErrorSchema, "Another move of this project is running"),
