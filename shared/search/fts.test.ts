@@ -126,10 +126,6 @@ describe("fts backend", () => {
     const events = await backend.groupEvents("legacy", "g", {});
     expect(events.events.map((e) => e.eventId)).toEqual(["far", "fine"]);
   });
-});
-
-describe("fts retention deletes", () => {
-  const backend = new FtsSearchBackend(env.DB);
 
   it("stops after maxChunks round trips of 1,000 docs and says that some are left", async () => {
     const docs = Array.from({ length: 2_100 }, (_, i) => ({

@@ -3,7 +3,7 @@
 // `~/` URL. Writers are idempotent: a bundle's id is its checksum, rows are upserted, and R2 keys
 // are derived from the bundle, so a retried upload rewrites the same objects.
 
-import { cursorUpsert, loadCursor } from "../storage/sweep-cursor";
+import { walkPrefix } from "../storage/sweep-cursor";
 import type { ArtifactBundle } from "./bundle";
 import { CHUNK_TTL_MS, MAX_PUT_IN_FLIGHT } from "./limits";
 
@@ -289,7 +289,7 @@ export async function expireBundles(
 /**
  * Chunks go CHUNK_TTL_MS after their last upload, assembled or not (they are shared by every
  * project, so no assemble may delete them). Pages through chunks/ up to `maxKeys` keys a run,
- * resuming after the last key the previous run listed (sweep_cursors, like the orphan sweep's
+ * resuming after the last key the previous run listed (walkPrefix, as the orphan sweep's
  * sweepPrefix) and starting over once it reaches the end: chunk keys are content hashes, in no time
  * order, so a window always starting at the beginning would never reach stale chunks past it.
  */
@@ -298,22 +298,11 @@ export async function sweepChunks(
   now = Date.now(),
   maxKeys = 10_000,
 ): Promise<number> {
-  const prefix = "chunks/";
-  let after = (await loadCursor(env.DB, prefix)) || undefined;
   let swept = 0;
-  let done = false;
-  for (let seen = 0; seen < maxKeys; ) {
-    const page = await env.BLOBS.list({ prefix, limit: Math.min(1000, maxKeys - seen), startAfter: after });
-    seen += page.objects.length;
-    const stale = page.objects.filter((o) => now - o.uploaded.getTime() > CHUNK_TTL_MS).map((o) => o.key);
+  await walkPrefix(env, "chunks/", { maxKeys, now }, async (objects) => {
+    const stale = objects.filter((o) => now - o.uploaded.getTime() > CHUNK_TTL_MS).map((o) => o.key);
     if (stale.length > 0) await env.BLOBS.delete(stale);
     swept += stale.length;
-    after = page.objects.at(-1)?.key ?? after;
-    if (!page.truncated) {
-      done = true;
-      break;
-    }
-  }
-  await cursorUpsert(env.DB, prefix, done ? "" : (after ?? ""), now).run();
+  });
   return swept;
 }

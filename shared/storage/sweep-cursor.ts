@@ -20,3 +20,31 @@ export function cursorUpsert(db: D1Database, name: string, after: string, now: n
     )
     .bind(name, after, now);
 }
+
+/**
+ * Walks the R2 keys under `prefix` a page at a time from where the previous run stopped, at most
+ * `maxKeys` keys, handing each page to `onPage`; records where it stopped ("" once it reached the
+ * end, so the next run starts over). The sweeps whose keys are in no time order (claims,
+ * attachments, source-map chunks and artifacts) walk this way: a window always starting at the
+ * beginning would never reach what lies past it.
+ */
+export async function walkPrefix(
+  env: { DB: D1Database; BLOBS: R2Bucket },
+  prefix: string,
+  { maxKeys, now }: { maxKeys: number; now: number },
+  onPage: (objects: R2Object[]) => Promise<void>,
+): Promise<void> {
+  let after = (await loadCursor(env.DB, prefix)) || undefined;
+  let done = false;
+  for (let listed = 0; listed < maxKeys; ) {
+    const page = await env.BLOBS.list({ prefix, startAfter: after, limit: Math.min(1000, maxKeys - listed) });
+    listed += page.objects.length;
+    await onPage(page.objects);
+    after = page.objects.at(-1)?.key ?? after;
+    if (!page.truncated) {
+      done = true;
+      break;
+    }
+  }
+  await cursorUpsert(env.DB, prefix, done ? "" : (after ?? ""), now).run();
+}

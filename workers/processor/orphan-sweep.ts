@@ -16,7 +16,7 @@
 // letters are in the control database; segment rows on every shard; attachments on the project's.
 
 import { shardDbs } from "../../shared/db/shards";
-import { cursorUpsert, loadCursor } from "../../shared/storage/sweep-cursor";
+import { cursorUpsert, loadCursor, walkPrefix } from "../../shared/storage/sweep-cursor";
 import { listFallback } from "./dead-letters";
 import { QUEUE_RETENTION_MS } from "./queue-retention";
 
@@ -169,33 +169,21 @@ export async function sweepPrefix(
   now: number,
   fallback: Set<string>,
 ): Promise<number> {
-  let after = (await loadCursor(env.DB, prefix)) || undefined;
-  let listed = 0;
   let deleted = 0;
-  let done = false;
-  while (listed < KEYS_PER_RUN) {
-    const page = await env.BLOBS.list({ prefix, startAfter: after, limit: 1000 });
-    listed += page.objects.length;
+  await walkPrefix(env, prefix, { maxKeys: KEYS_PER_RUN, now }, async (objects) => {
     // Never before the queue has given up on its item: the processor still needs it.
-    const old = page.objects.filter((o) => now - o.uploaded.getTime() > QUEUE_RETENTION_MS);
-    if (old.length > 0) {
-      const keep = await referenced(
-        env,
-        old.map((o) => o.key),
-        fallback,
-      );
-      deleted += await deleteKeys(
-        env,
-        old.filter((o) => !keep.has(o.key)).map((o) => o.key),
-      );
-    }
-    after = page.objects.at(-1)?.key ?? after;
-    if (!page.truncated) {
-      done = true;
-      break;
-    }
-  }
-  await cursorUpsert(env.DB, prefix, done ? "" : (after ?? ""), now).run();
+    const old = objects.filter((o) => now - o.uploaded.getTime() > QUEUE_RETENTION_MS);
+    if (old.length === 0) return;
+    const keep = await referenced(
+      env,
+      old.map((o) => o.key),
+      fallback,
+    );
+    deleted += await deleteKeys(
+      env,
+      old.filter((o) => !keep.has(o.key)).map((o) => o.key),
+    );
+  });
   return deleted;
 }
 
@@ -205,51 +193,40 @@ export async function sweepPrefix(
  * had written. Walks the prefix KEYS_PER_RUN keys a run from where the last run stopped.
  */
 export async function sweepArtifacts(env: SweepEnv, now: number): Promise<number> {
-  let after = (await loadCursor(env.DB, ARTIFACTS_CURSOR)) || undefined;
-  let listed = 0;
   let deleted = 0;
-  let done = false;
-  while (listed < KEYS_PER_RUN) {
-    const page = await env.BLOBS.list({ prefix: ARTIFACTS_CURSOR, startAfter: after, limit: 1000 });
-    listed += page.objects.length;
-    const old = new Map<string, string[]>(); // "<pid>/<bundle>" → its old keys on this page
-    for (const o of page.objects) {
+  await walkPrefix(env, ARTIFACTS_CURSOR, { maxKeys: KEYS_PER_RUN, now }, async (objects) => {
+    // "<pid>/<bundle>" → that bundle's keys on this page old enough for its save to have ended.
+    const old = new Map<string, { pair: [string, string]; keys: string[] }>();
+    for (const o of objects) {
       if (now - o.uploaded.getTime() <= UNFINISHED_BUNDLE_MS) continue;
       const [, pid, bundle] = o.key.split("/");
       if (!pid || !bundle) continue;
       const id = `${pid}/${bundle}`;
-      const keys = old.get(id) ?? [];
-      keys.push(o.key);
-      old.set(id, keys);
+      const entry = old.get(id) ?? old.set(id, { pair: [pid, bundle], keys: [] }).get(id)!;
+      entry.keys.push(o.key);
     }
-    if (old.size > 0) {
-      const pairs = JSON.stringify([...old.keys()].map((id) => id.split("/")));
-      const kept = await env.DB.prepare(
-        `SELECT b.project_id || '/' || b.id AS id FROM json_each(?) j
-           JOIN artifact_bundles b ON b.project_id = j.value->>0 AND b.id = j.value->>1`,
-      )
-        .bind(pairs)
-        .all<{ id: string }>();
-      for (const r of kept.results) old.delete(r.id);
-      if (old.size > 0) {
-        // Rows first (nothing resolves to these maps any more), then the objects.
-        await env.DB.prepare(
-          `DELETE FROM artifact_files WHERE (project_id, bundle_id) IN (SELECT j.value->>0, j.value->>1 FROM json_each(?) j)
-             AND NOT EXISTS (SELECT 1 FROM artifact_bundles b WHERE b.project_id = artifact_files.project_id
-               AND b.id = artifact_files.bundle_id)`,
-        )
-          .bind(JSON.stringify([...old.keys()].map((id) => id.split("/"))))
-          .run();
-        deleted += await deleteKeys(env, [...old.values()].flat());
-      }
-    }
-    after = page.objects.at(-1)?.key ?? after;
-    if (!page.truncated) {
-      done = true;
-      break;
-    }
-  }
-  await cursorUpsert(env.DB, ARTIFACTS_CURSOR, done ? "" : (after ?? ""), now).run();
+    if (old.size === 0) return;
+    const kept = await env.DB.prepare(
+      `SELECT b.project_id || '/' || b.id AS id FROM json_each(?) j
+         JOIN artifact_bundles b ON b.project_id = j.value->>0 AND b.id = j.value->>1`,
+    )
+      .bind(JSON.stringify([...old.values()].map((e) => e.pair)))
+      .all<{ id: string }>();
+    for (const r of kept.results) old.delete(r.id);
+    if (old.size === 0) return;
+    // Rows first (nothing resolves to these maps any more), then the objects.
+    await env.DB.prepare(
+      `DELETE FROM artifact_files WHERE (project_id, bundle_id) IN (SELECT j.value->>0, j.value->>1 FROM json_each(?) j)
+         AND NOT EXISTS (SELECT 1 FROM artifact_bundles b WHERE b.project_id = artifact_files.project_id
+           AND b.id = artifact_files.bundle_id)`,
+    )
+      .bind(JSON.stringify([...old.values()].map((e) => e.pair)))
+      .run();
+    deleted += await deleteKeys(
+      env,
+      [...old.values()].flatMap((e) => e.keys),
+    );
+  });
   return deleted;
 }
 

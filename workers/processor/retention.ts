@@ -207,8 +207,8 @@ export async function runRetention(
     const from = ids.findIndex((id) => id >= start);
     const order = from <= 0 ? ids : [...ids.slice(from), ...ids.slice(0, from)];
     let firstUnfinished: number | undefined;
-    let next: number | undefined;
-    for (const [i, pid] of order.entries()) {
+    let next: number | undefined; // the first project this run had no budget for
+    for (const pid of order) {
       if (!budget.has(PROJECT_CALLS)) {
         next = pid;
         break;
@@ -226,8 +226,8 @@ export async function runRetention(
         step,
       );
       if (!finished) firstUnfinished ??= pid;
-      if (i === order.length - 1) next = undefined; // every project visited: start over next run
     }
+    // Neither: every project was visited, and the next run starts over.
     const resume = firstUnfinished ?? next;
     await cursorUpsert(env.DB, PROJECTS_CURSOR, resume === undefined ? "" : String(resume), now).run();
   });
