@@ -14,6 +14,7 @@ import {
   foldAfterMs,
   foldDue,
   foldGroupDeltas,
+  pendingProjects,
   sumDeltas,
 } from "./group-fold";
 
@@ -94,6 +95,26 @@ describe("group deltas", () => {
     expect(again).toMatchObject({ ...stored, count: 2, users: again?.users });
     expect(again?.fingerprint).toBeTruthy();
     expect((await rows(p)).hours).toBe(2);
+  });
+
+  it("pendingProjects names the projects whose deltas wait, and says so when more wait than it reads", async () => {
+    const p = await createTestProject("fold-pending");
+    const db = await metaDbOf(p.id);
+    await foldGroupDeltas(db, 64);
+    expect(await pendingProjects(db)).toEqual(new Set());
+    await send(p, { delta: 2 });
+    expect(await pendingProjects(db)).toEqual(new Set([Number(p.id)]));
+    // 64 more (empty) deltas behind it: past the bounded read, every project may be waiting.
+    await db
+      .prepare(
+        "INSERT INTO group_deltas (batch_id, created_at, groups, hours) SELECT 'empty-' || value, 0, '[]', '[]' FROM json_each(?)",
+      )
+      .bind(JSON.stringify(Array.from({ length: 64 }, (_, i) => i)))
+      .run();
+    expect(await pendingProjects(db)).toBe("unknown");
+    await foldGroupDeltas(db, 64);
+    expect(await pendingProjects(db)).toEqual(new Set());
+    expect((await rows(p)).groups.map((g) => g.count)).toEqual([2]);
   });
 
   it("two folds racing over the same deltas apply them once", async () => {

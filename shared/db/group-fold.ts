@@ -313,6 +313,27 @@ const hasPendingOf = async (db: D1Database, pid: number) =>
     .bind(pid)
     .first<{ x: number }>()) !== null;
 
+/** Pending deltas `pendingProjects` reads at most; past that it answers "any project may be pending". */
+const PENDING_READ = 64;
+
+/**
+ * The projects with a delta waiting for a fold, from one bounded read of the oldest pending deltas:
+ * `"unknown"` when more are pending than that read takes (retention then treats every project as
+ * pending, which only postpones judging its groups).
+ */
+export async function pendingProjects(db: D1Database): Promise<Set<number> | "unknown"> {
+  const { results } = await db
+    .prepare(
+      `WITH d AS (SELECT groups, hours FROM group_deltas WHERE id > 0 ORDER BY id LIMIT ${PENDING_READ + 1})
+       SELECT CAST(g.value->>'p' AS INTEGER) AS p FROM d, json_each(d.groups) AS g
+       UNION SELECT CAST(h.value->>0 AS INTEGER) FROM d, json_each(d.hours) AS h
+       UNION SELECT -1 FROM (SELECT count(*) AS n FROM d) WHERE n > ${PENDING_READ}`,
+    )
+    .all<{ p: number }>();
+  const ids = new Set(results.map((r) => r.p));
+  return ids.has(-1) ? "unknown" : ids;
+}
+
 /**
  * Folds until no delta is pending (bounded): before a move or a retention pass reads the rows.
  * With `projectId`, until none of that project's is (a busy shard always has other projects'

@@ -110,6 +110,23 @@ export interface SearchBackend {
    * to 1,000 docs (default: until none are left); `done` is false when some may be left.
    */
   deleteOlderThan(projectId: string, cutoffMs: number, maxChunks?: number): Promise<DeleteResult>;
+  /**
+   * deleteOlderThan for several projects, each with its cutoff, in one round trip (retention's page
+   * of projects): `unfinished` names those that may still hold expired docs, for a deleteOlderThan
+   * of their own.
+   */
+  deleteOlderThanMany(cutoffs: ProjectCutoff[]): Promise<ManyDeleteResult>;
+}
+
+export interface ProjectCutoff {
+  projectId: string;
+  cutoffMs: number;
+}
+
+/** What a deleteOlderThanMany call did. */
+export interface ManyDeleteResult {
+  deleted: number;
+  unfinished: string[];
 }
 
 /** What a deleteOlderThan call did. */

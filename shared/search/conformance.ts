@@ -253,12 +253,23 @@ export function runSearchConformance(
       expect(results).toEqual([{ dead: expect.any(String) }, { dead: expect.any(String) }]);
     });
 
-    it("deletes a project's docs older than a cutoff", async () => {
+    it("deletes a project's docs older than a cutoff, and several projects' at once", async () => {
       expect(await backend.deleteOlderThan("p1", at(5))).toEqual({ deleted: 4, done: true });
       expect(await hitIds({})).toEqual(newest(range(5, 20)));
       expect((await search({ q: "cannot" })).groups).toEqual([{ groupId: "g1", count: 4 }]);
       expect(await hitIds({ projectId: "p2" })).toEqual(newest(range(21, 24)));
       expect(await backend.deleteOlderThan("p1", at(5))).toEqual({ deleted: 0, done: true });
+      // Several projects at once, each with its own cutoff (a project without docs is no error).
+      expect(
+        await backend.deleteOlderThanMany([
+          { projectId: "p1", cutoffMs: at(8) },
+          { projectId: "p2", cutoffMs: at(23) },
+          { projectId: "p9", cutoffMs: at(100) },
+        ]),
+      ).toEqual({ deleted: 5, unfinished: [] });
+      expect(await hitIds({})).toEqual(newest(range(8, 20)));
+      expect(await hitIds({ projectId: "p2" })).toEqual(newest(range(23, 24)));
+      expect(await backend.deleteOlderThanMany([])).toEqual({ deleted: 0, unfinished: [] });
     });
   });
 }

@@ -13,6 +13,8 @@ import {
   type EventPage,
   type IndexedEvent,
   type IndexResult,
+  type ManyDeleteResult,
+  type ProjectCutoff,
   page,
   type SearchBackend,
   type SearchHit,
@@ -176,6 +178,34 @@ export class ElasticsearchBackend implements SearchBackend {
     return this.deleteBySearch(query, maxChunks);
   }
 
+  async deleteOlderThanMany(cutoffs: ProjectCutoff[]): Promise<ManyDeleteResult> {
+    if (cutoffs.length === 0) return { deleted: 0, unfinished: [] };
+    // One query: any of the projects' docs older than that project's cutoff.
+    const query = {
+      bool: {
+        should: cutoffs.map(({ projectId, cutoffMs }) =>
+          boolQuery(
+            projectId,
+            { terms: [] },
+            { projectId },
+            { from: null, to: cutoffMs, limit: 1, after: null },
+          ),
+        ),
+        minimum_should_match: 1,
+      },
+    };
+    const refresh = this.config.refresh ? "&refresh=true" : "";
+    const res = await this.request(
+      "POST",
+      `/${this.prefix}-*/_delete_by_query?conflicts=proceed&ignore_unavailable=true&allow_no_indices=true${refresh}`,
+      JSON.stringify({ query }),
+    );
+    if (res.ok) return { deleted: (res.json as { deleted?: number }).deleted ?? 0, unfinished: [] };
+    if (!/no handler found/i.test(res.text)) throw esError("delete_by_query", res);
+    const { deleted, done } = await this.deleteBySearch(query, 1);
+    return { deleted, unfinished: done ? [] : cutoffs.map((c) => c.projectId) };
+  }
+
   /** Where `_delete_by_query` is missing (no reindex module): page through ids, bulk-delete them. */
   private async deleteBySearch(query: unknown, maxChunks: number): Promise<DeleteResult> {
     let deleted = 0;
@@ -193,6 +223,8 @@ export class ElasticsearchBackend implements SearchBackend {
       const done = items.filter((i) => i.delete?.status === 200).length;
       if (done === 0) throw esError("bulk delete", res);
       deleted += done;
+      // A short page, all of it deleted: nothing was left to find.
+      if (hits.length < 1000 && done === hits.length) return { deleted, done: true };
     }
     return { deleted, done: false };
   }

@@ -127,7 +127,7 @@ describe("fts backend", () => {
     expect(events.events.map((e) => e.eventId)).toEqual(["far", "fine"]);
   });
 
-  it("stops after maxChunks round trips of 1,000 docs and says that some are left", async () => {
+  it("stops after maxChunks round trips of 1,000 docs (one for several projects) and says that some are left", async () => {
     const docs = Array.from({ length: 2_100 }, (_, i) => ({
       ...corpusDoc(1),
       projectId: "expiring",
@@ -135,8 +135,11 @@ describe("fts backend", () => {
     }));
     expect(new Set(await backend.index(docs))).toEqual(new Set(["ok"]));
     const cutoff = Date.parse(docs[0]!.occurredAt) + 1;
-    expect(await backend.deleteOlderThan("expiring", cutoff, 2)).toEqual({ deleted: 2_000, done: false });
-    expect(await backend.deleteOlderThan("expiring", cutoff, 2)).toEqual({ deleted: 100, done: true });
+    // Several projects at once take one chunk each: a full one names its project as unfinished.
+    const many = [{ projectId: "expiring", cutoffMs: cutoff }];
+    expect(await backend.deleteOlderThanMany(many)).toEqual({ deleted: 1_000, unfinished: ["expiring"] });
+    expect(await backend.deleteOlderThan("expiring", cutoff, 1)).toEqual({ deleted: 1_000, done: false });
+    expect(await backend.deleteOlderThanMany(many)).toEqual({ deleted: 100, unfinished: [] });
     expect((await backend.search({ projectId: "expiring", q: "" })).total).toBe(0);
   });
 });

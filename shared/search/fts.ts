@@ -12,6 +12,8 @@ import {
   type IndexedEvent,
   type IndexResult,
   MAX_GROUPS,
+  type ManyDeleteResult,
+  type ProjectCutoff,
   page,
   type SearchBackend,
   type SearchHit,
@@ -192,6 +194,26 @@ export class FtsSearchBackend implements SearchBackend {
       if (n < DELETE_CHUNK) return { deleted, done: true };
     }
     return { deleted, done: false };
+  }
+
+  async deleteOlderThanMany(cutoffs: ProjectCutoff[]): Promise<ManyDeleteResult> {
+    if (cutoffs.length === 0) return { deleted: 0, unfinished: [] };
+    // One chunk per project, all in one batch (one D1 call): a full chunk means more may be left.
+    const results = await this.db.batch(
+      cutoffs.map(({ projectId, cutoffMs }) =>
+        this.db
+          .prepare(`DELETE FROM search_docs WHERE rowid IN (SELECT rowid FROM search_docs
+            WHERE project_id = ? AND occurred_at < ? LIMIT ${DELETE_CHUNK}) RETURNING 1 AS x`)
+          .bind(projectId, cutoffMs),
+      ),
+    );
+    let deleted = 0;
+    const unfinished: string[] = [];
+    for (const [i, r] of results.entries()) {
+      deleted += r.results.length;
+      if (r.results.length === DELETE_CHUNK) unfinished.push(cutoffs[i]!.projectId);
+    }
+    return { deleted, unfinished };
   }
 }
 

@@ -204,6 +204,9 @@ describe("retention steps", () => {
 
     // The search backend (D1 FTS here) fails for one project only, wherever it comes in the run.
     const failingPid = String(failing.id);
+    // (Retention deletes several projects' documents in one batch: a batch holding one fails.)
+    const failingStatements = new WeakSet<object>();
+    const down = () => Promise.reject(new Error("search backend down"));
     const db = new Proxy(env.DB, {
       get(target, key) {
         if (key === "prepare")
@@ -213,10 +216,15 @@ describe("retention steps", () => {
             return {
               bind: (...args: unknown[]) => {
                 if (String(args[0]) !== failingPid) return stmt.bind(...args);
-                return { all: () => Promise.reject(new Error("search backend down")) };
+                const failingStmt = { all: down };
+                failingStatements.add(failingStmt);
+                return failingStmt;
               },
             };
           };
+        if (key === "batch")
+          return (stmts: D1PreparedStatement[]) =>
+            stmts.some((s) => failingStatements.has(s)) ? down() : target.batch(stmts);
         const value = Reflect.get(target, key);
         return typeof value === "function" ? value.bind(target) : value;
       },

@@ -14,11 +14,14 @@
 // a run counts its own (shared/storage/d1-call-budget.ts) and shares them out: the ledger first,
 // then segment pages, then projects, visited in id order from where the last run stopped (a
 // project whose deletes were cut short is visited first next time), and a reserve for the sweeps
-// at the end. However many projects there are, every one is reached within a few runs. A step that fails is logged and recorded in the report's
-// `errors`, and the run goes on with the next step and the next project: one failing search
-// backend or shard never keeps the ledger, the fences or the other projects from being pruned.
+// at the end. Projects are visited in pages whose deletes share one D1 batch per shard (a light
+// visit: expirePage), so a call serves many projects and a run reaches hundreds; one with more to
+// delete than a light visit takes gets a full visit of its own (expireProject). A step that fails
+// is logged and recorded in the report's `errors`, and the run goes on with the next step and the
+// next project: one failing search backend or shard never keeps the ledger, the fences or the
+// other projects from being pruned.
 
-import { foldAll } from "../../shared/db/group-fold";
+import { foldAll, foldGroupDeltas, pendingProjects } from "../../shared/db/group-fold";
 import { shardDb, shardDbs } from "../../shared/db/shards";
 import { timeHex } from "../../shared/ids";
 import { createSearchBackend, type SearchEnv } from "../../shared/search";
@@ -26,7 +29,7 @@ import { readSettings } from "../../shared/settings";
 import { expireBundles, sweepChunks } from "../../shared/sourcemaps/store";
 import { D1CallBudget } from "../../shared/storage/d1-call-budget";
 import { cursorUpsert, loadCursor } from "../../shared/storage/sweep-cursor";
-import { expireAlertData } from "./alert-retention";
+import { alertDeliveryDelete, alertRulesOf, alertShardDeletes, expireAlertData } from "./alert-retention";
 import { listFallback, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
 import { orphanSweepCalls, sweepOrphans } from "./orphan-sweep";
 import { QUEUE_RETENTION_DAYS } from "./queue-retention";
@@ -89,8 +92,21 @@ export const DEFAULT_LIMITS: RetentionLimits = {
 };
 /** D1 calls kept for the steps after the projects: dead letters (1), chunk sweep (2), orphan sweeps. */
 const tailCalls = (shards: number) => 3 + orphanSweepCalls(shards);
-/** D1 calls a project's visit may take at most (chunks stop early when the budget runs low). */
+/** D1 calls a project's full visit may take at most (chunks stop early when the budget runs low). */
 const PROJECT_CALLS = 40;
+/** Projects per light visit (expirePage): their statements share one D1 batch per metadata shard. */
+const PAGE_PROJECTS = 25;
+/** Rows per statement of a light visit: a project with more to delete than that gets a full visit. */
+const LIGHT_CHUNK = 500;
+/** Fold rounds a light visit tries when a project of its page waits for one (≤ 5 D1 calls each). */
+const FOLD_ROUNDS = 4;
+const FOLD_CALLS = FOLD_ROUNDS * 5;
+/**
+ * D1 calls a light visit of a page takes at most besides a fold: alert rules and deliveries, the
+ * search documents (one batch with the embedded index) and the bundle probe, and per shard the
+ * pending probe, its recheck after a fold and the batch; plus a few for the bundles it finds.
+ */
+const pageCalls = (shards: number) => 4 + 3 * shards + 4;
 /** Share of the budget the ledger may use, and the share the segment pass leaves for projects. */
 const LEDGER_SHARE = 0.3;
 const PROJECT_SHARE = 0.35;
@@ -208,24 +224,38 @@ export async function runRetention(
     const order = from <= 0 ? ids : [...ids.slice(from), ...ids.slice(0, from)];
     let firstUnfinished: number | undefined;
     let next: number | undefined; // the first project this run had no budget for
-    for (const pid of order) {
-      if (!budget.has(PROJECT_CALLS)) {
-        next = pid;
+    const due = (pid: number): Due => ({
+      pid,
+      shard: shardOf.get(String(pid)) ?? 0,
+      cutoff: cutoffOf(String(pid)),
+    });
+    for (let at = 0; at < order.length && next === undefined; at += PAGE_PROJECTS) {
+      const page = order.slice(at, at + PAGE_PROJECTS).map(due);
+      if (!budget.has(pageCalls(new Set(page.map((d) => d.shard)).size))) {
+        next = page[0]!.pid;
         break;
       }
-      report.projectsVisited++;
-      const finished = await expireProject(
-        env,
-        pid,
-        dbOf(String(pid)),
-        cutoffOf(String(pid)),
-        now,
-        budget,
-        search,
-        report,
-        step,
-      );
-      if (!finished) firstUnfinished ??= pid;
+      report.projectsVisited += page.length;
+      const unfinished = await expirePage(env, page, now, budget, search, report, step);
+      // Projects with more to delete than a light visit takes: a full visit each, while the budget
+      // lasts; the first one left is where the next run starts.
+      for (const d of page) {
+        if (!unfinished.has(d.pid)) continue;
+        const finished =
+          budget.has(PROJECT_CALLS) &&
+          (await expireProject(
+            env,
+            d.pid,
+            shardDb(env, d.shard),
+            d.cutoff,
+            now,
+            budget,
+            search,
+            report,
+            step,
+          ));
+        if (!finished) firstUnfinished ??= d.pid;
+      }
     }
     // Neither: every project was visited, and the next run starts over.
     const resume = firstUnfinished ?? next;
@@ -250,10 +280,158 @@ export async function runRetention(
 /** Whether the budget still allows another chunk of a project's deletes. */
 const anotherChunk = (budget: D1CallBudget) => budget.has(4);
 
+/** A project's expired attachment rows, `limit` at a time, returning their R2 keys. */
+const attachmentDelete = (db: D1Database, pid: number, cutoff: number, limit: number) =>
+  db
+    .prepare(`DELETE FROM attachments WHERE (project_id, event_id, name) IN (SELECT project_id, event_id, name
+      FROM attachments WHERE project_id = ? AND created_at < ? LIMIT ${limit}) RETURNING blob_key`)
+    .bind(pid, cutoff);
+
 /**
- * One project's visit: its attachments, aggregates (groups with no events left), alert data, search
- * documents and source-map bundles past its retention. Returns false when something was left for
- * a later run (a chunk limit or the budget), so that the next run starts with this project.
+ * A project's expired aggregate rows, one statement per table, `limit` rows each: every one walks
+ * the table's primary key from the project's prefix. Groups are judged only when `groups` is set
+ * (no delta of the project waits for a fold: pending deltas carry last_seen and hours).
+ */
+function aggregateDeletes(
+  db: D1Database,
+  pid: number,
+  cutoff: number,
+  groups: boolean,
+  limit: number,
+): { table: string; stmt: D1PreparedStatement }[] {
+  const pk = "project_id, ";
+  const tables: [table: string, key: string, where: string, before: number][] = [
+    ...(groups
+      ? [["error_groups", `${pk}id`, "last_seen < ?", cutoff] as [string, string, string, number]]
+      : []),
+    ["outcomes", `${pk}minute, category, outcome, reason`, "minute < ?", cutoff],
+    ["rum_page_minutes", `${pk}page, minute`, "minute < ?", cutoff],
+    ["session_minutes", `${pk}release, environment, minute`, "minute < ?", cutoff],
+    // Issue workflow (group-workflow.ts): facets are day-coarse, so a whole day past the cutoff.
+    ["group_facets", `${pk}facet, value, group_id`, "last_seen < ?", cutoff - DAY],
+    ["user_feedback", `${pk}id`, "created_at < ?", cutoff],
+    // Whole hours only: an hour still partly inside the retention keeps its count.
+    ["group_hours", `${pk}group_id, hour, release, environment`, "hour <= ?", cutoff - 3600_000],
+  ];
+  return tables.map(([table, key, where, before]) => ({
+    table,
+    stmt: db
+      .prepare(`DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE project_id = ? AND ${where}
+        LIMIT ${limit}) RETURNING 1 AS x`)
+      .bind(pid, before),
+  }));
+}
+
+/** A project due for a visit: its id, metadata shard and the time before which its data goes. */
+interface Due {
+  pid: number;
+  shard: number;
+  cutoff: number;
+}
+
+/**
+ * A light visit of a page of projects: what a steady-state run finds for each (a few minutes of
+ * aggregates, a few attachments, minute counts) is deleted by statements of the whole page that
+ * share one batch per metadata shard, so a visit costs a fraction of a D1 call instead of ~9 and a
+ * run reaches hundreds of projects. Each statement deletes at most LIGHT_CHUNK rows; a project
+ * where one was full (a backlog: a retention just lowered, a long outage) or whose groups could not
+ * be judged is returned, for a full visit (expireProject) of its own.
+ */
+async function expirePage(
+  env: RetentionEnv,
+  page: Due[],
+  now: number,
+  budget: D1CallBudget,
+  search: ReturnType<typeof createSearchBackend>,
+  report: RetentionReport,
+  step: (name: string, fn: () => Promise<void>) => Promise<void>,
+): Promise<Set<number>> {
+  const unfinished = new Set<number>();
+  const ids = page.map((d) => d.pid);
+  const name = `projects ${ids[0]}..${ids[ids.length - 1]}`;
+  let rules = new Map<number, string[]>();
+  await step(`alert deliveries of ${name}`, async () => {
+    rules = await alertRulesOf(env.DB, ids);
+    const deletes = page.flatMap(
+      (d) => alertDeliveryDelete(env.DB, d.pid, rules.get(d.pid) ?? [], d.cutoff) ?? [],
+    );
+    if (deletes.length > 0) await env.DB.batch(deletes);
+  });
+  const byShard = new Map<number, Due[]>();
+  for (const d of page) byShard.set(d.shard, [...(byShard.get(d.shard) ?? []), d]);
+  for (const [shard, due] of byShard) {
+    await step(`shard ${shard} share of ${name}`, async () => {
+      const db = shardDb(env, shard);
+      // Groups are judged once no delta of theirs waits for a fold; one fold is tried if some does.
+      let pending = await pendingProjects(db);
+      const waits = (pid: number) => pending === "unknown" || pending.has(pid);
+      if (due.some((d) => waits(d.pid)) && budget.has(FOLD_CALLS + 2)) {
+        await foldGroupDeltas(db, FOLD_ROUNDS);
+        pending = await pendingProjects(db);
+      }
+      const stmts: { pid: number; table: string; stmt: D1PreparedStatement }[] = [];
+      for (const { pid, cutoff } of due) {
+        if (waits(pid)) unfinished.add(pid);
+        stmts.push({ pid, table: "attachments", stmt: attachmentDelete(db, pid, cutoff, LIGHT_CHUNK) });
+        for (const a of aggregateDeletes(db, pid, cutoff, !waits(pid), LIGHT_CHUNK))
+          stmts.push({ pid, ...a });
+        for (const stmt of alertShardDeletes(db, pid, rules.get(pid) ?? [], now))
+          stmts.push({ pid, table: "alerts", stmt });
+      }
+      const results = await db.batch<{ blob_key?: string }>(stmts.map((s) => s.stmt));
+      const blobKeys: string[] = [];
+      for (const [i, r] of results.entries()) {
+        const { pid, table } = stmts[i]!;
+        if (table === "alerts") continue;
+        const n = r.results.length;
+        if (n === LIGHT_CHUNK) unfinished.add(pid);
+        if (table === "error_groups") report.groupsDeleted += n;
+        if (table === "attachments") {
+          report.attachmentsDeleted += n;
+          for (const row of r.results) blobKeys.push(row.blob_key!);
+        }
+      }
+      // Rows first, then their objects: a run stopped in between leaves objects no row refers to,
+      // which the orphan sweep (sweepPrefix) deletes.
+      await deleteObjects(env.BLOBS, blobKeys);
+    });
+  }
+  await step(`search documents of ${name}`, async () => {
+    // One chunk per project in one round trip (a D1 batch, or one Elasticsearch delete-by-query);
+    // a project that may have more left gets its full visit.
+    const { deleted, unfinished: left } = await search.deleteOlderThanMany(
+      page.map((d) => ({ projectId: String(d.pid), cutoffMs: d.cutoff })),
+    );
+    report.searchDocsDeleted += deleted;
+    for (const id of left) unfinished.add(Number(id));
+  });
+  await step(`artifact bundles of ${name}`, async () => {
+    // Which projects have a bundle past their retention: one query for the page.
+    const { results } = await env.DB.prepare(
+      `SELECT c.value->>0 AS p FROM json_each(?) AS c WHERE EXISTS (SELECT 1 FROM artifact_bundles AS b
+         WHERE b.project_id = c.value->>0 AND b.created_at < c.value->>1)`,
+    )
+      .bind(JSON.stringify(page.map((d) => [d.pid, d.cutoff])))
+      .all<{ p: number }>();
+    const cutoff = new Map(page.map((d) => [d.pid, d.cutoff]));
+    for (const { p } of results) {
+      if (!anotherChunk(budget)) {
+        unfinished.add(p);
+        continue;
+      }
+      const n = await expireBundles(env, () => cutoff.get(p)!, [String(p)], BUNDLES_PER_VISIT);
+      report.artifactsDeleted += n;
+      if (n === BUNDLES_PER_VISIT) unfinished.add(p);
+    }
+  });
+  return unfinished;
+}
+
+/**
+ * One project's full visit: its attachments, aggregates (groups with no events left), alert data,
+ * search documents and source-map bundles past its retention, in chunks of DELETE_CHUNK rows.
+ * Returns false when something was left for a later run (a chunk limit or the budget), so that
+ * the next run starts with this project.
  */
 async function expireProject(
   env: RetentionEnv,
@@ -270,10 +448,7 @@ async function expireProject(
   await step(`attachments of ${pid}`, async () => {
     // Rows first, then their objects: a run stopped in between leaves objects no row refers to,
     // which the orphan sweep (sweepPrefix) deletes.
-    const stmt = db
-      .prepare(`DELETE FROM attachments WHERE (project_id, event_id, name) IN (SELECT project_id, event_id, name
-        FROM attachments WHERE project_id = ? AND created_at < ? LIMIT ${R2_DELETE_MAX}) RETURNING blob_key`)
-      .bind(pid, cutoff);
+    const stmt = attachmentDelete(db, pid, cutoff, R2_DELETE_MAX);
     for (let i = 0; ; i++) {
       if (i === DELETE_CHUNKS_PER_RUN || !anotherChunk(budget)) {
         finished = false;
@@ -293,28 +468,8 @@ async function expireProject(
     // Folds not drained in this visit's share: groups wait for the next visit, the rest goes now.
     const { drained } = await foldAll(db, { projectId: pid, maxFolds: FOLDS_PER_VISIT });
     if (!drained) finished = false;
-    const pk = "project_id, ";
-    const tables: [table: string, key: string, where: string, before: number][] = [
-      ...(drained
-        ? [["error_groups", `${pk}id`, "last_seen < ?", cutoff] as [string, string, string, number]]
-        : []),
-      ["outcomes", `${pk}minute, category, outcome, reason`, "minute < ?", cutoff],
-      ["rum_page_minutes", `${pk}page, minute`, "minute < ?", cutoff],
-      ["session_minutes", `${pk}release, environment, minute`, "minute < ?", cutoff],
-      // Issue workflow (group-workflow.ts): facets are day-coarse, so a whole day past the cutoff.
-      ["group_facets", `${pk}facet, value, group_id`, "last_seen < ?", cutoff - DAY],
-      ["user_feedback", `${pk}id`, "created_at < ?", cutoff],
-      // Whole hours only: an hour still partly inside the retention keeps its count.
-      ["group_hours", `${pk}group_id, hour, release, environment`, "hour <= ?", cutoff - 3600_000],
-    ];
     // One batch per round, one chunk of each table still holding expired rows.
-    let open = tables.map(([table, key, where, before]) => ({
-      table,
-      stmt: db
-        .prepare(`DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE project_id = ? AND ${where}
-          LIMIT ${DELETE_CHUNK}) RETURNING 1 AS x`)
-        .bind(pid, before),
-    }));
+    let open = aggregateDeletes(db, pid, cutoff, drained, DELETE_CHUNK);
     for (let round = 0; open.length > 0; round++) {
       if (round === DELETE_CHUNKS_PER_RUN || !anotherChunk(budget)) {
         finished = false;
