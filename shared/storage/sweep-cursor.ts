@@ -31,13 +31,16 @@ export function cursorUpsert(db: D1Database, name: string, after: string, now: n
 export async function walkPrefix(
   env: { DB: D1Database; BLOBS: R2Bucket },
   prefix: string,
-  { maxKeys, now }: { maxKeys: number; now: number },
+  { maxKeys, now, include }: { maxKeys: number; now: number; include?: "customMetadata"[] },
   onPage: (objects: R2Object[]) => Promise<void>,
 ): Promise<void> {
   let after = (await loadCursor(env.DB, prefix)) || undefined;
   let done = false;
   for (let listed = 0; listed < maxKeys; ) {
-    const page = await env.BLOBS.list({ prefix, startAfter: after, limit: Math.min(1000, maxKeys - listed) });
+    const limit = Math.min(1000, maxKeys - listed);
+    // (`include` postdates the root workers-types: without it R2 lists no custom metadata.)
+    const options = { prefix, startAfter: after, limit, ...(include ? { include } : {}) } as R2ListOptions;
+    const page = await env.BLOBS.list(options);
     listed += page.objects.length;
     await onPage(page.objects);
     after = page.objects.at(-1)?.key ?? after;

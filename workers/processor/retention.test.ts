@@ -74,6 +74,40 @@ describe("dead-letter retention", () => {
   });
 });
 
+describe("dead-letter retention in bounded chunks", () => {
+  it("deletes 25,000 expired dead letters over two runs, at most 20,000 a run, with their blob references", async () => {
+    const p = await createTestProject("dl-many");
+    await setRetention(p, 2);
+    const now = Date.now();
+    const ids = Array.from({ length: 25_000 }, (_, i) => `dl-many-${i}`);
+    for (let i = 0; i < ids.length; i += 5_000)
+      await env.DB.prepare(
+        `INSERT INTO dead_letters (id, queue, reason, body, attempts, created_at, project_id)
+         SELECT value, 'sluice-errors-0', 'test', '{}', 1, ?, ? FROM json_each(?)`,
+      )
+        .bind(now - 3 * DAY, Number(p.id), JSON.stringify(ids.slice(i, i + 5_000)))
+        .run();
+    await env.DB.prepare("INSERT INTO dead_letter_blobs (blob_key, dead_letter_id) VALUES ('claims/x', ?)")
+      .bind(ids[0])
+      .run();
+    const rows = async () =>
+      (await env.DB.prepare("SELECT count(*) AS n FROM dead_letters WHERE project_id = ?")
+        .bind(Number(p.id))
+        .first<{ n: number }>())!.n;
+    const first = await runRetention(env, now);
+    expect(first.errors).toEqual([]);
+    expect(first.deadLettersDeleted).toBe(20_000);
+    expect(await rows()).toBe(5_000);
+    const second = await runRetention(env, now);
+    expect(second.deadLettersDeleted).toBe(5_000);
+    expect(await rows()).toBe(0);
+    const refs = await env.DB.prepare("SELECT count(*) AS n FROM dead_letter_blobs WHERE dead_letter_id = ?")
+      .bind(ids[0])
+      .first<{ n: number }>();
+    expect(refs!.n).toBe(0);
+  });
+});
+
 describe("orphan sweep", () => {
   it("collects unreferenced claim checks and attachments once out of flight, and keeps referenced ones", async () => {
     const p = await createTestProject("sweep");

@@ -28,9 +28,9 @@ import { createSearchBackend, type SearchEnv } from "../../shared/search";
 import { readSettings } from "../../shared/settings";
 import { expireBundles, sweepChunks } from "../../shared/sourcemaps/store";
 import { D1CallBudget } from "../../shared/storage/d1-call-budget";
-import { cursorUpsert, loadCursor } from "../../shared/storage/sweep-cursor";
+import { cursorUpsert, loadCursor, walkPrefix } from "../../shared/storage/sweep-cursor";
 import { alertDeliveryDelete, alertRulesOf, alertShardDeletes, expireAlertData } from "./alert-retention";
-import { listFallback, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
+import { DEAD_LETTER_PREFIX, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
 import { orphanSweepCalls, sweepOrphans } from "./orphan-sweep";
 import { QUEUE_RETENTION_DAYS } from "./queue-retention";
 import { parseSegmentContents } from "./segment-contents";
@@ -90,8 +90,15 @@ export const DEFAULT_LIMITS: RetentionLimits = {
   segmentMs: 120_000,
   d1Calls: 700,
 };
-/** D1 calls kept for the steps after the projects: dead letters (1), chunk sweep (2), orphan sweeps. */
-const tailCalls = (shards: number) => 3 + orphanSweepCalls(shards);
+/** Rows per dead-letter DELETE, rounds of them a run, and R2 fallback keys looked at a run. */
+const DEAD_LETTER_CHUNK = 5000;
+const DEAD_LETTER_ROUNDS = 4;
+const DEAD_LETTER_KEYS_PER_RUN = 10_000;
+/**
+ * D1 calls kept for the steps after the projects: dead letters (their rounds, and the fallback
+ * walk's cursor: 2), chunk sweep (2), orphan sweeps.
+ */
+const tailCalls = (shards: number) => DEAD_LETTER_ROUNDS + 2 + 2 + orphanSweepCalls(shards);
 /** D1 calls a project's full visit may take at most (chunks stop early when the budget runs low). */
 const PROJECT_CALLS = 40;
 /** Projects per light visit (expirePage): their statements share one D1 batch per metadata shard. */
@@ -736,43 +743,67 @@ async function expireDeadLetters(
 ): Promise<number> {
   const cutoffOf = (projectId: string) => now - (retention.get(projectId) ?? UNOWNED_DEAD_LETTER_DAYS) * DAY;
   // One statement per distinct retention (a handful), not per project: a batch's size must not
-  // grow with the number of projects.
+  // grow with the number of projects. Each deletes at most DEAD_LETTER_CHUNK rows (an outage can
+  // dead-letter millions of messages, and one statement deleting them all would outrun D1's
+  // 30-second limit); statements that were full run again, for DEAD_LETTER_ROUNDS rounds a run.
   const cohorts = new Map<number, number[]>();
   for (const [projectId, days] of retention) {
     const ids = cohorts.get(days) ?? [];
     ids.push(Number(projectId));
     cohorts.set(days, ids);
   }
+  const chunk = (where: string) =>
+    `DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE ${where} LIMIT ${DEAD_LETTER_CHUNK})`;
   const statements = [...cohorts].map(([days, ids]) =>
-    env.DB.prepare(
-      "DELETE FROM dead_letters WHERE project_id IN (SELECT value FROM json_each(?)) AND created_at < ?",
-    ).bind(JSON.stringify(ids), now - days * DAY),
+    env.DB.prepare(chunk("project_id IN (SELECT value FROM json_each(?)) AND created_at < ?")).bind(
+      JSON.stringify(ids),
+      now - days * DAY,
+    ),
   );
   statements.push(
     env.DB.prepare(
-      `DELETE FROM dead_letters WHERE (project_id IS NULL OR project_id NOT IN (SELECT id FROM projects))
-        AND created_at < ?`,
+      chunk("(project_id IS NULL OR project_id NOT IN (SELECT id FROM projects)) AND created_at < ?"),
     ).bind(now - UNOWNED_DEAD_LETTER_DAYS * DAY),
-    env.DB.prepare("DELETE FROM dead_letter_blobs WHERE dead_letter_id NOT IN (SELECT id FROM dead_letters)"),
   );
-  const results = await env.DB.batch(statements);
-  let deleted = results.slice(0, -1).reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+  // The claim-check references of deleted dead letters (so the orphan sweep may take their blobs).
+  const references = env.DB.prepare(
+    `DELETE FROM dead_letter_blobs WHERE (blob_key, dead_letter_id) IN (SELECT blob_key, dead_letter_id
+       FROM dead_letter_blobs AS b WHERE NOT EXISTS (SELECT 1 FROM dead_letters AS d WHERE d.id = b.dead_letter_id)
+       LIMIT ${DEAD_LETTER_CHUNK})`,
+  );
+  let deleted = 0;
+  let open = statements;
+  for (let round = 0; round < DEAD_LETTER_ROUNDS; round++) {
+    const results = await env.DB.batch([...open, references]);
+    const full = new Set<D1PreparedStatement>();
+    for (const [i, r] of results.slice(0, -1).entries()) {
+      const n = r.meta.changes ?? 0;
+      deleted += n;
+      if (n >= DEAD_LETTER_CHUNK) full.add(open[i]!);
+    }
+    open = open.filter((s) => full.has(s));
+    const moreReferences = (results.at(-1)!.meta.changes ?? 0) >= DEAD_LETTER_CHUNK;
+    if (open.length === 0 && !moreReferences) break;
+  }
 
-  let cursor: string | undefined;
-  do {
-    const page = await listFallback(env.BLOBS, cursor);
-    const expired = page.objects.filter((o) => {
-      const created = Number(o.customMetadata?.createdAt) || o.uploaded.getTime();
-      return created < cutoffOf(o.customMetadata?.projectId ?? "");
-    });
-    if (expired.length > 0) {
+  // The R2 fallback (dead letters recorded while D1 failed): a bounded walk from where the last
+  // run stopped, like the orphan sweep's.
+  await walkPrefix(
+    env,
+    DEAD_LETTER_PREFIX,
+    { maxKeys: DEAD_LETTER_KEYS_PER_RUN, now, include: ["customMetadata"] },
+    async (objects) => {
+      const expired = objects.filter((o) => {
+        const created = Number(o.customMetadata?.createdAt) || o.uploaded.getTime();
+        return created < cutoffOf(o.customMetadata?.projectId ?? "");
+      });
+      if (expired.length === 0) return;
       await deleteObjects(
         env.BLOBS,
         expired.map((o) => o.key),
       );
       deleted += expired.length;
-    }
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
+    },
+  );
   return deleted;
 }
