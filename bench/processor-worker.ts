@@ -7,6 +7,9 @@
 //                backend (D1 FTS5, or Elasticsearch when ELASTICSEARCH_URL is set).
 //   POST /parse  the same message bodies → JSON.parse of every payload, timed in this runtime:
 //                the floor the processor's time per event is compared with.
+//   POST /retention  the processor's cron (runRetention) as if every retention had passed, run by
+//                run until nothing is left: what deleting the run's data costs, as D1 and R2
+//                counted it (D1 bills a deleted row as a row written; R2 lists are class A).
 
 import { foldAll } from "../shared/db/group-fold";
 import { type ShardEnv, shardDbs } from "../shared/db/shards";
@@ -14,6 +17,7 @@ import { decodeMessage } from "../shared/queue-codec";
 import { createSearchBackend } from "../shared/search/index";
 import { handleIndexBatch } from "../workers/indexer/handle-index-batch";
 import { type ProcessEnv, processBatch } from "../workers/processor/process-batch";
+import { runRetention } from "../workers/processor/retention";
 
 interface BenchEnv extends ProcessEnv {
   ELASTICSEARCH_URL?: string;
@@ -249,6 +253,60 @@ async function runBatch(queue: string, bodies: string[], env: BenchEnv): Promise
   });
 }
 
+const DAY = 86_400_000;
+
+/**
+ * Retention over everything the run wrote: the cron runs (each within its own D1 budget) at a time
+ * past every retention until a run deletes nothing more, then once more idle. Returns D1 rows read
+ * and written, D1 calls and R2 calls by method over all the runs, what the idle run cost alone,
+ * what was deleted, and how many runs there were.
+ */
+async function runRetentionAll(env: BenchEnv): Promise<Response> {
+  const d1 = newD1();
+  const r2 = newCalls();
+  const counted = {
+    ...env,
+    DB: countingDb(env.DB, d1),
+    BLOBS: timed(env.BLOBS, ["put", "get", "delete", "head", "list"], r2),
+  };
+  // Any other D1 binding (metadata shards) is counted the same way.
+  for (const [k, v] of Object.entries(env))
+    if (k.startsWith("DB_SHARD_")) (counted as Record<string, unknown>)[k] = countingDb(v as D1Database, d1);
+  const at = Date.now() + 400 * DAY;
+  const totals = { runs: 0, segmentsDeleted: 0, eventsDeleted: 0, groupsDeleted: 0, searchDocsDeleted: 0 };
+  const errors: string[] = [];
+  for (let run = 0; run < 50; run++) {
+    const report = await runRetention(counted as never, at);
+    totals.runs++;
+    errors.push(...report.errors);
+    totals.segmentsDeleted += report.segmentsDeleted;
+    totals.eventsDeleted += report.eventsDeleted;
+    totals.groupsDeleted += report.groupsDeleted;
+    totals.searchDocsDeleted += report.searchDocsDeleted;
+    const did =
+      report.segmentsDeleted +
+      report.eventsDeleted +
+      report.groupsDeleted +
+      report.searchDocsDeleted +
+      report.ledgerPruned +
+      report.orphansDeleted +
+      report.attachmentsDeleted;
+    if (did === 0) break;
+  }
+  // The last run found nothing to delete: what any run costs with no data (cursors, probes). That
+  // belongs to the cron's schedule, not to the events, so the caller takes it off each run.
+  const before = { ...d1, r2: r2.calls, r2ByMethod: { ...r2.byMethod } };
+  await runRetention(counted as never, at);
+  const idle = {
+    rowsWritten: d1.rowsWritten - before.rowsWritten,
+    rowsRead: d1.rowsRead - before.rowsRead,
+    queries: d1.queries - before.queries,
+    r2List: (r2.byMethod.list ?? 0) - (before.r2ByMethod.list ?? 0),
+  };
+  const { bodies: _bodies, ...r2Calls } = r2;
+  return Response.json({ d1, r2: r2Calls, idle, errors, ...totals, runs: totals.runs + 1 });
+}
+
 /**
  * Folds the pending group deltas (shared/db/group-fold.ts) the run's last batches left, as the next
  * batch or reader would: its rows and time belong to the events that made the deltas.
@@ -366,6 +424,7 @@ export default {
       return runBatch(url.searchParams.get("queue") ?? "sluice-errors-0", bodies, env);
     if (url.pathname === "/index") return runIndex(bodies, env);
     if (url.pathname === "/fold") return runFold(env);
+    if (url.pathname === "/retention") return runRetentionAll(env);
     if (url.pathname === "/parse") return runParse(bodies, Number(url.searchParams.get("rounds") ?? 3));
     return new Response("not found", { status: 404 });
   },

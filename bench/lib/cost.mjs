@@ -52,12 +52,19 @@ export function price(ops) {
     ["D1 rows written (indexes and FTS included)", ops.d1RowsWritten, PRICES.d1RowWrittenPerM],
     ["D1 rows read", ops.d1RowsRead, PRICES.d1RowReadPerM],
     [
+      `D1 rows deleted by retention (billed as written)${ops.retentionMeasured ? "" : ": NOT MEASURED"}`,
+      ops.d1RowsDeleted,
+      PRICES.d1RowWrittenPerM,
+    ],
+    ["D1 rows read by retention", ops.d1RowsReadByRetention, PRICES.d1RowReadPerM],
+    [
       "D1 storage over retention (KB-months per event; price per GB-month)",
       ops.d1GbMonths * 1e6,
       PRICES.d1GbMonth,
     ],
     ["R2 class A (writes)", ops.r2ClassA, PRICES.r2ClassAPerM],
     ["R2 class B (reads)", ops.r2ClassB, PRICES.r2ClassBPerM],
+    ["R2 class A by retention (lists; deletes are free)", ops.r2ClassAByRetention, PRICES.r2ClassAPerM],
     [
       "R2 storage over retention (KB-months per event; price per GB-month)",
       ops.r2GbMonths * 1e6,
@@ -110,6 +117,11 @@ export function opsPerEvent(edge, q, run, { kind, retentionDays, ledgerDays = 0 
       (d1LedgerBytesPerEvent(run, q) / GB) * (ledgerDays / 30),
     r2ClassA: q.r2WritesPerEvent + (run.edge?.r2PutsPerEvent ?? 0),
     r2ClassB: q.r2ReadsPerEvent,
+    // Deleting what the run wrote, once its retention passed (processor.mjs: the cron run to the end).
+    retentionMeasured: run.retention != null,
+    d1RowsDeleted: run.retention?.d1RowsWrittenPerEvent ?? 0,
+    d1RowsReadByRetention: run.retention?.d1RowsReadPerEvent ?? 0,
+    r2ClassAByRetention: run.retention?.r2ClassAPerEvent ?? 0,
     r2GbMonths: ((q.r2BytesPerEvent ?? 0) / GB) * months,
   };
 }

@@ -42,6 +42,7 @@ export function processorSection(r, budget) {
     `| D1 rows written per event (processor + indexer, D1's own \`meta\`) | ${v(p.d1RowsWrittenPerEvent)} | ${budget("processor.d1RowsWrittenPerEvent (errors, es)")} |`,
     `| peak memory per 100-message batch (heap + external, ArrayBuffers included) | ${v(p.peakHeapMB)} MB | ${budget("processor.peakMB (heap + external)")} |`,
     `| D1 rows read per event | ${v(p.d1RowsReadPerEvent)} | | |`,
+    `| D1 rows retention writes deleting it all, per event (${p.retention ? `${p.retention.kinds}, ${v(p.retention.eventsWritten)} written, ${p.retention.runs} cron runs` : "not measured"}) | ${v(p.retention?.d1RowsWrittenPerEvent)} | | |`,
     `| batch p50 / p99 ms (all queues) | ${v(p.batchP50Ms)} / ${v(p.batchP99Ms)} | | |`,
     "",
     "Per queue (RUM is reported beside errors, never mixed into the budgets):",
@@ -150,7 +151,10 @@ export function costSection(r) {
     "(write + read + delete), ingest and index queues; the quota Durable Object's requests and storage rows counted on the",
     "real QuotaCounter with spike protection on; D1 rows written and read as D1 reported them (indexes and FTS rows",
     `included); R2 class A/B calls; R2 and D1 bytes held for the default retention (${c.retentionDays} days), except the message`,
-    `ledger's rows, held until the queue can no longer redeliver (${c.ledgerDays} days).`,
+    `ledger's rows, held until the queue can no longer redeliver (${c.ledgerDays} days). And deleting it all again: each run`,
+    "ends with the processor's retention cron run, as if every retention had passed, until nothing is left; D1 bills a",
+    "deleted row (and its index entries) as a row written, R2 bills its lists as class A and deletes nothing. The cron's",
+    "cost with nothing to delete (cursors, probes: a run's fixed part, paid per schedule, not per event) is taken off.",
     "",
     `Prices (USD per million, storage per GB-month): ${Object.entries(c.prices)
       .map(([k, n]) => `${k} ${n}`)

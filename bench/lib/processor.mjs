@@ -51,6 +51,7 @@ export async function benchProcessor(
     parse = true,
     fixedBytes = null,
     latencyMs = 0,
+    retention = true,
   } = {},
 ) {
   const notes = [];
@@ -209,6 +210,7 @@ export async function benchProcessor(
       if (list.length > 1) {
         const warm = await post(port, "batch", list.shift(), queue);
         all.sizeBase = Math.max(all.sizeBase, warm.d1.sizeAfter);
+        all.warmItems = (all.warmItems ?? 0) + warm.metrics.items;
       }
       lists.set(queue, list);
     }
@@ -391,6 +393,32 @@ export async function benchProcessor(
         },
       };
     }
+    // Retention deleting everything the run wrote (warm-up and seed batches included), per event
+    // written: D1 bills each deleted row (and index entry) as a row written, R2 lists are class A
+    // (deletes are free). The cron's cost with nothing to delete is its schedule's, taken off.
+    let retentionCost = null;
+    if (retention) {
+      // The last documents indexed become searchable (and deletable) at the next refresh, as they
+      // are long before their retention passes in production.
+      if (esPrefix) await fetch(`${esUrl}/${esPrefix}-*/_refresh`, { method: "POST" });
+      const res = await post(port, "retention", []);
+      const written = newGroups.events + cycle.events + (all.warmItems ?? 0) + all.items;
+      const less = (total, idle) => Math.max(0, total - idle * res.runs) / Math.max(1, written);
+      if (res.errors.length > 0) notes.push(`retention: ${res.errors.join("; ")}`);
+      retentionCost = {
+        runs: res.runs,
+        eventsWritten: written,
+        kinds: rumEvents > 0 || sessions > 0 ? "all kinds of the run" : "error events",
+        segmentsDeleted: res.segmentsDeleted,
+        searchDocsDeleted: res.searchDocsDeleted,
+        d1RowsWrittenPerEvent: r2(less(res.d1.rowsWritten, res.idle.rowsWritten), 4),
+        d1RowsReadPerEvent: r2(less(res.d1.rowsRead, res.idle.rowsRead), 3),
+        d1QueriesPerEvent: r2(less(res.d1.queries, res.idle.queries), 5),
+        r2ClassAPerEvent: r2(less(res.r2.byMethod.list ?? 0, res.idle.r2List), 6),
+        r2DeletesPerEvent: r2((res.r2.byMethod.delete ?? 0) / Math.max(1, written), 6),
+        idleRun: res.idle,
+      };
+    }
     const remoteLatency =
       latencyMs > 0 ? await probeLatency(lib, port, { latencyMs, sentry, concurrency }) : null;
     if (all.dl > 0 || all.retried > 0 || all.stored !== all.items)
@@ -455,6 +483,7 @@ export async function benchProcessor(
       batchMeanMs: r2(totalMs / Math.max(1, all.ms.length), 1),
       perQueue,
       remoteLatency,
+      retention: retentionCost,
       timeBreakdownPct: {
         d1Batch: r2((100 * all.d1ms) / totalMs, 1),
         r2Put: r2((100 * all.r2ms) / totalMs, 1),
