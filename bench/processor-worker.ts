@@ -295,13 +295,13 @@ async function runRetentionAll(env: BenchEnv): Promise<Response> {
   }
   // The last run found nothing to delete: what any run costs with no data (cursors, probes). That
   // belongs to the cron's schedule, not to the events, so the caller takes it off each run.
-  const before = { ...d1, r2: r2.calls, r2ByMethod: { ...r2.byMethod } };
+  const before = { ...d1, r2List: r2.byMethod.list ?? 0 };
   await runRetention(counted as never, at);
   const idle = {
     rowsWritten: d1.rowsWritten - before.rowsWritten,
     rowsRead: d1.rowsRead - before.rowsRead,
     queries: d1.queries - before.queries,
-    r2List: (r2.byMethod.list ?? 0) - (before.r2ByMethod.list ?? 0),
+    r2List: (r2.byMethod.list ?? 0) - before.r2List,
   };
   const { bodies: _bodies, ...r2Calls } = r2;
   return Response.json({ d1, r2: r2Calls, idle, errors, ...totals, runs: totals.runs + 1 });

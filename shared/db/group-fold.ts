@@ -301,25 +301,13 @@ export async function foldIfPending(db: D1Database): Promise<FoldResult | null> 
   return (await hasPending(db)) ? foldGroupDeltas(db) : null;
 }
 
-/** Whether a delta of project `pid` waits for a fold (reads the pending deltas: for a move, not a batch). */
-const hasPendingOf = async (db: D1Database, pid: number) =>
-  (await db
-    .prepare(
-      `SELECT 1 AS x FROM group_deltas d WHERE d.id > 0
-         AND (EXISTS (SELECT 1 FROM json_each(d.groups) g WHERE CAST(g.value->>'p' AS INTEGER) = ?1)
-           OR EXISTS (SELECT 1 FROM json_each(d.hours) h WHERE CAST(h.value->>0 AS INTEGER) = ?1))
-       LIMIT 1`,
-    )
-    .bind(pid)
-    .first<{ x: number }>()) !== null;
-
 /** Pending deltas `pendingProjects` reads at most; past that it answers "any project may be pending". */
 const PENDING_READ = 64;
 
 /**
  * The projects with a delta waiting for a fold, from one bounded read of the oldest pending deltas:
- * `"unknown"` when more are pending than that read takes (retention then treats every project as
- * pending, which only postpones judging its groups).
+ * `"unknown"` when more are pending than that read takes: every project may then be waiting, so
+ * retention postpones judging its groups and a move folds on (which only costs folds).
  */
 export async function pendingProjects(db: D1Database): Promise<Set<number> | "unknown"> {
   const { results } = await db
@@ -347,7 +335,11 @@ export async function foldAll(
   db: D1Database,
   { projectId, maxFolds = 64 }: { projectId?: number; maxFolds?: number } = {},
 ): Promise<{ deltas: number; drained: boolean }> {
-  const pending = () => (projectId === undefined ? hasPending(db) : hasPendingOf(db, projectId));
+  const pending = async () => {
+    if (projectId === undefined) return hasPending(db);
+    const waiting = await pendingProjects(db);
+    return waiting === "unknown" || waiting.has(projectId);
+  };
   let deltas = 0;
   for (let i = 0; i < maxFolds; i++) {
     if (!(await pending())) return { deltas, drained: true };

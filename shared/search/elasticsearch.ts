@@ -163,47 +163,32 @@ export class ElasticsearchBackend implements SearchBackend {
     return { events: hits, next };
   }
 
-  async deleteOlderThan(projectId: string, cutoffMs: number, maxChunks = Infinity): Promise<DeleteResult> {
-    const bounds = { from: null, to: cutoffMs, limit: 1, after: null };
-    const query = boolQuery(projectId, { terms: [] }, { projectId }, bounds);
-    const refresh = this.config.refresh ? "&refresh=true" : "";
-    const res = await this.request(
-      "POST",
-      `/${this.prefix}-*/_delete_by_query?conflicts=proceed&ignore_unavailable=true&allow_no_indices=true${refresh}`,
-      JSON.stringify({ query }),
-    );
-    // One call, whatever the count: the cluster does the paging.
-    if (res.ok) return { deleted: (res.json as { deleted?: number }).deleted ?? 0, done: true };
-    if (!/no handler found/i.test(res.text)) throw esError("delete_by_query", res);
-    return this.deleteBySearch(query, maxChunks);
+  deleteOlderThan(projectId: string, cutoffMs: number, maxChunks = Infinity): Promise<DeleteResult> {
+    return this.deleteMatching(expiredQuery({ projectId, cutoffMs }), maxChunks);
   }
 
   async deleteOlderThanMany(cutoffs: ProjectCutoff[]): Promise<ManyDeleteResult> {
     if (cutoffs.length === 0) return { deleted: 0, unfinished: [] };
     // One query: any of the projects' docs older than that project's cutoff.
-    const query = {
-      bool: {
-        should: cutoffs.map(({ projectId, cutoffMs }) =>
-          boolQuery(
-            projectId,
-            { terms: [] },
-            { projectId },
-            { from: null, to: cutoffMs, limit: 1, after: null },
-          ),
-        ),
-        minimum_should_match: 1,
-      },
-    };
+    const query = { bool: { should: cutoffs.map(expiredQuery), minimum_should_match: 1 } };
+    const { deleted, done } = await this.deleteMatching(query, 1);
+    return { deleted, unfinished: done ? [] : cutoffs.map((c) => c.projectId) };
+  }
+
+  /**
+   * Deletes the docs `query` matches: one `_delete_by_query` (the cluster does the paging), or, where
+   * it is missing, at most `maxChunks` pages of search + bulk delete.
+   */
+  private async deleteMatching(query: unknown, maxChunks: number): Promise<DeleteResult> {
     const refresh = this.config.refresh ? "&refresh=true" : "";
     const res = await this.request(
       "POST",
       `/${this.prefix}-*/_delete_by_query?conflicts=proceed&ignore_unavailable=true&allow_no_indices=true${refresh}`,
       JSON.stringify({ query }),
     );
-    if (res.ok) return { deleted: (res.json as { deleted?: number }).deleted ?? 0, unfinished: [] };
+    if (res.ok) return { deleted: (res.json as { deleted?: number }).deleted ?? 0, done: true };
     if (!/no handler found/i.test(res.text)) throw esError("delete_by_query", res);
-    const { deleted, done } = await this.deleteBySearch(query, 1);
-    return { deleted, unfinished: done ? [] : cutoffs.map((c) => c.projectId) };
+    return this.deleteBySearch(query, maxChunks);
   }
 
   /** Where `_delete_by_query` is missing (no reindex module): page through ids, bulk-delete them. */
@@ -330,4 +315,14 @@ function authHeader(c: ElasticsearchConfig): Record<string, string> {
 
 function esError(what: string, res: { status: number; text: string }): Error {
   return new Error(`elasticsearch ${what} failed: ${res.status} ${res.text.slice(0, 500)}`);
+}
+
+/** A project's docs that occurred before its cutoff. */
+function expiredQuery({ projectId, cutoffMs }: ProjectCutoff) {
+  return boolQuery(
+    projectId,
+    { terms: [] },
+    { projectId },
+    { from: null, to: cutoffMs, limit: 1, after: null },
+  );
 }

@@ -181,12 +181,7 @@ export class FtsSearchBackend implements SearchBackend {
   }
 
   async deleteOlderThan(projectId: string, cutoffMs: number, maxChunks = Infinity): Promise<DeleteResult> {
-    // Bounded deletes keep each statement short; the AFTER DELETE trigger drops the FTS rows.
-    // Counted with RETURNING: D1's meta.changes also counts the trigger's FTS5 shadow-table writes.
-    const stmt = this.db
-      .prepare(`DELETE FROM search_docs WHERE rowid IN (SELECT rowid FROM search_docs
-        WHERE project_id = ? AND occurred_at < ? LIMIT ${DELETE_CHUNK}) RETURNING 1 AS x`)
-      .bind(projectId, cutoffMs);
+    const stmt = this.expiredChunk(projectId, cutoffMs);
     let deleted = 0;
     for (let i = 0; i < maxChunks; i++) {
       const n = (await stmt.all()).results.length;
@@ -199,14 +194,7 @@ export class FtsSearchBackend implements SearchBackend {
   async deleteOlderThanMany(cutoffs: ProjectCutoff[]): Promise<ManyDeleteResult> {
     if (cutoffs.length === 0) return { deleted: 0, unfinished: [] };
     // One chunk per project, all in one batch (one D1 call): a full chunk means more may be left.
-    const results = await this.db.batch(
-      cutoffs.map(({ projectId, cutoffMs }) =>
-        this.db
-          .prepare(`DELETE FROM search_docs WHERE rowid IN (SELECT rowid FROM search_docs
-            WHERE project_id = ? AND occurred_at < ? LIMIT ${DELETE_CHUNK}) RETURNING 1 AS x`)
-          .bind(projectId, cutoffMs),
-      ),
-    );
+    const results = await this.db.batch(cutoffs.map((c) => this.expiredChunk(c.projectId, c.cutoffMs)));
     let deleted = 0;
     const unfinished: string[] = [];
     for (const [i, r] of results.entries()) {
@@ -214,6 +202,18 @@ export class FtsSearchBackend implements SearchBackend {
       if (r.results.length === DELETE_CHUNK) unfinished.push(cutoffs[i]!.projectId);
     }
     return { deleted, unfinished };
+  }
+
+  /**
+   * Deletes up to DELETE_CHUNK of a project's docs older than the cutoff: bounded deletes keep each
+   * statement short; the AFTER DELETE trigger drops the FTS rows. Counted with RETURNING: D1's
+   * meta.changes also counts the trigger's FTS5 shadow-table writes.
+   */
+  private expiredChunk(projectId: string, cutoffMs: number): D1PreparedStatement {
+    return this.db
+      .prepare(`DELETE FROM search_docs WHERE rowid IN (SELECT rowid FROM search_docs
+        WHERE project_id = ? AND occurred_at < ? LIMIT ${DELETE_CHUNK}) RETURNING 1 AS x`)
+      .bind(projectId, cutoffMs);
   }
 }
 
