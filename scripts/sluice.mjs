@@ -177,12 +177,11 @@ const COMMANDS = {
     // A big project takes several requests (each stops at its share of D1 calls): go on until done.
     let r;
     let from;
-    const total = { rowsMoved: 0, ledgerRowsCopied: 0, requests: 0 };
+    const total = { rowsMoved: 0, requests: 0 };
     do {
       r = await api(o, "POST", path, { shard: Number(shard) });
       from ??= r.from; // later requests find the project on its new shard already
       total.rowsMoved += r.rowsMoved;
-      total.ledgerRowsCopied += r.ledgerRowsCopied;
       total.requests++;
       if (!r.done && !o.json)
         process.stderr.write(`project ${id}: ${total.rowsMoved} row(s) moved so far…\n`);
@@ -193,7 +192,7 @@ const COMMANDS = {
       );
     return o.json
       ? { ...r, from, ...total }
-      : `project ${id}: shard ${from} -> ${r.to}; ${total.rowsMoved} row(s) moved, ${total.ledgerRowsCopied} ledger row(s) copied`;
+      : `project ${id}: shard ${from} -> ${r.to}; ${total.rowsMoved} row(s) moved`;
   },
   async "keys:rotate"(o, [id]) {
     const p = await api(

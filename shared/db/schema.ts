@@ -19,13 +19,17 @@ export const projects = sqliteTable("projects", {
   /** The metadata shard (binding DB_SHARD_<n>, shared/db/shards.ts) holding this project's groups and aggregates. */
   shard: integer("shard").notNull().default(0),
   /**
-   * The shard the project was last moved off, and when (workers/console/move-project.ts): for as
-   * long as the queue can redeliver a message (4 days), the processor also asks that shard's ledger
-   * whether the project's share of a message was applied, since a batch that read the old pointer
-   * may have applied it there after the move copied the ledger.
+   * The shard the project was last moved off, and when (workers/console/move-project.ts). Kept for
+   * the processor of the release before `left_shards`, which asks this one shard's ledger too.
    */
   movedFrom: integer("moved_from"),
   movedAt: integer("moved_at"),
+  /**
+   * Every shard the project left within the queue's retention, as JSON `{"<shard>": <left at, ms>}`
+   * (a project moved twice in 4 days has two): the processor asks each of their ledgers too, so a
+   * move copies no ledger. Null for a project never moved since this column came (moved_from then).
+   */
+  leftShards: text("left_shards"),
   /**
    * The run of `projects:move` that holds the project (workers/console/move-project.ts) and until
    * when: two overlapping runs towards different shards could each fence the shard the other

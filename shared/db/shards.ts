@@ -56,11 +56,55 @@ export async function projectShards(
   return new Map([...placements].map(([id, p]) => [id, p.shard]));
 }
 
-/** Where a project lives, and the shard it was last moved off (with when), if it ever moved. */
+/** Where a project lives, and the shards it left (with when), if it ever moved. */
 export interface Placement {
   shard: number;
-  movedFrom: number | null;
-  movedAt: number | null;
+  /** Shard number → when the project left it (ms): every shard it left, as far as recorded. */
+  left: Map<number, number>;
+}
+
+/**
+ * The shards a project left, from its `left_shards` JSON (`{"<shard>": <ms>}`), or from the single
+ * `moved_from`/`moved_at` pair a move before that column wrote. Malformed entries are skipped.
+ */
+export function shardsLeft(
+  leftShards: string | null,
+  movedFrom: number | null,
+  movedAt: number | null,
+): Map<number, number> {
+  const left = new Map<number, number>();
+  if (leftShards !== null) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(leftShards);
+    } catch {
+      parsed = null;
+    }
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
+      for (const [k, at] of Object.entries(parsed))
+        if (/^\d+$/.test(k) && typeof at === "number" && Number.isFinite(at)) left.set(Number(k), at);
+    return left;
+  }
+  if (movedFrom !== null && movedAt !== null) left.set(movedFrom, movedAt);
+  return left;
+}
+
+/**
+ * `left_shards` after a move from `from` to `to` at `now`: `from` is added (or its time renewed),
+ * `to` removed (the project lives there again), and entries older than `keepMs` dropped (the
+ * queue can no longer redeliver a message sent before them), so it holds at most one per shard.
+ */
+export function leftShardsAfterMove(
+  left: Map<number, number>,
+  from: number,
+  to: number,
+  now: number,
+  keepMs: number,
+): string {
+  const next: Record<string, number> = {};
+  for (const [s, at] of left) if (s !== to && s !== from && now - at <= keepMs) next[String(s)] = at;
+  if (from !== to) next[String(from)] = now;
+  return JSON.stringify(next);
 }
 
 /** Each known project's placement (one query); unknown projects are absent. */
@@ -71,12 +115,21 @@ export async function projectPlacements(
   const ids = [...new Set([...projectIds].map(Number).filter((n) => Number.isSafeInteger(n)))];
   if (ids.length === 0) return new Map();
   const rows = await env.DB.prepare(
-    "SELECT id, shard, moved_from, moved_at FROM projects WHERE id IN (SELECT value FROM json_each(?))",
+    "SELECT id, shard, left_shards, moved_from, moved_at FROM projects WHERE id IN (SELECT value FROM json_each(?))",
   )
     .bind(JSON.stringify(ids))
-    .all<{ id: number; shard: number; moved_from: number | null; moved_at: number | null }>();
+    .all<{
+      id: number;
+      shard: number;
+      left_shards: string | null;
+      moved_from: number | null;
+      moved_at: number | null;
+    }>();
   return new Map(
-    rows.results.map((r) => [String(r.id), { shard: r.shard, movedFrom: r.moved_from, movedAt: r.moved_at }]),
+    rows.results.map((r) => [
+      String(r.id),
+      { shard: r.shard, left: shardsLeft(r.left_shards, r.moved_from, r.moved_at) },
+    ]),
   );
 }
 

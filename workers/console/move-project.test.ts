@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { foldGroupDeltas } from "../../shared/db/group-fold";
-import { projectShards, shardDbs } from "../../shared/db/shards";
+import { projectPlacements, projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch } from "../../shared/queue-message";
 import { ADMIN, api, call, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
 import { runRetention } from "../processor/retention";
@@ -252,7 +252,8 @@ describe("moving a project to another metadata shard", () => {
       .first<{ n: number }>();
     expect(hours?.n).toBe(3 + 5);
 
-    // The queue redelivers the message applied before the move: the copied ledger recognises it.
+    // The queue redelivers the message applied before the move: the old shard's ledger, which the
+    // processor asks for the queue's retention, recognises it.
     expect((await deliver([applied], { attempts: 2 })).result.explicitAcks).toHaveLength(1);
     expect((await groups(p)).map((g) => g.count)).toEqual([3]);
     // New events are counted on the new shard.
@@ -267,7 +268,7 @@ describe("moving a project to another metadata shard", () => {
     expect(await rowsOn(newDb, p)).toBe(0);
   });
 
-  it("merges ledger rows one batch wrote on both shards, so the moved project's messages stay applied", async () => {
+  it("a batch that wrote ledger rows on both shards: after the move each project's message is still known applied", async () => {
     const a = await createTestProject("move-ledger-a");
     const from = (await projectShards(env, [a.id])).get(a.id)!;
     const to = (from + 1) % shardDbs(env).length;
@@ -284,7 +285,7 @@ describe("moving a project to another metadata shard", () => {
     expect((await groups(a)).map((g) => g.count)).toEqual([2]);
 
     expect((await move(a, to)).status).toBe(200);
-    // Redelivered after the move: a's message is known on its new shard, b's still on its own.
+    // Redelivered after the move: a's message is known on the shard a left, b's on its own.
     expect((await deliver([forA, forB], { attempts: 2 })).result.explicitAcks).toHaveLength(2);
     expect((await groups(a)).map((g) => g.count)).toEqual([2]);
     expect((await groups(b)).map((g) => g.count)).toEqual([1]);
@@ -432,6 +433,20 @@ describe("moving a project to another metadata shard", () => {
       .bind(Number(p.id))
       .first();
     expect(fence).toBeNull();
+    for (const [i, db] of shardDbs(env).entries())
+      console.log(
+        i,
+        { from, to, other },
+        await rowsOn(db, p),
+        (
+          await db
+            .prepare("SELECT count, status FROM error_groups WHERE project_id = ?")
+            .bind(Number(p.id))
+            .all()
+        ).results,
+        (await db.prepare("SELECT * FROM departed_projects WHERE project_id = ?").bind(Number(p.id)).all())
+          .results,
+      );
     const r = await deliver([body([raygunItem(p)])]);
     expect(r.result.explicitAcks).toHaveLength(1);
     expect((await groups(p)).map((g) => g.count)).toEqual([2]);
@@ -517,7 +532,7 @@ describe("moving a project to another metadata shard", () => {
     const m = body([raygunItem(p)]);
     await deliver([m]);
     expect((await move(p, to)).status).toBe(200);
-    // The old shard's ledger still lists the message (the move copies it, never deletes it), so a
+    // The old shard's ledger still lists the message (a move never deletes it), so a
     // redelivery that read the old pointer counts nothing there and writes no ledger entry, only
     // rows of what it carries (facets, and in the embedded configuration a pointer row).
     const again = await withOldPointer(p, from, () => deliver([m], { attempts: 2 }));
@@ -587,19 +602,22 @@ describe("moving a project to another metadata shard", () => {
     expect(held?.move_run).toBeNull();
   });
 
-  it("a stopped move run again towards a third shard copies the ledger of the shard the first run left", async () => {
+  it("a stopped move run again towards a third shard still recognises what was applied on the shard the first run left", async () => {
     const { p, from, to } = await projectToMove("move-retarget-ledger");
     const third = (to + 1) % shardDbs(env).length;
     expect(third).not.toBe(from);
     await deliver([body([raygunItem(p)])]);
     // Run 1: a batch that read the old pointer applies message L on the old shard between the flip
-    // and the fence; then the run stops at its last ledger copy from the old shard, its rows all moved.
+    // and the fence; then the run stops at its first outbox write there, before any row moved.
     const late = body([raygunItem(p)]);
     const oldDb = shardDbs(env)[from]!;
-    let copies = 0;
     let fenced = false;
     const stopping = new Proxy(oldDb, {
       get(db, key) {
+        if (key === "batch")
+          return async () => {
+            throw new Error("D1 went away mid-move");
+          };
         if (key !== "prepare") return Reflect.get(db, key);
         return (sql: string) => {
           const stmt = db.prepare(sql);
@@ -614,19 +632,6 @@ describe("moving a project to another metadata shard", () => {
               }),
             };
           }
-          // The first ledger read after the fence: the sweep's copy from the old shard.
-          if (
-            fenced &&
-            /^SELECT id, batch_id, applied_at, ids FROM message_ledger\b/.test(sql) &&
-            ++copies === 1
-          )
-            return {
-              bind: () => ({
-                all: async () => {
-                  throw new Error("D1 went away mid-move");
-                },
-              }),
-            };
           return stmt;
         };
       },
@@ -635,13 +640,66 @@ describe("moving a project to another metadata shard", () => {
       moveProject({ ...env, [`DB_SHARD_${from}`]: stopping } as typeof env, Number(p.id), to),
     ).rejects.toThrow(/went away mid-move/);
     expect(fenced).toBe(true);
-    await expectNothingLeft(oldDb, p);
+    expect((await projectShards(env, [p.id])).get(p.id)).toBe(to);
     // Run 2, towards a third shard. Then the queue redelivers L (its first delivery failed a later
-    // step): the new shard and the one the pointer last left (run 1's target) are asked, and the
-    // ledger entry run 1 did not copy must be among them.
+    // step): every shard the project left within the queue's retention is asked, the first among them.
     expect((await move(p, third)).status).toBe(200);
+    const left = await env.DB.prepare("SELECT left_shards FROM projects WHERE id = ?")
+      .bind(Number(p.id))
+      .first<{ left_shards: string }>();
+    expect(Object.keys(JSON.parse(left!.left_shards)).map(Number).sort()).toEqual([from, to].sort());
+    await expectNothingLeft(oldDb, p);
     expect((await deliver([late], { attempts: 2 })).result.explicitAcks).toHaveLength(1);
     expect((await groups(p)).map((g) => g.count)).toEqual([2]);
+  });
+
+  it("moved twice within the queue's retention, a redelivery of a message applied before the first move counts nothing", async () => {
+    const { p, from, to } = await projectToMove("move-twice");
+    const third = (to + 1) % shardDbs(env).length;
+    const first = body([raygunItem(p), raygunItem(p)]);
+    await deliver([first]);
+    expect((await move(p, to)).status).toBe(200);
+    const second = body([raygunItem(p)]);
+    await deliver([second]);
+    expect((await move(p, third)).status).toBe(200);
+    expect((await groups(p)).map((g) => g.count)).toEqual([3]);
+    expect((await projectPlacements(env, [p.id])).get(p.id)?.left).toEqual(
+      new Map([
+        [from, expect.any(Number)],
+        [to, expect.any(Number)],
+      ]),
+    );
+    // Applied on `from` and on `to`, in neither of which the project lives now.
+    expect((await deliver([first, second], { attempts: 2 })).result.explicitAcks).toHaveLength(2);
+    expect((await groups(p)).map((g) => g.count)).toEqual([3]);
+  });
+
+  it("costs the same D1 calls whatever the project's share of the ledger: a big share is asked where it is, never copied", async () => {
+    const { p, from, to } = await projectToMove("move-big-ledger");
+    const q = await createTestProject("move-small-ledger");
+    if ((await projectShards(env, [q.id])).get(q.id) !== from) expect((await move(q, from)).status).toBe(200);
+    await deliver([body([raygunItem(p)])]);
+    await deliver([body([raygunItem(q)])]);
+    // 4,000 ledger rows of p's messages on the old shard (a busy project's few days of batches;
+    // at 200 rows a round trip a copy would cost 40 D1 calls here, 3,600 for 720,000 rows).
+    const ids = Array.from({ length: 4000 }, messageId);
+    const oldDb = shardDbs(env)[from]!;
+    await oldDb
+      .prepare(
+        `INSERT INTO message_ledger (id, batch_id, applied_at, ids)
+         SELECT substr(value, 1, 10) || ':~big' || key, 'big' || key, ?, json_array(substr(value, 11) || '@' || ?)
+         FROM json_each(?)`,
+      )
+      .bind(Date.now(), String(Number(p.id)), JSON.stringify(ids))
+      .run();
+    const big = await moveProject(env, Number(p.id), to);
+    const small = await moveProject(env, Number(q.id), to);
+    expect(big.done && small.done).toBe(true);
+    expect(big.d1Calls).toBe(small.d1Calls);
+    // Each of those messages is still known applied: a redelivery counts nothing.
+    const again = ids.slice(0, 50).map((id) => body([raygunItem(p)], id));
+    expect((await deliver(again, { attempts: 2 })).result.explicitAcks).toHaveLength(50);
+    expect((await groups(p)).map((g) => g.count)).toEqual([1]);
   });
 
   it("a move back that stops before its flip leaves the shard it was moving to fenced, as before", async () => {
@@ -654,21 +712,21 @@ describe("moving a project to another metadata shard", () => {
         .bind(Number(p.id))
         .first<{ to_shard: number }>();
     expect(await fenceOn(from)).toEqual({ to_shard: to });
-    // Moving back, the ledger copy from the current shard fails: the pointer stays, and so does
-    // the fence on the shard the run was moving to (a batch may still hold a pointer to it).
-    const failing = new Proxy(shardDbs(env)[to]!, {
+    // Moving back, the flip fails: the pointer stays, and so does the fence on the shard the run
+    // was moving to (a batch may still hold a pointer to it).
+    const failing = new Proxy(env.DB, {
       get(db, key) {
         if (key !== "prepare") return Reflect.get(db, key);
         return (sql: string) => {
-          if (/^SELECT id, batch_id, applied_at, ids FROM message_ledger\b/.test(sql))
+          if (/^UPDATE projects SET shard = \?, left_shards\b/.test(sql))
             throw new Error("D1 went away mid-move");
           return db.prepare(sql);
         };
       },
     });
-    await expect(
-      moveProject({ ...env, [`DB_SHARD_${to}`]: failing } as typeof env, Number(p.id), from),
-    ).rejects.toThrow(/went away mid-move/);
+    await expect(moveProject({ ...env, DB: failing } as typeof env, Number(p.id), from)).rejects.toThrow(
+      /went away mid-move/,
+    );
     expect((await projectShards(env, [p.id])).get(p.id)).toBe(to);
     expect(await fenceOn(from)).toEqual({ to_shard: to });
     // Run again, it goes through.

@@ -1,10 +1,11 @@
 // Moves a project's metadata to another shard (POST /api/v1/projects/{id}/shard, `npm run sluice
-// -- projects:move`): copy the old shard's message ledger (so a redelivery after the move is still
-// recognised), flip the pointer in the control database (new batches write to the new shard from
-// then on), fence the other shards (a batch that read the old pointer and commits later is turned
-// away and retried), then fold the project's rows from the old shard into the new one, chunk by
-// chunk. Folding adds counters instead of overwriting, because batches that read the old pointer
-// just before the flip may still land on either side. A chunk leaves its table for the old shard's
+// -- projects:move`): flip the pointer in the control database (new batches write to the new shard
+// from then on) and record the shard left (for the queue's retention the processor asks its ledger
+// too, so a redelivery of a message applied there is still recognised and no ledger is copied),
+// fence the other shards (a batch that read the old pointer and commits later is turned away and
+// retried), then fold the project's rows from the old shard into the new one, chunk by chunk.
+// Folding adds counters instead of overwriting, because batches that read the old pointer just
+// before the flip may still land on either side. A chunk leaves its table for the old shard's
 // outbox in one transaction, is copied to the new shard in one transaction guarded by a ledger row
 // named after it, then leaves the outbox: a move stopped anywhere and run again counts nothing
 // twice, even when late batches changed the project's rows on the old shard in between.
@@ -25,7 +26,13 @@ import {
   sessionMinutes,
   userFeedback,
 } from "../../shared/db/schema";
-import { isMoveFence, type ShardEnv, shardDbs } from "../../shared/db/shards";
+import {
+  isMoveFence,
+  leftShardsAfterMove,
+  type ShardEnv,
+  shardDbs,
+  shardsLeft,
+} from "../../shared/db/shards";
 import { hllMergeSql } from "../../shared/hll";
 import { ClientError } from "../../shared/http/errors";
 import { BUCKET_COUNT } from "../../shared/rum/page-views";
@@ -65,7 +72,6 @@ const SUM = new Set([
   "abnormal",
 ]);
 const CHUNK = 200;
-const LEDGER_CHUNK = 200;
 /**
  * D1 calls one move request makes at most. A Worker invocation may make 1,000, and a big project
  * (hundreds of thousands of aggregate rows, about four calls per chunk of 200) needs more: past the
@@ -117,58 +123,6 @@ function mergeSql(table: string, name: string): string | null {
   return null;
 }
 
-/**
- * Whether a ledger entry (a message id without its send-time slice) is for project `pid`: the
- * entries of its shares (`…@<pid>`, workers/processor/shard-split.ts), and whole-message entries
- * written before the ledger kept shares (they may hold the project's share too; gone after 4 days).
- * Other projects' shares stay behind: copied, they would make a message whose share for a project
- * of the new shard is still to be applied (another shard's transaction failed) look applied there.
- */
-const entryOf = (pid: number) => (entry: string) => entry.endsWith(`@${pid}`) || !entry.includes("@");
-
-async function copyLedger(from: D1Database, to: D1Database, pid: number, lease: Lease): Promise<number> {
-  let after = "";
-  let copied = 0;
-  const mine = entryOf(pid);
-  for (;;) {
-    await lease.keep();
-    // Only rows that may list an entry of the project (the exact test is `mine` below): the
-    // round trips grow with the project's share of the ledger, not with every project's.
-    const read = (
-      await from
-        .prepare(
-          `SELECT id, batch_id, applied_at, ids FROM message_ledger WHERE id > ? AND id NOT LIKE 'move:%'
-             AND (instr(ids, '@' || ? || '"') > 0 OR EXISTS (SELECT 1 FROM json_each(ids) WHERE instr(value, '@') = 0))
-           ORDER BY id LIMIT ?`,
-        )
-        // As text: D1 binds a JS number as a REAL, which `||` would spell "12.0".
-        .bind(after, String(pid), LEDGER_CHUNK)
-        .all<{ id: string; batch_id: string; applied_at: number; ids: string }>()
-    ).results;
-    if (read.length === 0) return copied;
-    after = read[read.length - 1]!.id;
-    const rows = read
-      .map((r) => ({ ...r, ids: JSON.stringify((JSON.parse(r.ids) as string[]).filter(mine)) }))
-      .filter((r) => r.ids !== "[]");
-    if (rows.length === 0) continue;
-    await to
-      .prepare(
-        // A batch that wrote to both shards has a row of the same id (its slice and batch) on each,
-        // listing each shard's messages: the target's row gets the moved shard's ids added, or the
-        // moved project's messages would look unapplied there and count again on redelivery.
-        `INSERT INTO message_ledger (id, batch_id, applied_at, ids)
-         SELECT value->>'id', value->>'batch_id', value->>'applied_at', value->>'ids' FROM json_each(?) WHERE true
-         ON CONFLICT (id) DO UPDATE SET ids = (SELECT json_group_array(u.value) FROM
-           (SELECT value FROM json_each(message_ledger.ids) UNION SELECT value FROM json_each(excluded.ids)) u)`,
-      )
-      .bind(JSON.stringify(rows))
-      .run();
-    copied += rows.length;
-    lease.tally.ledgerRowsCopied += rows.length;
-  }
-}
-
-/** How to write one table's rows into the target shard: its columns, key and merge clause. */
 function tableShape(table: SQLiteTable) {
   const cfg = getTableConfig(table);
   const cols = cfg.columns.map((c) => c.name);
@@ -301,17 +255,26 @@ async function foldTable(
   for (;;) {
     await lease.keep();
     const id = crypto.randomUUID();
-    const [staged] = await from.batch([
-      from
-        .prepare(
-          `INSERT INTO move_outbox (id, project_id, to_shard, table_name, rows, created_at)
-           SELECT ?, ?, ?, ?, json_group_array(json_object(${shape.cols.map((c) => `'${c}', ${c}`).join(", ")})), ?
-           FROM ${shape.name} WHERE (${key}) IN (${chunkOf}) HAVING count(*) > 0
-           RETURNING id, to_shard, table_name, rows`,
-        )
-        .bind(id, pid, to, shape.name, Date.now(), pid),
-      from.prepare(`DELETE FROM ${shape.name} WHERE (${key}) IN (${chunkOf})`).bind(pid),
-    ]);
+    // The chunk is bound for the target this shard's fence names, which must be this run's: every
+    // shard a run sweeps it fenced towards its target, so another target there means another run
+    // took the project over (and NULL, failing the NOT NULL, rolls the chunk's transaction back).
+    const [staged] = await from
+      .batch([
+        from
+          .prepare(
+            `INSERT INTO move_outbox (id, project_id, to_shard, table_name, rows, created_at)
+             SELECT ?, ?, (SELECT to_shard FROM departed_projects WHERE project_id = ? AND to_shard = ?), ?,
+               json_group_array(json_object(${shape.cols.map((c) => `'${c}', ${c}`).join(", ")})), ?
+             FROM ${shape.name} WHERE (${key}) IN (${chunkOf}) HAVING count(*) > 0
+             RETURNING id, to_shard, table_name, rows`,
+          )
+          .bind(id, pid, pid, to, shape.name, Date.now(), pid),
+        from.prepare(`DELETE FROM ${shape.name} WHERE (${key}) IN (${chunkOf})`).bind(pid),
+      ])
+      .catch((err: unknown) => {
+        if (/NOT NULL constraint failed: move_outbox\.to_shard/.test(String(err))) throw lostProject(pid);
+        throw err;
+      });
     const chunk = (staged?.results as OutboxRow[] | undefined)?.[0];
     if (!chunk) return moved;
     await deliverChunk(from, dbs, pid, chunk, runId);
@@ -324,9 +287,8 @@ async function foldTable(
 export interface MoveReport {
   from: number;
   to: number;
-  /** Rows this request moved (and ledger rows it copied). */
+  /** Rows this request moved. */
   rowsMoved: number;
-  ledgerRowsCopied: number;
   /** False when the request stopped at its D1 budget: call again to go on. */
   done: boolean;
   /** D1 calls this request's move made (at most MOVE_D1_CALLS, or the d1Calls given). */
@@ -359,9 +321,11 @@ export async function moveProject(
   let from = to;
   try {
     // Read once held: a run that ended just before would otherwise leave this one a stale pointer.
-    const row = (await env.DB.prepare("SELECT shard, moved_from, moved_at FROM projects WHERE id = ?")
+    const row = (await env.DB.prepare(
+      "SELECT shard, left_shards, moved_from, moved_at FROM projects WHERE id = ?",
+    )
       .bind(id)
-      .first<{ shard: number; moved_from: number | null; moved_at: number | null }>())!;
+      .first<MovedRow>())!;
     from = row.shard;
     await moveHeld(env, dbs, id, to, row, runId, lease);
     return { from, to, ...lease.tally, done: true, d1Calls: budget.used };
@@ -387,6 +351,14 @@ export async function moveProject(
   }
 }
 
+/** The project's pointer as a run reads it once it holds the project. */
+interface MovedRow {
+  shard: number;
+  left_shards: string | null;
+  moved_from: number | null;
+  moved_at: number | null;
+}
+
 /** How long a run holds its project without renewing: far longer than a chunk takes. */
 const LEASE_MS = 10 * 60_000;
 
@@ -397,7 +369,7 @@ interface Lease {
    */
   keep(force?: boolean, calls?: number): Promise<void>;
   /** What this request did so far. */
-  tally: { rowsMoved: number; ledgerRowsCopied: number };
+  tally: { rowsMoved: number };
   /** D1 calls this request may still make. */
   callsLeft(): number;
 }
@@ -427,7 +399,7 @@ async function takeLease(db: D1Database, id: number, runId: string, budget: D1Ca
     );
   let renewed = now;
   return {
-    tally: { rowsMoved: 0, ledgerRowsCopied: 0 },
+    tally: { rowsMoved: 0 },
     callsLeft: () => budget.left(),
     async keep(force = false, calls = CHUNK_CALLS) {
       if (!budget.has(calls)) throw new MoveIncomplete();
@@ -447,11 +419,10 @@ async function moveHeld(
   dbs: D1Database[],
   id: number,
   to: number,
-  row: { shard: number; moved_from: number | null; moved_at: number | null },
+  row: MovedRow,
   runId: string,
   lease: Lease,
 ): Promise<void> {
-  const fromDb = dbs[row.shard];
   const putFence = (db: D1Database, toShard: number, at: number) =>
     db
       .prepare(
@@ -464,42 +435,41 @@ async function moveHeld(
     await lease.keep(true);
     await putFence(dbs[s]!, to, Date.now());
   };
-  // Shards the pointer names neither now nor after this run are fenced before any ledger is
-  // copied: a batch holding a pointer older than a stopped run's flip can no longer add entries
-  // there behind the copy below.
+  // Shards the pointer names neither now nor after this run are fenced before the flip: a batch
+  // holding a pointer older than a stopped run's flip can no longer write there.
   for (let s = 0; s < dbs.length; s++) if (s !== to && s !== row.shard) await fence(s);
-  // A project moving back to a shard it left: that shard's fence goes before the ledger copy writes
-  // the project's entries there and before batches read the new pointer. Restored if this run
-  // stops before the flip, so that a batch still holding a pointer to it stays turned away.
-  const unfenced = await dbs[to]!.prepare(
-    "DELETE FROM departed_projects WHERE project_id = ? RETURNING to_shard, departed_at",
-  )
-    .bind(id)
-    .first<{ to_shard: number; departed_at: number }>();
-  // The shard a stopped run moved the project off: the pointer's "moved from" becomes the current
-  // shard below, after which the processor no longer asks that shard's ledger.
-  const previous =
-    row.moved_from !== null && row.moved_at !== null && Date.now() - row.moved_at <= QUEUE_RETENTION_MS
-      ? row.moved_from
-      : null;
-  try {
-    if (fromDb && row.shard !== to) await copyLedger(fromDb, dbs[to]!, id, lease);
-    if (previous !== null && previous !== to && previous !== row.shard && dbs[previous])
-      await copyLedger(dbs[previous]!, dbs[to]!, id, lease);
-    if (row.shard !== to) {
-      // The old shard is remembered: for the queue's retention the processor asks its ledger too.
+  if (row.shard !== to) {
+    // A project moving back to a shard it left: that shard's fence goes before batches read the new
+    // pointer. Restored if this run stops before the flip, so that a batch still holding a pointer
+    // to it stays turned away.
+    const unfenced = await dbs[to]!.prepare(
+      "DELETE FROM departed_projects WHERE project_id = ? RETURNING to_shard, departed_at",
+    )
+      .bind(id)
+      .first<{ to_shard: number; departed_at: number }>();
+    try {
+      // The shard left is recorded with the flip: for the queue's retention the processor asks its
+      // ledger too (and those of the shards left before), so no ledger is copied, whatever its size.
       // Only while this run holds the project: the flip and the fences below are its alone.
+      const now = Date.now();
+      const left = leftShardsAfterMove(
+        shardsLeft(row.left_shards, row.moved_from, row.moved_at),
+        row.shard,
+        to,
+        now,
+        QUEUE_RETENTION_MS,
+      );
       const flipped = await env.DB.prepare(
-        "UPDATE projects SET shard = ?, moved_from = ?, moved_at = ?, updated_at = ? WHERE id = ? AND move_run = ?",
+        `UPDATE projects SET shard = ?, left_shards = ?, moved_from = ?, moved_at = ?, updated_at = ?
+         WHERE id = ? AND move_run = ?`,
       )
-        .bind(to, row.shard, Date.now(), Date.now(), id, runId)
+        .bind(to, left, row.shard, now, now, id, runId)
         .run();
       if (!flipped.meta.changes) throw lostProject(id);
+    } catch (err) {
+      if (unfenced) await putFence(dbs[to]!, unfenced.to_shard, unfenced.departed_at).catch(() => {});
+      throw err;
     }
-  } catch (err) {
-    if (unfenced && row.shard !== to)
-      await putFence(dbs[to]!, unfenced.to_shard, unfenced.departed_at).catch(() => {});
-    throw err;
   }
   // Then the shard the pointer named is fenced too, before it is swept: a batch that read the old
   // pointer either committed there before the fence (the sweep below finds its rows) or is turned
@@ -511,7 +481,6 @@ async function moveHeld(
   // Every other shard, not only the old pointer's: a move that stopped half way resumes when run again.
   for (let s = 0; s < dbs.length; s++) {
     if (s === to) continue;
-    let moved = 0;
     // Counts still waiting in the shard's group deltas land in its rows first, then move with them.
     // All of the project's: the shard is fenced, so none come after, and one the fold left (its
     // rows moved) would be folded into a group row written again here, where nothing reads it.
@@ -522,10 +491,7 @@ async function moveHeld(
       if (folds < MAX_FOLDS) throw new MoveIncomplete();
       throw new Error(`metadata shard ${s} still holds group deltas of project ${id}; run the move again`);
     }
-    for (const t of TABLES) moved += await foldTable(t, id, dbs[s]!, dbs, to, runId, lease);
-    // Messages applied on that shard between the first copy and the flip (on the shard a stopped
-    // run moved the project off, before that run's fence).
-    if (moved > 0 || s === row.shard || s === previous) await copyLedger(dbs[s]!, dbs[to]!, id, lease);
+    for (const t of TABLES) await foldTable(t, id, dbs[s]!, dbs, to, runId, lease);
   }
   // Every outbox is empty now: no guard of this project's is needed any more, on any shard.
   await lease.keep(true);

@@ -283,7 +283,7 @@ describe("the dead-letter consumer's question to the ledger", () => {
     const [oddLetter] = await deadLettersOf(odd, ledgerCountedCheck(env));
     expect((JSON.parse(oddLetter!.body) as { body: { counted?: true } }).body.counted).toBe(true);
 
-    // Applied on p's shard, then p moves off it (a move this side of the ledger copy, as by a late batch).
+    // Applied on p's shard, then p moves off it (a move of an older release: moved_from alone).
     const p = await createTestProject("ledger-dlq-moved");
     const moved = batchBody([raygunItem(p)], `${time}moved`);
     expect((await deliver([moved])).result.explicitAcks).toHaveLength(1);

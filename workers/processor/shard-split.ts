@@ -2,7 +2,7 @@
 // batch lives on, which projects' shares of its messages the shards' ledgers already hold, and the
 // split of a batch's D1 writes into one transaction per shard. The ledger holds shares (a message's
 // items and edge outcomes of one project), so a retry after one shard's transaction failed counts
-// only the shares not yet applied, and a project that moves takes its own shares' entries along.
+// only the shares not yet applied, and a project that moved is looked up on the shards it left too.
 
 import { foldAfterMs, foldDue, foldGroupDeltas } from "../../shared/db/group-fold";
 import { type Placement, projectPlacements, type ShardEnv, shardDbs } from "../../shared/db/shards";
@@ -16,36 +16,39 @@ import { QUEUE_RETENTION_MS } from "./queue-retention";
 export interface ShardMap {
   shardOf(projectId: string): number;
   /**
-   * The shard the project was moved off while the queue can still redeliver a message sent before
-   * (QUEUE_RETENTION_MS), else null: its ledger may hold shares applied there by a batch that read
-   * the old pointer after the move copied the ledger.
+   * The shards the project left while the queue can still redeliver a message sent before
+   * (QUEUE_RETENTION_MS): their ledgers may hold shares applied there before the move (a move
+   * copies no ledger) or by a batch that read the old pointer.
    */
-  previousShardOf(projectId: string): number | null;
+  previousShardsOf(projectId: string): number[];
 }
 
 export async function resolveShards(env: ShardEnv, bodies: IngestBatch[]): Promise<ShardMap> {
   return resolveProjectShards(env, new Set(bodies.flatMap(projectsOf)));
 }
 
-/** Where each of `ids` lives, and the shard it moved off within the queue's retention. */
+/** Where each of `ids` lives, and the shards it left within the queue's retention. */
 export async function resolveProjectShards(env: ShardEnv, ids: Iterable<string>): Promise<ShardMap> {
   const count = shardDbs(env).length;
   const known = count === 1 ? new Map<string, Placement>() : await projectPlacements(env, ids);
   const now = Date.now();
   const shardOf = (projectId: string) => known.get(String(Number(projectId)))?.shard ?? 0;
-  const previousShardOf = (projectId: string) => {
+  const previousShardsOf = (projectId: string) => {
     const p = known.get(String(Number(projectId)));
-    if (!p || p.movedFrom === null || p.movedAt === null || now - p.movedAt > QUEUE_RETENTION_MS) return null;
-    return p.movedFrom !== p.shard && p.movedFrom >= 0 && p.movedFrom < count ? p.movedFrom : null;
+    if (!p) return [];
+    const shards: number[] = [];
+    for (const [s, at] of p.left)
+      if (s !== p.shard && s >= 0 && s < count && now - at <= QUEUE_RETENTION_MS) shards.push(s);
+    return shards;
   };
-  return { shardOf, previousShardOf };
+  return { shardOf, previousShardsOf };
 }
 
 /**
  * The ledger key of one project's share of a message. The ledger records shares, not messages: a
  * message can carry several projects' items, each project's counts live on its own shard, and a
- * project can move to another shard (workers/console/move-project.ts), taking its own entries
- * there and nobody else's. (`@` never occurs in a message id as the ledger keeps it: ledgerId.)
+ * project can move to another shard (workers/console/move-project.ts), where its shares are then
+ * looked up as well as on the shards it left. (`@` never occurs in a message id as the ledger keeps it: ledgerId.)
  */
 export const shareKey = (messageId: string, projectId: string | number) =>
   `${messageId}@${String(Number(projectId))}`;
@@ -90,7 +93,7 @@ export const shareLookups = (id: string, projectId: string | number): string[] =
 /**
  * The share keys of `shares` (a message id as the ledger keeps it, and a project) that a ledger
  * holds, one look-up per shard touched: each share is looked up in the ledger of its project's
- * shard, and of the shard it moved off lately.
+ * shard, and of every shard it left lately.
  */
 export async function sharesHeld(
   env: ShardEnv,
@@ -102,8 +105,8 @@ export async function sharesHeld(
   for (const { id, projectId } of shares) {
     const key = shareKey(id, projectId);
     const lookups = shareLookups(id, projectId);
-    for (const s of [shards.shardOf(projectId), shards.previousShardOf(projectId)])
-      if (s !== null) (perShard.get(s) ?? perShard.set(s, new Map()).get(s)!).set(key, lookups);
+    for (const s of [shards.shardOf(projectId), ...shards.previousShardsOf(projectId)])
+      (perShard.get(s) ?? perShard.set(s, new Map()).get(s)!).set(key, lookups);
   }
   const held = new Set<string>();
   await Promise.all(

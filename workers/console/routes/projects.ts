@@ -156,7 +156,6 @@ projectRoutes.openapi(
           from: z.number(),
           to: z.number(),
           rowsMoved: z.number(),
-          ledgerRowsCopied: z.number(),
           done: z.boolean(),
           d1Calls: z.number(),
         }),

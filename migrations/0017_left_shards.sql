@@ -1,0 +1,1 @@
+ALTER TABLE `projects` ADD `left_shards` text;
