@@ -9,7 +9,7 @@ import { foldGroupDeltas } from "../../shared/db/group-fold";
 import { projectPlacements, projectShards, shardDbs } from "../../shared/db/shards";
 import type { IngestBatch } from "../../shared/queue-message";
 import { ADMIN, api, call, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
-import { runRetention } from "../processor/retention";
+import { moveGuardDelete, runRetention } from "../processor/retention";
 import { deliver, raygunItem, shardFailing } from "../processor/test-helpers";
 import { MOVED_TABLES, moveProject } from "./move-project";
 
@@ -47,14 +47,37 @@ async function expectNothingLeft(db: D1Database, p: TestProject) {
     expect({ table, rows: await rowsIn(db, p, table) }).toEqual({ table, rows: 0 });
 }
 
-/** Checks that a finished move left no guard of its own behind, on any shard. */
+/** The projects some shard's move outbox holds a chunk of (as retention reads them). */
+async function projectsInOutboxes(dbs: D1Database[]): Promise<Set<number>> {
+  const pending = new Set<number>();
+  for (const db of dbs)
+    for (const r of (
+      await db.prepare("SELECT DISTINCT project_id AS p FROM move_outbox").all<{ p: number }>()
+    ).results)
+      pending.add(r.p);
+  return pending;
+}
+
+const pruneMoveGuards = (db: D1Database, pending: Set<number>, now: number) =>
+  moveGuardDelete(db, pending, now).run();
+
+const guardsOf = async (db: D1Database, p: TestProject) =>
+  (await db
+    .prepare("SELECT count(*) AS n FROM message_ledger WHERE id >= ? AND id < ?")
+    .bind(`move:${p.id}:`, `move:${p.id};`)
+    .first<{ n: number }>())!.n;
+
+/**
+ * Checks that a finished move left no outbox chunk, and that its guards, kept for a run that
+ * stalled past its lease, are gone once retention runs a day later, on every shard.
+ */
 async function expectNoGuards(p: TestProject) {
-  for (const db of shardDbs(env)) {
-    const guards = await db
-      .prepare("SELECT count(*) AS n FROM message_ledger WHERE id >= ? AND id < ?")
-      .bind(`move:${p.id}:`, `move:${p.id};`)
-      .first<{ n: number }>();
-    expect(guards?.n).toBe(0);
+  const dbs = shardDbs(env);
+  const moving = await projectsInOutboxes(dbs);
+  expect(moving.has(Number(p.id))).toBe(false);
+  for (const db of dbs) {
+    await pruneMoveGuards(db, moving, Date.now() + 2 * 86_400_000);
+    expect(await guardsOf(db, p)).toBe(0);
   }
 }
 
@@ -105,8 +128,8 @@ async function stopMoveAtOutboxDelete(p: TestProject, from: number, to: number, 
 
 /**
  * Moves `p` from shard `from` to `to`, running `between` once, just before the old shard runs its
- * first statement matching `at` (alone or at the head of a batch): where a batch that read the
- * old pointer can still try to commit there.
+ * first statement matching `at` (alone or in a batch): where a batch that read the old pointer can
+ * still try to commit there.
  */
 async function moveWithGap(
   p: TestProject,
@@ -126,7 +149,7 @@ async function moveWithGap(
     get(db, key) {
       if (key === "batch")
         return async (stmts: D1PreparedStatement[]) => {
-          if (marked.has(stmts[0]!)) await once();
+          if (stmts.some((st) => marked.has(st))) await once();
           return db.batch(stmts);
         };
       if (key !== "prepare") return Reflect.get(db, key);
@@ -433,23 +456,117 @@ describe("moving a project to another metadata shard", () => {
       .bind(Number(p.id))
       .first();
     expect(fence).toBeNull();
-    for (const [i, db] of shardDbs(env).entries())
-      console.log(
-        i,
-        { from, to, other },
-        await rowsOn(db, p),
-        (
-          await db
-            .prepare("SELECT count, status FROM error_groups WHERE project_id = ?")
-            .bind(Number(p.id))
-            .all()
-        ).results,
-        (await db.prepare("SELECT * FROM departed_projects WHERE project_id = ?").bind(Number(p.id)).all())
-          .results,
-      );
     const r = await deliver([body([raygunItem(p)])]);
     expect(r.result.explicitAcks).toHaveLength(1);
     expect((await groups(p)).map((g) => g.count)).toEqual([2]);
+  });
+
+  it("a run that stalled past its lease before delivering a chunk, taken over towards the same shard, adds nothing when it wakes", async () => {
+    const { p, to } = await projectToMove("move-stalled-chunk");
+    await deliver([body([raygunItem(p), raygunItem(p), raygunItem(p)])]);
+    const target = shardDbs(env)[to]!;
+    let woke = false;
+    // Run 1 stalls at its first delivery to the target, a chunk already staged in the old shard's
+    // outbox; its lease runs out, and run 2 (the usual "run it again") delivers that chunk and finishes.
+    const stalling = new Proxy(target, {
+      get(db, key) {
+        if (key !== "batch") return Reflect.get(db, key);
+        return async (stmts: D1PreparedStatement[]) => {
+          if (!woke) {
+            woke = true;
+            await env.DB.prepare("UPDATE projects SET move_until = ? WHERE id = ?")
+              .bind(Date.now() - 1, Number(p.id))
+              .run();
+            expect((await move(p, to)).status).toBe(200);
+          }
+          return db.batch(stmts);
+        };
+      },
+    });
+    await moveProject({ ...env, [`DB_SHARD_${to}`]: stalling } as typeof env, Number(p.id), to).catch(
+      () => null,
+    );
+    expect(woke).toBe(true);
+    // Run 2's guard is still on the target: run 1's late delivery of the same chunk added nothing.
+    expect(await guardsOf(target, p)).toBeGreaterThan(0);
+    expect((await groups(p)).map((g) => g.count)).toEqual([3]);
+    const hours = await target
+      .prepare("SELECT sum(count) AS n FROM group_hours WHERE project_id = ?")
+      .bind(Number(p.id))
+      .first<{ n: number }>();
+    expect(hours?.n).toBe(3);
+  });
+
+  it("a run that stalled past its lease just before fencing the shard the run that took over moved the project to takes its fence back", async () => {
+    const { p, from, to } = await projectToMove("move-stalled-fence");
+    const third = (to + 1) % shardDbs(env).length;
+    await deliver([body([raygunItem(p)])]);
+    // Run 1 (towards `to`) fences the other shards before its flip; it stalls at `third`'s fence,
+    // and meanwhile run 2 takes the project over and moves it to `third`.
+    let ran = false;
+    const marked = new WeakSet<object>();
+    const stalling = new Proxy(shardDbs(env)[third]!, {
+      get(db, key) {
+        if (key === "batch")
+          return async (stmts: D1PreparedStatement[]) => {
+            if (!ran && stmts.some((st) => marked.has(st))) {
+              ran = true;
+              await env.DB.prepare("UPDATE projects SET move_until = ? WHERE id = ?")
+                .bind(Date.now() - 1, Number(p.id))
+                .run();
+              expect((await move(p, third)).status).toBe(200);
+            }
+            return db.batch(stmts);
+          };
+        if (key !== "prepare") return Reflect.get(db, key);
+        return (sql: string) => {
+          const stmt = db.prepare(sql);
+          if (!/^INSERT INTO departed_projects\b/.test(sql)) return stmt;
+          const bind = stmt.bind.bind(stmt);
+          stmt.bind = (...args: unknown[]) => {
+            const bound = bind(...args);
+            marked.add(bound);
+            return bound;
+          };
+          return stmt;
+        };
+      },
+    });
+    await expect(
+      moveProject({ ...env, [`DB_SHARD_${third}`]: stalling } as typeof env, Number(p.id), to),
+    ).rejects.toThrow(/another run took it over/);
+    expect(ran).toBe(true);
+    expect((await projectShards(env, [p.id])).get(p.id)).toBe(third);
+    // No fence on the shard the project lives on: its batches commit there.
+    const fence = await shardDbs(env)
+      [third]!.prepare("SELECT to_shard FROM departed_projects WHERE project_id = ?")
+      .bind(Number(p.id))
+      .first();
+    expect(fence).toBeNull();
+    const r = await deliver([body([raygunItem(p)])]);
+    expect(r.result.explicitAcks).toHaveLength(1);
+    expect((await groups(p)).map((g) => g.count)).toEqual([2]);
+    expect(from).not.toBe(third);
+  });
+
+  it("keeps a move's guards while an outbox holds a chunk of the project, and prunes them a day after it is empty", async () => {
+    const { p, from, to, oldDb } = await projectToMove("move-guard-prune");
+    await deliver([body([raygunItem(p), raygunItem(p), raygunItem(p)])]);
+    await stopMoveAtOutboxDelete(p, from, to, "group_hours");
+    const dbs = shardDbs(env);
+    const later = Date.now() + 2 * 86_400_000;
+    // The chunk arrived (its guard is on the target) but is still in the old shard's outbox.
+    expect(await rowsIn(oldDb, p, "move_outbox")).toBeGreaterThan(0);
+    const guards = await guardsOf(dbs[to]!, p);
+    expect(guards).toBeGreaterThan(0);
+    for (const db of dbs) await pruneMoveGuards(db, await projectsInOutboxes(dbs), later);
+    expect(await guardsOf(dbs[to]!, p)).toBe(guards);
+    // Run again: the chunk leaves the outbox without being added twice; then the guards can go.
+    expect((await move(p, to)).status).toBe(200);
+    expect((await groups(p)).map((g) => g.count)).toEqual([3]);
+    for (const db of dbs) await pruneMoveGuards(db, await projectsInOutboxes(dbs), Date.now());
+    expect(await guardsOf(dbs[to]!, p)).toBeGreaterThan(0);
+    await expectNoGuards(p);
   });
 
   it("turns away a batch that read the old pointer and commits on the old shard after the fence; its retry counts on the new one", async () => {
@@ -612,26 +729,29 @@ describe("moving a project to another metadata shard", () => {
     const late = body([raygunItem(p)]);
     const oldDb = shardDbs(env)[from]!;
     let fenced = false;
+    const marked = new WeakSet<object>();
     const stopping = new Proxy(oldDb, {
       get(db, key) {
         if (key === "batch")
-          return async () => {
-            throw new Error("D1 went away mid-move");
+          return async (stmts: D1PreparedStatement[]) => {
+            if (!fenced && stmts.some((st) => marked.has(st))) {
+              fenced = true;
+              await withOldPointer(p, from, () => deliver([late]));
+              return db.batch(stmts);
+            }
+            if (fenced) throw new Error("D1 went away mid-move");
+            return db.batch(stmts);
           };
         if (key !== "prepare") return Reflect.get(db, key);
         return (sql: string) => {
           const stmt = db.prepare(sql);
-          if (/^INSERT INTO departed_projects\b/.test(sql) && !fenced) {
-            fenced = true;
-            return {
-              bind: (...args: unknown[]) => ({
-                run: async () => {
-                  await withOldPointer(p, from, () => deliver([late]));
-                  return stmt.bind(...args).run();
-                },
-              }),
-            };
-          }
+          if (!/^INSERT INTO departed_projects\b/.test(sql)) return stmt;
+          const bind = stmt.bind.bind(stmt);
+          stmt.bind = (...args: unknown[]) => {
+            const bound = bind(...args);
+            marked.add(bound);
+            return bound;
+          };
           return stmt;
         };
       },
@@ -839,10 +959,11 @@ describe("moving a project to another metadata shard", () => {
     expect((await groups(p)).map((g) => g.count)).toEqual([2]);
   });
 
-  it("a fence is kept for a day, longer than any batch can hold an old pointer, then pruned by retention", async () => {
+  it("a fence is kept for a day, longer than any batch can hold an old pointer, then pruned by retention; so are move guards no outbox needs", async () => {
     const now = Date.now();
     const db = shardDbs(env).at(-1)!;
-    // Project ids no test creates: 2 × 10^9 and one more.
+    const source = shardDbs(env)[0]!;
+    // Project ids no test creates: 2 × 10^9 and a few more.
     await db.batch(
       [
         [2_000_000_000, now - 2 * 86_400_000],
@@ -853,12 +974,34 @@ describe("moving a project to another metadata shard", () => {
           .bind(pid, at),
       ),
     );
+    // Guards: a day old of a finished move (2000000002), a day old of a move whose outbox on
+    // another shard still holds a chunk (2000000003), an hour old (2000000004).
+    const guard = (pid: number, at: number) =>
+      db
+        .prepare("INSERT INTO message_ledger (id, batch_id, applied_at, ids) VALUES (?, 'run', ?, ?)")
+        .bind(`move:${pid}:${crypto.randomUUID()}`, at, JSON.stringify([`move@${pid}`]));
+    await db.batch([
+      guard(2_000_000_002, now - 2 * 86_400_000),
+      guard(2_000_000_003, now - 2 * 86_400_000),
+      guard(2_000_000_004, now - 3_600_000),
+    ]);
+    await source
+      .prepare(
+        "INSERT INTO move_outbox (id, project_id, to_shard, table_name, rows, created_at) VALUES (?, ?, ?, 'outcomes', '[]', ?)",
+      )
+      .bind(crypto.randomUUID(), 2_000_000_003, shardDbs(env).length - 1, now)
+      .run();
     const report = await runRetention(env, now);
     expect(report.fencesPruned).toBeGreaterThanOrEqual(1);
     const left = await db
       .prepare("SELECT project_id FROM departed_projects WHERE project_id >= 2000000000")
       .all<{ project_id: number }>();
     expect(left.results.map((r) => r.project_id)).toEqual([2_000_000_001]);
+    const guards = await db
+      .prepare("SELECT id FROM message_ledger WHERE id >= 'move:2000000000' AND id < 'move:2000000009'")
+      .all<{ id: string }>();
+    expect(guards.results.map((r) => r.id.split(":")[1]).sort()).toEqual(["2000000003", "2000000004"]);
+    await source.prepare("DELETE FROM move_outbox WHERE project_id = 2000000003").run();
   });
 
   it("answers bad requests with a 4xx that says why", async () => {

@@ -423,18 +423,42 @@ async function moveHeld(
   runId: string,
   lease: Lease,
 ): Promise<void> {
-  const putFence = (db: D1Database, toShard: number, at: number) =>
-    db
-      .prepare(
-        `INSERT INTO departed_projects (project_id, to_shard, departed_at) VALUES (?, ?, ?)
-         ON CONFLICT (project_id) DO UPDATE SET to_shard = excluded.to_shard, departed_at = excluded.departed_at`,
-      )
-      .bind(id, toShard, at)
-      .run();
-  const fence = async (s: number) => {
+  /**
+   * Writes a fence while this run holds the project. A run that stalled between its lease check and
+   * the write, and was taken over meanwhile, could fence the shard the project now lives on (every
+   * batch of it turned away for a day) or overwrite the fence the run that took over put there: the
+   * lease is checked again after the write and, if it was lost, the fence found there before (read
+   * in the write's transaction) is put back, unless another run's fence has replaced this one since.
+   */
+  const guardedFence = async (s: number, toShard: number, at: number) => {
+    const db = dbs[s]!;
     await lease.keep(true);
-    await putFence(dbs[s]!, to, Date.now());
+    const [before] = await db.batch([
+      db.prepare("SELECT to_shard, departed_at FROM departed_projects WHERE project_id = ?").bind(id),
+      db
+        .prepare(
+          `INSERT INTO departed_projects (project_id, to_shard, departed_at) VALUES (?, ?, ?)
+           ON CONFLICT (project_id) DO UPDATE SET to_shard = excluded.to_shard, departed_at = excluded.departed_at`,
+        )
+        .bind(id, toShard, at),
+    ]);
+    try {
+      await lease.keep(true);
+    } catch (err) {
+      const prev = (before?.results as { to_shard: number; departed_at: number }[] | undefined)?.[0];
+      const mine = "project_id = ? AND to_shard = ? AND departed_at = ?";
+      await (prev
+        ? db
+            .prepare(`UPDATE departed_projects SET to_shard = ?, departed_at = ? WHERE ${mine}`)
+            .bind(prev.to_shard, prev.departed_at, id, toShard, at)
+        : db.prepare(`DELETE FROM departed_projects WHERE ${mine}`).bind(id, toShard, at)
+      )
+        .run()
+        .catch(() => {});
+      throw err;
+    }
   };
+  const fence = (s: number) => guardedFence(s, to, Date.now());
   // Shards the pointer names neither now nor after this run are fenced before the flip: a batch
   // holding a pointer older than a stopped run's flip can no longer write there.
   for (let s = 0; s < dbs.length; s++) if (s !== to && s !== row.shard) await fence(s);
@@ -467,7 +491,9 @@ async function moveHeld(
         .run();
       if (!flipped.meta.changes) throw lostProject(id);
     } catch (err) {
-      if (unfenced) await putFence(dbs[to]!, unfenced.to_shard, unfenced.departed_at).catch(() => {});
+      // Put back only while this run still holds the project: a run that took it over decides the
+      // fences from here on (it may have moved the project to this very shard).
+      if (unfenced) await guardedFence(to, unfenced.to_shard, unfenced.departed_at).catch(() => {});
       throw err;
     }
   }
@@ -493,11 +519,8 @@ async function moveHeld(
     }
     for (const t of TABLES) await foldTable(t, id, dbs[s]!, dbs, to, runId, lease);
   }
-  // Every outbox is empty now: no guard of this project's is needed any more, on any shard.
-  await lease.keep(true);
-  for (const db of dbs)
-    await db
-      .prepare("DELETE FROM message_ledger WHERE id >= ? AND id < ?")
-      .bind(`move:${id}:`, `move:${id};`)
-      .run();
+  // Every outbox is empty now, but the guards stay: a run that stalled past its lease between
+  // staging a chunk and delivering it (and was taken over by one towards the same shard, which
+  // delivered the chunk) may still wake and deliver it; the guard turns that second copy away.
+  // Retention prunes them a day later, once no outbox of the project holds a chunk (pruneMoveGuards).
 }

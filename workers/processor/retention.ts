@@ -186,17 +186,27 @@ export async function runRetention(
   const shards = shardDbs(env);
   // Kept for the sweeps at the end (step 3), whatever the steps before them find to do.
   budget.reserved = tailCalls(shards.length);
+  // The move fences first, with each shard's move outbox read in the same call: the projects some
+  // outbox holds a chunk of keep their move guards (moveGuardDelete).
+  const moving = new Set<number>();
+  let outboxesRead = 0;
+  for (const [i, db] of shards.entries()) {
+    await step(`fences shard ${i}`, async () => {
+      const [fences, outbox] = await db.batch([
+        db.prepare("DELETE FROM departed_projects WHERE departed_at < ?").bind(now - FENCE_DAYS * DAY),
+        db.prepare("SELECT DISTINCT project_id AS p FROM move_outbox"),
+      ]);
+      report.fencesPruned += fences!.meta.changes ?? 0;
+      for (const r of outbox!.results as { p: number }[]) moving.add(r.p);
+      outboxesRead++;
+    });
+  }
   for (const [i, db] of shards.entries()) {
     await step(`ledger shard ${i}`, async () => {
       const chunks = Math.max(1, Math.floor((limits.d1Calls * LEDGER_SHARE) / shards.length));
-      report.ledgerPruned += await pruneLedger(db, now, chunks);
-    });
-    await step(`fences shard ${i}`, async () => {
-      const fences = await db
-        .prepare("DELETE FROM departed_projects WHERE departed_at < ?")
-        .bind(now - FENCE_DAYS * DAY)
-        .run();
-      report.fencesPruned += fences.meta.changes ?? 0;
+      // The move guards go in the call of the ledger's first chunk, once every outbox was read.
+      const guards = outboxesRead === shards.length ? moveGuardDelete(db, moving, now) : undefined;
+      report.ledgerPruned += await pruneLedger(db, now, chunks, guards);
     });
   }
 
@@ -712,7 +722,12 @@ async function expireSegmentPage(
  * Deletes ledger rows older than the queue's retention. Message ids start with their send time in
  * 12 hex digits (workers/edge/enqueue.ts), so "older" is a primary-key range: no scan.
  */
-export async function pruneLedger(db: D1Database, now: number, maxChunks = 100): Promise<number> {
+export async function pruneLedger(
+  db: D1Database,
+  now: number,
+  maxChunks = 100,
+  alongside?: D1PreparedStatement,
+): Promise<number> {
   const cutoff = timeHex(now - LEDGER_DAYS * DAY);
   const stmt = db
     .prepare(`DELETE FROM message_ledger WHERE id IN (SELECT id FROM message_ledger WHERE id < ?
@@ -720,14 +735,38 @@ export async function pruneLedger(db: D1Database, now: number, maxChunks = 100):
     .bind(cutoff);
   let pruned = 0;
   for (let i = 0; i < maxChunks; i++) {
-    const n = (await stmt.all()).results.length;
+    const n =
+      i === 0 && alongside
+        ? (await db.batch([stmt, alongside]))[0]!.results.length
+        : (await stmt.all()).results.length;
     pruned += n;
     // A shard move's chunk guards ("move:…", workers/console/move-project.ts) sort after every
-    // message id, so this range never reaches them: a finished move deletes its own, and those of a
-    // move that stopped keep it from adding a chunk of its outbox twice when it is run again.
+    // message id, so this range never reaches them: pruneMoveGuards does, on its own terms.
     if (n < LEDGER_DELETE_CHUNK) return pruned;
   }
   return pruned; // the rest next run
+}
+
+/** Move guards deleted per shard and run (one statement; the rest next run). */
+const GUARD_DELETE_CHUNK = 5000;
+
+/**
+ * Deletes the chunk guards of project moves ("move:<project>:<chunk>" in the message ledger,
+ * workers/console/move-project.ts) older than a day, of projects no outbox holds a chunk of on any
+ * shard. A guard tells a rerun that its chunk arrived, so it stays while the project's outbox may
+ * still hold a chunk (a stopped move, however long ago); and it turns away a chunk that a run
+ * which stalled past its lease delivers after the run that took over did, which no Worker request
+ * outlives by a day.
+ */
+export function moveGuardDelete(db: D1Database, pending: Set<number>, now: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `DELETE FROM message_ledger WHERE id IN (SELECT id FROM message_ledger
+         WHERE id >= 'move:' AND id < 'move;' AND applied_at < ?
+           AND CAST(substr(id, 6, instr(substr(id, 6), ':') - 1) AS INTEGER) NOT IN (SELECT value FROM json_each(?))
+         LIMIT ${GUARD_DELETE_CHUNK})`,
+    )
+    .bind(now - FENCE_DAYS * DAY, JSON.stringify([...pending]));
 }
 
 /**
