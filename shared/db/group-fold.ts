@@ -328,12 +328,17 @@ export async function pendingProjects(db: D1Database): Promise<Set<number> | "un
  * deltas coming in; a move has fenced its project, so no more of its own come). A fold that lost
  * its claim folded nothing, yet deltas may still wait: the fold that won had committed (claim and
  * writes are one transaction) the deltas it had read, and any written after its read are still
- * there. So this looks again rather than stopping at a fold of nothing. Returns the deltas folded
- * here and whether none (of the project) is left.
+ * there. So this looks again rather than stopping at a fold of nothing. Each fold takes at most
+ * `maxRounds` rounds (about 5 D1 calls each: a caller with a call budget bounds both). Returns the
+ * deltas folded here and whether none (of the project) is left.
  */
 export async function foldAll(
   db: D1Database,
-  { projectId, maxFolds = 64 }: { projectId?: number; maxFolds?: number } = {},
+  {
+    projectId,
+    maxFolds = 64,
+    maxRounds = 16,
+  }: { projectId?: number; maxFolds?: number; maxRounds?: number } = {},
 ): Promise<{ deltas: number; drained: boolean }> {
   const pending = async () => {
     if (projectId === undefined) return hasPending(db);
@@ -343,7 +348,7 @@ export async function foldAll(
   let deltas = 0;
   for (let i = 0; i < maxFolds; i++) {
     if (!(await pending())) return { deltas, drained: true };
-    deltas += (await foldGroupDeltas(db)).deltas;
+    deltas += (await foldGroupDeltas(db, maxRounds)).deltas;
   }
   return { deltas, drained: !(await pending()) };
 }

@@ -83,9 +83,11 @@ const CHUNK = 200;
  */
 const MOVE_D1_CALLS = 900;
 const CHUNK_CALLS = 10;
-/** A shard's fold of the project's pending group deltas: up to 64 folds of a few calls each. */
-const MAX_FOLDS = 64;
-const FOLD_CALLS = 5;
+/** A shard's fold of the project's pending group deltas: up to 16 folds of 4 rounds each. */
+const MAX_FOLDS = 16;
+const FOLD_CALLS = 4 * 5 + 1;
+/** Rounds per fold (each about 5 D1 calls): a fold of a busy shard's default 16 could take 80. */
+const FOLD_ROUNDS = 4;
 
 /** Thrown at a chunk boundary when the request's D1 budget is spent: the next request resumes. */
 class MoveIncomplete extends Error {}
@@ -510,10 +512,10 @@ async function moveHeld(
     // Counts still waiting in the shard's group deltas land in its rows first, then move with them.
     // All of the project's: the shard is fenced, so none come after, and one the fold left (its
     // rows moved) would be folded into a group row written again here, where nothing reads it.
-    // Up to 64 folds, as many as this request's calls allow (a fold is a few calls).
+    // Up to 16 folds, as many as this request's calls allow (a fold is at most FOLD_CALLS calls).
     const folds = Math.min(MAX_FOLDS, Math.floor((lease.callsLeft() - CHUNK_CALLS) / FOLD_CALLS));
     if (folds < 1) throw new MoveIncomplete();
-    if (!(await foldAll(dbs[s]!, { projectId: id, maxFolds: folds })).drained) {
+    if (!(await foldAll(dbs[s]!, { projectId: id, maxFolds: folds, maxRounds: FOLD_ROUNDS })).drained) {
       if (folds < MAX_FOLDS) throw new MoveIncomplete();
       throw new Error(`metadata shard ${s} still holds group deltas of project ${id}; run the move again`);
     }

@@ -119,10 +119,30 @@ const LEDGER_SHARE = 0.3;
 const PROJECT_SHARE = 0.35;
 /** Source-map bundles deleted per project visit (each a few D1 calls). */
 const BUNDLES_PER_VISIT = 5;
-/** Group-delta folds per project visit before its groups are judged (each a few D1 calls). */
-const FOLDS_PER_VISIT = 3;
-/** sweep_cursors row (control database): the project id the next run's visits start at. */
+/**
+ * sweep_cursors row (control database): the project id the next run's rotation starts at, and the
+ * projects it visits in full first (JSON `{"next": id | null, "retry": [id, …]}`; a bare id before).
+ */
 const PROJECTS_CURSOR = "retention:projects";
+/** Projects kept for a full visit by the next run; more wait for the rotation to come back. */
+const MAX_RETRIES = 100;
+
+/** The saved rotation cursor and retry list; a bare id (the cursor before the list) or "" as well. */
+export function projectsCursor(saved: string): { next: number | undefined; retry: number[] } {
+  if (!saved.startsWith("{")) {
+    const n = Number(saved);
+    return { next: saved !== "" && Number.isSafeInteger(n) ? n : undefined, retry: [] };
+  }
+  try {
+    const v = JSON.parse(saved) as { next?: unknown; retry?: unknown };
+    return {
+      next: typeof v.next === "number" && Number.isSafeInteger(v.next) ? v.next : undefined,
+      retry: Array.isArray(v.retry) ? v.retry.filter((x): x is number => Number.isSafeInteger(x)) : [],
+    };
+  } catch {
+    return { next: undefined, retry: [] };
+  }
+}
 /** Retention of a project the control database no longer knows (its segment shares still expire). */
 const UNKNOWN_PROJECT_DAYS = 90;
 /** No redelivery after the queue's retention: ledger rows older than that can go. */
@@ -236,16 +256,38 @@ export async function runRetention(
   const search = createSearchBackend(env);
   const ids = projects.map((p) => p.id).sort((a, b) => a - b);
   await step("projects", async () => {
-    const start = Number((await loadCursor(env.DB, PROJECTS_CURSOR)) || ids[0]);
-    const from = ids.findIndex((id) => id >= start);
+    const saved = projectsCursor(await loadCursor(env.DB, PROJECTS_CURSOR));
+    const start = saved.next ?? ids[0];
+    const from = start === undefined ? -1 : ids.findIndex((id) => id >= start);
     const order = from <= 0 ? ids : [...ids.slice(from), ...ids.slice(0, from)];
-    let firstUnfinished: number | undefined;
+    const known = new Set(ids);
+    // Projects a light visit could not finish, to be visited in full again: first those a run
+    // before left, then this run's. They are kept apart from the rotation's cursor, so that a
+    // project that is never finished (a busy one always has group deltas waiting, say) costs its
+    // full visit each run without stopping the rotation at it.
+    const retry: number[] = [];
     let next: number | undefined; // the first project this run had no budget for
     const due = (pid: number): Due => ({
       pid,
       shard: shardOf.get(String(pid)) ?? 0,
       cutoff: cutoffOf(String(pid)),
     });
+    const fullVisit = async (d: Due) => {
+      const finished =
+        budget.has(PROJECT_CALLS) &&
+        (await expireProject(env, d.pid, shardDb(env, d.shard), d.cutoff, now, budget, search, report, step));
+      if (!finished && !retry.includes(d.pid)) retry.push(d.pid);
+    };
+    // The retries first, with at most a third of what is left for projects: the rest is the rotation's.
+    const retryUntil = budget.used + Math.floor(budget.left() / 3);
+    for (const pid of saved.retry) {
+      if (!known.has(pid)) continue;
+      if (budget.used + PROJECT_CALLS > retryUntil || !budget.has(PROJECT_CALLS)) retry.push(pid);
+      else {
+        report.projectsVisited++;
+        await fullVisit(due(pid));
+      }
+    }
     for (let at = 0; at < order.length && next === undefined; at += PAGE_PROJECTS) {
       const page = order.slice(at, at + PAGE_PROJECTS).map(due);
       if (!budget.has(pageCalls(new Set(page.map((d) => d.shard)).size))) {
@@ -255,28 +297,16 @@ export async function runRetention(
       report.projectsVisited += page.length;
       const unfinished = await expirePage(env, page, now, budget, search, report, step);
       // Projects with more to delete than a light visit takes: a full visit each, while the budget
-      // lasts; the first one left is where the next run starts.
-      for (const d of page) {
-        if (!unfinished.has(d.pid)) continue;
-        const finished =
-          budget.has(PROJECT_CALLS) &&
-          (await expireProject(
-            env,
-            d.pid,
-            shardDb(env, d.shard),
-            d.cutoff,
-            now,
-            budget,
-            search,
-            report,
-            step,
-          ));
-        if (!finished) firstUnfinished ??= d.pid;
-      }
+      // lasts; those left unfinished are retried first by the next run.
+      for (const d of page) if (unfinished.has(d.pid)) await fullVisit(d);
     }
-    // Neither: every project was visited, and the next run starts over.
-    const resume = firstUnfinished ?? next;
-    await cursorUpsert(env.DB, PROJECTS_CURSOR, resume === undefined ? "" : String(resume), now).run();
+    // No `next`: every project was visited, and the next run starts over.
+    await cursorUpsert(
+      env.DB,
+      PROJECTS_CURSOR,
+      JSON.stringify({ next: next ?? null, retry: retry.slice(0, MAX_RETRIES) }),
+      now,
+    ).run();
   });
 
   // 3. Dead letters, then every R2 object nothing refers to any more: the calls kept for them.
@@ -483,7 +513,11 @@ async function expireProject(
   await step(`aggregates of ${pid}`, async () => {
     // Pending group deltas carry last_seen and hours: fold them before judging which groups expired.
     // Folds not drained in this visit's share: groups wait for the next visit, the rest goes now.
-    const { drained } = await foldAll(db, { projectId: pid, maxFolds: FOLDS_PER_VISIT });
+    // One fold of at most FOLD_ROUNDS rounds (FOLD_CALLS calls): a busy shard's default fold
+    // (16 rounds, three times over) could take most of a run's budget on one project.
+    const { drained } = budget.has(FOLD_CALLS + 2)
+      ? await foldAll(db, { projectId: pid, maxFolds: 1, maxRounds: FOLD_ROUNDS })
+      : { drained: false };
     if (!drained) finished = false;
     // One batch per round, one chunk of each table still holding expired rows.
     let open = aggregateDeletes(db, pid, cutoff, drained, DELETE_CHUNK);
