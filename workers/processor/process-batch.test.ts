@@ -236,21 +236,32 @@ describe("message ledger", () => {
     expect(left.results.map((r) => r.id)).toEqual([recent]);
   });
 
-  it("keeps the chunk guards of a shard move that stopped, however old: a rerun needs them not to count twice", async () => {
+  it("keeps the chunk guards of a shard move that stopped, however old, while its outbox holds a chunk: a rerun needs them not to count twice", async () => {
     const now = Date.now();
     const shard = shardDbs(env).at(-1)!;
-    const guard = "move:424242:group_hours:0123456789abcdef01234567";
+    const source = shardDbs(env)[0]!;
+    const guard = "move:424242:0123456789abcdef01234567";
     await shard
-      .prepare("INSERT INTO message_ledger (id, batch_id, applied_at) VALUES (?, 'run', ?)")
+      .prepare("INSERT INTO message_ledger (id, batch_id, applied_at, ids) VALUES (?, 'run', ?, '[]')")
       .bind(guard, now - (LEDGER_DAYS + 30) * 86_400_000)
       .run();
+    // The stopped move's chunk, still in the outbox of the shard it left.
+    await source
+      .prepare(
+        "INSERT INTO move_outbox (id, project_id, to_shard, table_name, rows, created_at) VALUES ('0123456789abcdef01234567', 424242, ?, 'outcomes', '[]', ?)",
+      )
+      .bind(shardDbs(env).length - 1, now - (LEDGER_DAYS + 30) * 86_400_000)
+      .run();
+    const guards = async () =>
+      (
+        await shard.prepare("SELECT id FROM message_ledger WHERE id = ?").bind(guard).all<{ id: string }>()
+      ).results.map((r) => r.id);
     await runRetention(env, now);
-    const left = await shard
-      .prepare("SELECT id FROM message_ledger WHERE id = ?")
-      .bind(guard)
-      .all<{ id: string }>();
-    expect(left.results.map((r) => r.id)).toEqual([guard]);
-    await shard.prepare("DELETE FROM message_ledger WHERE id = ?").bind(guard).run();
+    expect(await guards()).toEqual([guard]);
+    // Once a rerun has emptied the outbox, retention lets the guard go.
+    await source.prepare("DELETE FROM move_outbox WHERE project_id = 424242").run();
+    await runRetention(env, now);
+    expect(await guards()).toEqual([]);
   });
 });
 

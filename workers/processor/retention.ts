@@ -569,6 +569,8 @@ const START: Cursor = [Number.MIN_SAFE_INTEGER, ""];
 /** sweep_cursors rows on each shard: one per retention cohort, and the retentions last seen. */
 const cohortPrefix = (days: number) => `retention:segments:${days}d`;
 const SEEN_PREFIX = "retention:segments:seen";
+/** Shard 0's sweep_cursors row: the lane the next run's segment pages start at (they rotate). */
+const ROTATION_PREFIX = "retention:segments:next-lane";
 
 /**
  * The segment pass. A segment's share of a project expires `retentionDays` after it was written,
@@ -602,6 +604,7 @@ async function expireSegments(
 ): Promise<void> {
   const cohorts = [...new Set([...retention.values(), UNKNOWN_PROJECT_DAYS])].sort((a, b) => a - b);
   const lanes: { shard: number; days: number; cursor: Cursor; done: boolean }[] = [];
+  let rotation = 0;
   const saveCursor = (db: D1Database, prefix: string, after: string) => cursorUpsert(db, prefix, after, now);
 
   for (const [i, db] of shards.entries())
@@ -612,6 +615,7 @@ async function expireSegments(
           .all<{ prefix: string; after: string }>()
       ).results;
       const saved = new Map(rows.map((r) => [r.prefix, r.after]));
+      if (i === 0) rotation = Number(saved.get(ROTATION_PREFIX)) || 0;
       const seen = JSON.parse(saved.get(SEEN_PREFIX) ?? "{}") as Record<string, number>;
       const restart = new Set<number>();
       for (const [projectId, was] of Object.entries(seen)) {
@@ -625,7 +629,12 @@ async function expireSegments(
           db.prepare("DELETE FROM sweep_cursors WHERE prefix = ?").bind(cohortPrefix(days)),
         ),
         ...rows
-          .filter((r) => r.prefix !== SEEN_PREFIX && !cohorts.some((d) => cohortPrefix(d) === r.prefix))
+          .filter(
+            (r) =>
+              r.prefix !== SEEN_PREFIX &&
+              r.prefix !== ROTATION_PREFIX &&
+              !cohorts.some((d) => cohortPrefix(d) === r.prefix),
+          )
           .map((r) => db.prepare("DELETE FROM sweep_cursors WHERE prefix = ?").bind(r.prefix)),
       ];
       if (statements.length > 0) await db.batch(statements);
@@ -642,10 +651,17 @@ async function expireSegments(
   const pageCalls = 2 * shards.length + 3;
   const reserve = Math.floor(limits.d1Calls * PROJECT_SHARE) + pageCalls;
   const budgetLeft = () => pages < limits.segmentPages && Date.now() < deadline && budget.has(reserve);
-  while (budgetLeft() && lanes.some((l) => !l.done)) {
-    for (const lane of lanes) {
+  // Lanes (a shard and a retention) take a page each in turn, starting where the last run's turns
+  // stopped: with more lanes than a run's pages (many shards and retentions), the last lanes of a
+  // fixed order would never get one. A page of nothing (a lane caught up) counts against the D1
+  // budget only, not against the pages.
+  const start = lanes.length === 0 ? 0 : rotation % lanes.length;
+  const turns = [...lanes.slice(start), ...lanes.slice(0, start)];
+  let nextLane = start;
+  while (budgetLeft() && turns.some((l) => !l.done)) {
+    for (const [t, lane] of turns.entries()) {
       if (lane.done || !budgetLeft()) continue;
-      pages++;
+      nextLane = (start + t + 1) % lanes.length;
       const db = shards[lane.shard]!;
       await step(`segments shard ${lane.shard} ${lane.days}d`, async () => {
         try {
@@ -663,6 +679,7 @@ async function expireSegments(
           if (rows.length < limits.segmentPage) lane.done = true; // caught up with `now - days`
           const last = rows.at(-1);
           if (!last) return;
+          pages++;
           await expireSegmentPage(env, shards, db, rows, cutoffOf, dbOf, report);
           lane.cursor = [last.created_at, last.key];
           await saveCursor(db, cohortPrefix(lane.days), JSON.stringify(lane.cursor)).run();
@@ -673,6 +690,12 @@ async function expireSegments(
       });
     }
   }
+  if (lanes.length > 0 && shards[0])
+    await step("segment lane rotation", () =>
+      saveCursor(shards[0]!, ROTATION_PREFIX, String(nextLane))
+        .run()
+        .then(() => {}),
+    );
 }
 
 /** Expires one page of a shard's segment rows (see expireSegments); idempotent. */
