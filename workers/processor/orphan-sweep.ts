@@ -103,11 +103,21 @@ export async function sweepSegments(env: SweepEnv, now: number): Promise<number>
   return deleted;
 }
 
-/** Blob keys that R2-fallback dead letters refer to (they have no dead_letter_blobs rows). */
-async function fallbackRefs(env: SweepEnv): Promise<Set<string>> {
+/** R2 list pages of fallback dead letters a run reads (at most 1,000 keys each) before it gives up on them. */
+export const FALLBACK_PAGES = 20;
+
+/**
+ * Blob keys that R2-fallback dead letters refer to (they have no dead_letter_blobs rows), or null
+ * when there are more fallback letters than `maxPages` list pages (a long D1 outage): then the
+ * blobs they may refer to cannot all be known this run, and the sweeps that would need them wait
+ * (the letters are replayed, or expire, 10,000 a run) rather than list millions of keys every run.
+ */
+export async function fallbackRefs(env: SweepEnv, maxPages = FALLBACK_PAGES): Promise<Set<string> | null> {
   const refs = new Set<string>();
   let cursor: string | undefined;
+  let pages = 0;
   do {
+    if (pages++ === maxPages) return null;
     const page = await listFallback(env.BLOBS, cursor);
     for (const o of page.objects) {
       try {
@@ -231,11 +241,25 @@ export async function sweepArtifacts(env: SweepEnv, now: number): Promise<number
 }
 
 /** Every R2 sweep of a retention run; returns the number of objects deleted. */
-export async function sweepOrphans(env: SweepEnv, now: number): Promise<number> {
-  const fallback = await fallbackRefs(env);
+export async function sweepOrphans(
+  env: SweepEnv,
+  now: number,
+  fallbackPages = FALLBACK_PAGES,
+): Promise<number> {
+  const fallback = await fallbackRefs(env, fallbackPages);
   let deleted = await sweepSegments(env, now);
-  for (const prefix of ["claims/", "attachments/"] as const)
-    deleted += await sweepPrefix(env, prefix, now, fallback);
+  // Claims and attachments may be what a fallback dead letter refers to: swept only when all of
+  // those letters could be read.
+  if (fallback === null)
+    console.warn(
+      JSON.stringify({
+        msg: "orphan sweep of claims and attachments skipped: too many R2-fallback dead letters to read",
+        pages: fallbackPages,
+      }),
+    );
+  else
+    for (const prefix of ["claims/", "attachments/"] as const)
+      deleted += await sweepPrefix(env, prefix, now, fallback);
   deleted += await sweepArtifacts(env, now);
   return deleted;
 }
