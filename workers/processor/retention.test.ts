@@ -273,3 +273,56 @@ describe("unfinished source-map bundles", () => {
     expect(await files("finished")).toBe(1);
   });
 });
+
+describe("dead letters of no project, or of one never created", () => {
+  it("go after 30 days by an index range each, their blob references with them, and a known project's stay", async () => {
+    const p = await createTestProject("dl-owned");
+    await setRetention(p, 365);
+    const now = Date.now();
+    const max = (await env.DB.prepare("SELECT max(id) AS m FROM projects").first<{ m: number }>())!.m;
+    const letters: [string, number | null][] = [
+      [`dl-none-${crypto.randomUUID()}`, null],
+      [`dl-unknown-${crypto.randomUUID()}`, max + 1000],
+      [`dl-owned-${crypto.randomUUID()}`, Number(p.id)],
+    ];
+    for (const [id, pid] of letters) {
+      await env.DB.prepare(
+        `INSERT INTO dead_letters (id, queue, reason, body, attempts, created_at, project_id)
+         VALUES (?, 'sluice-errors-0', 'test', '{}', 1, ?, ?)`,
+      )
+        .bind(id, now - 40 * DAY, pid)
+        .run();
+      await env.DB.prepare("INSERT INTO dead_letter_blobs (blob_key, dead_letter_id) VALUES (?, ?)")
+        .bind(`claims/${id}`, id)
+        .run();
+    }
+    await runRetention(env, now);
+    const left = await env.DB.prepare(
+      "SELECT id FROM dead_letters WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+    )
+      .bind(JSON.stringify(letters.map(([id]) => id)))
+      .all<{ id: string }>();
+    expect(left.results.map((r) => r.id)).toEqual([letters[2]![0]]);
+    const refs = await env.DB.prepare(
+      "SELECT dead_letter_id AS id FROM dead_letter_blobs WHERE dead_letter_id IN (SELECT value FROM json_each(?))",
+    )
+      .bind(JSON.stringify(letters.map(([id]) => id)))
+      .all<{ id: string }>();
+    expect(refs.results.map((r) => r.id)).toEqual([letters[2]![0]]);
+    // Each unowned delete reads an index range, not every letter older than 30 days.
+    for (const where of [
+      "project_id IS NULL AND created_at < ?",
+      "project_id > (SELECT coalesce(max(id), 0) FROM projects) AND created_at < ?",
+    ]) {
+      const plan = await env.DB.prepare(
+        `EXPLAIN QUERY PLAN SELECT id FROM dead_letters INDEXED BY dead_letters_project_created WHERE ${where} LIMIT 5000`,
+      )
+        .bind(now)
+        .all<{ detail: string }>();
+      const details = plan.results.map((r) => r.detail).join(" | ");
+      expect(details).toMatch(
+        /SEARCH dead_letters USING (COVERING )?INDEX dead_letters_project_created \(project_id/,
+      );
+    }
+  });
+});

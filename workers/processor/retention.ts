@@ -832,6 +832,8 @@ export function moveGuardDelete(db: D1Database, pending: Set<number>, now: numbe
  * references go with them; the blobs themselves are left to the orphan sweep, which deletes them
  * unless something else (an attachments row, a newer dead letter) still refers to them.
  */
+const BY_PROJECT = "dead_letters INDEXED BY dead_letters_project_created";
+
 async function expireDeadLetters(
   env: RetentionEnv,
   now: number,
@@ -848,38 +850,40 @@ async function expireDeadLetters(
     ids.push(Number(projectId));
     cohorts.set(days, ids);
   }
-  const chunk = (where: string) =>
-    `DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE ${where} LIMIT ${DEAD_LETTER_CHUNK})`;
+  const chunk = (where: string, from = "dead_letters") =>
+    `DELETE FROM dead_letters WHERE id IN (SELECT id FROM ${from} WHERE ${where} LIMIT ${DEAD_LETTER_CHUNK})
+     RETURNING 1 AS x`;
   const statements = [...cohorts].map(([days, ids]) =>
     env.DB.prepare(chunk("project_id IN (SELECT value FROM json_each(?)) AND created_at < ?")).bind(
       JSON.stringify(ids),
       now - days * DAY,
     ),
   );
+  // Letters that name no project, or one the control database does not know (projects are never
+  // deleted, so only ids above the highest): each an index range (project_id, created_at), never a
+  // walk of every letter older than 30 days, most of which long-kept projects' retention keeps.
+  const unowned = now - UNOWNED_DEAD_LETTER_DAYS * DAY;
   statements.push(
+    env.DB.prepare(chunk("project_id IS NULL AND created_at < ?", BY_PROJECT)).bind(unowned),
+    // The index named: SQLite would take the created_at one for a bound it cannot know beforehand.
     env.DB.prepare(
-      chunk("(project_id IS NULL OR project_id NOT IN (SELECT id FROM projects)) AND created_at < ?"),
-    ).bind(now - UNOWNED_DEAD_LETTER_DAYS * DAY),
+      chunk("project_id > (SELECT coalesce(max(id), 0) FROM projects) AND created_at < ?", BY_PROJECT),
+    ).bind(unowned),
   );
-  // The claim-check references of deleted dead letters (so the orphan sweep may take their blobs).
-  const references = env.DB.prepare(
-    `DELETE FROM dead_letter_blobs WHERE (blob_key, dead_letter_id) IN (SELECT blob_key, dead_letter_id
-       FROM dead_letter_blobs AS b WHERE NOT EXISTS (SELECT 1 FROM dead_letters AS d WHERE d.id = b.dead_letter_id)
-       LIMIT ${DEAD_LETTER_CHUNK})`,
-  );
+  // A letter's claim-check references (so the orphan sweep may take their blobs) go with it: the
+  // trigger of migration 0018.
   let deleted = 0;
   let open = statements;
-  for (let round = 0; round < DEAD_LETTER_ROUNDS; round++) {
-    const results = await env.DB.batch([...open, references]);
+  for (let round = 0; round < DEAD_LETTER_ROUNDS && open.length > 0; round++) {
+    const results = await env.DB.batch(open);
     const full = new Set<D1PreparedStatement>();
-    for (const [i, r] of results.slice(0, -1).entries()) {
-      const n = r.meta.changes ?? 0;
+    for (const [i, r] of results.entries()) {
+      // Dead letters the statement deleted (its rows: D1's meta.changes counts the trigger's too).
+      const n = r.results.length;
       deleted += n;
       if (n >= DEAD_LETTER_CHUNK) full.add(open[i]!);
     }
     open = open.filter((s) => full.has(s));
-    const moreReferences = (results.at(-1)!.meta.changes ?? 0) >= DEAD_LETTER_CHUNK;
-    if (open.length === 0 && !moreReferences) break;
   }
 
   // The R2 fallback (dead letters recorded while D1 failed): a bounded walk from where the last
