@@ -568,7 +568,8 @@ type Cursor = [createdAt: number, key: string];
 const START: Cursor = [Number.MIN_SAFE_INTEGER, ""];
 /** sweep_cursors rows on each shard: one per retention cohort, and the retentions last seen. */
 const cohortPrefix = (days: number) => `retention:segments:${days}d`;
-const SEEN_PREFIX = "retention:segments:seen";
+/** Control-database sweep_cursors rows `retention:restart:<days>`: a retention was lowered to `days`. */
+const RESTART_PREFIX = "retention:restart:";
 /** Shard 0's sweep_cursors row: the lane the next run's segment pages start at (they rotate). */
 const ROTATION_PREFIX = "retention:segments:next-lane";
 
@@ -607,6 +608,18 @@ async function expireSegments(
   let rotation = 0;
   const saveCursor = (db: D1Database, prefix: string, after: string) => cursorUpsert(db, prefix, after, now);
 
+  // Retentions lowered since the last run (markers the trigger of migration 0019 writes in the
+  // control database): their lanes start again from the oldest segment on every shard.
+  let markers: { prefix: string; after: string }[] = [];
+  await step("segment restarts", async () => {
+    markers = (
+      await env.DB.prepare("SELECT prefix, after FROM sweep_cursors WHERE prefix LIKE ?")
+        .bind(`${RESTART_PREFIX}%`)
+        .all<{ prefix: string; after: string }>()
+    ).results;
+  });
+  const restart = new Set(markers.map((m) => Number(m.prefix.slice(RESTART_PREFIX.length))));
+  let restarted = 0;
   for (const [i, db] of shards.entries())
     await step(`segment cursors shard ${i}`, async () => {
       const rows = (
@@ -616,33 +629,31 @@ async function expireSegments(
       ).results;
       const saved = new Map(rows.map((r) => [r.prefix, r.after]));
       if (i === 0) rotation = Number(saved.get(ROTATION_PREFIX)) || 0;
-      const seen = JSON.parse(saved.get(SEEN_PREFIX) ?? "{}") as Record<string, number>;
-      const restart = new Set<number>();
-      for (const [projectId, was] of Object.entries(seen)) {
-        const days = retention.get(projectId) ?? UNKNOWN_PROJECT_DAYS;
-        if (days < was) restart.add(days);
-      }
-      // Restarts (and cohorts no project has any more) are written before the retentions seen, so a
-      // run stopped in between restarts them again rather than never.
+      // Restarted lanes, and rows of cohorts no project has any more (and the JSON of every
+      // project's retention that runs before the markers kept), go.
       const statements = [
         ...[...restart].map((days) =>
           db.prepare("DELETE FROM sweep_cursors WHERE prefix = ?").bind(cohortPrefix(days)),
         ),
         ...rows
-          .filter(
-            (r) =>
-              r.prefix !== SEEN_PREFIX &&
-              r.prefix !== ROTATION_PREFIX &&
-              !cohorts.some((d) => cohortPrefix(d) === r.prefix),
-          )
+          .filter((r) => r.prefix !== ROTATION_PREFIX && !cohorts.some((d) => cohortPrefix(d) === r.prefix))
           .map((r) => db.prepare("DELETE FROM sweep_cursors WHERE prefix = ?").bind(r.prefix)),
       ];
       if (statements.length > 0) await db.batch(statements);
-      await saveCursor(db, SEEN_PREFIX, JSON.stringify(Object.fromEntries(retention))).run();
+      restarted++;
       for (const days of cohorts) {
         const after = restart.has(days) ? undefined : saved.get(cohortPrefix(days));
         lanes.push({ shard: i, days, cursor: after ? (JSON.parse(after) as Cursor) : START, done: false });
       }
+    });
+  // Markers go once every shard restarted their lanes (only those read: one written since stays).
+  if (markers.length > 0 && restarted === shards.length)
+    await step("segment restart markers", async () => {
+      await env.DB.batch(
+        markers.map((m) =>
+          env.DB.prepare("DELETE FROM sweep_cursors WHERE prefix = ? AND after = ?").bind(m.prefix, m.after),
+        ),
+      );
     });
 
   const deadline = Date.now() + limits.segmentMs;
