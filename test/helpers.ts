@@ -35,6 +35,15 @@ export async function createTestProject(name = "test"): Promise<TestProject> {
   return res.body;
 }
 
+/** Sets a project's `retentionDays` through the settings API (throws unless it answers 200). */
+export async function setRetention(p: TestProject, days: number): Promise<void> {
+  const r = await api(`/api/v1/projects/${p.id}/settings`, {
+    method: "PATCH",
+    body: JSON.stringify({ retentionDays: days }),
+  });
+  if (r.status !== 200) throw new Error(`settings answered ${r.status}: ${JSON.stringify(r.body)}`);
+}
+
 /** Polls `check` until it returns a truthy value (the queues deliver asynchronously). */
 export function waitFor<T>(
   check: () => Promise<T | null | undefined | false>,

@@ -127,34 +127,34 @@ async function stopMoveAtOutboxDelete(p: TestProject, from: number, to: number, 
 }
 
 /**
- * Moves `p` from shard `from` to `to`, running `between` once, just before the old shard runs its
- * first statement matching `at` (alone or in a batch): where a batch that read the old pointer can
- * still try to commit there.
+ * `db`, running `between` once, just before its first statement matching `at` runs (alone or in a
+ * batch). With `thenFail`, every batch after that one fails, as a D1 that went away.
  */
-async function moveWithGap(
-  p: TestProject,
-  from: number,
-  to: number,
+function withGap(
+  db: D1Database,
   at: RegExp,
   between: () => Promise<void>,
-) {
+  { thenFail = false } = {},
+): { db: D1Database; ran: () => boolean } {
   let ran = false;
   const marked = new WeakSet<object>();
   const once = async () => {
-    if (ran) return;
+    if (ran) return false;
     ran = true;
     await between();
+    return true;
   };
-  const gap = new Proxy(shardDbs(env)[from]!, {
-    get(db, key) {
+  const gap = new Proxy(db, {
+    get(target, key) {
       if (key === "batch")
         return async (stmts: D1PreparedStatement[]) => {
-          if (stmts.some((st) => marked.has(st))) await once();
-          return db.batch(stmts);
+          const first = stmts.some((st) => marked.has(st)) && (await once());
+          if (thenFail && ran && !first) throw new Error("D1 went away mid-move");
+          return target.batch(stmts);
         };
-      if (key !== "prepare") return Reflect.get(db, key);
+      if (key !== "prepare") return Reflect.get(target, key);
       return (sql: string) => {
-        const stmt = db.prepare(sql);
+        const stmt = target.prepare(sql);
         if (!at.test(sql)) return stmt;
         const bind = stmt.bind.bind(stmt);
         stmt.bind = (...args: unknown[]) => {
@@ -171,13 +171,31 @@ async function moveWithGap(
       };
     },
   });
-  await moveProject({ ...env, [`DB_SHARD_${from}`]: gap } as typeof env, Number(p.id), to);
-  expect(ran).toBe(true);
+  return { db: gap, ran: () => ran };
 }
+
+/**
+ * Moves `p` from shard `from` to `to`, running `between` once, just before the old shard runs its
+ * first statement matching `at` (alone or in a batch): where a batch that read the old pointer can
+ * still try to commit there.
+ */
+async function moveWithGap(
+  p: TestProject,
+  from: number,
+  to: number,
+  at: RegExp,
+  between: () => Promise<void>,
+) {
+  const gap = withGap(shardDbs(env)[from]!, at, between);
+  await moveProject({ ...env, [`DB_SHARD_${from}`]: gap.db } as typeof env, Number(p.id), to);
+  expect(gap.ran()).toBe(true);
+}
+
+const FENCE_WRITE = /^INSERT INTO departed_projects\b/;
 
 /** The gap between the flip and the old shard's fence. */
 const moveWithGapAtFence = (p: TestProject, from: number, to: number, between: () => Promise<void>) =>
-  moveWithGap(p, from, to, /^INSERT INTO departed_projects\b/, between);
+  moveWithGap(p, from, to, FENCE_WRITE, between);
 
 /** Runs `fn` as a batch that read project `p`'s pointer when it was still `shard`. */
 async function withOldPointer<T>(p: TestProject, shard: number, fn: () => Promise<T>): Promise<T> {
@@ -503,39 +521,16 @@ describe("moving a project to another metadata shard", () => {
     await deliver([body([raygunItem(p)])]);
     // Run 1 (towards `to`) fences the other shards before its flip; it stalls at `third`'s fence,
     // and meanwhile run 2 takes the project over and moves it to `third`.
-    let ran = false;
-    const marked = new WeakSet<object>();
-    const stalling = new Proxy(shardDbs(env)[third]!, {
-      get(db, key) {
-        if (key === "batch")
-          return async (stmts: D1PreparedStatement[]) => {
-            if (!ran && stmts.some((st) => marked.has(st))) {
-              ran = true;
-              await env.DB.prepare("UPDATE projects SET move_until = ? WHERE id = ?")
-                .bind(Date.now() - 1, Number(p.id))
-                .run();
-              expect((await move(p, third)).status).toBe(200);
-            }
-            return db.batch(stmts);
-          };
-        if (key !== "prepare") return Reflect.get(db, key);
-        return (sql: string) => {
-          const stmt = db.prepare(sql);
-          if (!/^INSERT INTO departed_projects\b/.test(sql)) return stmt;
-          const bind = stmt.bind.bind(stmt);
-          stmt.bind = (...args: unknown[]) => {
-            const bound = bind(...args);
-            marked.add(bound);
-            return bound;
-          };
-          return stmt;
-        };
-      },
+    const stalling = withGap(shardDbs(env)[third]!, FENCE_WRITE, async () => {
+      await env.DB.prepare("UPDATE projects SET move_until = ? WHERE id = ?")
+        .bind(Date.now() - 1, Number(p.id))
+        .run();
+      expect((await move(p, third)).status).toBe(200);
     });
     await expect(
-      moveProject({ ...env, [`DB_SHARD_${third}`]: stalling } as typeof env, Number(p.id), to),
+      moveProject({ ...env, [`DB_SHARD_${third}`]: stalling.db } as typeof env, Number(p.id), to),
     ).rejects.toThrow(/another run took it over/);
-    expect(ran).toBe(true);
+    expect(stalling.ran()).toBe(true);
     expect((await projectShards(env, [p.id])).get(p.id)).toBe(third);
     // No fence on the shard the project lives on: its batches commit there.
     const fence = await shardDbs(env)
@@ -728,38 +723,18 @@ describe("moving a project to another metadata shard", () => {
     // and the fence; then the run stops at its first outbox write there, before any row moved.
     const late = body([raygunItem(p)]);
     const oldDb = shardDbs(env)[from]!;
-    let fenced = false;
-    const marked = new WeakSet<object>();
-    const stopping = new Proxy(oldDb, {
-      get(db, key) {
-        if (key === "batch")
-          return async (stmts: D1PreparedStatement[]) => {
-            if (!fenced && stmts.some((st) => marked.has(st))) {
-              fenced = true;
-              await withOldPointer(p, from, () => deliver([late]));
-              return db.batch(stmts);
-            }
-            if (fenced) throw new Error("D1 went away mid-move");
-            return db.batch(stmts);
-          };
-        if (key !== "prepare") return Reflect.get(db, key);
-        return (sql: string) => {
-          const stmt = db.prepare(sql);
-          if (!/^INSERT INTO departed_projects\b/.test(sql)) return stmt;
-          const bind = stmt.bind.bind(stmt);
-          stmt.bind = (...args: unknown[]) => {
-            const bound = bind(...args);
-            marked.add(bound);
-            return bound;
-          };
-          return stmt;
-        };
+    const stopping = withGap(
+      oldDb,
+      FENCE_WRITE,
+      () => withOldPointer(p, from, () => deliver([late])).then(() => {}),
+      {
+        thenFail: true,
       },
-    });
+    );
     await expect(
-      moveProject({ ...env, [`DB_SHARD_${from}`]: stopping } as typeof env, Number(p.id), to),
+      moveProject({ ...env, [`DB_SHARD_${from}`]: stopping.db } as typeof env, Number(p.id), to),
     ).rejects.toThrow(/went away mid-move/);
-    expect(fenced).toBe(true);
+    expect(stopping.ran()).toBe(true);
     expect((await projectShards(env, [p.id])).get(p.id)).toBe(to);
     // Run 2, towards a third shard. Then the queue redelivers L (its first delivery failed a later
     // step): every shard the project left within the queue's retention is asked, the first among them.

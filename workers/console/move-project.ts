@@ -29,9 +29,10 @@ import {
 import {
   isMoveFence,
   leftShardsAfterMove,
+  type Placement,
+  projectPlacements,
   type ShardEnv,
   shardDbs,
-  shardsLeft,
 } from "../../shared/db/shards";
 import { hllMergeSql } from "../../shared/hll";
 import { ClientError } from "../../shared/http/errors";
@@ -125,6 +126,7 @@ function mergeSql(table: string, name: string): string | null {
   return null;
 }
 
+/** How to write one table's rows into the target shard: its columns, key and merge clause. */
 function tableShape(table: SQLiteTable) {
   const cfg = getTableConfig(table);
   const cols = cfg.columns.map((c) => c.name);
@@ -323,11 +325,7 @@ export async function moveProject(
   let from = to;
   try {
     // Read once held: a run that ended just before would otherwise leave this one a stale pointer.
-    const row = (await env.DB.prepare(
-      "SELECT shard, left_shards, moved_from, moved_at FROM projects WHERE id = ?",
-    )
-      .bind(id)
-      .first<MovedRow>())!;
+    const row = (await projectPlacements(env, [id])).get(String(id))!;
     from = row.shard;
     await moveHeld(env, dbs, id, to, row, runId, lease);
     return { from, to, ...lease.tally, done: true, d1Calls: budget.used };
@@ -351,14 +349,6 @@ export async function moveProject(
       .bind(id, runId)
       .run();
   }
-}
-
-/** The project's pointer as a run reads it once it holds the project. */
-interface MovedRow {
-  shard: number;
-  left_shards: string | null;
-  moved_from: number | null;
-  moved_at: number | null;
 }
 
 /** How long a run holds its project without renewing: far longer than a chunk takes. */
@@ -421,7 +411,7 @@ async function moveHeld(
   dbs: D1Database[],
   id: number,
   to: number,
-  row: MovedRow,
+  row: Placement,
   runId: string,
   lease: Lease,
 ): Promise<void> {
@@ -478,13 +468,7 @@ async function moveHeld(
       // ledger too (and those of the shards left before), so no ledger is copied, whatever its size.
       // Only while this run holds the project: the flip and the fences below are its alone.
       const now = Date.now();
-      const left = leftShardsAfterMove(
-        shardsLeft(row.left_shards, row.moved_from, row.moved_at),
-        row.shard,
-        to,
-        now,
-        QUEUE_RETENTION_MS,
-      );
+      const left = leftShardsAfterMove(row.left, row.shard, to, now, QUEUE_RETENTION_MS);
       const flipped = await env.DB.prepare(
         `UPDATE projects SET shard = ?, left_shards = ?, moved_from = ?, moved_at = ?, updated_at = ?
          WHERE id = ? AND move_run = ?`,

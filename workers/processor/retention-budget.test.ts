@@ -7,39 +7,9 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
+import type { TestProject } from "../../test/helpers";
 import { runRetention } from "./retention";
-
-const DAY = 86_400_000;
-
-/** Outcome rows of `p` still on its shard (all of them expired). */
-async function outcomeRows(p: TestProject): Promise<number> {
-  const db = await metaDbOf(p.id);
-  const row = await db
-    .prepare("SELECT count(*) AS n FROM outcomes WHERE project_id = ?")
-    .bind(p.id)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
-
-/** A project with a one-day retention and `minutes` outcome rows of two days ago. */
-async function expiringProject(name: string, now: number, minutes: number): Promise<TestProject> {
-  const p = await createTestProject(name);
-  const r = await api(`/api/v1/projects/${p.id}/settings`, {
-    method: "PATCH",
-    body: JSON.stringify({ retentionDays: 1 }),
-  });
-  expect(r.status).toBe(200);
-  const db = await metaDbOf(p.id);
-  await db
-    .prepare(
-      `INSERT INTO outcomes (project_id, minute, category, outcome, quantity)
-       SELECT ?1, ?2 + value * 60000, 'error', 'accepted', 1 FROM json_each(?3)`,
-    )
-    .bind(p.id, now - 2 * DAY, JSON.stringify(Array.from({ length: minutes }, (_, i) => i)))
-    .run();
-  return p;
-}
+import { expiringProject, outcomeRows } from "./test-helpers";
 
 describe("retention's D1 budget", () => {
   it("stays within its D1 calls, reaches many projects per call and every project over successive runs", async () => {

@@ -6,20 +6,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { shardDbs } from "../../shared/db/shards";
-import type { IngestBatch } from "../../shared/queue-message";
-import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
+import { createTestProject, type TestProject } from "../../test/helpers";
 import { projectsCursor, runRetention } from "./retention";
-import { deliver, raygunItem } from "./test-helpers";
-
-const DAY = 86_400_000;
-
-async function outcomeRows(p: TestProject): Promise<number> {
-  const row = await (await metaDbOf(p.id))
-    .prepare("SELECT count(*) AS n FROM outcomes WHERE project_id = ?")
-    .bind(p.id)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
+import { deferredDelta, expiringProject, outcomeRows } from "./test-helpers";
 
 describe("retention's rotation with a project it never finishes", () => {
   it("visits the busy project in full each run and still reaches every other project", async () => {
@@ -27,34 +16,9 @@ describe("retention's rotation with a project it never finishes", () => {
     const busy = await createTestProject("busy");
     // One batch of the busy project with folding deferred: its group delta is the template of the
     // deltas that keep arriving.
-    const id = `${Date.now().toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
-    await deliver([JSON.stringify({ v: 1, id, items: [raygunItem(busy)] } satisfies IngestBatch)], {
-      environment: { ...env, GROUP_FOLD_MS: "600000" },
-    });
-    const busyDb = await metaDbOf(busy.id);
-    const template = await busyDb
-      .prepare("SELECT batch_id, created_at, groups, hours FROM group_deltas WHERE instr(groups, ?) > 0")
-      .bind(`"p":${busy.id},`)
-      .first<{ batch_id: string; created_at: number; groups: string; hours: string }>();
-    expect(template).not.toBeNull();
-
+    const { db: busyDb, delta: template } = await deferredDelta(busy);
     const others: TestProject[] = [];
-    for (let i = 0; i < 120; i++) {
-      const p = await createTestProject(`busy-other-${i}`);
-      others.push(p);
-      const r = await api(`/api/v1/projects/${p.id}/settings`, {
-        method: "PATCH",
-        body: JSON.stringify({ retentionDays: 1 }),
-      });
-      expect(r.status).toBe(200);
-      await (await metaDbOf(p.id))
-        .prepare(
-          `INSERT INTO outcomes (project_id, minute, category, outcome, quantity)
-           SELECT ?1, ?2 + value * 60000, 'error', 'accepted', 1 FROM json_each('[0,1,2]')`,
-        )
-        .bind(p.id, now - 2 * DAY)
-        .run();
-    }
+    for (let i = 0; i < 120; i++) others.push(await expiringProject(`busy-other-${i}`, now, 3));
 
     // Every D1 batch on the busy project's shard is followed by another batch of that project.
     const busyShard = shardDbs(env).indexOf(busyDb);
@@ -65,7 +29,7 @@ describe("retention's rotation with a project it never finishes", () => {
           const out = await db.batch(stmts);
           await db
             .prepare("INSERT INTO group_deltas (batch_id, created_at, groups, hours) VALUES (?, ?, ?, ?)")
-            .bind(crypto.randomUUID(), Date.now(), template!.groups, template!.hours)
+            .bind(crypto.randomUUID(), Date.now(), template.groups, template.hours)
             .run();
           return out;
         };
@@ -99,11 +63,7 @@ describe("retention's rotation with a project it never finishes", () => {
   it("stays within its D1 calls when a shard holds thousands of group deltas waiting for a fold", async () => {
     const now = Date.now();
     const p = await createTestProject("backlog-of-deltas");
-    const id = `${Date.now().toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
-    await deliver([JSON.stringify({ v: 1, id, items: [raygunItem(p)] } satisfies IngestBatch)], {
-      environment: { ...env, GROUP_FOLD_MS: "600000" },
-    });
-    const db = await metaDbOf(p.id);
+    const { db } = await deferredDelta(p);
     // 4,000 deltas of the project (a fold outage's backlog): every visit's fold has work to do.
     await db
       .prepare(

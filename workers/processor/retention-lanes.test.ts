@@ -6,18 +6,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { projectShards, shardDbs } from "../../shared/db/shards";
 import { segmentKey } from "../../shared/storage/segments";
-import { api, createTestProject, type TestProject } from "../../test/helpers";
+import { api, createTestProject, setRetention, type TestProject } from "../../test/helpers";
 import { runRetention } from "./retention";
 
 const DAY = 86_400_000;
-
-async function setRetention(p: TestProject, days: number) {
-  const r = await api(`/api/v1/projects/${p.id}/settings`, {
-    method: "PATCH",
-    body: JSON.stringify({ retentionDays: days }),
-  });
-  expect(r.status).toBe(200);
-}
 
 describe("retention's segment lanes", () => {
   it("reaches the last of more lanes than a run has pages for, over a few runs", async () => {

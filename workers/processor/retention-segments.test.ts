@@ -7,19 +7,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { timeHex } from "../../shared/ids";
 import { segmentKey } from "../../shared/storage/segments";
-import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
+import { createTestProject, metaDbOf, setRetention, type TestProject } from "../../test/helpers";
 import { sweepSegments } from "./orphan-sweep";
 import { LEDGER_DAYS, type RetentionEnv, runRetention } from "./retention";
 
 const DAY = 86_400_000;
-
-async function setRetention(p: TestProject, days: number) {
-  const r = await api(`/api/v1/projects/${p.id}/settings`, {
-    method: "PATCH",
-    body: JSON.stringify({ retentionDays: days }),
-  });
-  expect(r.status).toBe(200);
-}
 
 const exists = async (key: string) => (await env.BLOBS.head(key)) !== null;
 const segmentRow = (db: D1Database, key: string) =>

@@ -7,20 +7,12 @@ import { describe, expect, it } from "vitest";
 import { shardDbs } from "../../shared/db/shards";
 import { newEventId } from "../../shared/ids";
 import type { IngestItem } from "../../shared/queue-message";
-import { api, createTestProject, metaDbOf, type TestProject } from "../../test/helpers";
+import { createTestProject, metaDbOf, setRetention, type TestProject } from "../../test/helpers";
 import { deadLetterKey } from "./dead-letters";
 import { runRetention } from "./retention";
 import { batchBody, deadLetterRows, deliver, raygunItem, recordOne } from "./test-helpers";
 
 const DAY = 86_400_000;
-
-async function setRetention(p: TestProject, days: number) {
-  const r = await api(`/api/v1/projects/${p.id}/settings`, {
-    method: "PATCH",
-    body: JSON.stringify({ retentionDays: days }),
-  });
-  expect(r.status).toBe(200);
-}
 
 const exists = async (key: string) => (await env.BLOBS.head(key)) !== null;
 

@@ -566,7 +566,7 @@ interface SegmentRow {
 /** Position of a segment pass: the last row done, in (created_at, key) order. */
 type Cursor = [createdAt: number, key: string];
 const START: Cursor = [Number.MIN_SAFE_INTEGER, ""];
-/** sweep_cursors rows on each shard: one per retention cohort, and the retentions last seen. */
+/** sweep_cursors rows on each shard: one per retention cohort (and on shard 0 the next lane). */
 const cohortPrefix = (days: number) => `retention:segments:${days}d`;
 /** Control-database sweep_cursors rows `retention:restart:<days>`: a retention was lowered to `days`. */
 const RESTART_PREFIX = "retention:restart:";
@@ -702,11 +702,9 @@ async function expireSegments(
     }
   }
   if (lanes.length > 0 && shards[0])
-    await step("segment lane rotation", () =>
-      saveCursor(shards[0]!, ROTATION_PREFIX, String(nextLane))
-        .run()
-        .then(() => {}),
-    );
+    await step("segment lane rotation", async () => {
+      await saveCursor(shards[0]!, ROTATION_PREFIX, String(nextLane)).run();
+    });
 }
 
 /** Expires one page of a shard's segment rows (see expireSegments); idempotent. */
@@ -837,14 +835,15 @@ export function moveGuardDelete(db: D1Database, pending: Set<number>, now: numbe
     .bind(now - FENCE_DAYS * DAY, JSON.stringify([...pending]));
 }
 
+/** The dead-letter index a delete of unowned letters must walk (see expireDeadLetters). */
+const BY_PROJECT = "dead_letters INDEXED BY dead_letters_project_created";
+
 /**
  * Deletes dead letters older than their project's retention (UNOWNED_DEAD_LETTER_DAYS when the
  * body names no project, or one that no longer exists), in D1 and in the R2 fallback. Their blob
  * references go with them; the blobs themselves are left to the orphan sweep, which deletes them
  * unless something else (an attachments row, a newer dead letter) still refers to them.
  */
-const BY_PROJECT = "dead_letters INDEXED BY dead_letters_project_created";
-
 async function expireDeadLetters(
   env: RetentionEnv,
   now: number,

@@ -7,7 +7,7 @@ import { shardDbs } from "../../shared/db/shards";
 import { newEventId } from "../../shared/ids";
 import type { IngestBatch, IngestItem } from "../../shared/queue-message";
 import { readDirectory } from "../../shared/storage/segments";
-import type { TestProject } from "../../test/helpers";
+import { createTestProject, metaDbOf, setRetention, type TestProject } from "../../test/helpers";
 import nodeReport from "../edge/raygun/fixtures/raygun4node-2.2.8-error.json";
 import { recordDeadLetters } from "./dead-letters";
 import processor from "./index";
@@ -128,4 +128,50 @@ export function shardFailing(shard: number): typeof env {
     },
   });
   return { ...env, [`DB_SHARD_${shard}`]: failing } as typeof env;
+}
+
+const DAY = 86_400_000;
+
+/** Outcome rows of `p` still on its shard. */
+export async function outcomeRows(p: TestProject): Promise<number> {
+  const row = await (await metaDbOf(p.id))
+    .prepare("SELECT count(*) AS n FROM outcomes WHERE project_id = ?")
+    .bind(p.id)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** A project with a one-day retention and `minutes` outcome rows of two days before `now`. */
+export async function expiringProject(name: string, now: number, minutes: number): Promise<TestProject> {
+  const p = await createTestProject(name);
+  await setRetention(p, 1);
+  await (await metaDbOf(p.id))
+    .prepare(
+      `INSERT INTO outcomes (project_id, minute, category, outcome, quantity)
+       SELECT ?1, ?2 + value * 60000, 'error', 'accepted', 1 FROM json_each(?3)`,
+    )
+    .bind(p.id, now - 2 * DAY, JSON.stringify(Array.from({ length: minutes }, (_, i) => i)))
+    .run();
+  return p;
+}
+
+/**
+ * Delivers one event of `p` with folding deferred, and returns its shard and the group delta the
+ * batch left there (pending until a fold).
+ */
+export async function deferredDelta(p: TestProject): Promise<{
+  db: D1Database;
+  delta: { batch_id: string; created_at: number; groups: string; hours: string };
+}> {
+  const id = `${Date.now().toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
+  await deliver([JSON.stringify({ v: 1, id, items: [raygunItem(p)] } satisfies IngestBatch)], {
+    environment: { ...env, GROUP_FOLD_MS: "600000" },
+  });
+  const db = await metaDbOf(p.id);
+  const delta = await db
+    .prepare("SELECT batch_id, created_at, groups, hours FROM group_deltas WHERE instr(groups, ?) > 0")
+    .bind(`"p":${p.id},`)
+    .first<{ batch_id: string; created_at: number; groups: string; hours: string }>();
+  if (!delta) throw new Error(`no pending group delta of project ${p.id}`);
+  return { db, delta };
 }
