@@ -131,8 +131,16 @@ export const segments = sqliteTable(
     eventCount: integer("event_count").notNull(),
     /** JSON: { "<projectId>": ["<eventId>", ...] } of events still referenced. */
     contents: text("contents").notNull(),
+    /**
+     * When the first share of a project it holds expires (created_at + the shortest retention among
+     * them): retention reads due rows by this index instead of walking every row per retention. 0
+     * (rows written before it existed) is due at once, and retention then sets it.
+     */
+    expiresAt: integer("expires_at").notNull().default(0),
+    /** JSON array of the metadata shards holding a share of the same R2 object (NULL: unknown, all). */
+    shards: text("shards"),
   },
-  (t) => [index("segments_created_at").on(t.createdAt)],
+  (t) => [index("segments_created_at").on(t.createdAt), index("segments_expires_at").on(t.expiresAt, t.key)],
 );
 
 /** Attachments (Sentry) and claim-checked payloads stay separate R2 objects. */

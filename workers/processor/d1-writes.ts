@@ -22,6 +22,7 @@ import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { jsonChunks } from "../../shared/json-chunks";
 import type { OutcomeRecord } from "../../shared/queue-message";
 import { BUCKET_COUNT, bucketOf } from "../../shared/rum/page-views";
+import { DEFAULT_SETTINGS } from "../../shared/settings";
 import { facetStatements, feedbackStatements } from "./group-workflow";
 import { groupStatements } from "./group-writes";
 import { admitted, guard, type LedgerScope, ledgerScope, ledgerStatements, tally } from "./ledger-sql";
@@ -43,7 +44,8 @@ export interface StoredRef {
 export interface D1WriteInput {
   batchId: string;
   now: number;
-  segment: { key: string; bytes: number; refs: StoredRef[] } | null;
+  /** `shards`: every metadata shard that holds a share of the same object (retention asks only them). */
+  segment: { key: string; bytes: number; refs: StoredRef[]; shards?: number[] } | null;
   /**
    * Every project's share of a message this batch applies here (share keys, unique), with the edge's
    * drop counts the message carries for that project.
@@ -53,6 +55,7 @@ export interface D1WriteInput {
   extra?: SQL[];
 }
 
+const DAY_MS = 86_400_000;
 const minuteOf = (ms: number) => Math.floor(ms / 60_000) * 60_000;
 
 /**
@@ -114,8 +117,18 @@ export function buildStatements(input: D1WriteInput): SQL[] {
     const contents: SegmentContents = {};
     for (const r of refs) (contents[r.prepared.item.projectId] ??= { n: 0, ids: [] }).n++;
     for (const r of pointed) contents[r.prepared.item.projectId]!.ids.push(r.prepared.item.eventId);
-    statements.push(sql`INSERT INTO segments (key, created_at, bytes, event_count, contents)
-      VALUES (${input.segment.key}, ${now}, ${input.segment.bytes}, ${refs.length}, ${JSON.stringify(contents)})
+    // Due for retention when its shortest-kept share expires, by the retention the edge sent with
+    // each item; retention reads the projects' current retention then, and sets the next due time.
+    let days = Number.POSITIVE_INFINITY;
+    for (const r of refs) {
+      const d = r.prepared.item.policy?.retentionDays;
+      days = Math.min(days, Number.isFinite(d) && d! > 0 ? d! : DEFAULT_SETTINGS.retentionDays);
+    }
+    const expiresAt = now + days * DAY_MS;
+    const shards = input.segment.shards ? JSON.stringify(input.segment.shards) : null;
+    statements.push(sql`INSERT INTO segments (key, created_at, bytes, event_count, contents, expires_at, shards)
+      VALUES (${input.segment.key}, ${now}, ${input.segment.bytes}, ${refs.length}, ${JSON.stringify(contents)},
+        ${expiresAt}, ${shards})
       ON CONFLICT DO NOTHING`);
   }
 

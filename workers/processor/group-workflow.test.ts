@@ -101,10 +101,10 @@ describe("affected users in the processor", () => {
         .bind(Number(p.id))
         .all<{ facet: string; value: string }>();
     expect((await facets()).results).toEqual([{ facet: "release", value: "9.9.9" }]);
-    // Folding deferred (the deployed default): ledger row, segment row (3 entries), the batch's
+    // Folding deferred (the deployed default): ledger row, segment row (4 entries), the batch's
     // group delta (its row and the AUTOINCREMENT sequence), outcome: no facet row, no group row.
     const m = await run([message(users(0, 5))], undefined, { GROUP_FOLD_MS: "600000" });
-    expect(m.d1RowsWritten).toBe(1 + 3 + 2 + 1);
+    expect(m.d1RowsWritten).toBe(1 + 4 + 2 + 1);
   });
 
   it("links feedback to its event's group by one index probe per event (EXPLAIN QUERY PLAN)", async () => {

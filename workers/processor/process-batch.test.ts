@@ -150,13 +150,13 @@ describe("D1 rows per event (Elasticsearch budget: ≤ 0.3)", () => {
     const first = await run(1);
     expect(first.stored).toBe(400);
     // One ledger row per send-time slice of the 100 messages (not one per message) + the segment
-    // row (3 b-tree entries: rowid, key, time) + 5 new groups (count 0 until the fold) + the
+    // row (4 b-tree entries: rowid, key, time, expiry) + 5 new groups (count 0 until the fold) + the
     // batch's group delta (2: its row and the AUTOINCREMENT sequence) + 1 outcome row + 5 release
     // facets (new groups only: group-workflow.ts).
     const ids = bodies.map((b) => (JSON.parse(b) as IngestBatch).id);
     const slices = new Set(ids.map(sliceOf)).size;
     expect(slices).toBeLessThanOrEqual(2);
-    expect(first.d1RowsWritten).toBe(slices + 3 + 5 + 2 + 1 + 5);
+    expect(first.d1RowsWritten).toBe(slices + 4 + 5 + 2 + 1 + 5);
     const stored = async () =>
       (
         await (
@@ -186,9 +186,9 @@ describe("D1 rows per event (Elasticsearch budget: ≤ 0.3)", () => {
       [...shares].sort(),
     );
 
-    // Redelivery of the whole batch: only the new segment's row; every counter stays exact.
+    // Redelivery of the whole batch: only the new segment's row (4 b-tree entries); every counter stays exact.
     const again = await run(2);
-    expect(again.d1RowsWritten).toBe(3);
+    expect(again.d1RowsWritten).toBe(4);
     expect((await groupCounts(p)).map((g) => g.count)).toEqual([80, 80, 80, 80, 80]);
     expect(await groupHours(p)).toEqual({ occurrences: 400, rows: 5 });
     const stats = await api<{ totals: { outcome: string; quantity: number }[] }>(
@@ -198,14 +198,14 @@ describe("D1 rows per event (Elasticsearch budget: ≤ 0.3)", () => {
     // The event index still gets every event once, with its segment pointer.
     expect(await eventRows(p, 400)).toHaveLength(400);
     // Steady state: 400 more events of the same groups write nothing per group or per event until
-    // the fold: ledger, segment, delta, the outcome minute.
+    // the fold: ledger, segment (4 b-tree entries), delta, the outcome minute.
     const more = bodies.map((b) => {
       const m = JSON.parse(b) as IngestBatch;
       return JSON.stringify({ ...m, id: `${m.id.slice(0, 12)}${crypto.randomUUID()}` });
     });
     const second = await run(1, more, "c");
     const moreSlices = new Set(more.map((b) => sliceOf((JSON.parse(b) as IngestBatch).id))).size;
-    expect(second.d1RowsWritten).toBe(moreSlices + 3 + 2 + 1);
+    expect(second.d1RowsWritten).toBe(moreSlices + 4 + 2 + 1);
     const refold = await foldGroupDeltas(await metaDbOf(p.id));
     expect(refold).toEqual({ deltas: 1, rowsWritten: 1 + 5 + 5 + 1 });
     expect((second.d1RowsWritten + refold.rowsWritten) / 400).toBeLessThan(0.06);

@@ -1,6 +1,6 @@
 // Retention's bounded, resumable passes inside workerd against real local D1 and R2: segments of a
 // short-retention project are reached however many rows of longer-kept projects sit before them
-// (per-cohort cursors), a failing step never stops the others (ledger, other projects), an R2
+// (rows are read when due), a failing step never stops the others (ledger, other projects), an R2
 // object is never left behind by a run stopped between it and its row, deletes respect R2's 1,000
 // keys a call, and the orphan sweep of segments never lists the same keys twice.
 import { env } from "cloudflare:workers";
@@ -101,8 +101,8 @@ describe("segment retention", () => {
       expect(await exists(key)).toBe(true);
     }
 
-    // A run later the 1-day cohort's cursor is past all of them: a new expiring segment is
-    // reached without reading the 90-day project's rows again, even with a budget of a page or two.
+    // A run later the 90-day project's rows are due in months: a new expiring segment is reached
+    // without reading them again, even with a budget of a page or two.
     const laterKey = `segments/test/${tag}/later`;
     await putSegment(db, laterKey, now - DAY - 60_000, [short]);
     const small = { segmentPage: 50, segmentPages: 2, segmentMs: 60_000 };
@@ -116,7 +116,7 @@ describe("segment retention", () => {
     expect(await exists(laterKey)).toBe(false);
   });
 
-  it("a project whose retention drops has its older segments expired, behind its new cohort's cursor", async () => {
+  it("a project whose retention drops has its older segments expired, though they were due later", async () => {
     const [p, other] = await Promise.all([createTestProject("seg-drop"), createTestProject("seg-30d")]);
     await setRetention(p, 90);
     await setRetention(other, 30);
@@ -124,7 +124,7 @@ describe("segment retention", () => {
     const now = Date.now();
     const key = `segments/test/${crypto.randomUUID()}/drop`;
     await putSegment(db, key, now - 40 * DAY, [p]);
-    // The 30-day cohort's cursor passes the segment while `p` still keeps it.
+    // A run reads the segment while `p` still keeps it, and sets it due in 90 days.
     await runRetention(env, now);
     expect(await segmentRow(db, key)).not.toBeNull();
     await setRetention(p, 30);
@@ -139,7 +139,7 @@ describe("segment retention", () => {
     const db = await metaDbOf(p.id);
     const now = Date.now();
     const key = `segments/test/${crypto.randomUUID()}/flaky`;
-    // Just expired: written after every row the cursors have passed (as the processor's rows are).
+    // Just expired.
     await putSegment(db, key, now - DAY - 1000, [p]);
     let failed = false;
     const flaky = withDelete(async (target, keys) => {

@@ -1,6 +1,6 @@
 // Retention (the processor's cron): deletes what each project no longer keeps, without scanning
-// all data. Work is driven by the segments table (one row per processor batch, indexed by time):
-// an expired segment names the projects it holds items of and their pointer rows, deleted by
+// all data. Work is driven by the segments table (one row per processor batch and shard, indexed by
+// the time its first share expires): a due segment names the projects it holds items of and their pointer rows, deleted by
 // primary key, and the R2 object goes once no project still keeps any of its events. Aggregates
 // (group hours included) are deleted by primary-key range, attachments and search documents (the
 // event index) per project. Groups keep their lifetime counts (Sentry's "times seen"); a group
@@ -32,7 +32,7 @@ import { cursorUpsert, loadCursor, walkPrefix } from "../../shared/storage/sweep
 import { alertDeliveryDelete, alertRulesOf, alertShardDeletes, expireAlertData } from "./alert-retention";
 import { DEAD_LETTER_PREFIX, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
 import { orphanSweepCalls, sweepOrphans } from "./orphan-sweep";
-import { QUEUE_RETENTION_DAYS } from "./queue-retention";
+import { QUEUE_RETENTION_DAYS, QUEUE_RETENTION_MS } from "./queue-retention";
 import { parseSegmentContents } from "./segment-contents";
 
 export interface RetentionEnv extends SearchEnv {
@@ -69,7 +69,7 @@ export interface RetentionReport {
 export interface RetentionLimits {
   /** Segment rows read per query. */
   segmentPage: number;
-  /** Pages per run over every shard and retention cohort. */
+  /** Pages per run over every lane (each shard's due rows, and the walks after a lowered retention). */
   segmentPages: number;
   /** Wall time the segment pass may take per run (ms); the page under way finishes. */
   segmentMs: number;
@@ -79,10 +79,12 @@ export interface RetentionLimits {
 
 const DAY = 86_400_000;
 /**
- * The processor writes one segment per batch and shard (≥ 86,400 a day at one batch a second).
- * A page of 250 rows costs at most 2 D1 calls per shard and three more, so with 4 shards the pass
- * gets ~30 pages (7,500 rows) of the budget before it leaves the rest to the projects: 360,000 rows
- * a day at 48 runs. The time budget keeps a run with slow calls from overlapping the next one.
+ * The processor writes one segment row per batch and shard (≥ 86,400 a day at one batch a second),
+ * each read about once, when due. A page of 250 rows costs a read, a write batch, pointer-row
+ * batches and one look-up per other shard its deleted rows name (at most 2 calls per shard and
+ * three more), so with 4 shards the pass gets at least ~30 pages (7,500 rows) of the budget before
+ * it leaves the rest to the projects. The time budget keeps a run with slow calls from overlapping
+ * the next one. Capacity at volume: docs/operating.md.
  */
 export const DEFAULT_LIMITS: RetentionLimits = {
   segmentPage: 250,
@@ -242,13 +244,11 @@ export async function runRetention(
   const dbOf = (projectId: string) => shardDb(env, shardOf.get(projectId) ?? 0);
   const retention = new Map(projects.map((p) => [String(p.id), readSettings(p.settings).retentionDays]));
   if (retention.size === 0) return report;
-  const cutoffOf = (projectId: string) => now - (retention.get(projectId) ?? UNKNOWN_PROJECT_DAYS) * DAY;
+  const daysOf = (projectId: string) => retention.get(projectId) ?? UNKNOWN_PROJECT_DAYS;
 
   // 1. Segments whose share of some project expired, shard by shard (each shard holds the segment
   // row of its projects' share of a batch).
-  await step("segments", () =>
-    expireSegments(env, shards, now, retention, cutoffOf, dbOf, limits, budget, report, step),
-  );
+  await step("segments", () => expireSegments(env, shards, now, daysOf, dbOf, limits, budget, report, step));
 
   // 2. Per project: attachments, aggregates, groups with no events left, alert data, search
   // documents, source-map bundles; in id order from where the last run stopped, while the budget
@@ -270,7 +270,7 @@ export async function runRetention(
     const due = (pid: number): Due => ({
       pid,
       shard: shardOf.get(String(pid)) ?? 0,
-      cutoff: cutoffOf(String(pid)),
+      cutoff: now - daysOf(String(pid)) * DAY,
     });
     const fullVisit = async (d: Due) => {
       const finished =
@@ -560,56 +560,87 @@ async function deleteObjects(blobs: R2Bucket, keys: string[]): Promise<void> {
 interface SegmentRow {
   key: string;
   created_at: number;
+  expires_at: number;
   contents: string;
+  shards: string | null;
 }
 
-/** Position of a segment pass: the last row done, in (created_at, key) order. */
+/** Position of a walk: the last row done, in (created_at, key) order. */
 type Cursor = [createdAt: number, key: string];
 const START: Cursor = [Number.MIN_SAFE_INTEGER, ""];
-/** sweep_cursors rows on each shard: one per retention cohort (and on shard 0 the next lane). */
-const cohortPrefix = (days: number) => `retention:segments:${days}d`;
+/**
+ * sweep_cursors rows on each shard: a walk after a retention was lowered to `days` (JSON
+ * `{"c": cursor, "until": ms}`), and on shard 0 the lane the next run's pages start at.
+ */
+const WALK_PREFIX = "retention:segments:walk:";
+const ROTATION_PREFIX = "retention:segments:next-lane";
 /** Control-database sweep_cursors rows `retention:restart:<days>`: a retention was lowered to `days`. */
 const RESTART_PREFIX = "retention:restart:";
-/** Shard 0's sweep_cursors row: the lane the next run's segment pages start at (they rotate). */
-const ROTATION_PREFIX = "retention:segments:next-lane";
+/**
+ * How long after a retention was lowered a processor may still write a row with the longer one:
+ * the edge's cached policy travels with each item, and an item may wait in its queue that long.
+ */
+const STALE_POLICY_MS = QUEUE_RETENTION_MS + DAY;
+
+/** A page of a shard's due rows, oldest due first: a range of the segments_expires_at index. */
+export const DUE_SEGMENTS_SQL = `SELECT key, created_at, expires_at, contents, shards FROM segments
+  WHERE expires_at < ? ORDER BY expires_at, key LIMIT ?`;
+
+/** A lane: a shard's due rows (by expires_at), or a walk of its rows after a retention was lowered. */
+interface Lane {
+  shard: number;
+  walk?: { days: number; cursor: Cursor; until: number };
+  done: boolean;
+}
+
+/** A saved walk; null when the row is not one (or is damaged: the walk is then dropped). */
+function parseWalk(after: string): { cursor: Cursor; until: number } | null {
+  try {
+    const v = JSON.parse(after) as { c?: unknown; until?: unknown };
+    const c = v.c;
+    if (!Array.isArray(c) || typeof c[0] !== "number" || typeof c[1] !== "string") return null;
+    if (typeof v.until !== "number") return null;
+    return { cursor: [c[0], c[1]], until: v.until };
+  } catch {
+    return null;
+  }
+}
 
 /**
- * The segment pass. A segment's share of a project expires `retentionDays` after it was written,
- * so for each distinct retention (a cohort: e.g. every 30-day project) a cursor walks the segments
- * in (created_at, key) order up to `now - days`, on each shard. Each cursor only moves forward and
- * rows are written with the time of their batch, so every row is reached once per cohort exactly
- * when that cohort's projects stop keeping it, however many rows of longer-kept projects sit
- * before it (a single oldest-first window would be filled by those for ever). Processing a row
- * expires every project whose cutoff it passed, whichever cohort reached it.
+ * The segment pass. A segment row's share of a project expires `retentionDays` after the row was
+ * written, and the row carries when its first share expires (expires_at, set by the processor from
+ * the retention the edge sent with each item). Each shard's due lane reads the rows whose time has
+ * come, oldest first, by that index: rows kept longer are never read before then, however many
+ * there are or how many retentions the projects have (a walk per retention read every row once
+ * per retention). A row keeps the shares that did not expire and gets the next expiry among them;
+ * a row none of whose shares remain goes, with its R2 object once no other shard names it.
  *
- * A project whose retention drops joins a cohort whose cursor may be past the project's rows: that
- * cursor restarts from the oldest row (retentions are remembered per shard to see it). A project
- * whose retention grows has nothing left behind the longer cohort's cursor (it expired earlier).
- * Projects the control database no longer knows are kept UNKNOWN_PROJECT_DAYS, so that cohort
- * always runs.
+ * A row's expires_at can only be late when a project's retention is lowered after it was written
+ * (a longer retention only makes it early: the row is read, kept and given the later time). So a
+ * lowered retention (a marker the trigger of migration 0019 writes in the control database) starts
+ * a walk on every shard of the rows in (created_at, key) order up to `now - days`, which goes on
+ * until it has passed every row that a processor could have written with the old retention.
  *
- * Pages go round-robin over shards and cohorts until `limits` are used; a cursor is saved after
- * each page, so the next run goes on from there (a page cut short is done again: idempotent).
+ * Pages go round-robin over the lanes until `limits` are used; the next run's turns start where
+ * this run's stopped. A page cut short is done again (idempotent): a due row stays due, and a walk
+ * saves its cursor after each page.
  */
 async function expireSegments(
   env: RetentionEnv,
   shards: D1Database[],
   now: number,
-  retention: Map<string, number>,
-  cutoffOf: (projectId: string) => number,
+  daysOf: (projectId: string) => number,
   dbOf: (projectId: string) => D1Database,
   limits: RetentionLimits,
   budget: D1CallBudget,
   report: RetentionReport,
   step: (name: string, fn: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
-  const cohorts = [...new Set([...retention.values(), UNKNOWN_PROJECT_DAYS])].sort((a, b) => a - b);
-  const lanes: { shard: number; days: number; cursor: Cursor; done: boolean }[] = [];
+  const lanes: Lane[] = [];
   let rotation = 0;
   const saveCursor = (db: D1Database, prefix: string, after: string) => cursorUpsert(db, prefix, after, now);
+  const walkRow = (w: NonNullable<Lane["walk"]>) => JSON.stringify({ c: w.cursor, until: w.until });
 
-  // Retentions lowered since the last run (markers the trigger of migration 0019 writes in the
-  // control database): their lanes start again from the oldest segment on every shard.
   let markers: { prefix: string; after: string }[] = [];
   await step("segment restarts", async () => {
     markers = (
@@ -618,36 +649,48 @@ async function expireSegments(
         .all<{ prefix: string; after: string }>()
     ).results;
   });
-  const restart = new Set(markers.map((m) => Number(m.prefix.slice(RESTART_PREFIX.length))));
-  let restarted = 0;
+  // A lowered retention's walk starts from the oldest row, and runs until rows written with the
+  // old retention can no longer come (a second lowering to the same days starts it again).
+  const started = new Map<number, NonNullable<Lane["walk"]>>();
+  for (const m of markers) {
+    const days = Number(m.prefix.slice(RESTART_PREFIX.length));
+    const at = Number(m.after);
+    if (!(days > 0) || !Number.isFinite(at)) continue;
+    started.set(days, { days, cursor: START, until: Math.max(at, now) + STALE_POLICY_MS });
+  }
+  let ready = 0;
   for (const [i, db] of shards.entries())
-    await step(`segment cursors shard ${i}`, async () => {
+    await step(`segment lanes shard ${i}`, async () => {
       const rows = (
         await db
           .prepare("SELECT prefix, after FROM sweep_cursors WHERE prefix LIKE 'retention:segments:%'")
           .all<{ prefix: string; after: string }>()
       ).results;
-      const saved = new Map(rows.map((r) => [r.prefix, r.after]));
-      if (i === 0) rotation = Number(saved.get(ROTATION_PREFIX)) || 0;
-      // Restarted lanes, and rows of cohorts no project has any more (and the JSON of every
-      // project's retention that runs before the markers kept), go.
+      if (i === 0) rotation = Number(rows.find((r) => r.prefix === ROTATION_PREFIX)?.after) || 0;
+      const walks = new Map<number, NonNullable<Lane["walk"]>>();
+      const drop: string[] = [];
+      for (const r of rows) {
+        if (r.prefix === ROTATION_PREFIX) continue;
+        const days = r.prefix.startsWith(WALK_PREFIX)
+          ? Number(r.prefix.slice(WALK_PREFIX.length))
+          : Number.NaN;
+        const saved = days > 0 ? parseWalk(r.after) : null;
+        // Cursors of the per-retention walks this replaced, and damaged rows, go.
+        if (saved) walks.set(days, { days, ...saved });
+        else drop.push(r.prefix);
+      }
+      for (const [days, w] of started) walks.set(days, { ...w });
       const statements = [
-        ...[...restart].map((days) =>
-          db.prepare("DELETE FROM sweep_cursors WHERE prefix = ?").bind(cohortPrefix(days)),
-        ),
-        ...rows
-          .filter((r) => r.prefix !== ROTATION_PREFIX && !cohorts.some((d) => cohortPrefix(d) === r.prefix))
-          .map((r) => db.prepare("DELETE FROM sweep_cursors WHERE prefix = ?").bind(r.prefix)),
+        ...drop.map((prefix) => db.prepare("DELETE FROM sweep_cursors WHERE prefix = ?").bind(prefix)),
+        ...[...started.values()].map((w) => saveCursor(db, `${WALK_PREFIX}${w.days}`, walkRow(w))),
       ];
       if (statements.length > 0) await db.batch(statements);
-      restarted++;
-      for (const days of cohorts) {
-        const after = restart.has(days) ? undefined : saved.get(cohortPrefix(days));
-        lanes.push({ shard: i, days, cursor: after ? (JSON.parse(after) as Cursor) : START, done: false });
-      }
+      ready++;
+      lanes.push({ shard: i, done: false });
+      for (const w of walks.values()) lanes.push({ shard: i, walk: w, done: false });
     });
-  // Markers go once every shard restarted their lanes (only those read: one written since stays).
-  if (markers.length > 0 && restarted === shards.length)
+  // Markers go once every shard has its walk (only those read: one written since stays).
+  if (markers.length > 0 && ready === shards.length)
     await step("segment restart markers", async () => {
       await env.DB.batch(
         markers.map((m) =>
@@ -662,10 +705,9 @@ async function expireSegments(
   const pageCalls = 2 * shards.length + 3;
   const reserve = Math.floor(limits.d1Calls * PROJECT_SHARE) + pageCalls;
   const budgetLeft = () => pages < limits.segmentPages && Date.now() < deadline && budget.has(reserve);
-  // Lanes (a shard and a retention) take a page each in turn, starting where the last run's turns
-  // stopped: with more lanes than a run's pages (many shards and retentions), the last lanes of a
-  // fixed order would never get one. A page of nothing (a lane caught up) counts against the D1
-  // budget only, not against the pages.
+  // Lanes take a page each in turn, starting where the last run's turns stopped: with more lanes
+  // than a run's pages, the last lanes of a fixed order would never get one. A page of nothing (a
+  // lane caught up) counts against the D1 budget only, not against the pages.
   const start = lanes.length === 0 ? 0 : rotation % lanes.length;
   const turns = [...lanes.slice(start), ...lanes.slice(0, start)];
   let nextLane = start;
@@ -674,28 +716,42 @@ async function expireSegments(
       if (lane.done || !budgetLeft()) continue;
       nextLane = (start + t + 1) % lanes.length;
       const db = shards[lane.shard]!;
-      await step(`segments shard ${lane.shard} ${lane.days}d`, async () => {
+      const walk = lane.walk;
+      const name = walk
+        ? `segment walk shard ${lane.shard} ${walk.days}d`
+        : `due segments shard ${lane.shard}`;
+      await step(name, async () => {
         try {
-          const [at, key] = lane.cursor;
-          const rows = (
-            await db
-              .prepare(
-                `SELECT key, created_at, contents FROM segments
-                 WHERE created_at >= ?1 AND created_at < ?2 AND (created_at > ?1 OR key > ?3)
-                 ORDER BY created_at, key LIMIT ?4`,
-              )
-              .bind(at, now - lane.days * DAY, key, limits.segmentPage)
-              .all<SegmentRow>()
-          ).results;
-          if (rows.length < limits.segmentPage) lane.done = true; // caught up with `now - days`
+          const rows = walk
+            ? (
+                await db
+                  .prepare(
+                    `SELECT key, created_at, expires_at, contents, shards FROM segments
+                     WHERE created_at >= ?1 AND created_at < ?2 AND (created_at > ?1 OR key > ?3)
+                     ORDER BY created_at, key LIMIT ?4`,
+                  )
+                  .bind(walk.cursor[0], now - walk.days * DAY, walk.cursor[1], limits.segmentPage)
+                  .all<SegmentRow>()
+              ).results
+            : (await db.prepare(DUE_SEGMENTS_SQL).bind(now, limits.segmentPage).all<SegmentRow>()).results;
+          const caughtUp = rows.length < limits.segmentPage;
+          if (caughtUp) lane.done = true;
           const last = rows.at(-1);
-          if (!last) return;
-          pages++;
-          await expireSegmentPage(env, shards, db, rows, cutoffOf, dbOf, report);
-          lane.cursor = [last.created_at, last.key];
-          await saveCursor(db, cohortPrefix(lane.days), JSON.stringify(lane.cursor)).run();
+          if (last) {
+            pages++;
+            await expireSegmentPage(env, shards, lane.shard, rows, now, daysOf, dbOf, report);
+          }
+          if (!walk) return;
+          if (last) walk.cursor = [last.created_at, last.key];
+          // A walk is over once it has passed every row a stale retention could have written.
+          if (caughtUp && now - walk.days * DAY >= walk.until)
+            await db
+              .prepare("DELETE FROM sweep_cursors WHERE prefix = ?")
+              .bind(`${WALK_PREFIX}${walk.days}`)
+              .run();
+          else if (last) await saveCursor(db, `${WALK_PREFIX}${walk.days}`, walkRow(walk)).run();
         } catch (err) {
-          lane.done = true; // tried again next run, from the last page saved
+          lane.done = true; // tried again next run: a due row stays due, a walk from its last page
           throw err;
         }
       });
@@ -707,25 +763,38 @@ async function expireSegments(
     });
 }
 
+/** The shards a row says hold a share of its object besides `self` (all others when it does not say). */
+function otherShards(row: SegmentRow, self: number, count: number): number[] {
+  let named: unknown = null;
+  try {
+    named = row.shards === null ? null : JSON.parse(row.shards);
+  } catch {}
+  const all = Array.from({ length: count }, (_, i) => i);
+  const list = Array.isArray(named) ? named.filter((s): s is number => Number.isSafeInteger(s)) : all;
+  // A shard no longer bound holds nothing any more (a shard is removed only once it is empty).
+  return [...new Set(list)].filter((s) => s !== self && s >= 0 && s < count);
+}
+
 /** Expires one page of a shard's segment rows (see expireSegments); idempotent. */
 async function expireSegmentPage(
   env: RetentionEnv,
   shards: D1Database[],
-  shard: D1Database,
+  self: number,
   rows: SegmentRow[],
-  cutoffOf: (projectId: string) => number,
+  now: number,
+  daysOf: (projectId: string) => number,
   dbOf: (projectId: string) => D1Database,
   report: RetentionReport,
 ): Promise<void> {
+  const shard = shards[self]!;
   const pointerDeletes = new Map<D1Database, D1PreparedStatement[]>();
   const rewrites: D1PreparedStatement[] = [];
-  const gone: string[] = [];
+  const gone: SegmentRow[] = [];
   let events = 0;
   for (const seg of rows) {
     report.segmentsExamined++;
     const contents = parseSegmentContents(seg.contents);
-    const expired = Object.entries(contents).filter(([projectId]) => seg.created_at < cutoffOf(projectId));
-    if (expired.length === 0) continue; // every project still keeps them
+    const expired = Object.entries(contents).filter(([pid]) => seg.created_at < now - daysOf(pid) * DAY);
     for (const [projectId, { n, ids }] of expired) {
       // On each project's current shard: a moved project's pointer rows went with it.
       if (ids.length > 0) {
@@ -743,41 +812,57 @@ async function expireSegmentPage(
       events += n;
       delete contents[projectId];
     }
-    if (Object.keys(contents).length > 0)
+    const left = Object.keys(contents);
+    if (left.length === 0) {
+      gone.push(seg);
+      continue;
+    }
+    // Due again when the next share expires (later than now: every share left has not).
+    const expiresAt = seg.created_at + Math.min(...left.map(daysOf)) * DAY;
+    if (expired.length > 0)
       rewrites.push(
         shard
-          .prepare("UPDATE segments SET contents = ? WHERE key = ?")
-          .bind(JSON.stringify(contents), seg.key),
+          .prepare("UPDATE segments SET contents = ?, expires_at = ? WHERE key = ?")
+          .bind(JSON.stringify(contents), expiresAt, seg.key),
       );
-    else gone.push(seg.key);
+    else if (expiresAt !== seg.expires_at)
+      rewrites.push(
+        shard.prepare("UPDATE segments SET expires_at = ? WHERE key = ?").bind(expiresAt, seg.key),
+      );
   }
 
   // Pointer rows first (idempotent), then the R2 objects, then the segment rows: a run stopped
-  // anywhere in between finds the rows again (its cursor was not saved) and does the rest.
+  // anywhere in between finds the rows again (still due, or behind the walk's saved cursor).
   for (const [db, statements] of pointerDeletes)
     for (const r of await db.batch(statements)) report.pointerRowsDeleted += r.meta.changes ?? 0;
   if (gone.length > 0) {
     // The R2 object goes once no other shard's row names it (each shard's row is its share of the
-    // batch). Deleting the object before this shard's row means a run stopped in between leaves a
-    // row without an object (deleted again next time), never an object no row names: the orphan
-    // sweep only looks at recent segments, so such an object would stay for ever.
-    const list = JSON.stringify(gone);
+    // batch, and names the shards that hold the others). Deleting the object before this shard's
+    // row means a run stopped in between leaves a row without an object (deleted again next
+    // time), never an object no row names: the orphan sweep only looks at recent segments, so
+    // such an object would stay for ever.
+    const askFor = new Map<number, string[]>();
+    for (const seg of gone)
+      for (const s of otherShards(seg, self, shards.length)) {
+        const keys = askFor.get(s) ?? [];
+        keys.push(seg.key);
+        askFor.set(s, keys);
+      }
     const found = await Promise.all(
-      shards
-        .filter((d) => d !== shard)
-        .map((d) =>
-          d
-            .prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
-            .bind(list)
-            .all<{ key: string }>(),
-        ),
+      [...askFor].map(([s, keys]) =>
+        shards[s]!.prepare("SELECT key FROM segments WHERE key IN (SELECT value FROM json_each(?))")
+          .bind(JSON.stringify(keys))
+          .all<{ key: string }>(),
+      ),
     );
     const elsewhere = new Set(found.flatMap((r) => r.results.map((x) => x.key)));
-    const objects = gone.filter((k) => !elsewhere.has(k));
+    const objects = gone.map((g) => g.key).filter((k) => !elsewhere.has(k));
     await deleteObjects(env.BLOBS, objects);
     report.segmentsDeleted += objects.length;
     rewrites.push(
-      shard.prepare("DELETE FROM segments WHERE key IN (SELECT value FROM json_each(?))").bind(list),
+      shard
+        .prepare("DELETE FROM segments WHERE key IN (SELECT value FROM json_each(?))")
+        .bind(JSON.stringify(gone.map((g) => g.key))),
     );
   }
   if (rewrites.length > 0) await shard.batch(rewrites);

@@ -1,0 +1,171 @@
+// Retention's segment pass reads due rows only, inside workerd against real local D1 and R2: the
+// processor writes each segment row with the time its first share expires and the shards sharing
+// its R2 object; retention reads rows by that time (rows kept for years are never read before then),
+// deletes each shard's share on time and the object with the last one, and a lowered retention
+// still reaches rows a processor wrote afterwards with the project's old retention.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { projectShards, shardDbs } from "../../shared/db/shards";
+import { DEFAULT_SETTINGS } from "../../shared/settings";
+import { segmentKey } from "../../shared/storage/segments";
+import { api, createTestProject, metaDbOf, setRetention, type TestProject } from "../../test/helpers";
+import { DUE_SEGMENTS_SQL, runRetention } from "./retention";
+import { batchBody, deliver, raygunItem } from "./test-helpers";
+
+const DAY = 86_400_000;
+
+interface Row {
+  key: string;
+  created_at: number;
+  expires_at: number;
+  shards: string | null;
+}
+
+/** The segment rows of `p` on its shard. */
+const rowsOf = async (p: TestProject): Promise<Row[]> =>
+  (
+    await (
+      await metaDbOf(p.id)
+    )
+      .prepare(
+        `SELECT key, created_at, expires_at, shards FROM segments WHERE json_type(contents, '$."' || ? || '"') IS NOT NULL`,
+      )
+      .bind(p.id)
+      .all<Row>()
+  ).results;
+
+/** An item of `p` as the edge sends it, with the retention its cached policy says. */
+const itemOf = (p: TestProject, retentionDays: number) =>
+  raygunItem(p, { policy: { scrubbing: DEFAULT_SETTINGS.scrubbing, retentionDays } });
+
+async function onShard(p: TestProject, shard: number) {
+  if ((await projectShards(env, [p.id])).get(p.id) === shard) return;
+  const r = await api(`/api/v1/projects/${p.id}/shard`, { method: "POST", body: JSON.stringify({ shard }) });
+  expect(r.status).toBe(200);
+}
+
+describe("retention's due segment rows", () => {
+  // First: the other tests lower retentions too, and their walks would reach this row as well.
+  it("a lowered retention reaches a row a processor wrote after it with the old retention", async () => {
+    const p = await createTestProject("due-lowered");
+    await setRetention(p, 90);
+    await setRetention(p, 30);
+    // The run after the change starts the walk.
+    const changed = Date.now();
+    expect((await runRetention(env, changed)).errors).toEqual([]);
+    await new Promise((r) => setTimeout(r, 5));
+    // Then a batch whose items the edge sent with its cached 90 days (or that waited in the queue):
+    // the row says 90 days.
+    await deliver([batchBody([itemOf(p, 90)])]);
+    const [row] = await rowsOf(p);
+    expect(row?.expires_at).toBe(row!.created_at + 90 * DAY);
+    expect(row!.created_at).toBeGreaterThan(changed);
+    // 30 days after the change the walk has passed every row older than the change, not this one.
+    expect((await runRetention(env, changed + 30 * DAY + 1)).errors).toEqual([]);
+    expect(await rowsOf(p)).toHaveLength(1);
+    // When the row is 30 days old, the walk (still going) reaches it.
+    const later = await runRetention(env, row!.created_at + 30 * DAY + 1);
+    expect(later.errors).toEqual([]);
+    expect(await rowsOf(p)).toEqual([]);
+    expect(await env.BLOBS.head(row!.key)).toBeNull();
+    // Once no row with the old retention can come any more, the walk ends.
+    const walks = async () =>
+      (
+        await Promise.all(
+          shardDbs(env).map((d) =>
+            d
+              .prepare("SELECT count(*) AS n FROM sweep_cursors WHERE prefix = 'retention:segments:walk:30'")
+              .first<{
+                n: number;
+              }>(),
+          ),
+        )
+      ).reduce((sum, r) => sum + (r?.n ?? 0), 0);
+    expect(await walks()).toBe(shardDbs(env).length);
+    expect((await runRetention(env, Date.now() + 40 * DAY)).errors).toEqual([]);
+    expect(await walks()).toBe(0);
+  });
+  it("the processor's rows say when they expire and who shares the object; each share goes on time, the object with the last", async () => {
+    const [short, long] = await Promise.all([createTestProject("due-1d"), createTestProject("due-30d")]);
+    await setRetention(short, 1);
+    await setRetention(long, 30);
+    await onShard(short, 0);
+    await onShard(long, 1);
+    const { result } = await deliver([batchBody([itemOf(short, 1), itemOf(long, 30)])]);
+    expect(result.retryMessages).toEqual([]);
+    const [a] = await rowsOf(short);
+    const [b] = await rowsOf(long);
+    expect(a && b).toBeTruthy();
+    expect(a!.key).toBe(b!.key);
+    expect(a!.expires_at).toBe(a!.created_at + DAY);
+    expect(b!.expires_at).toBe(b!.created_at + 30 * DAY);
+    expect(JSON.parse(a!.shards!)).toEqual([0, 1]);
+    expect(JSON.parse(b!.shards!)).toEqual([0, 1]);
+
+    // A day on: the 1-day share goes, and the object stays for the 30-day share on the other shard.
+    const first = await runRetention(env, a!.created_at + DAY + 1);
+    expect(first.errors).toEqual([]);
+    expect(await rowsOf(short)).toEqual([]);
+    expect(await rowsOf(long)).toHaveLength(1);
+    expect(await env.BLOBS.head(a!.key)).not.toBeNull();
+    // 30 days on, the last share goes and the object with it.
+    const last = await runRetention(env, b!.created_at + 30 * DAY + 1);
+    expect(last.errors).toEqual([]);
+    expect(await rowsOf(long)).toEqual([]);
+    expect(await env.BLOBS.head(b!.key)).toBeNull();
+  });
+
+  it("reads no row before it is due: 1,000 older rows kept for years are not read on the way to one due row", async () => {
+    const [p, kept] = await Promise.all([createTestProject("due-one"), createTestProject("due-kept")]);
+    await setRetention(p, 1);
+    await setRetention(kept, 3650);
+    const db = await metaDbOf(p.id);
+    const now = Date.now();
+    // A first run settles whatever rows earlier tests left due.
+    expect((await runRetention(env, now)).errors).toEqual([]);
+    // 1,000 rows of the 10-year project, 100 days old (written before the due row, as a processor
+    // would have), and one row of the 1-day project, 2 days old.
+    await db
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+         INSERT INTO segments (key, created_at, bytes, event_count, contents, expires_at, shards)
+         SELECT 'segments/test/kept-' || ?1 || '-' || i, ?2 + i, 1, 1, json_object(?3, json_object('n', 1, 'ids', json('[]'))),
+           ?2 + i + 3650 * 86400000, '[]' FROM n`,
+      )
+      .bind(crypto.randomUUID(), now - 100 * DAY, kept.id)
+      .run();
+    const key = segmentKey(now - 2 * DAY, `due-${crypto.randomUUID()}`);
+    await env.BLOBS.put(key, "x");
+    await db
+      .prepare(
+        "INSERT INTO segments (key, created_at, bytes, event_count, contents, expires_at, shards) VALUES (?, ?, 1, 1, ?, ?, '[]')",
+      )
+      .bind(key, now - 2 * DAY, JSON.stringify({ [p.id]: { n: 1, ids: [] } }), now - DAY)
+      .run();
+
+    // One page of 50 rows is enough: the due row is the only one read.
+    const report = await runRetention(env, now, { segmentPage: 50, segmentPages: 1 });
+    expect(report.errors).toEqual([]);
+    expect(await db.prepare("SELECT 1 AS x FROM segments WHERE key = ?").bind(key).first()).toBeNull();
+    expect(await env.BLOBS.head(key)).toBeNull();
+    expect(report.segmentsExamined).toBe(1);
+    const left = await db
+      .prepare(
+        "SELECT count(*) AS n FROM segments WHERE json_type(contents, '$.\"' || ? || '\"') IS NOT NULL",
+      )
+      .bind(kept.id)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(1000);
+  });
+
+  it("reads a page of due rows as a range of the expiry index, without sorting (EXPLAIN QUERY PLAN)", async () => {
+    const plan = (
+      await shardDbs(env)[0]!
+        .prepare(`EXPLAIN QUERY PLAN ${DUE_SEGMENTS_SQL}`)
+        .bind(Date.now(), 250)
+        .all<{ detail: string }>()
+    ).results.map((r) => r.detail);
+    expect(plan.join("\n")).toMatch(/SEARCH segments USING INDEX segments_expires_at \(expires_at<\?\)/);
+    expect(plan.join("\n")).not.toMatch(/TEMP B-TREE/);
+  });
+});
