@@ -69,6 +69,8 @@ export interface RetentionReport {
 export interface RetentionLimits {
   /** Segment rows read per query. */
   segmentPage: number;
+  /** Bytes of segment contents per page: a page ends at the row that passes it. */
+  segmentBytes: number;
   /** Pages per run over every lane (each shard's due rows, and the walks after a lowered retention). */
   segmentPages: number;
   /** Wall time the segment pass may take per run (ms); the page under way finishes. */
@@ -88,6 +90,7 @@ const DAY = 86_400_000;
  */
 export const DEFAULT_LIMITS: RetentionLimits = {
   segmentPage: 250,
+  segmentBytes: 4_000_000,
   segmentPages: 60,
   segmentMs: 120_000,
   d1Calls: 700,
@@ -582,9 +585,34 @@ const RESTART_PREFIX = "retention:restart:";
  */
 const STALE_POLICY_MS = QUEUE_RETENTION_MS + DAY;
 
+/**
+ * A page of segment rows: `inner` (ordered by `order`, LIMITed) cut once their contents pass
+ * `bytes` (the first row always comes). A row's contents hold one pointer-row id per item kept
+ * without a search document, which a key holder decides, so a page of rows could otherwise be any
+ * size in the run's memory. `found` is how many rows `inner` read: fewer than its LIMIT means the
+ * lane has caught up, whatever the cut.
+ */
+const bytePage = (inner: string, order: string, bytes: string) => `SELECT key, created_at, expires_at,
+  contents, shards, found FROM (SELECT *, count(*) OVER () AS found,
+    sum(length(CAST(contents AS BLOB))) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING)
+      - length(CAST(contents AS BLOB)) AS before
+  FROM (${inner})) WHERE before < ${bytes} ORDER BY ${order}`;
+
 /** A page of a shard's due rows, oldest due first: a range of the segments_expires_at index. */
-export const DUE_SEGMENTS_SQL = `SELECT key, created_at, expires_at, contents, shards FROM segments
-  WHERE expires_at < ? ORDER BY expires_at, key LIMIT ?`;
+export const DUE_SEGMENTS_SQL = bytePage(
+  `SELECT key, created_at, expires_at, contents, shards FROM segments
+    WHERE expires_at < ?1 ORDER BY expires_at, key LIMIT ?2`,
+  "expires_at, key",
+  "?3",
+);
+/** A page of a walk: a shard's rows in time order from the cursor (?1, ?3) up to ?2. */
+const WALK_SEGMENTS_SQL = bytePage(
+  `SELECT key, created_at, expires_at, contents, shards FROM segments
+    WHERE created_at >= ?1 AND created_at < ?2 AND (created_at > ?1 OR key > ?3)
+    ORDER BY created_at, key LIMIT ?4`,
+  "created_at, key",
+  "?5",
+);
 
 /** A lane: a shard's due rows (by expires_at), or a walk of its rows after a retention was lowered. */
 interface Lane {
@@ -722,19 +750,24 @@ async function expireSegments(
         : `due segments shard ${lane.shard}`;
       await step(name, async () => {
         try {
-          const rows = walk
-            ? (
-                await db
-                  .prepare(
-                    `SELECT key, created_at, expires_at, contents, shards FROM segments
-                     WHERE created_at >= ?1 AND created_at < ?2 AND (created_at > ?1 OR key > ?3)
-                     ORDER BY created_at, key LIMIT ?4`,
+          const rows = (
+            walk
+              ? await db
+                  .prepare(WALK_SEGMENTS_SQL)
+                  .bind(
+                    walk.cursor[0],
+                    now - walk.days * DAY,
+                    walk.cursor[1],
+                    limits.segmentPage,
+                    limits.segmentBytes,
                   )
-                  .bind(walk.cursor[0], now - walk.days * DAY, walk.cursor[1], limits.segmentPage)
-                  .all<SegmentRow>()
-              ).results
-            : (await db.prepare(DUE_SEGMENTS_SQL).bind(now, limits.segmentPage).all<SegmentRow>()).results;
-          const caughtUp = rows.length < limits.segmentPage;
+                  .all<SegmentRow & { found: number }>()
+              : await db
+                  .prepare(DUE_SEGMENTS_SQL)
+                  .bind(now, limits.segmentPage, limits.segmentBytes)
+                  .all<SegmentRow & { found: number }>()
+          ).results;
+          const caughtUp = (rows[0]?.found ?? 0) < limits.segmentPage;
           if (caughtUp) lane.done = true;
           const last = rows.at(-1);
           if (last) {
