@@ -1,6 +1,5 @@
 // Everything a processor batch writes to one metadata shard, as ONE `batch()` (one transaction): the
-// ledger of the batch's queue messages (their share on this shard), the segment row of this
-// shard's items, aggregates (groups, group hours, RUM pages, sessions,
+// ledger of the batch's queue messages (their share on this shard), aggregates (groups, group hours, RUM pages, sessions,
 // outcomes) computed in memory and written once per key, and pointer rows for the few items kept
 // for their own sake without a search document (segment-contents.ts). Errors and transactions get
 // no row here (the search backend is their index), nor do RUM page views, sessions and client
@@ -20,6 +19,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { jsonChunks } from "../../shared/json-chunks";
+import { hashUnit } from "../../shared/policy/sampling";
 import type { OutcomeRecord } from "../../shared/queue-message";
 import { BUCKET_COUNT, bucketOf } from "../../shared/rum/page-views";
 import { DEFAULT_SETTINGS } from "../../shared/settings";
@@ -44,8 +44,8 @@ export interface StoredRef {
 export interface D1WriteInput {
   batchId: string;
   now: number;
-  /** `shards`: every metadata shard that holds a share of the same object (retention asks only them). */
-  segment: { key: string; bytes: number; refs: StoredRef[]; shards?: number[] } | null;
+  /** The batch's items on this shard, in the segment (its row is written apart: writeSegmentRow). */
+  segment: { key: string; bytes: number; refs: StoredRef[] } | null;
   /**
    * Every project's share of a message this batch applies here (share keys, unique), with the edge's
    * drop counts the message carries for that project.
@@ -108,27 +108,6 @@ export function buildStatements(input: D1WriteInput): SQL[] {
         segment_key, segment_offset, segment_length, batch_id)
       SELECT value->>0, value->>1, value->>2, value->>3, value->>3, value->>4, value->>5, value->>6, ${batchId}
       FROM json_each(${chunk}) WHERE true
-      ON CONFLICT DO NOTHING`);
-
-    // This shard's share of the segment: per project, how many of its items the segment holds and
-    // which pointer rows retention must delete with it (the R2 object goes once no shard's row names
-    // it). No list of every event id: that would be bytes per event held for the whole retention,
-    // and the segment's own directory in R2 already says what it holds.
-    const contents: SegmentContents = {};
-    for (const r of refs) (contents[r.prepared.item.projectId] ??= { n: 0, ids: [] }).n++;
-    for (const r of pointed) contents[r.prepared.item.projectId]!.ids.push(r.prepared.item.eventId);
-    // Due for retention when its shortest-kept share expires, by the retention the edge sent with
-    // each item; retention reads the projects' current retention then, and sets the next due time.
-    let days = Number.POSITIVE_INFINITY;
-    for (const r of refs) {
-      const d = r.prepared.item.policy?.retentionDays;
-      days = Math.min(days, Number.isFinite(d) && d! > 0 ? d! : DEFAULT_SETTINGS.retentionDays);
-    }
-    const expiresAt = now + days * DAY_MS;
-    const shards = input.segment.shards ? JSON.stringify(input.segment.shards) : null;
-    statements.push(sql`INSERT INTO segments (key, created_at, bytes, event_count, contents, expires_at, shards)
-      VALUES (${input.segment.key}, ${now}, ${input.segment.bytes}, ${refs.length}, ${JSON.stringify(contents)},
-        ${expiresAt}, ${shards})
       ON CONFLICT DO NOTHING`);
   }
 
@@ -270,6 +249,50 @@ function rumStatements(scope: LedgerScope, refs: StoredRef[]): SQL[] {
         load_sum_ms = load_sum_ms + excluded.load_sum_ms,
         histogram = json_array(${sql.raw(hMerge)})`,
   );
+}
+
+/**
+ * The home of a segment's row: a metadata shard chosen by its key, so that rows spread evenly
+ * whatever projects a batch holds.
+ */
+export const segmentHome = (key: string, shards: number): number =>
+  Math.min(shards - 1, Math.floor(hashUnit(key) * shards));
+
+/**
+ * The segment's one row, on its home shard: per project, how many of its items the segment holds
+ * and which pointer rows (on each project's own shard) retention must delete with it, and when its
+ * first share expires, by the retention the edge sent with each item (retention reads the projects'
+ * current retention then, and sets the next due time). No list of every event id: that would be
+ * bytes per event held for the whole retention, and the segment's own directory in R2 already says
+ * what it holds. One row per batch, not one per shard the batch touches: rows (and retention's
+ * reads of them) would grow with the number of shards. It is written before any shard's
+ * transaction (process-batch.ts), so an item a shard records never lives in an object no row names.
+ */
+export async function writeSegmentRow(
+  db: D1Database,
+  segment: { key: string; bytes: number; refs: StoredRef[] },
+  now: number,
+): Promise<number> {
+  const contents: SegmentContents = {};
+  let days = Number.POSITIVE_INFINITY;
+  for (const r of segment.refs) {
+    const entry = (contents[r.prepared.item.projectId] ??= { n: 0, ids: [] });
+    entry.n++;
+    if (needsPointerRow(r.prepared)) entry.ids.push(r.prepared.item.eventId);
+    const d = r.prepared.item.policy?.retentionDays;
+    days = Math.min(days, Number.isFinite(d) && d! > 0 ? d! : DEFAULT_SETTINGS.retentionDays);
+  }
+  // `shards`: no other shard holds a row of this object (rows written before this say NULL).
+  const q = dialect.sqlToQuery(sql`INSERT INTO segments (key, created_at, bytes, event_count, contents,
+      expires_at, shards)
+    VALUES (${segment.key}, ${now}, ${segment.bytes}, ${segment.refs.length}, ${JSON.stringify(contents)},
+      ${now + days * DAY_MS}, '[]')
+    ON CONFLICT DO NOTHING`);
+  const r = await db
+    .prepare(q.sql)
+    .bind(...q.params)
+    .run();
+  return r.meta.rows_written ?? 0;
 }
 
 const dialect = new SQLiteAsyncDialect();

@@ -1,38 +1,22 @@
 // Retention's segment pass reads due rows only, inside workerd against real local D1 and R2: the
-// processor writes each segment row with the time its first share expires and the shards sharing
-// its R2 object; retention reads rows by that time (rows kept for years are never read before then),
-// deletes each shard's share on time and the object with the last one, and a lowered retention
-// still reaches rows a processor wrote afterwards with the project's old retention.
+// processor writes one row per segment (on a home shard, however many shards the batch touches)
+// with the time its first share expires; retention reads rows by that time (rows kept for years are
+// never read before then), deletes each project's share on time and the object with the last one,
+// pages are bounded in bytes, and a lowered retention still reaches rows a processor wrote
+// afterwards with the project's old retention.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { projectShards, shardDbs } from "../../shared/db/shards";
 import { DEFAULT_SETTINGS } from "../../shared/settings";
 import { segmentKey } from "../../shared/storage/segments";
 import { api, createTestProject, metaDbOf, setRetention, type TestProject } from "../../test/helpers";
+import { segmentHome } from "./d1-writes";
 import { DUE_SEGMENTS_SQL, runRetention } from "./retention";
-import { batchBody, deliver, raygunItem } from "./test-helpers";
+import { batchBody, deliver, raygunItem, segmentRowsOf } from "./test-helpers";
 
 const DAY = 86_400_000;
 
-interface Row {
-  key: string;
-  created_at: number;
-  expires_at: number;
-  shards: string | null;
-}
-
-/** The segment rows of `p` on its shard. */
-const rowsOf = async (p: TestProject): Promise<Row[]> =>
-  (
-    await (
-      await metaDbOf(p.id)
-    )
-      .prepare(
-        `SELECT key, created_at, expires_at, shards FROM segments WHERE json_type(contents, '$."' || ? || '"') IS NOT NULL`,
-      )
-      .bind(p.id)
-      .all<Row>()
-  ).results;
+const rowsOf = segmentRowsOf;
 
 /** An item of `p` as the edge sends it, with the retention its cached policy says. */
 const itemOf = (p: TestProject, retentionDays: number) =>
@@ -85,7 +69,7 @@ describe("retention's due segment rows", () => {
     expect((await runRetention(env, Date.now() + 40 * DAY)).errors).toEqual([]);
     expect(await walks()).toBe(0);
   });
-  it("the processor's rows say when they expire and who shares the object; each share goes on time, the object with the last", async () => {
+  it("the processor writes one row per batch, on its home shard, due when its first share expires; each share goes on time, the object with the last", async () => {
     const [short, long] = await Promise.all([createTestProject("due-1d"), createTestProject("due-30d")]);
     await setRetention(short, 1);
     await setRetention(long, 30);
@@ -93,26 +77,76 @@ describe("retention's due segment rows", () => {
     await onShard(long, 1);
     const { result } = await deliver([batchBody([itemOf(short, 1), itemOf(long, 30)])]);
     expect(result.retryMessages).toEqual([]);
-    const [a] = await rowsOf(short);
-    const [b] = await rowsOf(long);
-    expect(a && b).toBeTruthy();
-    expect(a!.key).toBe(b!.key);
-    expect(a!.expires_at).toBe(a!.created_at + DAY);
-    expect(b!.expires_at).toBe(b!.created_at + 30 * DAY);
-    expect(JSON.parse(a!.shards!)).toEqual([0, 1]);
-    expect(JSON.parse(b!.shards!)).toEqual([0, 1]);
+    // One row names the object, on the shard its key hashes to, whichever shards the projects use.
+    const [row, ...more] = await rowsOf(short);
+    expect(more).toEqual([]);
+    expect(await rowsOf(long)).toEqual([row]);
+    expect(row!.shard).toBe(segmentHome(row!.key, shardDbs(env).length));
+    expect(row!.expires_at).toBe(row!.created_at + DAY);
+    expect(JSON.parse(row!.shards!)).toEqual([]);
 
-    // A day on: the 1-day share goes, and the object stays for the 30-day share on the other shard.
-    const first = await runRetention(env, a!.created_at + DAY + 1);
+    // A day on: the 1-day share goes, and the object stays for the 30-day share, due in 30 days.
+    const first = await runRetention(env, row!.created_at + DAY + 1);
     expect(first.errors).toEqual([]);
     expect(await rowsOf(short)).toEqual([]);
-    expect(await rowsOf(long)).toHaveLength(1);
-    expect(await env.BLOBS.head(a!.key)).not.toBeNull();
+    const [kept] = await rowsOf(long);
+    expect(kept?.expires_at).toBe(row!.created_at + 30 * DAY);
+    expect(await env.BLOBS.head(row!.key)).not.toBeNull();
     // 30 days on, the last share goes and the object with it.
-    const last = await runRetention(env, b!.created_at + 30 * DAY + 1);
+    const last = await runRetention(env, row!.created_at + 30 * DAY + 1);
     expect(last.errors).toEqual([]);
     expect(await rowsOf(long)).toEqual([]);
-    expect(await env.BLOBS.head(b!.key)).toBeNull();
+    expect(await env.BLOBS.head(row!.key)).toBeNull();
+  });
+
+  it("a batch spread over every shard writes one segment row, not one per shard", async () => {
+    const dbs = shardDbs(env);
+    const projects: TestProject[] = [];
+    for (const [i] of dbs.entries()) {
+      const p = await createTestProject(`due-spread-${i}`);
+      await onShard(p, i);
+      projects.push(p);
+    }
+    const { result } = await deliver([batchBody(projects.map((p) => itemOf(p, 90)))]);
+    expect(result.retryMessages).toEqual([]);
+    const rows = (await Promise.all(projects.map(rowsOf))).flat();
+    expect(new Set(rows.map((r) => `${r.shard}:${r.key}`)).size).toBe(1);
+  });
+
+  it("writes the row before any shard's transaction: when it fails, no shard records the batch, and the retry counts it once", async () => {
+    const p = await createTestProject("due-row-fails");
+    const db = await metaDbOf(p.id);
+    // Every shard refuses the segment row (the home shard is whichever the batch's key hashes to).
+    const failing = { ...env } as Record<string, unknown>;
+    for (const [i, shard] of shardDbs(env).entries())
+      failing[`DB_SHARD_${i}`] = new Proxy(shard, {
+        get(target, prop) {
+          if (prop === "prepare")
+            return (query: string) => {
+              if (/INSERT INTO segments/.test(query)) throw new Error("injected segment row failure");
+              return target.prepare(query);
+            };
+          const v = Reflect.get(target, prop);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+    const body = batchBody([itemOf(p, 90)]);
+    const counted = async () =>
+      (
+        await db
+          .prepare("SELECT count(*) AS n FROM outcomes WHERE project_id = ?")
+          .bind(p.id)
+          .first<{ n: number }>()
+      )?.n;
+    const failed = await deliver([body], { environment: failing });
+    expect(failed.result.retryMessages.length + (failed.result.retryBatch.retry ? 1 : 0)).toBeGreaterThan(0);
+    expect(await counted()).toBe(0);
+    expect(await rowsOf(p)).toEqual([]);
+    // Redelivered: stored and counted once, named by one row.
+    const ok = await deliver([body], { attempts: 2 });
+    expect(ok.result.retryMessages).toEqual([]);
+    expect(await counted()).toBe(1);
+    expect(await rowsOf(p)).toHaveLength(1);
   });
 
   it("reads no row before it is due: 1,000 older rows kept for years are not read on the way to one due row", async () => {

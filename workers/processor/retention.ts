@@ -6,8 +6,8 @@
 // event index) per project. Groups keep their lifetime counts (Sentry's "times seen"); a group
 // none of whose events remain is deleted. The message ledger is pruned once the queue can no
 // longer redeliver its messages. Dead letters (D1 rows and the R2 fallback) follow their project's
-// retention too. Projects and dead letters are in the control database; segment rows (each shard's
-// share of a batch), pointer rows, attachments, aggregates and each ledger on the metadata shards. The orphan sweep (./orphan-sweep.ts) covers every other R2 prefix Sluice writes.
+// retention too. Projects and dead letters are in the control database; segment rows (one per
+// batch, on a home shard), pointer rows, attachments, aggregates and each ledger on the metadata shards. The orphan sweep (./orphan-sweep.ts) covers every other R2 prefix Sluice writes.
 //
 // Every run does a bounded amount of work (segment pages, delete chunks: the constants below) and
 // the next run continues where it stopped. That includes D1 calls: an invocation may make 1,000, so
@@ -81,12 +81,13 @@ export interface RetentionLimits {
 
 const DAY = 86_400_000;
 /**
- * The processor writes one segment row per batch and shard (≥ 86,400 a day at one batch a second),
- * each read about once, when due. A page of 250 rows costs a read, a write batch, pointer-row
- * batches and one look-up per other shard its deleted rows name (at most 2 calls per shard and
- * three more), so with 4 shards the pass gets at least ~30 pages (7,500 rows) of the budget before
- * it leaves the rest to the projects. The time budget keeps a run with slow calls from overlapping
- * the next one. Capacity at volume: docs/operating.md.
+ * The processor writes one segment row per batch (≥ 86,400 a day at one batch a second), each read
+ * about once, when due. A page of 250 rows costs a read, a write batch and pointer-row batches (rows
+ * written before one row per batch also ask the other shards: at most 2 calls per shard and three
+ * more), so with 4 shards the pass gets at least ~30 pages (7,500 rows) of the budget before it
+ * leaves the rest to the projects, and about 60 (15,000 rows) once those older rows are gone. The
+ * time budget keeps a run with slow calls from overlapping the next one. Capacity at volume:
+ * docs/operating.md.
  */
 export const DEFAULT_LIMITS: RetentionLimits = {
   segmentPage: 250,
@@ -249,8 +250,8 @@ export async function runRetention(
   if (retention.size === 0) return report;
   const daysOf = (projectId: string) => retention.get(projectId) ?? UNKNOWN_PROJECT_DAYS;
 
-  // 1. Segments whose share of some project expired, shard by shard (each shard holds the segment
-  // row of its projects' share of a batch).
+  // 1. Segments whose share of some project expired, shard by shard (each batch's row is on the
+  // shard its key hashes to).
   await step("segments", () => expireSegments(env, shards, now, daysOf, dbOf, limits, budget, report, step));
 
   // 2. Per project: attachments, aggregates, groups with no events left, alert data, search
@@ -641,7 +642,8 @@ function parseWalk(after: string): { cursor: Cursor; until: number } | null {
  * come, oldest first, by that index: rows kept longer are never read before then, however many
  * there are or how many retentions the projects have (a walk per retention read every row once
  * per retention). A row keeps the shares that did not expire and gets the next expiry among them;
- * a row none of whose shares remain goes, with its R2 object once no other shard names it.
+ * a row none of whose shares remain goes, with its R2 object (once no other shard's row names it:
+ * rows written before one row per batch were each shard's share, and name the others or none).
  *
  * A row's expires_at can only be late when a project's retention is lowered after it was written
  * (a longer retention only makes it early: the row is read, kept and given the later time). So a
@@ -869,8 +871,8 @@ async function expireSegmentPage(
   for (const [db, statements] of pointerDeletes)
     for (const r of await db.batch(statements)) report.pointerRowsDeleted += r.meta.changes ?? 0;
   if (gone.length > 0) {
-    // The R2 object goes once no other shard's row names it (each shard's row is its share of the
-    // batch, and names the shards that hold the others). Deleting the object before this shard's
+    // The R2 object goes once no other shard's row names it (a row per batch names none; older rows
+    // were each shard's share of the batch, and name the others or, NULL, any). Deleting the object before this shard's
     // row means a run stopped in between leaves a row without an object (deleted again next
     // time), never an object no row names: the orphan sweep only looks at recent segments, so
     // such an object would stay for ever.

@@ -11,7 +11,7 @@ import { readDirectory } from "../../shared/storage/segments";
 import { api, call, createTestProject, metaDbOf, type TestProject, waitFor } from "../../test/helpers";
 import { runRetention } from "./retention";
 import { parseSegmentContents } from "./segment-contents";
-import { storedEventIds } from "./test-helpers";
+import { segmentRowsOf, storedEventIds } from "./test-helpers";
 
 const DAY = 86_400_000;
 const FIXTURE_KEY = "e12d836b15bb49d7bbf99e64295d995b";
@@ -81,15 +81,8 @@ describe("D1 rows per stored item", () => {
     expect(detail.status).toBe(200);
     expect(detail.body.raw).toBe("hello");
 
-    // The shard's segment rows carry counts and only the pointer rows' ids.
-    const contents = (
-      await (
-        await metaDbOf(p.id)
-      )
-        .prepare(`SELECT contents FROM segments WHERE json_type(contents, '$."' || ? || '"') IS NOT NULL`)
-        .bind(p.id)
-        .all<{ contents: string }>()
-    ).results.map((r) => parseSegmentContents(r.contents)[p.id]!);
+    // The segment rows carry counts and only the pointer rows' ids.
+    const contents = (await segmentRowsOf(p)).map((r) => parseSegmentContents(r.contents)[p.id]!);
     expect(contents.reduce((n, c) => n + c.n, 0)).toBe(5);
     expect(contents.flatMap((c) => c.ids)).toEqual([rows[0]!.event_id]);
 

@@ -1,5 +1,5 @@
-// What a metadata shard's `segments` row says about its share of an R2 segment: per project, how
-// many items and which D1 pointer rows go with it. Written by d1-writes.ts, read by retention.ts.
+// What a segment's `segments` row (one per batch, on its home shard) says about the R2 segment: per
+// project, how many items and which D1 pointer rows (on the project's own shard) go with it. Written by d1-writes.ts, read by retention.ts.
 import type { Prepared } from "./prepare";
 
 /** Per project id: items the segment holds (`n`) and the ids of their pointer rows (`ids`). */

@@ -160,7 +160,6 @@ export async function writeShards(
   let folds = 0;
   const refsOf = input.refsByShard;
   const touched = [...new Set([...refsOf.keys(), ...input.messages.keys()])].sort((a, b) => a - b);
-  const sharing = touched.filter((s) => (refsOf.get(s)?.length ?? 0) > 0);
   const perShard = new Array<number>(dbs.length).fill(0);
   await settleAll(
     touched.map(async (s) => {
@@ -170,7 +169,7 @@ export async function writeShards(
       const r = await writeBatch(db, {
         batchId: input.batchId,
         now: input.now,
-        segment: input.segment && refs.length > 0 ? { ...input.segment, refs, shards: sharing } : null,
+        segment: input.segment && refs.length > 0 ? { ...input.segment, refs } : null,
         messages: input.messages.get(s) ?? [],
         extra: input.extra?.get(s),
       });

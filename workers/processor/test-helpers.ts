@@ -52,21 +52,41 @@ export async function deliver(
   return { batch, result: await getQueueResult(batch, ctx) };
 }
 
+/** A `segments` row naming a project, with the metadata shard it is on. */
+export interface SegmentRowOf {
+  shard: number;
+  key: string;
+  created_at: number;
+  expires_at: number;
+  contents: string;
+  shards: string | null;
+}
+
+/** The `segments` rows that name `p`, on every shard (a batch's row is on its home shard). */
+export async function segmentRowsOf(p: TestProject): Promise<SegmentRowOf[]> {
+  const rows = await Promise.all(
+    shardDbs(env).map(async (db, shard) =>
+      (
+        await db
+          .prepare(
+            `SELECT key, created_at, expires_at, contents, shards FROM segments
+             WHERE json_type(contents, '$."' || ? || '"') IS NOT NULL`,
+          )
+          .bind(String(p.id))
+          .all<Omit<SegmentRowOf, "shard">>()
+      ).results.map((r) => ({ shard, ...r })),
+    ),
+  );
+  return rows.flat();
+}
+
 /**
  * The project's events stored in R2 segments, as each segment's own directory lists them (errors
  * have no per-event D1 row: their pointers live in the search index, which needs the indexer to
  * run). The segments table says which segments hold items of the project.
  */
 export async function storedEventIds(p: TestProject): Promise<string[]> {
-  // Segment rows live on the metadata shards (each shard's share of a batch).
-  const keys = new Set<string>();
-  for (const db of shardDbs(env)) {
-    const rows = await db
-      .prepare(`SELECT key FROM segments WHERE json_type(contents, '$."' || ? || '"') IS NOT NULL`)
-      .bind(String(p.id))
-      .all<{ key: string }>();
-    for (const r of rows.results) keys.add(r.key);
-  }
+  const keys = new Set((await segmentRowsOf(p)).map((r) => r.key));
   const ids = new Set<string>();
   for (const key of keys) {
     const directory = await readDirectory(env.BLOBS, key);

@@ -11,7 +11,7 @@ import { readRecord } from "../../shared/storage/segments";
 import { api, createTestProject, metaDbOf, type TestProject, waitFor } from "../../test/helpers";
 import { ledgerHolds } from "./ledger-sql";
 import { shareKey } from "./shard-split";
-import { batchBody, deliver, raygunItem } from "./test-helpers";
+import { batchBody, deliver, raygunItem, segmentRowsOf } from "./test-helpers";
 
 /** A message id as the edge makes them: send time in 12 hex digits, then a unique part. */
 const messageId = () => `${Date.now().toString(16).padStart(12, "0")}${crypto.randomUUID()}`;
@@ -111,9 +111,7 @@ describe("the segment PUT beside the D1 batch", () => {
     expect(await groupCounts(p)).toEqual([2]);
     // ...and nothing made its events readable: no search document, no pointer row, no object.
     expect(await indexed(p)).toHaveLength(0);
-    const segmentRows = (
-      await (await metaDbOf(p.id)).prepare("SELECT key FROM segments").all<{ key: string }>()
-    ).results;
+    const segmentRows = await segmentRowsOf(p);
     const lost = await Promise.all(
       segmentRows.map(async (r) => [r.key, await env.BLOBS.head(r.key)] as const),
     );
