@@ -1,7 +1,7 @@
 // Metadata shards: the control database (binding DB) holds projects, keys, settings, sessions and
 // dead letters, and its `projects.shard` column says on which metadata shard each project's
 // groups, group hours, outcomes, RUM and session minutes, pointer rows, attachments and message
-// ledger live; each shard also holds the segment rows of its projects' share of each batch. The shards are the bindings DB_SHARD_0 … DB_SHARD_<N-1>: N is whatever is
+// ledger live; each shard also holds the segment rows of the batches whose keys hash to it (segmentHome). The shards are the bindings DB_SHARD_0 … DB_SHARD_<N-1>: N is whatever is
 // bound, so configuration is the bindings. With none bound the control database is the one shard
 // (a small deployment, and the processor bench). Every database gets the same migrations.
 //

@@ -22,11 +22,11 @@ import { jsonChunks } from "../../shared/json-chunks";
 import { hashUnit } from "../../shared/policy/sampling";
 import type { OutcomeRecord } from "../../shared/queue-message";
 import { BUCKET_COUNT, bucketOf } from "../../shared/rum/page-views";
-import { DEFAULT_SETTINGS } from "../../shared/settings";
 import { facetStatements, feedbackStatements } from "./group-workflow";
 import { groupStatements } from "./group-writes";
 import { admitted, guard, type LedgerScope, ledgerScope, ledgerStatements, tally } from "./ledger-sql";
 import type { Prepared } from "./prepare";
+import { QUEUE_RETENTION_MS } from "./queue-retention";
 import { needsPointerRow, type SegmentContents } from "./segment-contents";
 
 export interface StoredRef {
@@ -252,6 +252,19 @@ function rumStatements(scope: LedgerScope, refs: StoredRef[]): SQL[] {
 }
 
 /**
+ * Days until an item's share is due for retention to look at. The edge's policy says the project's
+ * retention when the item was received; an item without one, or received longer ago than a queue
+ * keeps a message (a dead letter replayed weeks later), may carry a retention since lowered, so it
+ * is due in a day. Early is harmless: retention reads the row, keeps what its projects still keep
+ * and sets the next due time from their current retention; late would keep data past it.
+ */
+function dueDays(item: StoredRef["prepared"]["item"], now: number): number {
+  const d = item.policy?.retentionDays;
+  if (!Number.isFinite(d) || !(d! > 0) || now - item.receivedAt > QUEUE_RETENTION_MS) return 1;
+  return d!;
+}
+
+/**
  * The home of a segment's row: a metadata shard chosen by its key, so that rows spread evenly
  * whatever projects a batch holds.
  */
@@ -279,8 +292,7 @@ export async function writeSegmentRow(
     const entry = (contents[r.prepared.item.projectId] ??= { n: 0, ids: [] });
     entry.n++;
     if (needsPointerRow(r.prepared)) entry.ids.push(r.prepared.item.eventId);
-    const d = r.prepared.item.policy?.retentionDays;
-    days = Math.min(days, Number.isFinite(d) && d! > 0 ? d! : DEFAULT_SETTINGS.retentionDays);
+    days = Math.min(days, dueDays(r.prepared.item, now));
   }
   // `shards`: no other shard holds a row of this object (rows written before this say NULL).
   const q = dialect.sqlToQuery(sql`INSERT INTO segments (key, created_at, bytes, event_count, contents,

@@ -1,7 +1,9 @@
 // The retention cron's sweep of what Sluice writes to R2 outside retention's time-indexed tables:
 //
-//   segments/<day>/<hour>/… processor batches; a crash between the R2 PUT and the D1 batch leaves
-//                           one without a segments row (walked once in key order: sweep_cursors)
+//   segments/<day>/<hour>/… processor batches; a PUT whose segments row was never written (the row
+//                           failed, or a crash before it) leaves one without a row (walked once in
+//                           key order: sweep_cursors). A row written before a failed batch keeps
+//                           its object until the row's retention: it names items never counted.
 //   claims/<pid>/<event>    payloads > 100 KB, written by the edge, deleted once stored
 //   attachments/<pid>/<event>/…  binary items, written by the edge, linked by an attachments row
 //   artifacts/<pid>/<bundle>/…   source maps of a bundle, written before its rows; a save that
@@ -59,7 +61,7 @@ const hourPrefix = (t: number) => {
 };
 
 /**
- * Orphan segments (R2 written, D1 batch never committed). Segment keys sort by the hour they were
+ * Orphan segments (R2 written, its segments row never). Segment keys sort by the hour they were
  * written in, so the sweep walks them once, in key order, from where the previous run stopped
  * (sweep_cursors), at most KEYS_PER_RUN a run: listing the last two days every run would grow with
  * the traffic. It stops before the hour that may still hold segments younger than

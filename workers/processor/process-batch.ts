@@ -403,6 +403,9 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
     let bodies: string[] = [];
     const committed = (async () => {
       await settleAll([grouped, rulesRead, lettered, rowWritten]);
+      // Counted even if the PUT failed below: D1 wrote (and bills) the row all the same.
+      const rowRows = await rowWritten;
+      metrics.d1RowsWritten += rowRows;
       const rules = await rulesRead;
       const plans = await Promise.all(
         [...refsByShard].map(
@@ -452,9 +455,8 @@ export async function processBatch(batch: MessageBatch<unknown>, env: ProcessEnv
           ),
       );
       const d1 = await written;
-      const rowRows = await rowWritten;
       d1.perShard[home] = (d1.perShard[home] ?? 0) + rowRows;
-      metrics.d1RowsWritten += d1.rowsWritten + rowRows;
+      metrics.d1RowsWritten += d1.rowsWritten;
       metrics.d1RowsByShard = d1.perShard;
       metrics.groupFolds = d1.folds;
       return plans;

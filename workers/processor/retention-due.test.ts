@@ -22,6 +22,38 @@ const rowsOf = segmentRowsOf;
 const itemOf = (p: TestProject, retentionDays: number) =>
   raygunItem(p, { policy: { scrubbing: DEFAULT_SETTINGS.scrubbing, retentionDays } });
 
+/** `n` segment rows (and R2 objects) on `db`, created at `created`, due at `due` + i. */
+async function insertRows(
+  db: D1Database,
+  n: number,
+  created: number,
+  due: number,
+  contents: () => string,
+): Promise<string[]> {
+  const keys: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = segmentKey(created, `due-${crypto.randomUUID()}`);
+    await env.BLOBS.put(key, "x");
+    await db
+      .prepare(
+        "INSERT INTO segments (key, created_at, bytes, event_count, contents, expires_at, shards) VALUES (?, ?, 1, 1, ?, ?, '[]')",
+      )
+      .bind(key, created, contents(), due + i)
+      .run();
+    keys.push(key);
+  }
+  return keys;
+}
+
+/** How many of `keys` still have a row on `db`. */
+const countKeys = async (db: D1Database, keys: string[]): Promise<number> =>
+  (
+    await db
+      .prepare("SELECT count(*) AS n FROM segments WHERE key IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(keys))
+      .first<{ n: number }>()
+  )?.n ?? 0;
+
 async function onShard(p: TestProject, shard: number) {
   if ((await projectShards(env, [p.id])).get(p.id) === shard) return;
   const r = await api(`/api/v1/projects/${p.id}/shard`, { method: "POST", body: JSON.stringify({ shard }) });
@@ -205,41 +237,100 @@ describe("retention's due segment rows", () => {
   });
 
   it("cuts a page of rows with long contents at its byte budget, and the next pages go on", async () => {
+    // A 90-day project's rows, an hour old but due (the edge's retention may be stale), so only
+    // the due lane reads them (the walks of the lowered retentions above read rows a day old).
     const p = await createTestProject("due-bytes");
-    await setRetention(p, 1);
     const db = await metaDbOf(p.id);
     const now = Date.now();
     expect((await runRetention(env, now)).errors).toEqual([]);
-    // 10 due rows of ~300 KB each: 8,000 pointer-row ids apiece (items kept without a search
+    // 10 rows of ~300 KB each: 8,000 pointer-row ids apiece (items kept without a search
     // document, one id each, as many as a key holder sends).
     const ids = Array.from({ length: 8000 }, (_, i) => `${String(i).padStart(32, "0")}`);
-    const keys: string[] = [];
-    for (let i = 0; i < 10; i++) {
-      const key = segmentKey(now - 2 * DAY, `bytes-${i}-${crypto.randomUUID()}`);
-      keys.push(key);
-      await db
-        .prepare(
-          "INSERT INTO segments (key, created_at, bytes, event_count, contents, expires_at, shards) VALUES (?, ?, 1, 1, ?, ?, '[]')",
-        )
-        .bind(key, now - 2 * DAY, JSON.stringify({ [p.id]: { n: ids.length, ids } }), now - DAY + i)
-        .run();
-    }
-    const left = async () =>
+    const created = now - 3600_000;
+    const keys = await insertRows(db, 10, created, created + 1, () =>
+      JSON.stringify({ [p.id]: { n: ids.length, ids } }),
+    );
+    const due = async () =>
       (
         await db
-          .prepare("SELECT count(*) AS n FROM segments WHERE key IN (SELECT value FROM json_each(?))")
-          .bind(JSON.stringify(keys))
+          .prepare(
+            "SELECT count(*) AS n FROM segments WHERE key IN (SELECT value FROM json_each(?)) AND expires_at < ?",
+          )
+          .bind(JSON.stringify(keys), now)
           .first<{ n: number }>()
       )?.n;
-    // A 1 MB page takes the rows that start below it: 0, 300, 600 and 900 KB, so 4 of them.
+    // A 1 MB page takes the rows that start below it: 0, 300, 600 and 900 KB, so 4 of them (kept,
+    // and due again in 90 days).
     const first = await runRetention(env, now, { segmentBytes: 1_000_000, segmentPages: 1 });
     expect(first.errors).toEqual([]);
     expect(first.segmentsExamined).toBe(4);
-    expect(await left()).toBe(6);
-    // The lane was not caught up, so a run of more pages finishes them.
+    expect(await due()).toBe(6);
+    // A page cut by bytes is not the end of the lane: the next pages of a run take the rest.
     const second = await runRetention(env, now, { segmentBytes: 1_000_000, segmentPages: 3 });
     expect(second.errors).toEqual([]);
     expect(second.segmentsExamined).toBe(6);
-    expect(await left()).toBe(0);
+    expect(await due()).toBe(0);
+    expect(await countKeys(db, keys)).toBe(10);
+  });
+
+  it("gives every shard's due lane its turn: a shard with a backlog does not hold up the last one", async () => {
+    const p = await createTestProject("due-turns");
+    const dbs = shardDbs(env);
+    const now = Date.now();
+    expect((await runRetention(env, now)).errors).toEqual([]);
+    const created = now - 100 * DAY;
+    const contents = () => JSON.stringify({ [p.id]: { n: 1, ids: [] } });
+    // 10 due rows on the first shard, one on the last; a run of one page of one row.
+    await insertRows(dbs[0]!, 10, created, created + 90 * DAY, contents);
+    const [target] = await insertRows(dbs.at(-1)!, 1, created, created + 90 * DAY, contents);
+    let runs = 0;
+    while ((await countKeys(dbs.at(-1)!, [target!])) > 0 && runs < 10) {
+      expect((await runRetention(env, now, { segmentPage: 1, segmentPages: 1 })).errors).toEqual([]);
+      runs++;
+    }
+    expect(await countKeys(dbs.at(-1)!, [target!])).toBe(0);
+    expect(runs).toBeLessThanOrEqual(dbs.length);
+  });
+
+  it("keeps a row it cannot read, looks at it again in a day, and goes on with the shard's other due rows", async () => {
+    const p = await createTestProject("due-damaged");
+    const db = shardDbs(env)[0]!;
+    const now = Date.now();
+    expect((await runRetention(env, now)).errors).toEqual([]);
+    const created = now - 100 * DAY;
+    const [damaged] = await insertRows(db, 1, created, created + 1, () => "{not json");
+    const [fine] = await insertRows(db, 1, created, created + 2, () =>
+      JSON.stringify({ [p.id]: { n: 1, ids: [] } }),
+    );
+    const report = await runRetention(env, now);
+    expect(report.errors).toEqual([]);
+    expect(await countKeys(db, [fine!])).toBe(0);
+    const row = await db
+      .prepare("SELECT expires_at FROM segments WHERE key = ?")
+      .bind(damaged)
+      .first<{ expires_at: number }>();
+    expect(row?.expires_at).toBe(now + DAY);
+    expect(await env.BLOBS.head(damaged!)).not.toBeNull();
+    await db.prepare("DELETE FROM segments WHERE key = ?").bind(damaged).run();
+  });
+
+  it("makes an item due in a day when the edge's retention may be stale: none sent, or received before the queue's retention", async () => {
+    const p = await createTestProject("due-stale");
+    const old = { ...itemOf(p, 90), receivedAt: Date.now() - 5 * DAY };
+    const bare = { ...itemOf(p, 90), policy: undefined };
+    for (const item of [old, bare]) {
+      const { result } = await deliver([batchBody([item])]);
+      expect(result.retryMessages).toEqual([]);
+    }
+    const rows = await rowsOf(p);
+    expect(rows).toHaveLength(2);
+    for (const r of rows) expect(r.expires_at).toBe(r.created_at + DAY);
+    // A fresh item with the edge's policy is due after the retention it names.
+    await deliver([batchBody([itemOf(p, 90)])]);
+    expect((await rowsOf(p)).map((r) => r.expires_at - r.created_at).sort((a, b) => a - b)).toEqual([
+      DAY,
+      DAY,
+      90 * DAY,
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 // Retention (the processor's cron): deletes what each project no longer keeps, without scanning
-// all data. Work is driven by the segments table (one row per processor batch and shard, indexed by
-// the time its first share expires): a due segment names the projects it holds items of and their pointer rows, deleted by
+// all data. Work is driven by the segments table (one row per processor batch, indexed by the
+// time its first share expires): a due segment names the projects it holds items of and their pointer rows, deleted by
 // primary key, and the R2 object goes once no project still keeps any of its events. Aggregates
 // (group hours included) are deleted by primary-key range, attachments and search documents (the
 // event index) per project. Groups keep their lifetime counts (Sentry's "times seen"); a group
@@ -33,7 +33,7 @@ import { alertDeliveryDelete, alertRulesOf, alertShardDeletes, expireAlertData }
 import { DEAD_LETTER_PREFIX, UNOWNED_DEAD_LETTER_DAYS } from "./dead-letters";
 import { orphanSweepCalls, sweepOrphans } from "./orphan-sweep";
 import { QUEUE_RETENTION_DAYS, QUEUE_RETENTION_MS } from "./queue-retention";
-import { parseSegmentContents } from "./segment-contents";
+import { parseSegmentContents, type SegmentContents } from "./segment-contents";
 
 export interface RetentionEnv extends SearchEnv {
   DB: D1Database;
@@ -597,7 +597,7 @@ const bytePage = (inner: string, order: string, bytes: string) => `SELECT key, c
   contents, shards, found FROM (SELECT *, count(*) OVER () AS found,
     sum(length(CAST(contents AS BLOB))) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING)
       - length(CAST(contents AS BLOB)) AS before
-  FROM (${inner})) WHERE before < ${bytes} ORDER BY ${order}`;
+  FROM (${inner})) WHERE before < max(${bytes}, 1) ORDER BY ${order}`;
 
 /** A page of a shard's due rows, oldest due first: a range of the segments_expires_at index. */
 export const DUE_SEGMENTS_SQL = bytePage(
@@ -735,16 +735,22 @@ async function expireSegments(
   const pageCalls = 2 * shards.length + 3;
   const reserve = Math.floor(limits.d1Calls * PROJECT_SHARE) + pageCalls;
   const budgetLeft = () => pages < limits.segmentPages && Date.now() < deadline && budget.has(reserve);
-  // Lanes take a page each in turn, starting where the last run's turns stopped: with more lanes
-  // than a run's pages, the last lanes of a fixed order would never get one. A page of nothing (a
-  // lane caught up) counts against the D1 budget only, not against the pages.
-  const start = lanes.length === 0 ? 0 : rotation % lanes.length;
-  const turns = [...lanes.slice(start), ...lanes.slice(0, start)];
-  let nextLane = start;
+  // Lanes take a page each in turn, the shards' due lanes first in every round (walks after a
+  // lowered retention must not slow what is due), each group starting where the last run's turns
+  // stopped: with more lanes than a run's pages, the last lanes of a fixed order would never get
+  // one. A page of nothing (a lane caught up) counts against the D1 budget only, not the pages.
+  const due = lanes.filter((l) => !l.walk);
+  const walks = lanes.filter((l) => l.walk);
+  const rotated = (list: Lane[]) => {
+    const s = list.length === 0 ? 0 : rotation % list.length;
+    return [...list.slice(s), ...list.slice(0, s)];
+  };
+  const turns = [...rotated(due), ...rotated(walks)];
+  let turn = rotation;
   while (budgetLeft() && turns.some((l) => !l.done)) {
-    for (const [t, lane] of turns.entries()) {
+    for (const lane of turns) {
       if (lane.done || !budgetLeft()) continue;
-      nextLane = (start + t + 1) % lanes.length;
+      if (!lane.walk) turn++; // the next run's due lanes start after the last one served
       const db = shards[lane.shard]!;
       const walk = lane.walk;
       const name = walk
@@ -769,7 +775,9 @@ async function expireSegments(
                   .bind(now, limits.segmentPage, limits.segmentBytes)
                   .all<SegmentRow & { found: number }>()
           ).results;
-          const caughtUp = (rows[0]?.found ?? 0) < limits.segmentPage;
+          // Caught up: the range held fewer rows than a page, and the byte cut left none of them.
+          const found = rows[0]?.found ?? 0;
+          const caughtUp = found < limits.segmentPage && rows.length === found;
           if (caughtUp) lane.done = true;
           const last = rows.at(-1);
           if (last) {
@@ -794,7 +802,7 @@ async function expireSegments(
   }
   if (lanes.length > 0 && shards[0])
     await step("segment lane rotation", async () => {
-      await saveCursor(shards[0]!, ROTATION_PREFIX, String(nextLane)).run();
+      await saveCursor(shards[0]!, ROTATION_PREFIX, String(turn % Math.max(1, due.length))).run();
     });
 }
 
@@ -808,6 +816,22 @@ function otherShards(row: SegmentRow, self: number, count: number): number[] {
   const list = Array.isArray(named) ? named.filter((s): s is number => Number.isSafeInteger(s)) : all;
   // A shard no longer bound holds nothing any more (a shard is removed only once it is empty).
   return [...new Set(list)].filter((s) => s !== self && s >= 0 && s < count);
+}
+
+/** A row's contents, or null when they cannot be read (or name no project: never written so). */
+function readContents(text: string): SegmentContents | null {
+  try {
+    const contents = parseSegmentContents(text);
+    const ok =
+      typeof contents === "object" &&
+      contents !== null &&
+      !Array.isArray(contents) &&
+      Object.keys(contents).length > 0 &&
+      Object.values(contents).every((c) => Number.isFinite(c?.n) && Array.isArray(c?.ids));
+    return ok ? contents : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Expires one page of a shard's segment rows (see expireSegments); idempotent. */
@@ -828,7 +852,16 @@ async function expireSegmentPage(
   let events = 0;
   for (const seg of rows) {
     report.segmentsExamined++;
-    const contents = parseSegmentContents(seg.contents);
+    const contents = readContents(seg.contents);
+    if (!contents) {
+      // Damaged: what it holds is unknown, so it and its object stay; looked at again in a day
+      // rather than blocking its shard's due lane, where it would come first in every run.
+      console.warn(JSON.stringify({ msg: "segment row unreadable; kept", key: seg.key }));
+      rewrites.push(
+        shard.prepare("UPDATE segments SET expires_at = ? WHERE key = ?").bind(now + DAY, seg.key),
+      );
+      continue;
+    }
     const expired = Object.entries(contents).filter(([pid]) => seg.created_at < now - daysOf(pid) * DAY);
     for (const [projectId, { n, ids }] of expired) {
       // On each project's current shard: a moved project's pointer rows went with it.

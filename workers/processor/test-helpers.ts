@@ -70,7 +70,7 @@ export async function segmentRowsOf(p: TestProject): Promise<SegmentRowOf[]> {
         await db
           .prepare(
             `SELECT key, created_at, expires_at, contents, shards FROM segments
-             WHERE json_type(contents, '$."' || ? || '"') IS NOT NULL`,
+             WHERE json_valid(contents) AND json_type(contents, '$."' || ? || '"') IS NOT NULL`,
           )
           .bind(String(p.id))
           .all<Omit<SegmentRowOf, "shard">>()
